@@ -1,0 +1,56 @@
+/*
+ * pool-config.h: /etc/poold/poold.conf. Format (libvirt-style):
+ *     # comment
+ *     key = "string"
+ *     key = 123
+ *     key = [ "a", "b" ]
+ * Unknown keys, wrong types, duplicates and out-of-range values are errors
+ * that name the file, line and key. See poold.conf(5).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifndef POOL_CONFIG_H
+#define POOL_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pool-alloc.h"
+
+#define POOL_CONFIG_DEFAULT_PATH "/etc/poold/poold.conf"
+
+typedef enum {
+    POOL_ACTIVATION_AUTO = 0, /* on if the host has device-mapper */
+    POOL_ACTIVATION_ON,
+    POOL_ACTIVATION_OFF,
+} poolActivation;
+
+typedef struct {
+    char *socket_path;       /* "/run/poold/poold.sock" */
+    char *socket_group;      /* group allowed besides root; NULL = root only */
+    unsigned socket_mode;    /* 0660 */
+    char *state_dir;         /* "/var/lib/poold" */
+    char *lvm_binary;        /* NULL = find lvm in /sbin, /usr/sbin */
+    poolActivation activation;
+    unsigned lvm_timeout;    /* seconds per lvm command, 120 */
+    unsigned log_level;      /* poolLogLevel, "info" */
+    char *log_output;        /* "stderr" or "syslog" */
+    uint32_t max_message_size; /* bytes, 4 MiB */
+    unsigned max_clients;    /* 64 */
+    unsigned client_timeout; /* seconds a client may take to send a request, 30 */
+    char *host_name;         /* NULL = gethostname() */
+} poolConfig;
+
+void pool_config_free(poolConfig *cfg);
+POOL_DEFINE_AUTOPTR_CLEANUP_FUNC(poolConfig, pool_config_free)
+
+/* A config holding every default. */
+poolConfig *pool_config_new_default(void);
+/* Parse text on top of cfg (origin names the source in messages). */
+int pool_config_parse(poolConfig *cfg, const char *text, size_t len, const char *origin);
+/* Load path. A missing file is an error unless missing_ok (then defaults). */
+poolConfig *pool_config_load(const char *path, bool missing_ok);
+/* Format the effective config (poold --check-config prints it). */
+char *pool_config_format(const poolConfig *cfg);
+
+#endif

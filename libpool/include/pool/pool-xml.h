@@ -1,0 +1,95 @@
+/*
+ * pool-xml.h: the pool and volume documents (parse, format, round-trip).
+ * Schemas: xml-schemas/pool.rng, xml-schemas/volume.rng.
+ *
+ * Sizes are always bytes in the documents (unit="bytes" attribute, other units
+ * accepted on input: B, KiB, MiB, GiB, TiB). Parsers validate every field and
+ * report POOL_ERR_XML with the element name on error; unknown elements are
+ * rejected (an operator typo must not be silently ignored).
+ *
+ * Ownership: *_parse_* allocate the def; free with pool_pool_def_free /
+ * pool_vol_def_free. *_format return a malloc'd NUL-terminated string.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifndef POOL_XML_H
+#define POOL_XML_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <libxml/tree.h>
+
+#include "pool-alloc.h"
+
+/* Where a byte range of an LV lives on disk. */
+typedef struct {
+    uint64_t lv_offset; /* bytes from the start of the LV */
+    uint64_t length;    /* bytes */
+    char *pv;           /* PV device path */
+    uint64_t pv_offset; /* bytes from the start of the PV device */
+} poolSegment;
+
+typedef struct {
+    char *name; /* also the VG name */
+    char uuid[37];
+    unsigned format_version;
+    char **devices;       /* PV paths, NULL-terminated, >= 1 */
+    uint64_t extent_size; /* bytes; multiple of 1 MiB */
+    unsigned host_ids;    /* sanlock host ids, 1..2000 */
+    unsigned lease_slots; /* volume lease slots (1 MiB each), >= 1 */
+    /* status, present in output only when has_status */
+    bool has_status;
+    uint64_t capacity;
+    uint64_t allocation;
+    uint64_t available;
+    unsigned volume_count;
+    uint64_t seqno;
+    size_t nids_segments; /* the `ids` LV's map */
+    poolSegment *ids_segments;
+    size_t nleases_segments; /* the `leases` LV's map */
+    poolSegment *leases_segments;
+} poolPoolDef;
+
+typedef struct {
+    char *name;
+    char uuid[37];
+    char *pool;
+    uint64_t capacity; /* bytes */
+    char *format;      /* "raw" */
+    int lease_slot;    /* >= 1, or -1 unknown */
+    char *lease_pv;    /* where the lease slot lives (output only; may be NULL) */
+    uint64_t lease_offset;
+    int lun;           /* >= 0, or -1 unknown */
+    int64_t created;   /* unix seconds */
+    char *state;       /* "ready" or an in-progress operation name; may be NULL */
+    size_t nsegments;
+    poolSegment *segments;
+} poolVolDef;
+
+void pool_pool_def_free(poolPoolDef *def);
+void pool_vol_def_free(poolVolDef *def);
+POOL_DEFINE_AUTOPTR_CLEANUP_FUNC(poolPoolDef, pool_pool_def_free)
+POOL_DEFINE_AUTOPTR_CLEANUP_FUNC(poolVolDef, pool_vol_def_free)
+
+poolPoolDef *pool_pool_def_parse_string(const char *xml, size_t len);
+poolPoolDef *pool_pool_def_parse_file(const char *path);
+poolPoolDef *pool_pool_def_parse_node(xmlNodePtr node);
+char *pool_pool_def_format(const poolPoolDef *def);
+xmlNodePtr pool_pool_def_format_node(const poolPoolDef *def);
+
+poolVolDef *pool_vol_def_parse_string(const char *xml, size_t len);
+poolVolDef *pool_vol_def_parse_node(xmlNodePtr node);
+char *pool_vol_def_format(const poolVolDef *def);
+xmlNodePtr pool_vol_def_format_node(const poolVolDef *def);
+
+/* Validate a document against a RelaxNG schema file; 0 valid, -1 with
+ * POOL_ERR_XML and libxml2's first message otherwise. */
+int pool_xml_validate_file(const char *xml_path, const char *rng_path);
+int pool_xml_validate_string(const char *xml, size_t len, const char *rng_path);
+
+/* Safe parse of untrusted XML: no network, no entity expansion, no DTD
+ * loading, size-capped. */
+xmlDocPtr pool_xml_read_memory(const char *xml, size_t len, const char *what);
+
+#endif
