@@ -54,5 +54,9 @@ int pool_mkdir_p(const char *path, unsigned mode);
 
 /* CRC32C (Castagnoli), used for frame checksums. */
 uint32_t pool_crc32c(uint32_t crc, const void *data, size_t len);
+/* Same result as pool_crc32c, always computed by the portable table-driven
+ * code (pool_crc32c may use the CPU's crc32 instruction). For tests and
+ * benchmarks that compare the two. */
+uint32_t pool_crc32c_portable(uint32_t crc, const void *data, size_t len);
 
 #endif

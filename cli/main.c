@@ -1,0 +1,376 @@
+/*
+ * main.c: poolctl, the operator's tool. Argument parsing is driven by the
+ * command tables (cmd_*.c): each command lists its positionals and options
+ * and the request parameter each one fills, so help text, validation and
+ * the request all come from one place.
+ *
+ * Values are checked here first (names, sizes, paths) so mistakes get an
+ * immediate, precise message; poold checks everything again, since the
+ * socket is its real boundary.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <libxml/parser.h>
+
+#include "pool-config.h"
+#include "pool-error.h"
+#include "pool-util.h"
+#include "poolctl.h"
+
+#define DEFAULT_SOCKET  "/run/poold/poold.sock"
+#define DEFAULT_TIMEOUT 600
+
+static const cliCommand *const families[] = {cli_pool_commands, cli_volume_commands,
+                                             cli_daemon_commands};
+#define NFAMILIES (sizeof(families) / sizeof(families[0]))
+
+static void usage_global(FILE *f)
+{
+    fprintf(f, "Usage: poolctl [GLOBAL OPTIONS] COMMAND SUBCOMMAND [ARGS]\n\n"
+               "Global options (anywhere on the line):\n"
+               "  -s, --socket PATH   poold control socket (default " DEFAULT_SOCKET
+               ", or $POOLD_SOCKET)\n"
+               "  -j, --json          machine-readable output\n"
+               "  -t, --timeout SECS  how long to wait for poold (default %d)\n"
+               "  -h, --help          help (after a command: that command's help)\n"
+               "  -V, --version       print poolctl's version\n\n"
+               "Commands:\n",
+            DEFAULT_TIMEOUT);
+    for (size_t f2 = 0; f2 < NFAMILIES; f2++)
+        for (const cliCommand *c = families[f2]; c->group; c++)
+            fprintf(f, "  %-6s %-8s %s\n", c->group, c->verb, c->summary);
+    fprintf(f, "\nSee poolctl(8) for details and exit codes.\n");
+}
+
+static void usage_command(FILE *f, const cliCommand *c)
+{
+    fprintf(f, "Usage: poolctl %s %s", c->group, c->verb);
+    for (const cliArg *a = c->args; a->name; a++) {
+        if (a->kind == CLI_POSITIONAL)
+            fprintf(f, " %s", a->name);
+        else if (a->kind == CLI_POSITIONAL_MULTI)
+            fprintf(f, " %s...", a->name);
+    }
+    bool has_opts = false;
+    for (const cliArg *a = c->args; a->name; a++)
+        if (a->kind == CLI_OPTION || a->kind == CLI_FLAG)
+            has_opts = true;
+    fprintf(f, "%s\n%s.\n", has_opts ? " [OPTIONS]" : "", c->summary);
+    for (const cliArg *a = c->args; a->name; a++) {
+        char left[64];
+        if (a->kind == CLI_OPTION)
+            snprintf(left, sizeof(left), "--%s VALUE", a->name);
+        else if (a->kind == CLI_FLAG)
+            snprintf(left, sizeof(left), "--%s", a->name);
+        else
+            snprintf(left, sizeof(left), "%s", a->name);
+        fprintf(f, "  %-22s %s\n", left, a->help);
+    }
+}
+
+static int check_value(const cliArg *a, const char *v)
+{
+    uint64_t n;
+    switch (a->check) {
+    case CLI_CHECK_POOL_NAME:
+        return pool_name_validate(POOL_NAME_POOL, v);
+    case CLI_CHECK_VOLUME_NAME:
+        return pool_name_validate(POOL_NAME_VOLUME, v);
+    case CLI_CHECK_SIZE:
+        return pool_parse_size(v, a->name, &n);
+    case CLI_CHECK_UINT:
+        return pool_parse_uint(v, a->name, 1, UINT32_MAX, &n);
+    case CLI_CHECK_PATH:
+        if (v[0] != '/') {
+            pool_error(POOL_ERR_INVALID_ARG, "%s '%s' must be an absolute path", a->name, v);
+            return -1;
+        }
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+static const cliCommand *find_command(const char *group, const char *verb)
+{
+    for (size_t f = 0; f < NFAMILIES; f++)
+        for (const cliCommand *c = families[f]; c->group; c++)
+            if (strcmp(c->group, group) == 0 && (!verb || strcmp(c->verb, verb) == 0))
+                return c;
+    return NULL;
+}
+
+/* Parse the command's own arguments into a request. */
+static poolRequest *parse_command(const cliCommand *c, int argc, char **argv)
+{
+    POOL_AUTOPTR(poolRequest) req = pool_request_new(c->op);
+    if (!req)
+        return NULL;
+    const cliArg *pos = c->args;
+    bool seen[32] = {false};
+    bool only_positional = false;
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        if (!only_positional && strcmp(arg, "--") == 0) {
+            only_positional = true;
+            continue;
+        }
+        if (!only_positional && arg[0] == '-' && arg[1] == '-') {
+            const char *name = arg + 2;
+            const char *eq = strchr(name, '=');
+            size_t nl = eq ? (size_t)(eq - name) : strlen(name);
+            const cliArg *a = NULL;
+            for (const cliArg *x = c->args; x->name; x++)
+                if ((x->kind == CLI_OPTION || x->kind == CLI_FLAG) && strlen(x->name) == nl &&
+                    strncmp(x->name, name, nl) == 0)
+                    a = x;
+            if (!a) {
+                pool_error(POOL_ERR_INVALID_ARG, "%s %s: unknown option '%.*s'", c->group,
+                           c->verb, (int)(nl + 2), arg);
+                return NULL;
+            }
+            size_t idx = (size_t)(a - c->args);
+            if (seen[idx]) {
+                pool_error(POOL_ERR_INVALID_ARG, "%s %s: option --%s given twice", c->group,
+                           c->verb, a->name);
+                return NULL;
+            }
+            seen[idx] = true;
+            const char *val;
+            if (a->kind == CLI_FLAG) {
+                if (eq) {
+                    pool_error(POOL_ERR_INVALID_ARG, "%s %s: --%s takes no value", c->group,
+                               c->verb, a->name);
+                    return NULL;
+                }
+                val = "yes";
+            } else if (eq) {
+                val = eq + 1;
+            } else if (i + 1 < argc) {
+                val = argv[++i];
+            } else {
+                pool_error(POOL_ERR_INVALID_ARG, "%s %s: --%s needs a value", c->group, c->verb,
+                           a->name);
+                return NULL;
+            }
+            if (check_value(a, val) < 0 || pool_request_add(req, a->param, val) < 0)
+                return NULL;
+            continue;
+        }
+        /* "-1" is a (bad) value, not an option: let the value check explain */
+        if (!only_positional && arg[0] == '-' && arg[1] && !(arg[1] >= '0' && arg[1] <= '9')) {
+            pool_error(POOL_ERR_INVALID_ARG, "%s %s: unknown option '%s'", c->group, c->verb, arg);
+            return NULL;
+        }
+        while (pos->name && pos->kind != CLI_POSITIONAL && pos->kind != CLI_POSITIONAL_MULTI)
+            pos++;
+        if (!pos->name) {
+            pool_error(POOL_ERR_INVALID_ARG, "%s %s: unexpected argument '%s'", c->group, c->verb,
+                       arg);
+            return NULL;
+        }
+        if (check_value(pos, arg) < 0 || pool_request_add(req, pos->param, arg) < 0)
+            return NULL;
+        seen[pos - c->args] = true;
+        if (pos->kind == CLI_POSITIONAL)
+            pos++;
+    }
+    for (const cliArg *a = c->args; a->name; a++)
+        if ((a->kind == CLI_POSITIONAL || a->kind == CLI_POSITIONAL_MULTI) &&
+            !seen[a - c->args]) {
+            pool_error(POOL_ERR_INVALID_ARG, "%s %s: missing %s (see poolctl %s %s --help)",
+                       c->group, c->verb, a->name, c->group, c->verb);
+            return NULL;
+        }
+    return pool_steal_ptr(&req);
+}
+
+static int connect_socket(const char *path)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(addr.sun_path)) {
+        pool_error(POOL_ERR_INVALID_ARG, "socket path %s is too long", path);
+        return -1;
+    }
+    strcpy(addr.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        pool_error_errno(errno, "socket");
+        return -1;
+    }
+    if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+        int e = errno;
+        close(fd);
+        if (e == ENOENT || e == ECONNREFUSED)
+            pool_error(POOL_ERR_CONNECT, "cannot reach poold at %s: %s (is poold running?)", path,
+                       strerror(e));
+        else if (e == EACCES || e == EPERM)
+            pool_error(POOL_ERR_PERMISSION,
+                       "cannot reach poold at %s: %s (run as root or a member of the socket "
+                       "group)",
+                       path, strerror(e));
+        else
+            pool_error(POOL_ERR_CONNECT, "cannot reach poold at %s: %s", path, strerror(e));
+        return -1;
+    }
+    return fd;
+}
+
+static xmlDocPtr call(const char *socket_path, int timeout_s, poolRequest *req)
+{
+    req->id = (uint64_t)getpid();
+    size_t len = 0;
+    POOL_AUTOFREE(char *) payload = pool_request_format(req, &len);
+    if (!payload)
+        return NULL;
+    POOL_AUTOCLOSE fd = connect_socket(socket_path);
+    if (fd < 0)
+        return NULL;
+    if (pool_frame_send(fd, POOL_FRAME_REQUEST, payload, (uint32_t)len) < 0)
+        return NULL;
+    uint16_t type;
+    POOL_AUTOFREE(char *) reply = NULL;
+    uint32_t rlen;
+    if (pool_frame_recv(fd, 64u * 1024 * 1024, timeout_s * 1000, &type, &reply, &rlen) < 0) {
+        if (pool_error_last_code() == POOL_ERR_TIMEOUT)
+            pool_error_prefix("no reply from poold within %d s", timeout_s);
+        return NULL;
+    }
+    if (type != POOL_FRAME_REPLY) {
+        pool_error(POOL_ERR_PROTOCOL, "poold sent a frame of type %u instead of a reply", type);
+        return NULL;
+    }
+    xmlDocPtr doc = pool_reply_parse(reply, rlen, req->id);
+    if (!doc && pool_error_last_code() == POOL_ERR_PROTOCOL) {
+        /* an error reply to a request we could not frame carries id 0 */
+        doc = pool_reply_parse(reply, rlen, 0);
+    }
+    return doc;
+}
+
+static int fail(void)
+{
+    const poolError *e = pool_error_last();
+    fprintf(stderr, "poolctl: error: %s\n", e ? e->message : "unknown error");
+    return e ? pool_error_exit_code(e->code) : 1;
+}
+
+int main(int argc, char **argv)
+{
+    const char *socket_path = getenv("POOLD_SOCKET");
+    int timeout_s = DEFAULT_TIMEOUT;
+    cliOutput out = {.json = false};
+    bool help = false;
+    char **rest = calloc((size_t)argc + 1, sizeof(char *));
+    int nrest = 0;
+    if (!rest)
+        return 1;
+    if (!socket_path || !socket_path[0])
+        socket_path = DEFAULT_SOCKET;
+
+    /* Global options may appear anywhere; everything else is the command. */
+    bool after_dashdash = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (after_dashdash) {
+            rest[nrest++] = argv[i];
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            after_dashdash = true;
+            rest[nrest++] = argv[i];
+        } else if (strcmp(a, "-j") == 0 || strcmp(a, "--json") == 0) {
+            out.json = true;
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            help = true;
+        } else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
+            printf("poolctl %s\n", POOL_VERSION);
+            free(rest);
+            return 0;
+        } else if (strcmp(a, "-s") == 0 || strcmp(a, "--socket") == 0 ||
+                   strncmp(a, "--socket=", 9) == 0) {
+            if (a[2] == 's' && a[8] == '=') {
+                socket_path = a + 9;
+            } else if (i + 1 < argc) {
+                socket_path = argv[++i];
+            } else {
+                fprintf(stderr, "poolctl: error: %s needs a path\n", a);
+                free(rest);
+                return 2;
+            }
+        } else if (strcmp(a, "-t") == 0 || strcmp(a, "--timeout") == 0 ||
+                   strncmp(a, "--timeout=", 10) == 0) {
+            const char *v = a[1] == '-' && a[9] == '=' ? a + 10 : (i + 1 < argc ? argv[++i] : NULL);
+            uint64_t t;
+            if (!v || pool_parse_uint(v, "timeout", 1, 86400, &t) < 0) {
+                fprintf(stderr, "poolctl: error: %s\n",
+                        v ? pool_error_last_message() : "--timeout needs a number of seconds");
+                free(rest);
+                return 2;
+            }
+            timeout_s = (int)t;
+        } else {
+            rest[nrest++] = argv[i];
+        }
+    }
+
+    if (nrest == 0) {
+        usage_global(help ? stdout : stderr);
+        free(rest);
+        return help ? 0 : 2;
+    }
+    if (!find_command(rest[0], NULL)) {
+        fprintf(stderr, "poolctl: error: unknown command '%s' (see poolctl --help)\n", rest[0]);
+        free(rest);
+        return 2;
+    }
+    if (nrest == 1) {
+        if (help) {
+            for (size_t f = 0; f < NFAMILIES; f++)
+                for (const cliCommand *c = families[f]; c->group; c++)
+                    if (strcmp(c->group, rest[0]) == 0)
+                        usage_command(stdout, c);
+            free(rest);
+            return 0;
+        }
+        fprintf(stderr, "poolctl: error: '%s' needs a subcommand (see poolctl %s --help)\n",
+                rest[0], rest[0]);
+        free(rest);
+        return 2;
+    }
+    const cliCommand *cmd = find_command(rest[0], rest[1]);
+    if (!cmd) {
+        fprintf(stderr, "poolctl: error: unknown command '%s %s' (see poolctl %s --help)\n",
+                rest[0], rest[1], rest[0]);
+        free(rest);
+        return 2;
+    }
+    if (help) {
+        usage_command(stdout, cmd);
+        free(rest);
+        return 0;
+    }
+    POOL_AUTOPTR(poolRequest) req = parse_command(cmd, nrest - 2, rest + 2);
+    free(rest);
+    if (!req)
+        return fail();
+    xmlDocPtr doc = call(socket_path, timeout_s, req);
+    if (!doc)
+        return fail();
+    int r = cmd->print(&out, xmlDocGetRootElement(doc), req);
+    xmlFreeDoc(doc);
+    if (r < 0)
+        return fail();
+    if (fflush(stdout) != 0) {
+        fprintf(stderr, "poolctl: error: cannot write output: %s\n", strerror(errno));
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,70 @@
+/*
+ * poolctl.h: the command table. Each command family (pool, volume, daemon)
+ * lives in its own file and contributes a table of commands; main.c parses
+ * argv against the tables, builds the request, sends it and hands the reply
+ * to the command's printer.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#ifndef POOLCTL_H
+#define POOLCTL_H
+
+#include <stdbool.h>
+#include <libxml/tree.h>
+
+#include "pool-proto.h"
+
+typedef enum {
+    CLI_POSITIONAL,       /* required positional */
+    CLI_POSITIONAL_MULTI, /* one or more, must be last */
+    CLI_OPTION,           /* --name VALUE (or --name=VALUE) */
+    CLI_FLAG,             /* --name, sent as "yes" */
+} cliArgKind;
+
+typedef enum {
+    CLI_CHECK_NONE,
+    CLI_CHECK_POOL_NAME,
+    CLI_CHECK_VOLUME_NAME,
+    CLI_CHECK_SIZE,
+    CLI_CHECK_UINT,
+    CLI_CHECK_PATH,
+} cliCheck;
+
+typedef struct {
+    cliArgKind kind;
+    const char *name;  /* positional: shown in usage; option: long name */
+    const char *param; /* request parameter it fills */
+    cliCheck check;    /* client-side validation, for early clear errors */
+    const char *help;
+} cliArg;
+
+typedef struct {
+    bool json;
+} cliOutput;
+
+typedef int (*cliPrinter)(const cliOutput *out, xmlNodePtr reply, const poolRequest *req);
+
+typedef struct {
+    const char *group; /* "pool" */
+    const char *verb;  /* "create" */
+    const char *op;    /* protocol op: "pool-create" */
+    const char *summary;
+    const cliArg *args; /* terminated by {0} */
+    cliPrinter print;
+} cliCommand;
+
+extern const cliCommand cli_pool_commands[];
+extern const cliCommand cli_volume_commands[];
+extern const cliCommand cli_daemon_commands[];
+
+/* output.c */
+int cli_print_pools(const cliOutput *out, xmlNodePtr reply, bool list);
+int cli_print_volumes(const cliOutput *out, xmlNodePtr reply, bool list);
+/* Print and release a JSON value (pretty, newline-terminated). */
+struct json_object;
+int cli_print_json(struct json_object *obj);
+/* Human mode: the text. JSON mode: {"message": text}. */
+int cli_print_message(const cliOutput *out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,74 @@
+/*
+ * layout.h (private): how a pool is laid out on its VG, and how poold's
+ * metadata is encoded in LVM tags. Pure functions: unit-tested without lvm.
+ *
+ * VG tags:  pd_pool:<format version>  pd_uuid:<uuid>  pd_hostids:<n>  pd_slots:<n>
+ *           pd_op:create | pd_op:destroy          (operation in progress)
+ * LV tags (volumes):
+ *           pd_uuid:<uuid> pd_fmt:raw pd_slot:<n> pd_lun:<n> pd_ctime:<unix s>
+ *           pd_op:create | pd_op:resize-<extents> | pd_op:delete
+ * Special LVs "ids" (sanlock delta leases, one sector per host id, sized for
+ * 4 KiB sectors) and "leases" (slot 0 = pool-metadata lease, slot k = the
+ * volume holding pd_slot:k; 1 MiB each) carry pd_special:<name>.
+ *
+ * Since the extent size is a multiple of 1 MiB and LVs start on extent
+ * boundaries, every 1 MiB lease slot lies inside one extent, so it has a
+ * single (PV, offset) address through the leases LV's segment map.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifndef POOL_LAYOUT_H
+#define POOL_LAYOUT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pool-lvm.h"
+#include "pool-xml.h"
+
+#define POOL_TAG_POOL    "pd_pool"
+#define POOL_TAG_UUID    "pd_uuid"
+#define POOL_TAG_HOSTIDS "pd_hostids"
+#define POOL_TAG_SLOTS   "pd_slots"
+#define POOL_TAG_OP      "pd_op"
+#define POOL_TAG_FMT     "pd_fmt"
+#define POOL_TAG_SLOT    "pd_slot"
+#define POOL_TAG_LUN     "pd_lun"
+#define POOL_TAG_CTIME   "pd_ctime"
+#define POOL_TAG_SPECIAL "pd_special"
+
+#define POOL_LV_IDS    "ids"
+#define POOL_LV_LEASES "leases"
+
+#define POOL_MAX_LUN 16383
+
+uint64_t pool_layout_ids_bytes(unsigned host_ids);
+uint64_t pool_layout_leases_bytes(unsigned lease_slots);
+uint64_t pool_layout_extents_for(uint64_t bytes, uint64_t extent_size);
+
+/* Convert an LV's extent segment map to a byte map using the PVs' pe_start. */
+int pool_layout_segments(const poolLvmLV *lv, const poolLvmPV *pvs, size_t npvs,
+                         uint64_t extent_size, poolSegment **out, size_t *n);
+/* Map a byte offset of an LV to (PV, offset); the range [off, off+len) must
+ * lie in one segment. */
+int pool_layout_locate(const poolSegment *segs, size_t n, uint64_t off, uint64_t len,
+                       const char **pv, uint64_t *pv_offset);
+void pool_segments_free(poolSegment *segs, size_t n);
+
+/* "key:value" tag into a new string. */
+char *pool_layout_tag(const char *key, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+bool pool_layout_lv_is_volume(const poolLvmLV *lv);
+bool pool_layout_lv_is_special(const poolLvmLV *lv);
+
+/* Build a volume def from an LV (tags validated; POOL_ERR_LVM if they are
+ * inconsistent). Segments converted with the PV list. */
+poolVolDef *pool_layout_vol_from_lv(const char *pool, const poolLvmLV *lv, const poolLvmPV *pvs,
+                                    size_t npvs, uint64_t extent_size);
+
+/* Lowest unused lease slot in 1..max_slots / LUN in 1..POOL_MAX_LUN among the
+ * volumes' tags; -1 with POOL_ERR_NO_SPACE if all are used. */
+int pool_layout_alloc_slot(const poolLvmLV *lvs, size_t n, unsigned max_slots);
+int pool_layout_alloc_lun(const poolLvmLV *lvs, size_t n);
+
+#endif

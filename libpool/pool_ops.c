@@ -1,0 +1,778 @@
+/*
+ * pool_ops.c: the poolManager and pool-level operations (create, destroy,
+ * import, list, info). Volume operations are in volume_ops.c, crash repair
+ * in reconcile.c; the step order and what a crash at each step means is
+ * described in pool-ops.h.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <blkid.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "layout.h"
+#include "manager.h"
+#include "pool-alloc.h"
+#include "pool-error.h"
+#include "pool-log.h"
+#include "pool-util.h"
+#include "pool_store.h"
+
+#define MIB (1024ull * 1024)
+
+/* lvm puts the first extent 1 MiB into the PV by default; the estimate of
+ * usable space below allows for that. */
+#define PV_OVERHEAD MIB
+
+POOL_DEFINE_AUTOPTR_CLEANUP_FUNC(poolLvm, pool_lvm_free)
+
+static void entry_free(poolEntry *e)
+{
+    if (!e)
+        return;
+    pool_pool_def_free(e->def);
+    pool_lvm_free(e->lvm);
+    free(e);
+}
+
+void pool_pool_defs_free(poolPoolDef **defs, size_t n)
+{
+    if (!defs)
+        return;
+    for (size_t i = 0; i < n; i++)
+        pool_pool_def_free(defs[i]);
+    free(defs);
+}
+
+void pool_vol_defs_free(poolVolDef **defs, size_t n)
+{
+    if (!defs)
+        return;
+    for (size_t i = 0; i < n; i++)
+        pool_vol_def_free(defs[i]);
+    free(defs);
+}
+
+poolLvm *pool_manager_lvm_new(poolManager *mgr, char *const *devices)
+{
+    poolLvm *lvm = pool_lvm_new(mgr->cfg->lvm_binary, devices, mgr->activation);
+    if (lvm && mgr->cfg->lvm_timeout)
+        pool_lvm_set_timeout(lvm, (int)mgr->cfg->lvm_timeout * 1000);
+    return lvm;
+}
+
+static poolEntry *entry_new(poolManager *mgr, poolPoolDef *def)
+{
+    poolEntry *e = pool_calloc(1, sizeof(*e));
+    if (!e)
+        return NULL;
+    e->lvm = pool_manager_lvm_new(mgr, def->devices);
+    if (!e->lvm) {
+        free(e);
+        return NULL;
+    }
+    e->def = def;
+    return e;
+}
+
+static int manager_add(poolManager *mgr, poolEntry *e)
+{
+    if (pool_realloc_n(&mgr->pools, mgr->npools + 1, sizeof(*mgr->pools)) < 0)
+        return -1;
+    mgr->pools[mgr->npools++] = e;
+    return 0;
+}
+
+void pool_manager_drop_entry(poolManager *mgr, poolEntry *e)
+{
+    for (size_t i = 0; i < mgr->npools; i++) {
+        if (mgr->pools[i] == e) {
+            memmove(&mgr->pools[i], &mgr->pools[i + 1],
+                    (mgr->npools - i - 1) * sizeof(*mgr->pools));
+            mgr->npools--;
+            break;
+        }
+    }
+    entry_free(e);
+}
+
+poolManager *pool_manager_new(const poolConfig *cfg)
+{
+    poolManager *mgr = pool_calloc(1, sizeof(*mgr));
+    if (!mgr)
+        return NULL;
+    mgr->cfg = cfg;
+    switch (cfg->activation) {
+    case POOL_ACTIVATION_ON:
+        mgr->activation = true;
+        break;
+    case POOL_ACTIVATION_OFF:
+        mgr->activation = false;
+        break;
+    default:
+        mgr->activation = pool_lvm_host_has_dm();
+        break;
+    }
+    if (pool_store_init(cfg->state_dir, &mgr->pools_dir) < 0)
+        goto fail;
+    poolPoolDef **defs = NULL;
+    size_t n = 0, bad = 0;
+    if (pool_store_load_all(mgr->pools_dir, &defs, &n, &bad) < 0)
+        goto fail;
+    for (size_t i = 0; i < n; i++) {
+        poolEntry *e = entry_new(mgr, defs[i]);
+        if (!e || manager_add(mgr, e) < 0) {
+            entry_free(e);
+            for (size_t j = i + (e ? 1 : 0); j < n; j++)
+                pool_pool_def_free(defs[j]);
+            free(defs);
+            goto fail;
+        }
+        defs[i] = NULL;
+    }
+    free(defs);
+    log_info("%zu pool(s) known, activation %s", mgr->npools, mgr->activation ? "on" : "off");
+    return mgr;
+fail:
+    pool_manager_free(mgr);
+    return NULL;
+}
+
+void pool_manager_free(poolManager *mgr)
+{
+    if (!mgr)
+        return;
+    for (size_t i = 0; i < mgr->npools; i++)
+        entry_free(mgr->pools[i]);
+    free(mgr->pools);
+    free(mgr->pools_dir);
+    free(mgr);
+}
+
+poolEntry *pool_manager_find(poolManager *mgr, const char *name)
+{
+    for (size_t i = 0; i < mgr->npools; i++)
+        if (strcmp(mgr->pools[i]->def->name, name) == 0)
+            return mgr->pools[i];
+    if (pool_name_validate(POOL_NAME_POOL, name) < 0)
+        return NULL;
+    pool_error(POOL_ERR_NO_POOL, "no pool named '%s' on this host", name);
+    return NULL;
+}
+
+void pool_snapshot_clear(poolSnapshot *snap)
+{
+    if (snap->vg)
+        pool_lvm_vgs_free(snap->vg, 1);
+    pool_lvm_lvs_free(snap->lvs, snap->nlvs);
+    pool_lvm_pvs_free(snap->pvs, snap->npvs);
+    memset(snap, 0, sizeof(*snap));
+}
+
+int pool_snapshot_load(poolEntry *e, poolSnapshot *snap)
+{
+    memset(snap, 0, sizeof(*snap));
+    if (pool_lvm_report_vg(e->lvm, e->def->name, &snap->vg) < 0 ||
+        pool_lvm_report_lvs(e->lvm, e->def->name, &snap->lvs, &snap->nlvs) < 0 ||
+        pool_lvm_report_pvs(e->lvm, &snap->pvs, &snap->npvs) < 0) {
+        pool_snapshot_clear(snap);
+        return -1;
+    }
+    const char *uuid = pool_lvm_tag_get(snap->vg->tags, POOL_TAG_UUID);
+    if (!uuid || strcmp(uuid, e->def->uuid) != 0) {
+        pool_error(POOL_ERR_LVM,
+                   "volume group %s does not carry pool %s's identity (uuid tag %s, expected %s)",
+                   e->def->name, e->def->name, uuid ? uuid : "missing", e->def->uuid);
+        pool_snapshot_clear(snap);
+        return -1;
+    }
+    return 0;
+}
+
+const poolLvmLV *pool_snapshot_find_lv(const poolSnapshot *snap, const char *name)
+{
+    for (size_t i = 0; i < snap->nlvs; i++)
+        if (strcmp(snap->lvs[i].name, name) == 0)
+            return &snap->lvs[i];
+    return NULL;
+}
+
+/* ---- device checks ---------------------------------------------------- */
+
+static bool device_in_managed_pool(poolManager *mgr, const char *dev, const char **pool)
+{
+    for (size_t i = 0; i < mgr->npools; i++)
+        for (char **d = mgr->pools[i]->def->devices; *d; d++)
+            if (strcmp(*d, dev) == 0) {
+                *pool = mgr->pools[i]->def->name;
+                return true;
+            }
+    return false;
+}
+
+/* Refuse devices that are missing, not block devices, in use (mounted,
+ * claimed: O_EXCL fails with EBUSY) or that hold a recognisable signature
+ * (file system, partition table, LVM PV, ...) unless force. */
+static int check_device(const char *dev, bool force, uint64_t *size)
+{
+    struct stat st;
+    if (dev[0] != '/') {
+        pool_error(POOL_ERR_INVALID_ARG, "device '%s' must be an absolute path", dev);
+        return -1;
+    }
+    if (stat(dev, &st) < 0) {
+        pool_error(POOL_ERR_DEVICE, "device %s: %s", dev, strerror(errno));
+        return -1;
+    }
+    if (!S_ISBLK(st.st_mode)) {
+        pool_error(POOL_ERR_DEVICE, "device %s is not a block device", dev);
+        return -1;
+    }
+    int fd = open(dev, O_RDONLY | O_EXCL | O_CLOEXEC);
+    if (fd < 0) {
+        pool_error(POOL_ERR_DEVICE, "device %s cannot be opened exclusively: %s", dev,
+                   errno == EBUSY ? "it is in use (mounted or claimed by another user)"
+                                  : strerror(errno));
+        return -1;
+    }
+    if (ioctl(fd, BLKGETSIZE64, size) < 0) {
+        pool_error_errno(errno, "cannot read the size of %s", dev);
+        close(fd);
+        return -1;
+    }
+    close(fd);
+    if (force)
+        return 0;
+
+    blkid_probe pr = blkid_new_probe_from_filename(dev);
+    if (!pr) {
+        pool_error(POOL_ERR_DEVICE, "cannot probe %s for existing data", dev);
+        return -1;
+    }
+    blkid_probe_enable_superblocks(pr, 1);
+    blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE);
+    blkid_probe_enable_partitions(pr, 1);
+    blkid_probe_set_partitions_flags(pr, BLKID_PARTS_MAGIC);
+    int r = blkid_do_safeprobe(pr);
+    const char *type = NULL;
+    char what[64] = "data";
+    if (r == 0) {
+        if (blkid_probe_lookup_value(pr, "TYPE", &type, NULL) == 0 ||
+            blkid_probe_lookup_value(pr, "PTTYPE", &type, NULL) == 0)
+            snprintf(what, sizeof(what), "data (%s signature)", type);
+    }
+    blkid_free_probe(pr);
+    if (r == 0 || r == -2) {
+        pool_error(POOL_ERR_DEVICE,
+                   "device %s holds %s; refusing to overwrite it (use --force to wipe it)", dev,
+                   r == -2 ? "several conflicting signatures" : what);
+        return -1;
+    }
+    if (r < 0) {
+        pool_error(POOL_ERR_DEVICE, "cannot probe %s for existing data", dev);
+        return -1;
+    }
+    return 0;
+}
+
+static int validate_create_options(const poolCreateOptions *in, poolCreateOptions *out)
+{
+    *out = *in;
+    if (!out->extent_size)
+        out->extent_size = POOL_DEFAULT_EXTENT_SIZE;
+    if (!out->host_ids)
+        out->host_ids = POOL_DEFAULT_HOST_IDS;
+    if (!out->lease_slots)
+        out->lease_slots = POOL_DEFAULT_LEASE_SLOTS;
+    if (out->extent_size % MIB || out->extent_size > 1024 * MIB) {
+        pool_error(POOL_ERR_INVALID_ARG,
+                   "extent size %" PRIu64 " must be a multiple of 1 MiB, at most 1 GiB",
+                   out->extent_size);
+        return -1;
+    }
+    if (out->extent_size & (out->extent_size - 1)) {
+        pool_error(POOL_ERR_INVALID_ARG, "extent size %" PRIu64 " must be a power of two",
+                   out->extent_size);
+        return -1;
+    }
+    if (out->host_ids > POOL_MAX_HOST_IDS) {
+        pool_error(POOL_ERR_INVALID_ARG, "host ids %u out of range 1..%u", out->host_ids,
+                   POOL_MAX_HOST_IDS);
+        return -1;
+    }
+    if (out->lease_slots > POOL_MAX_LEASE_SLOTS) {
+        pool_error(POOL_ERR_INVALID_ARG, "lease slots %u out of range 1..%u", out->lease_slots,
+                   POOL_MAX_LEASE_SLOTS);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- create ------------------------------------------------------------ */
+
+int pool_create_rollback(poolManager *mgr, poolEntry *e)
+{
+    poolPoolDef *def = e->def;
+    int ret = 0;
+    log_pool(POOL_LOG_INFO, def->name, "rolling back an unfinished create");
+    poolLvmVG *vg = NULL;
+    if (pool_lvm_report_vg(e->lvm, def->name, &vg) == 0) {
+        const char *uuid = pool_lvm_tag_get(vg->tags, POOL_TAG_UUID);
+        if (uuid && strcmp(uuid, def->uuid) == 0) {
+            poolLvmLV *lvs = NULL;
+            size_t n = 0;
+            if (pool_lvm_report_lvs(e->lvm, def->name, &lvs, &n) == 0) {
+                for (size_t i = 0; i < n; i++)
+                    if (pool_lvm_lvremove(e->lvm, def->name, lvs[i].name) < 0)
+                        ret = -1;
+                pool_lvm_lvs_free(lvs, n);
+            } else {
+                ret = -1;
+            }
+            if (ret == 0 && pool_lvm_vgremove(e->lvm, def->name) < 0)
+                ret = -1;
+        } else {
+            log_pool(POOL_LOG_WARN, def->name,
+                     "a volume group of that name exists but is not this pool's; leaving it");
+        }
+        pool_lvm_vgs_free(vg, 1);
+    } else if (pool_error_last_code() != POOL_ERR_NO_POOL) {
+        ret = -1;
+    }
+    if (ret == 0) {
+        /* PVs this create made and that belong to no VG */
+        poolLvmPV *pvs = NULL;
+        size_t npvs = 0;
+        if (pool_lvm_report_pvs(e->lvm, &pvs, &npvs) == 0) {
+            POOL_AUTOSTRV orphans = pool_calloc(1, sizeof(char *));
+            for (size_t i = 0; orphans && i < npvs; i++)
+                if (!pvs[i].vg_name || !pvs[i].vg_name[0])
+                    pool_strv_add(&orphans, pvs[i].name);
+            if (orphans && orphans[0] && pool_lvm_pvremove(e->lvm, orphans) < 0)
+                ret = -1;
+            pool_lvm_pvs_free(pvs, npvs);
+        } else {
+            ret = -1;
+        }
+    }
+    if (ret < 0) {
+        log_pool(POOL_LOG_ERROR, def->name, "rollback incomplete: %s; will retry at next start",
+                 pool_error_last_message());
+        return -1;
+    }
+    if (pool_store_remove(mgr->pools_dir, def->name) < 0 ||
+        pool_store_journal_clear(mgr->pools_dir, def->name) < 0)
+        return -1;
+    log_pool(POOL_LOG_INFO, def->name, "create rolled back; devices released");
+    pool_manager_drop_entry(mgr, e);
+    return 0;
+}
+
+static char **vg_identity_tags(const poolPoolDef *def, bool in_progress)
+{
+    POOL_AUTOSTRV tags = pool_calloc(1, sizeof(char *));
+    if (!tags)
+        return NULL;
+    char *t[5] = {
+        pool_layout_tag(POOL_TAG_POOL, "%u", def->format_version),
+        pool_layout_tag(POOL_TAG_UUID, "%s", def->uuid),
+        pool_layout_tag(POOL_TAG_HOSTIDS, "%u", def->host_ids),
+        pool_layout_tag(POOL_TAG_SLOTS, "%u", def->lease_slots),
+        in_progress ? pool_layout_tag(POOL_TAG_OP, "create") : NULL,
+    };
+    int ok = 1;
+    for (size_t i = 0; i < 5; i++) {
+        if (t[i] && pool_strv_add(&tags, t[i]) < 0)
+            ok = 0;
+        if (i < 4 && !t[i])
+            ok = 0;
+        free(t[i]);
+    }
+    return ok ? pool_steal_ptr(&tags) : NULL;
+}
+
+static int create_special_lv(poolEntry *e, const char *name, uint64_t bytes)
+{
+    POOL_AUTOFREE(char *) tag = pool_layout_tag(POOL_TAG_SPECIAL, "%s", name);
+    char *tags[] = {tag, NULL};
+    if (!tag)
+        return -1;
+    return pool_lvm_lvcreate(e->lvm, e->def->name, name,
+                             pool_layout_extents_for(bytes, e->def->extent_size), tags);
+}
+
+poolPoolDef *pool_manager_pool_create(poolManager *mgr, const char *name, char *const *devices,
+                                      const poolCreateOptions *in_opts)
+{
+    poolCreateOptions opts;
+    poolCreateOptions zero = {0};
+    if (pool_name_validate(POOL_NAME_POOL, name) < 0)
+        return NULL;
+    if (validate_create_options(in_opts ? in_opts : &zero, &opts) < 0)
+        return NULL;
+    for (size_t i = 0; i < mgr->npools; i++)
+        if (strcmp(mgr->pools[i]->def->name, name) == 0) {
+            pool_error(POOL_ERR_EXISTS, "pool '%s' already exists", name);
+            return NULL;
+        }
+    size_t ndev = pool_strv_length(devices);
+    if (ndev == 0) {
+        pool_error(POOL_ERR_INVALID_ARG, "a pool needs at least one device");
+        return NULL;
+    }
+    uint64_t usable = 0;
+    for (size_t i = 0; i < ndev; i++) {
+        const char *other;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(devices[i], devices[j]) == 0) {
+                pool_error(POOL_ERR_INVALID_ARG, "device %s is listed twice", devices[i]);
+                return NULL;
+            }
+        if (device_in_managed_pool(mgr, devices[i], &other)) {
+            pool_error(POOL_ERR_DEVICE, "device %s already belongs to pool %s", devices[i],
+                       other);
+            return NULL;
+        }
+        uint64_t size;
+        if (check_device(devices[i], opts.force, &size) < 0)
+            return NULL;
+        if (size < PV_OVERHEAD + opts.extent_size) {
+            char b[32];
+            pool_error(POOL_ERR_DEVICE, "device %s is too small (%s) to hold even one extent",
+                       devices[i], pool_format_size(size, b, sizeof(b)));
+            return NULL;
+        }
+        usable += (size - PV_OVERHEAD) / opts.extent_size;
+    }
+    uint64_t need = pool_layout_extents_for(pool_layout_ids_bytes(opts.host_ids), opts.extent_size) +
+                    pool_layout_extents_for(pool_layout_leases_bytes(opts.lease_slots),
+                                            opts.extent_size) +
+                    1;
+    if (usable < need) {
+        char b1[32], b2[32];
+        pool_error(POOL_ERR_DEVICE,
+                   "devices too small: the pool's lockspace and %u lease slots need %s plus room "
+                   "for volumes, the devices give %s",
+                   opts.lease_slots, pool_format_size((need - 1) * opts.extent_size, b1, 32),
+                   pool_format_size(usable * opts.extent_size, b2, 32));
+        return NULL;
+    }
+
+    /* the record */
+    POOL_AUTOPTR(poolPoolDef) def = pool_calloc(1, sizeof(*def));
+    if (!def || !(def->name = pool_strdup(name)) || !(def->devices = pool_strv_copy(devices)) ||
+        pool_uuid_generate(def->uuid) < 0)
+        return NULL;
+    def->format_version = POOL_FORMAT_VERSION;
+    def->extent_size = opts.extent_size;
+    def->host_ids = opts.host_ids;
+    def->lease_slots = opts.lease_slots;
+
+    POOL_AUTOSTRV tags = vg_identity_tags(def, true);
+    if (!tags)
+        return NULL;
+    poolEntry *e = entry_new(mgr, def);
+    if (!e)
+        return NULL;
+    poolPoolDef *defp = pool_steal_ptr(&def);
+    if (manager_add(mgr, e) < 0) {
+        entry_free(e);
+        return NULL;
+    }
+
+    /* If the VG name is already used on these devices, lvm would say so, but
+     * only after pvcreate: ask first so nothing is touched. */
+    poolLvmVG *existing = NULL;
+    if (pool_lvm_report_vg(e->lvm, name, &existing) == 0) {
+        pool_lvm_vgs_free(existing, 1);
+        pool_error(POOL_ERR_EXISTS, "a volume group named %s already exists", name);
+        pool_manager_drop_entry(mgr, e);
+        return NULL;
+    }
+    pool_error_reset();
+
+    log_pool(POOL_LOG_INFO, name, "creating on %zu device(s), uuid %s", ndev, defp->uuid);
+    if (pool_store_journal_set(mgr->pools_dir, name, "create") < 0) {
+        pool_manager_drop_entry(mgr, e);
+        return NULL;
+    }
+    if (pool_store_save(mgr->pools_dir, defp) < 0)
+        goto rollback;
+    pool_testhook("pool-create:after-record");
+    if (pool_lvm_pvcreate(e->lvm, devices, opts.force) < 0)
+        goto rollback;
+    pool_testhook("pool-create:after-pvcreate");
+    if (pool_lvm_vgcreate(e->lvm, name, devices, opts.extent_size, tags) < 0)
+        goto rollback;
+    pool_testhook("pool-create:after-vgcreate");
+    if (create_special_lv(e, POOL_LV_IDS, pool_layout_ids_bytes(opts.host_ids)) < 0 ||
+        create_special_lv(e, POOL_LV_LEASES, pool_layout_leases_bytes(opts.lease_slots)) < 0)
+        goto rollback;
+    pool_testhook("pool-create:after-special-lvs");
+    {
+        POOL_AUTOFREE(char *) op = pool_layout_tag(POOL_TAG_OP, "create");
+        char *del[] = {op, NULL};
+        if (!op || pool_lvm_vg_change_tags(e->lvm, name, NULL, del) < 0)
+            goto rollback;
+    }
+    pool_testhook("pool-create:after-commit");
+    if (pool_store_journal_clear(mgr->pools_dir, name) < 0)
+        return NULL; /* the pool exists; reconcile clears the journal */
+    log_pool(POOL_LOG_INFO, name, "created");
+    return pool_manager_pool_info(mgr, name);
+
+rollback : {
+    poolError *err = pool_error_copy(pool_error_last());
+    pool_create_rollback(mgr, e);
+    if (err) {
+        pool_error_set(err->code, err->message, err->file, err->func, err->line);
+        pool_error_free(err);
+    }
+    return NULL;
+}
+}
+
+/* ---- destroy ----------------------------------------------------------- */
+
+int pool_destroy_finish(poolManager *mgr, poolEntry *e)
+{
+    const char *name = e->def->name;
+    poolLvmVG *vg = NULL;
+    if (pool_lvm_report_vg(e->lvm, name, &vg) == 0) {
+        const char *uuid = pool_lvm_tag_get(vg->tags, POOL_TAG_UUID);
+        bool ours = uuid && strcmp(uuid, e->def->uuid) == 0;
+        pool_lvm_vgs_free(vg, 1);
+        if (!ours) {
+            pool_error(POOL_ERR_LVM, "volume group %s is not pool %s; not destroying it", name,
+                       name);
+            return -1;
+        }
+        poolLvmLV *lvs = NULL;
+        size_t n = 0;
+        if (pool_lvm_report_lvs(e->lvm, name, &lvs, &n) < 0)
+            return -1;
+        for (size_t i = 0; i < n; i++) {
+            if (pool_lvm_lvremove(e->lvm, name, lvs[i].name) < 0) {
+                pool_lvm_lvs_free(lvs, n);
+                return -1;
+            }
+            log_vol(POOL_LOG_INFO, name, lvs[i].name, "removed");
+        }
+        pool_lvm_lvs_free(lvs, n);
+        pool_testhook("pool-destroy:after-lvremove");
+        if (pool_lvm_vgremove(e->lvm, name) < 0)
+            return -1;
+    } else if (pool_error_last_code() != POOL_ERR_NO_POOL) {
+        return -1;
+    }
+    pool_testhook("pool-destroy:after-vgremove");
+    poolLvmPV *pvs = NULL;
+    size_t npvs = 0;
+    if (pool_lvm_report_pvs(e->lvm, &pvs, &npvs) < 0)
+        return -1;
+    POOL_AUTOSTRV orphans = pool_calloc(1, sizeof(char *));
+    for (size_t i = 0; orphans && i < npvs; i++)
+        if (!pvs[i].vg_name || !pvs[i].vg_name[0])
+            pool_strv_add(&orphans, pvs[i].name);
+    pool_lvm_pvs_free(pvs, npvs);
+    if (!orphans)
+        return -1;
+    if (orphans[0] && pool_lvm_pvremove(e->lvm, orphans) < 0)
+        return -1;
+    if (pool_store_remove(mgr->pools_dir, name) < 0 ||
+        pool_store_journal_clear(mgr->pools_dir, name) < 0)
+        return -1;
+    log_pool(POOL_LOG_INFO, name, "destroyed");
+    pool_manager_drop_entry(mgr, e);
+    return 0;
+}
+
+int pool_manager_pool_destroy(poolManager *mgr, const char *name, bool force)
+{
+    poolEntry *e = pool_manager_find(mgr, name);
+    if (!e)
+        return -1;
+    poolSnapshot snap;
+    if (pool_snapshot_load(e, &snap) < 0)
+        return -1;
+    size_t nvol = 0;
+    for (size_t i = 0; i < snap.nlvs; i++)
+        if (!pool_layout_lv_is_special(&snap.lvs[i]))
+            nvol++;
+    pool_snapshot_clear(&snap);
+    if (nvol && !force) {
+        pool_error(POOL_ERR_BUSY,
+                   "pool %s still has %zu volume(s); delete them first or use --force", name,
+                   nvol);
+        return -1;
+    }
+    if (pool_store_journal_set(mgr->pools_dir, name, "destroy") < 0)
+        return -1;
+    POOL_AUTOFREE(char *) op = pool_layout_tag(POOL_TAG_OP, "destroy");
+    char *add[] = {op, NULL};
+    if (!op || pool_lvm_vg_change_tags(e->lvm, name, add, NULL) < 0)
+        return -1; /* journal stays: reconcile finishes the destroy */
+    pool_testhook("pool-destroy:after-intent");
+    log_pool(POOL_LOG_INFO, name, "destroying (%zu volume(s))", nvol);
+    return pool_destroy_finish(mgr, e);
+}
+
+/* ---- import, info, list ------------------------------------------------ */
+
+poolPoolDef *pool_manager_pool_import(poolManager *mgr, const char *name, char *const *devices)
+{
+    if (pool_name_validate(POOL_NAME_POOL, name) < 0)
+        return NULL;
+    for (size_t i = 0; i < mgr->npools; i++)
+        if (strcmp(mgr->pools[i]->def->name, name) == 0) {
+            pool_error(POOL_ERR_EXISTS, "pool '%s' is already known on this host", name);
+            return NULL;
+        }
+    if (pool_strv_length(devices) == 0) {
+        pool_error(POOL_ERR_INVALID_ARG, "import needs the pool's devices");
+        return NULL;
+    }
+    POOL_AUTOPTR(poolLvm) lvm = pool_manager_lvm_new(mgr, devices);
+    if (!lvm)
+        return NULL;
+    poolLvmVG *vg = NULL;
+    if (pool_lvm_report_vg(lvm, name, &vg) < 0)
+        return NULL;
+    POOL_AUTOPTR(poolPoolDef) def = pool_calloc(1, sizeof(*def));
+    uint64_t ver = 0, hostids = 0, slots = 0;
+    const char *uuid = pool_lvm_tag_get(vg->tags, POOL_TAG_UUID);
+    const char *v = pool_lvm_tag_get(vg->tags, POOL_TAG_POOL);
+    const char *h = pool_lvm_tag_get(vg->tags, POOL_TAG_HOSTIDS);
+    const char *s = pool_lvm_tag_get(vg->tags, POOL_TAG_SLOTS);
+    int ok = def && uuid && pool_uuid_is_valid(uuid) && v && h && s &&
+             pool_parse_uint(v, "format", 1, POOL_FORMAT_VERSION, &ver) == 0 &&
+             pool_parse_uint(h, "host ids", 1, POOL_MAX_HOST_IDS, &hostids) == 0 &&
+             pool_parse_uint(s, "lease slots", 1, POOL_MAX_LEASE_SLOTS, &slots) == 0;
+    if (!ok) {
+        pool_lvm_vgs_free(vg, 1);
+        pool_error(POOL_ERR_DEVICE, "volume group %s is not a poold pool (identity tags missing)",
+                   name);
+        return NULL;
+    }
+    if (pool_lvm_tag_get(vg->tags, POOL_TAG_OP)) {
+        pool_lvm_vgs_free(vg, 1);
+        pool_error(POOL_ERR_BUSY, "pool %s has an operation in progress on another host", name);
+        return NULL;
+    }
+    memcpy(def->uuid, uuid, 37);
+    def->format_version = (unsigned)ver;
+    def->host_ids = (unsigned)hostids;
+    def->lease_slots = (unsigned)slots;
+    def->extent_size = vg->extent_size;
+    uint64_t pv_count = vg->pv_count;
+    pool_lvm_vgs_free(vg, 1);
+    poolLvmPV *pvs = NULL;
+    size_t npvs = 0;
+    if (pool_lvm_report_pvs(lvm, &pvs, &npvs) < 0)
+        return NULL;
+    def->devices = pool_calloc(1, sizeof(char *));
+    for (size_t i = 0; def->devices && i < npvs; i++)
+        if (pvs[i].vg_name && strcmp(pvs[i].vg_name, name) == 0)
+            pool_strv_add(&def->devices, pvs[i].name);
+    pool_lvm_pvs_free(pvs, npvs);
+    if (!def->devices || !(def->name = pool_strdup(name)))
+        return NULL;
+    if (pool_strv_length(def->devices) != pv_count) {
+        pool_error(POOL_ERR_DEVICE, "pool %s has %" PRIu64 " PVs but only %zu were given", name,
+                   pv_count, pool_strv_length(def->devices));
+        return NULL;
+    }
+    if (pool_store_save(mgr->pools_dir, def) < 0)
+        return NULL;
+    poolEntry *e = entry_new(mgr, def);
+    if (!e)
+        return NULL;
+    pool_steal_ptr(&def);
+    if (manager_add(mgr, e) < 0) {
+        entry_free(e);
+        return NULL;
+    }
+    log_pool(POOL_LOG_INFO, name, "imported");
+    return pool_manager_pool_info(mgr, name);
+}
+
+static poolPoolDef *def_copy(const poolPoolDef *def)
+{
+    POOL_AUTOFREE(char *) xml = pool_pool_def_format(def);
+    if (!xml)
+        return NULL;
+    return pool_pool_def_parse_string(xml, strlen(xml));
+}
+
+static int special_segments(const poolSnapshot *snap, const char *name, uint64_t extent_size,
+                            poolSegment **segs, size_t *n)
+{
+    const poolLvmLV *lv = pool_snapshot_find_lv(snap, name);
+    if (!lv) {
+        pool_error(POOL_ERR_LVM, "the pool's %s logical volume is missing", name);
+        return -1;
+    }
+    return pool_layout_segments(lv, snap->pvs, snap->npvs, extent_size, segs, n);
+}
+
+poolPoolDef *pool_manager_pool_info(poolManager *mgr, const char *name)
+{
+    poolEntry *e = pool_manager_find(mgr, name);
+    if (!e)
+        return NULL;
+    POOL_AUTOPTR(poolPoolDef) def = def_copy(e->def);
+    if (!def)
+        return NULL;
+    poolSnapshot snap;
+    if (pool_snapshot_load(e, &snap) < 0)
+        return NULL;
+    def->has_status = true;
+    def->capacity = snap.vg->size;
+    def->available = snap.vg->free;
+    def->allocation = snap.vg->size - snap.vg->free;
+    def->seqno = snap.vg->seqno;
+    for (size_t i = 0; i < snap.nlvs; i++)
+        if (pool_layout_lv_is_volume(&snap.lvs[i]))
+            def->volume_count++;
+    int r = special_segments(&snap, POOL_LV_IDS, def->extent_size, &def->ids_segments,
+                             &def->nids_segments);
+    if (r == 0)
+        r = special_segments(&snap, POOL_LV_LEASES, def->extent_size, &def->leases_segments,
+                             &def->nleases_segments);
+    pool_snapshot_clear(&snap);
+    if (r < 0)
+        return NULL;
+    return pool_steal_ptr(&def);
+}
+
+int pool_manager_pool_list(poolManager *mgr, poolPoolDef ***defs, size_t *n)
+{
+    *defs = NULL;
+    *n = 0;
+    poolPoolDef **out = pool_calloc(mgr->npools + 1, sizeof(*out));
+    if (!out)
+        return -1;
+    for (size_t i = 0; i < mgr->npools; i++) {
+        out[i] = pool_manager_pool_info(mgr, mgr->pools[i]->def->name);
+        if (!out[i]) {
+            /* a pool whose VG cannot be read is still listed, without status */
+            log_pool(POOL_LOG_WARN, mgr->pools[i]->def->name, "cannot read status: %s",
+                     pool_error_last_message());
+            out[i] = def_copy(mgr->pools[i]->def);
+            if (!out[i]) {
+                pool_pool_defs_free(out, i);
+                return -1;
+            }
+        }
+    }
+    *defs = out;
+    *n = mgr->npools;
+    return 0;
+}

@@ -1,0 +1,312 @@
+/*
+ * volume_ops.c: volume create, resize, delete, list, info. Each multi-step
+ * operation marks the LV with a pd_op: tag before the step that can be
+ * interrupted, so reconcile.c knows what to finish or undo (pool-ops.h).
+ * Volume state is always read back from LVM, never cached: LVM metadata is
+ * the single source of truth, which later lets other hosts change it too.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <inttypes.h>
+#include <string.h>
+#include <time.h>
+
+#include "layout.h"
+#include "manager.h"
+#include "pool-alloc.h"
+#include "pool-error.h"
+#include "pool-log.h"
+#include "pool-util.h"
+
+static poolVolDef *vol_from_snapshot(poolEntry *e, const poolSnapshot *snap, const poolLvmLV *lv)
+{
+    poolVolDef *def = pool_layout_vol_from_lv(e->def->name, lv, snap->pvs, snap->npvs,
+                                              e->def->extent_size);
+    if (!def)
+        return NULL;
+    /* Where the volume's lease lives: slot k of the leases LV. */
+    const poolLvmLV *leases = pool_snapshot_find_lv(snap, "leases");
+    if (leases && def->lease_slot > 0) {
+        poolSegment *segs = NULL;
+        size_t n = 0;
+        const char *pv;
+        uint64_t off;
+        if (pool_layout_segments(leases, snap->pvs, snap->npvs, e->def->extent_size, &segs, &n) ==
+                0 &&
+            pool_layout_locate(segs, n, (uint64_t)def->lease_slot * POOL_LEASE_SLOT_SIZE,
+                               POOL_LEASE_SLOT_SIZE, &pv, &off) == 0) {
+            def->lease_pv = pool_strdup(pv);
+            def->lease_offset = off;
+        }
+        pool_segments_free(segs, n);
+        pool_error_reset();
+    }
+    return def;
+}
+
+static const poolLvmLV *find_volume(poolEntry *e, const poolSnapshot *snap, const char *name)
+{
+    if (pool_name_validate(POOL_NAME_VOLUME, name) < 0)
+        return NULL;
+    const poolLvmLV *lv = pool_snapshot_find_lv(snap, name);
+    if (!lv || !pool_layout_lv_is_volume(lv)) {
+        pool_error(POOL_ERR_NO_VOLUME, "no volume named '%s' in pool %s", name, e->def->name);
+        return NULL;
+    }
+    return lv;
+}
+
+static int check_pool_idle(poolEntry *e, const poolSnapshot *snap)
+{
+    const char *op = pool_lvm_tag_get(snap->vg->tags, "pd_op");
+    if (op) {
+        pool_error(POOL_ERR_BUSY, "pool %s has an unfinished '%s' operation", e->def->name, op);
+        return -1;
+    }
+    return 0;
+}
+
+static int check_space(poolEntry *e, const poolSnapshot *snap, uint64_t extents)
+{
+    if (extents > snap->vg->free_count) {
+        char need[32], have[32];
+        pool_error(POOL_ERR_NO_SPACE, "not enough free space in pool %s: need %s, %s available",
+                   e->def->name, pool_format_size(extents * e->def->extent_size, need, 32),
+                   pool_format_size(snap->vg->free_count * e->def->extent_size, have, 32));
+        return -1;
+    }
+    return 0;
+}
+
+static poolVolDef *vol_info_fresh(poolEntry *e, const char *name)
+{
+    poolSnapshot snap;
+    if (pool_snapshot_load(e, &snap) < 0)
+        return NULL;
+    poolVolDef *def = NULL;
+    const poolLvmLV *lv = find_volume(e, &snap, name);
+    if (lv)
+        def = vol_from_snapshot(e, &snap, lv);
+    pool_snapshot_clear(&snap);
+    return def;
+}
+
+poolVolDef *pool_manager_vol_create(poolManager *mgr, const char *pool, const char *name,
+                                    uint64_t capacity)
+{
+    poolEntry *e = pool_manager_find(mgr, pool);
+    if (!e || pool_name_validate(POOL_NAME_VOLUME, name) < 0)
+        return NULL;
+    if (capacity == 0) {
+        pool_error(POOL_ERR_INVALID_ARG, "volume size must be greater than zero");
+        return NULL;
+    }
+    poolSnapshot snap;
+    if (pool_snapshot_load(e, &snap) < 0)
+        return NULL;
+    uint64_t extents = pool_layout_extents_for(capacity, e->def->extent_size);
+    int slot = -1, lun = -1;
+    if (check_pool_idle(e, &snap) < 0)
+        goto fail;
+    if (pool_snapshot_find_lv(&snap, name)) {
+        pool_error(POOL_ERR_EXISTS, "volume '%s' already exists in pool %s", name, pool);
+        goto fail;
+    }
+    if (check_space(e, &snap, extents) < 0)
+        goto fail;
+    if ((slot = pool_layout_alloc_slot(snap.lvs, snap.nlvs, e->def->lease_slots)) < 0 ||
+        (lun = pool_layout_alloc_lun(snap.lvs, snap.nlvs)) < 0)
+        goto fail;
+    pool_snapshot_clear(&snap);
+
+    char uuid[37];
+    if (pool_uuid_generate(uuid) < 0)
+        return NULL;
+    char *tags[7] = {
+        pool_layout_tag("pd_uuid", "%s", uuid),
+        pool_layout_tag("pd_fmt", "raw"),
+        pool_layout_tag("pd_slot", "%d", slot),
+        pool_layout_tag("pd_lun", "%d", lun),
+        pool_layout_tag("pd_ctime", "%lld", (long long)time(NULL)),
+        pool_layout_tag("pd_op", "create"),
+        NULL,
+    };
+    poolVolDef *def = NULL;
+    for (size_t i = 0; i < 6; i++)
+        if (!tags[i])
+            goto out;
+    pool_testhook("vol-create:before-lvcreate");
+    if (pool_lvm_lvcreate(e->lvm, pool, name, extents, tags) < 0)
+        goto out;
+    pool_testhook("vol-create:after-lvcreate");
+    {
+        char *del[] = {tags[5], NULL};
+        if (pool_lvm_lv_change_tags(e->lvm, pool, name, NULL, del) < 0) {
+            poolError *err = pool_error_copy(pool_error_last());
+            if (pool_lvm_lvremove(e->lvm, pool, name) < 0)
+                log_vol(POOL_LOG_ERROR, pool, name,
+                        "could not undo a failed create; reconcile will remove it");
+            if (err) {
+                pool_error_set(err->code, err->message, err->file, err->func, err->line);
+                pool_error_free(err);
+            }
+            goto out;
+        }
+    }
+    pool_testhook("vol-create:after-commit");
+    log_vol(POOL_LOG_INFO, pool, name, "created: %" PRIu64 " extents, lease slot %d, LUN %d",
+            extents, slot, lun);
+    def = vol_info_fresh(e, name);
+out:
+    for (size_t i = 0; i < 6; i++)
+        free(tags[i]);
+    return def;
+fail:
+    pool_snapshot_clear(&snap);
+    return NULL;
+}
+
+/* The resize proper, once the request has been checked: intent, lvresize,
+ * commit (see pool-ops.h). */
+static poolVolDef *resize_steps(poolEntry *e, const char *name, uint64_t cur, uint64_t extents)
+{
+    const char *pool = e->def->name;
+    POOL_AUTOFREE(char *) tag = pool_layout_tag("pd_op", "resize-%" PRIu64, extents);
+    char *tags[] = {tag, NULL};
+    if (!tag || pool_lvm_lv_change_tags(e->lvm, pool, name, tags, NULL) < 0)
+        return NULL;
+    pool_testhook("vol-resize:after-intent");
+    if (pool_lvm_lvresize(e->lvm, pool, name, extents) < 0) {
+        /* nothing changed: drop the intent so the volume is usable again */
+        poolError *err = pool_error_copy(pool_error_last());
+        pool_lvm_lv_change_tags(e->lvm, pool, name, NULL, tags);
+        if (err) {
+            pool_error_set(err->code, err->message, err->file, err->func, err->line);
+            pool_error_free(err);
+        }
+        return NULL;
+    }
+    pool_testhook("vol-resize:after-lvresize");
+    if (pool_lvm_lv_change_tags(e->lvm, pool, name, NULL, tags) < 0)
+        return NULL;
+    pool_testhook("vol-resize:after-commit");
+    log_vol(POOL_LOG_INFO, pool, name, "resized from %" PRIu64 " to %" PRIu64 " extents", cur,
+            extents);
+    return vol_info_fresh(e, name);
+}
+
+poolVolDef *pool_manager_vol_resize(poolManager *mgr, const char *pool, const char *name,
+                                    uint64_t capacity, bool allow_shrink)
+{
+    poolEntry *e = pool_manager_find(mgr, pool);
+    if (!e)
+        return NULL;
+    if (capacity == 0) {
+        pool_error(POOL_ERR_INVALID_ARG, "volume size must be greater than zero");
+        return NULL;
+    }
+    poolSnapshot snap;
+    if (pool_snapshot_load(e, &snap) < 0)
+        return NULL;
+    const poolLvmLV *lv = find_volume(e, &snap, name);
+    uint64_t extents = pool_layout_extents_for(capacity, e->def->extent_size);
+    uint64_t cur = 0;
+    if (!lv || check_pool_idle(e, &snap) < 0)
+        goto fail;
+    cur = lv->size / e->def->extent_size;
+    const char *op = pool_lvm_tag_get(lv->tags, "pd_op");
+    if (op) {
+        pool_error(POOL_ERR_BUSY, "volume %s has an unfinished '%s' operation", name, op);
+        goto fail;
+    }
+    if (extents == cur) {
+        pool_snapshot_clear(&snap);
+        log_vol(POOL_LOG_INFO, pool, name, "resize: already %" PRIu64 " extents", cur);
+        return vol_info_fresh(e, name);
+    }
+    if (extents < cur && !allow_shrink) {
+        char from[32], to[32];
+        pool_error(POOL_ERR_INVALID_ARG,
+                   "shrinking volume %s from %s to %s would destroy the data beyond the new end; "
+                   "use --allow-shrink if that is intended",
+                   name, pool_format_size(lv->size, from, 32),
+                   pool_format_size(extents * e->def->extent_size, to, 32));
+        goto fail;
+    }
+    if (extents > cur && check_space(e, &snap, extents - cur) < 0)
+        goto fail;
+    pool_snapshot_clear(&snap);
+    return resize_steps(e, name, cur, extents);
+fail:
+    pool_snapshot_clear(&snap);
+    return NULL;
+}
+
+int pool_manager_vol_delete(poolManager *mgr, const char *pool, const char *name)
+{
+    poolEntry *e = pool_manager_find(mgr, pool);
+    if (!e)
+        return -1;
+    poolSnapshot snap;
+    if (pool_snapshot_load(e, &snap) < 0)
+        return -1;
+    const poolLvmLV *lv = find_volume(e, &snap, name);
+    int r = lv ? check_pool_idle(e, &snap) : -1;
+    bool marked = lv && pool_lvm_tag_get(lv->tags, "pd_op") &&
+                  strcmp(pool_lvm_tag_get(lv->tags, "pd_op"), "delete") == 0;
+    pool_snapshot_clear(&snap);
+    if (r < 0)
+        return -1;
+    if (!marked) {
+        POOL_AUTOFREE(char *) tag = pool_layout_tag("pd_op", "delete");
+        char *tags[] = {tag, NULL};
+        if (!tag || pool_lvm_lv_change_tags(e->lvm, pool, name, tags, NULL) < 0)
+            return -1;
+    }
+    pool_testhook("vol-delete:after-intent");
+    if (pool_lvm_lvremove(e->lvm, pool, name) < 0)
+        return -1;
+    pool_testhook("vol-delete:after-lvremove");
+    log_vol(POOL_LOG_INFO, pool, name, "deleted");
+    return 0;
+}
+
+int pool_manager_vol_list(poolManager *mgr, const char *pool, poolVolDef ***defs, size_t *n)
+{
+    *defs = NULL;
+    *n = 0;
+    poolEntry *e = pool_manager_find(mgr, pool);
+    if (!e)
+        return -1;
+    poolSnapshot snap;
+    if (pool_snapshot_load(e, &snap) < 0)
+        return -1;
+    poolVolDef **out = pool_calloc(snap.nlvs + 1, sizeof(*out));
+    size_t k = 0;
+    if (!out)
+        goto fail;
+    for (size_t i = 0; i < snap.nlvs; i++) {
+        if (!pool_layout_lv_is_volume(&snap.lvs[i]))
+            continue;
+        out[k] = vol_from_snapshot(e, &snap, &snap.lvs[i]);
+        if (!out[k])
+            goto fail;
+        k++;
+    }
+    pool_snapshot_clear(&snap);
+    *defs = out;
+    *n = k;
+    return 0;
+fail:
+    pool_vol_defs_free(out, k);
+    pool_snapshot_clear(&snap);
+    return -1;
+}
+
+poolVolDef *pool_manager_vol_info(poolManager *mgr, const char *pool, const char *name)
+{
+    poolEntry *e = pool_manager_find(mgr, pool);
+    if (!e)
+        return NULL;
+    return vol_info_fresh(e, name);
+}

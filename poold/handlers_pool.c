@@ -1,0 +1,100 @@
+/*
+ * handlers_pool.c: pool-* requests.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "pool-error.h"
+#include "pool-ops.h"
+#include "poold.h"
+
+static int add_pool(xmlNodePtr reply, poolPoolDef *def)
+{
+    xmlNodePtr node = pool_pool_def_format_node(def);
+    pool_pool_def_free(def);
+    if (!node)
+        return -1;
+    xmlAddChild(reply, node);
+    return 0;
+}
+
+static int pool_create(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
+{
+    const char *name;
+    poolCreateOptions opts = {0};
+    if (poold_param_required(req, "name", &name) < 0 ||
+        poold_param_size(req, "extent-size", false, &opts.extent_size) < 0 ||
+        poold_param_uint(req, "host-ids", POOL_MAX_HOST_IDS, &opts.host_ids) < 0 ||
+        poold_param_uint(req, "lease-slots", POOL_MAX_LEASE_SLOTS, &opts.lease_slots) < 0 ||
+        pool_request_get_bool(req, "force", false, &opts.force) < 0)
+        return -1;
+    POOL_AUTOSTRV devices = pool_request_get_all(req, "device");
+    if (!devices)
+        return -1;
+    poolPoolDef *def = pool_manager_pool_create(d->mgr, name, devices, &opts);
+    return def ? add_pool(reply, def) : -1;
+}
+
+static int pool_import(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
+{
+    const char *name;
+    if (poold_param_required(req, "name", &name) < 0)
+        return -1;
+    POOL_AUTOSTRV devices = pool_request_get_all(req, "device");
+    if (!devices)
+        return -1;
+    poolPoolDef *def = pool_manager_pool_import(d->mgr, name, devices);
+    return def ? add_pool(reply, def) : -1;
+}
+
+static int pool_destroy(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
+{
+    const char *name;
+    bool force;
+    if (poold_param_required(req, "name", &name) < 0 ||
+        pool_request_get_bool(req, "force", false, &force) < 0)
+        return -1;
+    return pool_manager_pool_destroy(d->mgr, name, force);
+}
+
+static int pool_info(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
+{
+    const char *name;
+    if (poold_param_required(req, "name", &name) < 0)
+        return -1;
+    poolPoolDef *def = pool_manager_pool_info(d->mgr, name);
+    return def ? add_pool(reply, def) : -1;
+}
+
+static int pool_list(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
+{
+    poolPoolDef **defs = NULL;
+    size_t n = 0;
+    if (pool_manager_pool_list(d->mgr, &defs, &n) < 0)
+        return -1;
+    int r = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (r == 0 && add_pool(reply, defs[i]) < 0)
+            r = -1;
+        else if (r < 0)
+            pool_pool_def_free(defs[i]);
+        defs[i] = NULL;
+    }
+    free(defs);
+    return r;
+}
+
+static const char *const create_params[] = {"name",        "device", "extent-size", "host-ids",
+                                            "lease-slots", "force",  NULL};
+static const char *const name_params[] = {"name", NULL};
+static const char *const import_params[] = {"name", "device", NULL};
+static const char *const destroy_params[] = {"name", "force", NULL};
+static const char *const no_params[] = {NULL};
+
+const poolDispatchEntry poold_pool_handlers[] = {
+    {"pool-create", pool_create, create_params},
+    {"pool-import", pool_import, import_params},
+    {"pool-destroy", pool_destroy, destroy_params},
+    {"pool-info", pool_info, name_params},
+    {"pool-list", pool_list, no_params},
+    {NULL, NULL, NULL},
+};

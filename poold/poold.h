@@ -1,0 +1,50 @@
+/*
+ * poold.h: what the daemon's parts share: the server state and the request
+ * dispatch table.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#ifndef POOLD_H
+#define POOLD_H
+
+#include <stdbool.h>
+#include <libxml/tree.h>
+
+#include "pool-config.h"
+#include "pool-ops.h"
+#include "pool-proto.h"
+
+typedef struct {
+    const poolConfig *cfg;
+    poolManager *mgr;
+    bool shutdown_requested; /* set by SIGTERM/SIGINT or the shutdown request */
+} poolDaemon;
+
+/* A handler reads the request's params, does the work and appends result
+ * nodes to `reply` (the <reply> root). It returns 0, or -1 with the error
+ * set; the dispatcher turns that into an error reply. */
+typedef int (*poolHandler)(poolDaemon *d, const poolRequest *req, xmlNodePtr reply);
+
+typedef struct {
+    const char *op;
+    poolHandler handler;
+    const char *const *params; /* every param name the op accepts (NULL-terminated) */
+} poolDispatchEntry;
+
+/* Build the reply document for one request payload (never NULL unless out
+ * of memory). */
+xmlDocPtr poold_dispatch(poolDaemon *d, const char *payload, size_t len);
+
+extern const poolDispatchEntry poold_pool_handlers[];
+extern const poolDispatchEntry poold_volume_handlers[];
+extern const poolDispatchEntry poold_daemon_handlers[];
+
+/* Helpers for handlers (handlers_common.c). */
+int poold_param_required(const poolRequest *req, const char *name, const char **value);
+int poold_param_size(const poolRequest *req, const char *name, bool required, uint64_t *bytes);
+int poold_param_uint(const poolRequest *req, const char *name, uint64_t max, unsigned *out);
+
+/* server.c */
+int poold_server_run(poolDaemon *d);
+
+#endif

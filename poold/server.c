@@ -1,0 +1,496 @@
+/*
+ * server.c: the control socket. One thread, one epoll loop: requests are
+ * executed one at a time, in arrival order, which keeps LVM metadata changes
+ * on this host strictly serial (the pool-metadata lease of the cluster issue
+ * serialises them across hosts). Each client has its own buffers, so a slow
+ * or malicious client can only waste its own slot: partial frames time out,
+ * bad frames get an error reply and the connection is closed, and nobody
+ * else notices.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pool-alloc.h"
+#include "pool-error.h"
+#include "pool-log.h"
+#include "pool-util.h"
+#include "poold.h"
+
+typedef struct {
+    int fd;
+    pid_t pid;
+    uid_t uid;
+    uint8_t hdr[POOL_PROTO_HEADER_SIZE];
+    size_t hdr_have;
+    poolFrameHeader h;
+    char *payload;
+    size_t payload_have;
+    uint8_t *out; /* frame being sent */
+    size_t out_len, out_pos;
+    bool close_after_send;
+    time_t last_activity;
+} client;
+
+typedef struct {
+    poolDaemon *d;
+    int epfd;
+    int listen_fd;
+    int sig_fd;
+    client **clients;
+    size_t nclients;
+} server;
+
+static time_t now_mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec;
+}
+
+static void client_free(server *s, client *c)
+{
+    epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    close(c->fd);
+    free(c->payload);
+    free(c->out);
+    for (size_t i = 0; i < s->nclients; i++)
+        if (s->clients[i] == c) {
+            s->clients[i] = s->clients[--s->nclients];
+            break;
+        }
+    free(c);
+}
+
+static bool peer_allowed(const poolConfig *cfg, const struct ucred *cred)
+{
+    if (cred->uid == 0 || cred->uid == geteuid())
+        return true;
+    if (!cfg->socket_group)
+        return false;
+    struct group *gr = getgrnam(cfg->socket_group);
+    if (!gr)
+        return false;
+    if (cred->gid == gr->gr_gid)
+        return true;
+    struct passwd *pw = getpwuid(cred->uid);
+    if (!pw)
+        return false;
+    gid_t groups[256];
+    int ng = 256;
+    if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &ng) < 0)
+        return false;
+    for (int i = 0; i < ng; i++)
+        if (groups[i] == gr->gr_gid)
+            return true;
+    return false;
+}
+
+static int client_update_events(server *s, client *c)
+{
+    struct epoll_event ev = {.events = c->out ? EPOLLOUT : EPOLLIN, .data.ptr = c};
+    return epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+/* Queue a reply frame; the loop sends it. */
+static int client_queue_reply(server *s, client *c, xmlDocPtr doc)
+{
+    size_t len = 0;
+    POOL_AUTOFREE(char *) payload = pool_reply_format(doc, &len);
+    xmlFreeDoc(doc);
+    if (!payload)
+        return -1;
+    if (len > s->d->cfg->max_message_size) {
+        /* Too big to send: say so instead of sending a frame the client
+         * must reject. */
+        pool_error(POOL_ERR_PROTOCOL, "reply of %zu bytes exceeds max_message_size %u", len,
+                   s->d->cfg->max_message_size);
+        xmlDocPtr err = pool_reply_new_error(0, pool_error_last());
+        free(payload);
+        payload = err ? pool_reply_format(err, &len) : NULL;
+        if (err)
+            xmlFreeDoc(err);
+        if (!payload)
+            return -1;
+    }
+    c->out = malloc(POOL_PROTO_HEADER_SIZE + len);
+    if (!c->out)
+        return pool_error_oom();
+    pool_frame_header_encode(c->out, POOL_FRAME_REPLY, payload, (uint32_t)len);
+    memcpy(c->out + POOL_PROTO_HEADER_SIZE, payload, len);
+    c->out_len = POOL_PROTO_HEADER_SIZE + len;
+    c->out_pos = 0;
+    /* the client's idle clock starts now, not when it sent the request:
+     * a long operation must not count against its timeout */
+    c->last_activity = now_mono();
+    return client_update_events(s, c);
+}
+
+static void client_reject(server *s, client *c)
+{
+    log_info("client pid %ld: %s; closing", (long)c->pid, pool_error_last_message());
+    xmlDocPtr doc = pool_reply_new_error(0, pool_error_last());
+    c->close_after_send = true;
+    if (!doc || client_queue_reply(s, c, doc) < 0)
+        client_free(s, c);
+}
+
+static void client_handle_frame(server *s, client *c)
+{
+    if (pool_frame_payload_check(&c->h, c->payload) < 0) {
+        client_reject(s, c);
+        return;
+    }
+    if (c->h.type != POOL_FRAME_REQUEST) {
+        pool_error(POOL_ERR_PROTOCOL, "expected a request frame, got type %u", c->h.type);
+        client_reject(s, c);
+        return;
+    }
+    xmlDocPtr reply = poold_dispatch(s->d, c->payload, c->h.length);
+    free(c->payload);
+    c->payload = NULL;
+    c->payload_have = 0;
+    c->hdr_have = 0;
+    if (!reply || client_queue_reply(s, c, reply) < 0) {
+        log_error("cannot reply to client pid %ld: %s", (long)c->pid, pool_error_last_message());
+        client_free(s, c);
+    }
+}
+
+static void client_readable(server *s, client *c)
+{
+    for (;;) {
+        ssize_t n;
+        if (c->hdr_have < POOL_PROTO_HEADER_SIZE) {
+            n = read(c->fd, c->hdr + c->hdr_have, POOL_PROTO_HEADER_SIZE - c->hdr_have);
+        } else {
+            n = read(c->fd, c->payload + c->payload_have, c->h.length - c->payload_have);
+        }
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN)
+                return;
+            client_free(s, c);
+            return;
+        }
+        if (n == 0) {
+            if (c->hdr_have || c->payload_have)
+                log_info("client pid %ld closed the connection mid-frame", (long)c->pid);
+            client_free(s, c);
+            return;
+        }
+        c->last_activity = now_mono();
+        if (c->hdr_have < POOL_PROTO_HEADER_SIZE) {
+            c->hdr_have += (size_t)n;
+            if (c->hdr_have < POOL_PROTO_HEADER_SIZE)
+                continue;
+            /* Validate before allocating: an oversized length is refused
+             * here, without reading or buffering the payload. */
+            if (pool_frame_header_decode(c->hdr, s->d->cfg->max_message_size, &c->h) < 0) {
+                client_reject(s, c);
+                return;
+            }
+            c->payload = malloc(c->h.length + 1);
+            if (!c->payload) {
+                pool_error_oom();
+                client_reject(s, c);
+                return;
+            }
+            c->payload_have = 0;
+        } else {
+            c->payload_have += (size_t)n;
+        }
+        if (c->hdr_have == POOL_PROTO_HEADER_SIZE && c->payload_have == c->h.length) {
+            c->payload[c->h.length] = '\0';
+            client_handle_frame(s, c);
+            return; /* one request at a time: read more after the reply */
+        }
+    }
+}
+
+static void client_writable(server *s, client *c)
+{
+    while (c->out_pos < c->out_len) {
+        ssize_t n = send(c->fd, c->out + c->out_pos, c->out_len - c->out_pos, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN)
+                return;
+            client_free(s, c);
+            return;
+        }
+        c->out_pos += (size_t)n;
+        c->last_activity = now_mono();
+    }
+    free(c->out);
+    c->out = NULL;
+    if (c->close_after_send) {
+        client_free(s, c);
+        return;
+    }
+    if (client_update_events(s, c) < 0)
+        client_free(s, c);
+}
+
+/* Best effort: tell a refused peer why before closing, so poolctl can print
+ * a real reason instead of "connection closed". Non-blocking: a peer that
+ * does not read does not hold us up. */
+static void refuse_peer(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void refuse_peer(int fd, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    pool_error_set(POOL_ERR_PERMISSION, msg, __FILE__, __func__, __LINE__);
+    xmlDocPtr doc = pool_reply_new_error(0, pool_error_last());
+    size_t len = 0;
+    char *payload = doc ? pool_reply_format(doc, &len) : NULL;
+    if (payload) {
+        uint8_t h[POOL_PROTO_HEADER_SIZE];
+        pool_frame_header_encode(h, POOL_FRAME_REPLY, payload, (uint32_t)len);
+        if (send(fd, h, sizeof(h), MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)sizeof(h))
+            (void)!send(fd, payload, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    }
+    free(payload);
+    if (doc)
+        xmlFreeDoc(doc);
+    close(fd);
+}
+
+static void accept_clients(server *s)
+{
+    for (;;) {
+        int fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EINTR)
+                log_warn("accept");
+            return;
+        }
+        struct ucred cred;
+        socklen_t cl = sizeof(cred);
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0) {
+            log_warn("SO_PEERCRED");
+            close(fd);
+            continue;
+        }
+        if (!peer_allowed(s->d->cfg, &cred)) {
+            log_warnx("refusing client pid %ld uid %ld: not root, not in the socket group",
+                      (long)cred.pid, (long)cred.uid);
+            refuse_peer(fd, "permission denied: uid %ld is neither root nor in the socket group",
+                        (long)cred.uid);
+            continue;
+        }
+        if (s->nclients >= s->d->cfg->max_clients) {
+            log_warnx("refusing client pid %ld: max_clients (%u) reached", (long)cred.pid,
+                      s->d->cfg->max_clients);
+            refuse_peer(fd, "poold is busy: max_clients (%u) connections are open",
+                        s->d->cfg->max_clients);
+            continue;
+        }
+        client *c = calloc(1, sizeof(*c));
+        client **nc = realloc(s->clients, (s->nclients + 1) * sizeof(*nc));
+        if (!c || !nc) {
+            free(c);
+            if (nc)
+                s->clients = nc;
+            close(fd);
+            continue;
+        }
+        s->clients = nc;
+        c->fd = fd;
+        c->pid = cred.pid;
+        c->uid = cred.uid;
+        c->last_activity = now_mono();
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+        if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+            close(fd);
+            free(c);
+            continue;
+        }
+        s->clients[s->nclients++] = c;
+    }
+}
+
+static void sweep_idle(server *s)
+{
+    time_t now = now_mono();
+    for (size_t i = 0; i < s->nclients;) {
+        client *c = s->clients[i];
+        bool midframe = c->hdr_have > 0 || c->out;
+        if (midframe && now - c->last_activity > (time_t)s->d->cfg->client_timeout) {
+            log_info("client pid %ld timed out mid-frame; closing", (long)c->pid);
+            client_free(s, c); /* swaps in the last client: re-check index i */
+            continue;
+        }
+        i++;
+    }
+}
+
+static int open_listen_socket(const poolConfig *cfg)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    if (strlen(cfg->socket_path) >= sizeof(addr.sun_path)) {
+        pool_error(POOL_ERR_CONFIG, "socket path %s is too long", cfg->socket_path);
+        return -1;
+    }
+    strcpy(addr.sun_path, cfg->socket_path);
+    POOL_AUTOFREE(char *) dir = pool_strdup(cfg->socket_path);
+    if (!dir)
+        return -1;
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = '\0';
+        if (pool_mkdir_p(dir, 0755) < 0)
+            return -1;
+    }
+    /* We hold the daemon lock, so a socket file left here is stale. */
+    unlink(cfg->socket_path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        pool_error_errno(errno, "socket");
+        return -1;
+    }
+    mode_t old = umask(0177);
+    int r = bind(fd, (struct sockaddr *)&addr, sizeof(addr));
+    umask(old);
+    if (r < 0) {
+        pool_error_errno(errno, "cannot bind %s", cfg->socket_path);
+        close(fd);
+        return -1;
+    }
+    if (cfg->socket_group) {
+        struct group *gr = getgrnam(cfg->socket_group);
+        if (!gr) {
+            pool_error(POOL_ERR_CONFIG, "socket_group '%s' does not exist", cfg->socket_group);
+            close(fd);
+            return -1;
+        }
+        if (chown(cfg->socket_path, (uid_t)-1, gr->gr_gid) < 0) {
+            pool_error_errno(errno, "cannot chown %s", cfg->socket_path);
+            close(fd);
+            return -1;
+        }
+    }
+    if (chmod(cfg->socket_path, cfg->socket_mode) < 0 || listen(fd, 64) < 0) {
+        pool_error_errno(errno, "cannot set up %s", cfg->socket_path);
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int poold_server_run(poolDaemon *d)
+{
+    server s = {.d = d, .epfd = -1, .listen_fd = -1, .sig_fd = -1};
+    int ret = -1;
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    s.sig_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    s.epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (s.sig_fd < 0 || s.epfd < 0) {
+        pool_error_errno(errno, "cannot set up the event loop");
+        goto out;
+    }
+    if ((s.listen_fd = open_listen_socket(d->cfg)) < 0)
+        goto out;
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &s.listen_fd};
+    struct epoll_event sev = {.events = EPOLLIN, .data.ptr = &s.sig_fd};
+    if (epoll_ctl(s.epfd, EPOLL_CTL_ADD, s.listen_fd, &ev) < 0 ||
+        epoll_ctl(s.epfd, EPOLL_CTL_ADD, s.sig_fd, &sev) < 0) {
+        pool_error_errno(errno, "epoll_ctl");
+        goto out;
+    }
+    log_info("listening on %s", d->cfg->socket_path);
+
+    while (!d->shutdown_requested) {
+        struct epoll_event evs[32];
+        int n = epoll_wait(s.epfd, evs, 32, 1000);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            pool_error_errno(errno, "epoll_wait");
+            goto out;
+        }
+        for (int i = 0; i < n; i++) {
+            void *p = evs[i].data.ptr;
+            if (p == &s.listen_fd) {
+                accept_clients(&s);
+            } else if (p == &s.sig_fd) {
+                struct signalfd_siginfo si;
+                while (read(s.sig_fd, &si, sizeof(si)) == sizeof(si)) {
+                    if (si.ssi_signo == SIGHUP) {
+                        log_info("SIGHUP: nothing to reload; configuration changes need a restart");
+                    } else {
+                        log_info("signal %u: shutting down", si.ssi_signo);
+                        d->shutdown_requested = true;
+                    }
+                }
+            } else {
+                client *c = p;
+                /* a client freed earlier in this batch cannot appear: each
+                 * fd yields at most one event per epoll_wait */
+                if (evs[i].events & (EPOLLERR | EPOLLHUP) && !(evs[i].events & EPOLLIN) &&
+                    !c->out)
+                    client_free(&s, c);
+                else if (c->out)
+                    client_writable(&s, c);
+                else
+                    client_readable(&s, c);
+            }
+        }
+        sweep_idle(&s);
+    }
+    /* Flush pending replies (the shutdown request's own reply among them)
+     * with a short bound, then close everything. */
+    for (int tries = 0; tries < 50; tries++) {
+        bool pending = false;
+        for (size_t i = 0; i < s.nclients; i++) {
+            client *c = s.clients[i];
+            if (c->out) {
+                client_writable(&s, c);
+                pending = true;
+                break;
+            }
+        }
+        if (!pending)
+            break;
+    }
+    ret = 0;
+out:
+    while (s.nclients)
+        client_free(&s, s.clients[0]);
+    free(s.clients);
+    if (s.listen_fd >= 0) {
+        close(s.listen_fd);
+        unlink(d->cfg->socket_path);
+    }
+    if (s.sig_fd >= 0)
+        close(s.sig_fd);
+    if (s.epfd >= 0)
+        close(s.epfd);
+    return ret;
+}

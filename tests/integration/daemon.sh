@@ -1,0 +1,50 @@
+#!/bin/bash
+# daemon.sh: poold as a service: one daemon per state dir, socket mode and
+# peer credentials, configuration checking, clean shutdown by SIGTERM and by
+# request.
+#
+# SPDX-License-Identifier: GPL-2.0-or-later
+. "$(dirname "$0")/lib.sh"
+
+t_start_poold || exit 1
+t_assert "poolctl daemon version" pctl daemon version
+mode=$(stat -c %a "$T_DIR/poold.sock")
+t_assert "socket mode is 660 (got $mode)" [ "$mode" = 660 ]
+t_assert "pool list works with no pools" pctl pool list
+
+out=$("$POOLD_BIN" --foreground --config "$T_DIR/poold.conf" 2>&1); rc=$?
+t_assert "a second poold on the same state dir is refused (rc $rc)" [ "$rc" -ne 0 ]
+t_assert "... naming the running one: $out" bash -c '[[ $1 == *"pid $2"*"already running"* ]]' _ "$out" "$T_POOLD_PID"
+
+# unprivileged peers: the file mode stops them at connect
+t_expect_fail 6 "Permission denied|permission denied" \
+    setpriv --reuid=65534 --regid=65534 --clear-groups "$POOLCTL_BIN" --socket "$T_DIR/poold.sock" pool list
+
+t_assert "SIGTERM stops poold cleanly" t_stop_poold
+t_assert "socket removed on exit" [ ! -e "$T_DIR/poold.sock" ]
+
+# a world-writable socket still checks SO_PEERCRED
+echo 'socket_mode = 0666' >> "$T_DIR/poold.conf"
+chmod 755 "$T_DIR"
+t_start_poold || exit 1
+t_expect_fail 6 "uid 65534 is neither root nor in the socket group" \
+    setpriv --reuid=65534 --regid=65534 --clear-groups "$POOLCTL_BIN" --socket "$T_DIR/poold.sock" pool list
+t_assert "root still served" pctl pool list
+pid=$T_POOLD_PID
+t_assert "poolctl daemon stop" pctl daemon stop
+t_assert "poold exits after daemon stop" t_wait_gone "$pid" 10
+wait "$pid"; rc=$?
+t_assert "exit status 0 after daemon stop (got $rc)" [ "$rc" -eq 0 ]
+T_POOLD_PID=""
+
+# configuration checking
+t_assert "--check-config accepts the test config" "$POOLD_BIN" --check-config --config "$T_DIR/poold.conf"
+printf 'socket_path = "/run/x.sock"\nbogus_key = 1\n' > "$T_DIR/bad.conf"
+out=$("$POOLD_BIN" --check-config --config "$T_DIR/bad.conf" 2>&1); rc=$?
+t_assert "--check-config rejects an unknown key (rc $rc): $out" bash -c '[ "$1" -eq 2 ] && [[ $2 == *"bad.conf:2"*bogus_key* ]]' _ "$rc" "$out"
+out=$("$POOLD_BIN" --config "$T_DIR/missing.conf" --foreground 2>&1); rc=$?
+t_assert "a named config that does not exist is an error (rc $rc)" [ "$rc" -eq 2 ]
+t_assert "poold --version" "$POOLD_BIN" --version
+t_assert "poolctl --help lists commands" bash -c "'$POOLCTL_BIN' --help | grep -q 'volume create'"
+t_assert "poolctl volume create --help" bash -c "'$POOLCTL_BIN' volume create --help | grep -q 'SIZE'"
+t_finish

@@ -1,0 +1,155 @@
+# tests/integration/lib.sh: shared harness for the integration tests.
+# Source it from a test script. It gives every test its own temp dir, loop
+# devices and poold (own socket, state dir, config), and a trap that always
+# tears down exactly what this test started: poold by its pid, loop devices
+# by the names losetup gave us. Waits use deadlines, never fixed sleeps.
+#
+# SPDX-License-Identifier: GPL-2.0-or-later
+
+set -u
+set -o pipefail
+
+: "${POOL_BUILDDIR:?POOL_BUILDDIR must point at the meson build dir}"
+POOLD_BIN="$POOL_BUILDDIR/poold/poold"
+POOLCTL_BIN="$POOL_BUILDDIR/cli/poolctl"
+export LVM_SUPPRESS_FD_WARNINGS=1
+
+T_NAME=$(basename "$0" .sh)
+T_DIR=$(mktemp -d "/tmp/poold-test-$T_NAME.XXXXXX")
+T_LOOPS=()
+T_POOLD_PID=""
+T_FAILS=0
+T_CHECKS=0
+# A VG name no other test uses (tests run in parallel on one machine).
+T_POOL="t$(echo "$T_NAME" | tr -c 'a-zA-Z0-9\n' '_' | cut -c1-20)_$$"
+
+t_cleanup() {
+    local rc=$?
+    if [ -n "$T_POOLD_PID" ] && kill -0 "$T_POOLD_PID" 2>/dev/null; then
+        kill -TERM "$T_POOLD_PID" 2>/dev/null
+        t_wait_gone "$T_POOLD_PID" 10 || kill -KILL "$T_POOLD_PID" 2>/dev/null
+    fi
+    for l in "${T_LOOPS[@]}"; do
+        losetup -d "$l" 2>/dev/null
+    done
+    if [ "$rc" -ne 0 ] && [ -f "$T_DIR/poold.log" ]; then
+        echo "---- poold log (last 40 lines) ----" >&2
+        tail -n 40 "$T_DIR/poold.log" >&2
+    fi
+    rm -rf "$T_DIR"
+    exit "$rc"
+}
+trap t_cleanup EXIT
+trap 'exit 130' INT TERM
+
+t_log() { echo "# $*"; }
+
+t_fail() {
+    echo "FAIL: $*" >&2
+    T_FAILS=$((T_FAILS + 1))
+}
+
+t_ok() { T_CHECKS=$((T_CHECKS + 1)); }
+
+t_assert() { # t_assert DESCRIPTION CMD...
+    local what=$1; shift
+    if "$@"; then t_ok; else t_fail "$what"; fi
+}
+
+t_finish() {
+    echo "# $T_NAME: $T_CHECKS checks passed, $T_FAILS failed"
+    [ "$T_FAILS" -eq 0 ]
+}
+
+# Wait until a pid is gone, up to $2 seconds.
+t_wait_gone() {
+    local pid=$1 deadline=$((SECONDS + $2))
+    while kill -0 "$pid" 2>/dev/null; do
+        [ $SECONDS -ge "$deadline" ] && return 1
+        sleep 0.05
+    done
+    return 0
+}
+
+# Create a sparse backing file of SIZE, attach it and store the loop device
+# in variable VAR (not via $(...): the device must be recorded in this
+# shell so the trap detaches it).
+t_loop() { # t_loop VAR NAME SIZE
+    local f="$T_DIR/$2.img"
+    truncate -s "$3" "$f" || return 1
+    local dev
+    dev=$(losetup --find --show "$f") || return 1
+    T_LOOPS+=("$dev")
+    printf -v "$1" '%s' "$dev"
+}
+
+t_write_config() { # extra "key = value" lines on stdin
+    cat > "$T_DIR/poold.conf" <<EOC
+socket_path = "$T_DIR/poold.sock"
+state_dir = "$T_DIR/state"
+log_level = "debug"
+client_timeout = 5
+EOC
+    cat >> "$T_DIR/poold.conf"
+}
+
+# Start poold in the foreground (backgrounded by us), wait for its socket.
+t_start_poold() {
+    [ -f "$T_DIR/poold.conf" ] || t_write_config </dev/null
+    "$POOLD_BIN" --foreground --config "$T_DIR/poold.conf" >>"$T_DIR/poold.log" 2>&1 &
+    T_POOLD_PID=$!
+    local deadline=$((SECONDS + 30))
+    until "$POOLCTL_BIN" --socket "$T_DIR/poold.sock" daemon version >/dev/null 2>&1; do
+        if ! kill -0 "$T_POOLD_PID" 2>/dev/null; then
+            wait "$T_POOLD_PID" 2>/dev/null
+            echo "poold exited during startup" >&2
+            T_POOLD_PID=""
+            return 1
+        fi
+        [ $SECONDS -ge "$deadline" ] && { echo "poold did not come up" >&2; return 1; }
+        sleep 0.05
+    done
+}
+
+t_stop_poold() {
+    [ -n "$T_POOLD_PID" ] || return 0
+    kill -TERM "$T_POOLD_PID"
+    if ! t_wait_gone "$T_POOLD_PID" 30; then
+        echo "poold did not stop on SIGTERM" >&2
+        kill -KILL "$T_POOLD_PID"
+        return 1
+    fi
+    wait "$T_POOLD_PID" 2>/dev/null
+    local rc=$?
+    T_POOLD_PID=""
+    return $rc
+}
+
+# poolctl against this test's poold.
+pctl() { "$POOLCTL_BIN" --socket "$T_DIR/poold.sock" "$@"; }
+
+# lvm restricted to this test's loop devices, activation off (no dm here).
+t_lvm() {
+    local sub=$1; shift
+    local filt="" d
+    for d in "${T_LOOPS[@]}"; do filt="$filt\"a|^$d\$|\","; done
+    lvm "$sub" --config "devices { filter=[${filt}\"r|.*|\"] global_filter=[${filt}\"r|.*|\"] use_devicesfile=0 hints=\"none\" obtain_device_list_from_udev=0 } global { activation=0 } backup { backup=0 archive=0 }" "$@" 2> >(grep -v -e 'WARNING: Activation disabled' -e 'NOT backed up' >&2)
+}
+
+# Expect a command to fail with exit code $1 and stderr matching regex $2.
+t_expect_fail() { # t_expect_fail CODE REGEX CMD...
+    local code=$1 re=$2; shift 2
+    local err rc
+    err=$("$@" 2>&1 >/dev/null); rc=$?
+    if [ "$rc" -eq 0 ]; then
+        t_fail "expected failure but succeeded: $*"
+    elif [ "$code" != "any" ] && [ "$rc" -ne "$code" ]; then
+        t_fail "expected exit $code, got $rc: $* -> $err"
+    elif ! [[ "$err" =~ $re ]]; then
+        t_fail "error text did not match /$re/: $* -> $err"
+    elif ! [[ "$err" =~ ^poolctl:\ error:\  ]]; then
+        t_fail "error not in 'poolctl: error: ...' form: $err"
+    else
+        t_ok
+    fi
+}
