@@ -43,7 +43,6 @@ static const cliArg no_args[] = {{0}};
 const cliCommand cli_daemon_commands[] = {
     {"daemon", "version", "daemon-version", "show the running poold's version and pid", no_args,
      print_version},
-    {"daemon", "stop", "daemon-shutdown", "ask poold to shut down cleanly", no_args,
-     print_stopped},
+    {"daemon", "stop", "daemon-shutdown", "ask poold to shut down cleanly", no_args, print_stopped},
     {0},
 };

@@ -33,15 +33,16 @@ static const cliCommand *const families[] = {cli_pool_commands, cli_volume_comma
 
 static void usage_global(FILE *f)
 {
-    fprintf(f, "Usage: poolctl [GLOBAL OPTIONS] COMMAND SUBCOMMAND [ARGS]\n\n"
-               "Global options (anywhere on the line):\n"
-               "  -s, --socket PATH   poold control socket (default " DEFAULT_SOCKET
-               ", or $POOLD_SOCKET)\n"
-               "  -j, --json          machine-readable output\n"
-               "  -t, --timeout SECS  how long to wait for poold (default %d)\n"
-               "  -h, --help          help (after a command: that command's help)\n"
-               "  -V, --version       print poolctl's version\n\n"
-               "Commands:\n",
+    fprintf(f,
+            "Usage: poolctl [GLOBAL OPTIONS] COMMAND SUBCOMMAND [ARGS]\n\n"
+            "Global options (anywhere on the line):\n"
+            "  -s, --socket PATH   poold control socket (default " DEFAULT_SOCKET
+            ", or $POOLD_SOCKET)\n"
+            "  -j, --json          machine-readable output\n"
+            "  -t, --timeout SECS  how long to wait for poold (default %d)\n"
+            "  -h, --help          help (after a command: that command's help)\n"
+            "  -V, --version       print poolctl's version\n\n"
+            "Commands:\n",
             DEFAULT_TIMEOUT);
     for (size_t f2 = 0; f2 < NFAMILIES; f2++)
         for (const cliCommand *c = families[f2]; c->group; c++)
@@ -132,8 +133,8 @@ static poolRequest *parse_command(const cliCommand *c, int argc, char **argv)
                     strncmp(x->name, name, nl) == 0)
                     a = x;
             if (!a) {
-                pool_error(POOL_ERR_INVALID_ARG, "%s %s: unknown option '%.*s'", c->group,
-                           c->verb, (int)(nl + 2), arg);
+                pool_error(POOL_ERR_INVALID_ARG, "%s %s: unknown option '%.*s'", c->group, c->verb,
+                           (int)(nl + 2), arg);
                 return NULL;
             }
             size_t idx = (size_t)(a - c->args);
@@ -183,8 +184,7 @@ static poolRequest *parse_command(const cliCommand *c, int argc, char **argv)
             pos++;
     }
     for (const cliArg *a = c->args; a->name; a++)
-        if ((a->kind == CLI_POSITIONAL || a->kind == CLI_POSITIONAL_MULTI) &&
-            !seen[a - c->args]) {
+        if ((a->kind == CLI_POSITIONAL || a->kind == CLI_POSITIONAL_MULTI) && !seen[a - c->args]) {
             pool_error(POOL_ERR_INVALID_ARG, "%s %s: missing %s (see poolctl %s %s --help)",
                        c->group, c->verb, a->name, c->group, c->verb);
             return NULL;
@@ -233,16 +233,26 @@ static xmlDocPtr call(const char *socket_path, int timeout_s, poolRequest *req)
     POOL_AUTOCLOSE fd = connect_socket(socket_path);
     if (fd < 0)
         return NULL;
-    if (pool_frame_send(fd, POOL_FRAME_REQUEST, payload, (uint32_t)len) < 0)
-        return NULL;
+    /* If poold refused us it has sent why and closed: the send then fails
+     * (EPIPE), but the explanation is waiting to be read. */
+    bool sent = pool_frame_send(fd, POOL_FRAME_REQUEST, payload, (uint32_t)len) == 0;
+    poolError *send_err = sent ? NULL : pool_error_copy(pool_error_last());
     uint16_t type;
     POOL_AUTOFREE(char *) reply = NULL;
     uint32_t rlen;
-    if (pool_frame_recv(fd, 64u * 1024 * 1024, timeout_s * 1000, &type, &reply, &rlen) < 0) {
+    if (pool_frame_recv(fd, 64u * 1024 * 1024, sent ? timeout_s * 1000 : 1000, &type, &reply,
+                        &rlen) < 0) {
+        if (send_err) {
+            pool_error_set(send_err->code, send_err->message, send_err->file, send_err->func,
+                           send_err->line);
+            pool_error_free(send_err);
+            return NULL;
+        }
         if (pool_error_last_code() == POOL_ERR_TIMEOUT)
             pool_error_prefix("no reply from poold within %d s", timeout_s);
         return NULL;
     }
+    pool_error_free(send_err);
     if (type != POOL_FRAME_REPLY) {
         pool_error(POOL_ERR_PROTOCOL, "poold sent a frame of type %u instead of a reply", type);
         return NULL;

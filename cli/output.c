@@ -23,8 +23,8 @@ int cli_print_json(struct json_object *obj)
 {
     if (!obj)
         return pool_error_oom();
-    const char *s = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-                                                            JSON_C_TO_STRING_NOSLASHESCAPE);
+    const char *s = json_object_to_json_string_ext(
+        obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
     int r = printf("%s\n", s) < 0 ? -1 : 0;
     json_object_put(obj);
     return r;
@@ -83,8 +83,7 @@ static json_object *pool_json(const poolPoolDef *p)
         json_object_object_add(o, "available", json_object_new_uint64(p->available));
         json_object_object_add(o, "volumes", json_object_new_int(p->volume_count));
         json_object_object_add(o, "seqno", json_object_new_uint64(p->seqno));
-        json_object_object_add(o, "ids_segments",
-                               segments_json(p->ids_segments, p->nids_segments));
+        json_object_object_add(o, "ids_segments", segments_json(p->ids_segments, p->nids_segments));
         json_object_object_add(o, "leases_segments",
                                segments_json(p->leases_segments, p->nleases_segments));
     }
@@ -237,8 +236,8 @@ int cli_print_volumes(const cliOutput *out, xmlNodePtr reply, bool list)
         } else if (list) {
             char c[32];
             printf("%-32s %-12s %-5d %-5d %-9zu %s\n", v->name,
-                   pool_format_size(v->capacity, c, sizeof(c)), v->lun, v->lease_slot,
-                   v->nsegments, v->state ? v->state : "ready");
+                   pool_format_size(v->capacity, c, sizeof(c)), v->lun, v->lease_slot, v->nsegments,
+                   v->state ? v->state : "ready");
         } else {
             print_vol_human(v);
         }

@@ -230,9 +230,14 @@ static void close_fd(int *fd)
  * read error (errno set). */
 static int stream_read(captureStream *s, size_t max)
 {
-    while (s->cap - s->len < COMMAND_READ_CHUNK + 1) {
-        size_t ncap = s->cap ? s->cap * 2 : COMMAND_READ_CHUNK * 2;
-        char *nbuf = realloc(s->buf, ncap);
+    /* room for one chunk plus the terminating NUL */
+    if (s->cap - s->len < COMMAND_READ_CHUNK + 1) {
+        size_t ncap = s->cap * 2;
+        char *nbuf;
+
+        if (ncap < s->len + COMMAND_READ_CHUNK + 1)
+            ncap = s->len + COMMAND_READ_CHUNK + 1;
+        nbuf = realloc(s->buf, ncap);
 
         if (nbuf == NULL) {
             errno = ENOMEM;
@@ -347,8 +352,8 @@ static int command_collect(const poolCommand *cmd, pid_t pid, captureStream *str
             int64_t left = deadline - now_ms();
 
             if (left <= 0) {
-                pool_error(POOL_ERR_TIMEOUT, "%s did not finish within %d ms; killed",
-                           cmd->argv[0], cmd->timeout_ms);
+                pool_error(POOL_ERR_TIMEOUT, "%s did not finish within %d ms; killed", cmd->argv[0],
+                           cmd->timeout_ms);
                 goto out;
             }
             if (timeout < 0 || left < timeout)

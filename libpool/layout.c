@@ -76,12 +76,13 @@ int pool_layout_segments(const poolLvmLV *lv, const poolLvmPV *pvs, size_t npvs,
             }
         }
         if (!pv) {
-            pool_error(POOL_ERR_LVM, "logical volume %s uses %s, which is not a known PV",
-                       lv->name, s->pv);
+            pool_error(POOL_ERR_LVM, "logical volume %s uses %s, which is not a known PV", lv->name,
+                       s->pv);
             goto fail;
         }
         if (s->le_start != expect) {
-            pool_error(POOL_ERR_LVM, "logical volume %s has a gap in its segment map at extent %" PRIu64,
+            pool_error(POOL_ERR_LVM,
+                       "logical volume %s has a gap in its segment map at extent %" PRIu64,
                        lv->name, expect);
             goto fail;
         }
@@ -154,7 +155,9 @@ static int tag_uint(const poolLvmLV *lv, const char *key, uint64_t max, uint64_t
         return -1;
     }
     if (pool_parse_uint(v, key, 0, max, out) < 0) {
-        pool_error_prefix("logical volume %s", lv->name);
+        /* the tag is metadata, not user input: report it as such */
+        pool_error(POOL_ERR_LVM, "logical volume %s has a bad %s tag: %s", lv->name, key,
+                   pool_error_last_message());
         return -1;
     }
     return 0;

@@ -113,8 +113,8 @@ static int row_u64(json_object *row, const char *field, const char *what, uint64
     if (s == NULL)
         return -1;
     if (parse_decimal_u64(s, strlen(s), out) < 0) {
-        pool_error(POOL_ERR_LVM, "lvm report: %s: field %s is not a decimal number: '%.64s'",
-                   what, field, s);
+        pool_error(POOL_ERR_LVM, "lvm report: %s: field %s is not a decimal number: '%.64s'", what,
+                   field, s);
         return -1;
     }
     return 0;
@@ -136,8 +136,7 @@ static char **split_tags(const char *text, const char *what)
         POOL_AUTOFREE(char *) tag = NULL;
 
         if (len == 0) {
-            pool_error(POOL_ERR_LVM, "lvm report: %s: empty item in tag list '%.128s'", what,
-                       text);
+            pool_error(POOL_ERR_LVM, "lvm report: %s: empty item in tag list '%.128s'", what, text);
             return NULL;
         }
         tag = strndup(p, len);
@@ -408,6 +407,7 @@ static int lv_order_cmp(const void *a, const void *b)
  * segments' pv strings out of the rows. */
 static int lv_merge(lvRow *rows, size_t n, poolLvmLV *lv)
 {
+    char what[160];
     uint64_t next = 0;
 
     memset(lv, 0, sizeof(*lv));
@@ -418,8 +418,7 @@ static int lv_merge(lvRow *rows, size_t n, poolLvmLV *lv)
             return -1;
         }
         if (rows[i].size != rows[0].size || strcmp(rows[i].tags, rows[0].tags) != 0) {
-            pool_error(POOL_ERR_LVM,
-                       "lvm report: LV %.128s: segment rows disagree on size or tags",
+            pool_error(POOL_ERR_LVM, "lvm report: LV %.128s: segment rows disagree on size or tags",
                        rows[0].name);
             return -1;
         }
@@ -428,8 +427,7 @@ static int lv_merge(lvRow *rows, size_t n, poolLvmLV *lv)
         const poolLvmSegment *s = &rows[i].seg;
 
         if (s->le_start != next) {
-            pool_error(POOL_ERR_LVM,
-                       "lvm report: LV %.128s: segment map has %s at LE %" PRIu64,
+            pool_error(POOL_ERR_LVM, "lvm report: LV %.128s: segment map has %s at LE %" PRIu64,
                        rows[0].name, s->le_start > next ? "a gap" : "an overlap",
                        s->le_start > next ? next : s->le_start);
             return -1;
@@ -451,8 +449,6 @@ static int lv_merge(lvRow *rows, size_t n, poolLvmLV *lv)
         lv_clear(lv);
         return pool_error_oom();
     }
-    char what[160];
-
     snprintf(what, sizeof(what), "LV %.128s", rows[0].name);
     lv->tags = split_tags(rows[0].tags, what);
     if (lv->tags == NULL) {
@@ -677,8 +673,7 @@ static int pv_parse(json_object *obj, size_t index, poolLvmPV *pv)
         row_u64(obj, "pv_pe_alloc_count", what, &pv->pe_alloc) < 0)
         return -1;
     if (pv->pe_alloc > pv->pe_count) {
-        pool_error(POOL_ERR_LVM, "lvm report: PV %.128s: more extents allocated than exist",
-                   name);
+        pool_error(POOL_ERR_LVM, "lvm report: PV %.128s: more extents allocated than exist", name);
         return -1;
     }
     pv->name = strdup(name);

@@ -68,15 +68,15 @@
 #define LVM_DEFAULT_TIMEOUT_MS (120 * 1000)
 #define LVM_MAX_OUTPUT         (64u * 1024 * 1024)
 /* How much of lvm's stderr goes into an error message. */
-#define LVM_ERR_MAX_LINES     4
-#define LVM_ERR_MAX_LINE_LEN  300
-#define LVM_MAX_NAME_LEN      127
-#define LVM_MAX_TAG_LEN       1024
-#define LVM_MAX_DEVICE_LEN    1024
+#define LVM_ERR_MAX_LINES    4
+#define LVM_ERR_MAX_LINE_LEN 300
+#define LVM_MAX_NAME_LEN     127
+#define LVM_MAX_TAG_LEN      1024
+#define LVM_MAX_DEVICE_LEN   1024
 
 struct poolLvm {
     char *binary;
-    char **devices; /* NULL-terminated, never NULL */
+    char **devices;  /* NULL-terminated, never NULL */
     bool activation; /* effective: requested and the host has device-mapper */
     int timeout_ms;
 };
@@ -145,8 +145,7 @@ static int check_name(const char *what, const char *name)
     size_t len = name ? strlen(name) : 0;
 
     if (len == 0 || len > LVM_MAX_NAME_LEN || name[0] == '-' ||
-        strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+_.-") !=
-            len ||
+        strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+_.-") != len ||
         strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
         pool_error(POOL_ERR_INVALID_ARG, "invalid %s name '%s'", what, name ? name : "");
         return -1;
@@ -261,6 +260,7 @@ static char *lvm_stderr_summary(const char *err)
 
     while (*p) {
         const char *start = p, *end = strchr(p, '\n');
+        char tmp[LVM_ERR_MAX_LINE_LEN + 1];
         size_t len;
 
         if (end == NULL)
@@ -271,23 +271,20 @@ static char *lvm_stderr_summary(const char *err)
         len = (size_t)(end - start);
         while (len > 0 && (start[len - 1] == ' ' || start[len - 1] == '\r'))
             len--;
-        {
-            char tmp[LVM_ERR_MAX_LINE_LEN + 1];
-            size_t n = len > LVM_ERR_MAX_LINE_LEN ? LVM_ERR_MAX_LINE_LEN : len;
-
-            memcpy(tmp, start, n);
-            tmp[n] = '\0';
-            if (stderr_line_is_noise(tmp))
-                continue;
-            if (nlines == LVM_ERR_MAX_LINES) {
-                memmove(lines, lines + 1, sizeof(lines[0]) * (LVM_ERR_MAX_LINES - 1));
-                memmove(lens, lens + 1, sizeof(lens[0]) * (LVM_ERR_MAX_LINES - 1));
-                nlines--;
-            }
-            lines[nlines] = start;
-            lens[nlines] = n;
-            nlines++;
+        if (len > LVM_ERR_MAX_LINE_LEN)
+            len = LVM_ERR_MAX_LINE_LEN;
+        memcpy(tmp, start, len);
+        tmp[len] = '\0';
+        if (stderr_line_is_noise(tmp))
+            continue;
+        if (nlines == LVM_ERR_MAX_LINES) {
+            memmove(lines, lines + 1, sizeof(lines[0]) * (LVM_ERR_MAX_LINES - 1));
+            memmove(lens, lens + 1, sizeof(lens[0]) * (LVM_ERR_MAX_LINES - 1));
+            nlines--;
         }
+        lines[nlines] = start;
+        lens[nlines] = len;
+        nlines++;
     }
     for (size_t i = 0; i < nlines; i++)
         total += lens[i] + 2;
@@ -370,8 +367,7 @@ static int lvm_run(poolLvm *lvm, const char *sub, char *const *args, char *const
     else
         pool_error(lvm_classify_error(res->err), "lvm %s failed with exit status %d", sub,
                    res->exit_status);
-    log_debug("lvm %s exit status %d, stderr: %s", sub, res->exit_status,
-              res->err ? res->err : "");
+    log_debug("lvm %s exit status %d, stderr: %s", sub, res->exit_status, res->err ? res->err : "");
     pool_command_result_clear(res);
     return -1;
 }
@@ -387,8 +383,8 @@ static int lvm_run_simple(poolLvm *lvm, const char *sub, char *const *args,
     return ret;
 }
 
-/* Small argv builder: add(&v, "a") ... every call is checked by the caller
- * through the final `ok` flag. */
+/* Small argv builder: an allocation failure in any arg_add is remembered in
+ * `failed`, which the caller checks once before running the command. */
 typedef struct {
     char **v;
     bool failed;
@@ -502,9 +498,8 @@ static int pvcreate_check_not_pv(poolLvm *lvm, char *const *devices)
         return -1;
     if (n > 0) {
         if (pvs[0].vg_name[0] != '\0')
-            pool_error(POOL_ERR_DEVICE,
-                       "%s is already an LVM physical volume of volume group %s", pvs[0].name,
-                       pvs[0].vg_name);
+            pool_error(POOL_ERR_DEVICE, "%s is already an LVM physical volume of volume group %s",
+                       pvs[0].name, pvs[0].vg_name);
         else
             pool_error(POOL_ERR_DEVICE,
                        "%s is already an LVM physical volume; use force to re-initialise it",
@@ -682,8 +677,8 @@ int pool_lvm_lvresize(poolLvm *lvm, const char *vg, const char *lv, uint64_t ext
     size_t n = 0;
     uint64_t current = 0;
     char count[32];
-    char *report_args[] = {"--reportformat", "json", "--units", "b", "--nosuffix", "-o",
-                           POOL_LVM_LVS_FIELDS, path, NULL};
+    char *report_args[] = {"--reportformat",    "json", "--units", "b", "--nosuffix", "-o",
+                           POOL_LVM_LVS_FIELDS, path,   NULL};
     char *extend_args[] = {"-l", count, path, NULL};
     char *reduce_args[] = {"-f", "-l", count, path, NULL};
 
@@ -746,8 +741,8 @@ int pool_lvm_lv_change_tags(poolLvm *lvm, const char *vg, const char *lv, char *
 static int lvm_report(poolLvm *lvm, const char *sub, const char *fields, const char *target,
                       poolCommandResult *res)
 {
-    char *args[] = {"--reportformat", "json", "--units", "b", "--nosuffix", "-o",
-                    (char *)fields, (char *)target, NULL};
+    char *args[] = {"--reportformat", "json",         "--units", "b", "--nosuffix", "-o",
+                    (char *)fields,   (char *)target, NULL};
 
     return lvm_run(lvm, sub, args, NULL, res);
 }

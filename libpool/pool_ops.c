@@ -436,8 +436,7 @@ poolPoolDef *pool_manager_pool_create(poolManager *mgr, const char *name, char *
                 return NULL;
             }
         if (device_in_managed_pool(mgr, devices[i], &other)) {
-            pool_error(POOL_ERR_DEVICE, "device %s already belongs to pool %s", devices[i],
-                       other);
+            pool_error(POOL_ERR_DEVICE, "device %s already belongs to pool %s", devices[i], other);
             return NULL;
         }
         uint64_t size;
@@ -451,10 +450,9 @@ poolPoolDef *pool_manager_pool_create(poolManager *mgr, const char *name, char *
         }
         usable += (size - PV_OVERHEAD) / opts.extent_size;
     }
-    uint64_t need = pool_layout_extents_for(pool_layout_ids_bytes(opts.host_ids), opts.extent_size) +
-                    pool_layout_extents_for(pool_layout_leases_bytes(opts.lease_slots),
-                                            opts.extent_size) +
-                    1;
+    uint64_t need =
+        pool_layout_extents_for(pool_layout_ids_bytes(opts.host_ids), opts.extent_size) +
+        pool_layout_extents_for(pool_layout_leases_bytes(opts.lease_slots), opts.extent_size) + 1;
     if (usable < need) {
         char b1[32], b2[32];
         pool_error(POOL_ERR_DEVICE,
@@ -609,8 +607,7 @@ int pool_manager_pool_destroy(poolManager *mgr, const char *name, bool force)
     pool_snapshot_clear(&snap);
     if (nvol && !force) {
         pool_error(POOL_ERR_BUSY,
-                   "pool %s still has %zu volume(s); delete them first or use --force", name,
-                   nvol);
+                   "pool %s still has %zu volume(s); delete them first or use --force", name, nvol);
         return -1;
     }
     if (pool_store_journal_set(mgr->pools_dir, name, "destroy") < 0)

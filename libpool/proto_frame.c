@@ -69,8 +69,7 @@ static uint16_t get_le16(const uint8_t *p)
 
 static uint32_t get_le32(const uint8_t *p)
 {
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
 
 void pool_frame_header_encode(uint8_t out[POOL_PROTO_HEADER_SIZE], uint16_t type,
@@ -108,8 +107,8 @@ int pool_frame_header_decode(const uint8_t in[POOL_PROTO_HEADER_SIZE], uint32_t 
         return -1;
     }
     if (tmp.version != POOL_PROTO_VERSION) {
-        pool_error(POOL_ERR_PROTOCOL, "unsupported protocol version %u (expected %u)",
-                   tmp.version, POOL_PROTO_VERSION);
+        pool_error(POOL_ERR_PROTOCOL, "unsupported protocol version %u (expected %u)", tmp.version,
+                   POOL_PROTO_VERSION);
         return -1;
     }
     if (tmp.type != POOL_FRAME_REQUEST && tmp.type != POOL_FRAME_REPLY) {
@@ -139,8 +138,8 @@ int pool_frame_payload_check(const poolFrameHeader *h, const void *payload)
     }
     crc = pool_crc32c(0, payload, h->length);
     if (crc != h->crc) {
-        pool_error(POOL_ERR_PROTOCOL, "frame checksum mismatch (got 0x%08x, expected 0x%08x)",
-                   crc, h->crc);
+        pool_error(POOL_ERR_PROTOCOL, "frame checksum mismatch (got 0x%08x, expected 0x%08x)", crc,
+                   h->crc);
         return -1;
     }
     return 0;
@@ -260,8 +259,8 @@ int pool_frame_recv(int fd, uint32_t max_len, int timeout_ms, uint16_t *type, ch
     if (read_full(fd, (uint8_t *)buf, h.length, deadline, &got, &eof) < 0) {
         if (eof)
             pool_error(POOL_ERR_PROTOCOL,
-                       "connection closed in the middle of a frame (%zu of %u payload bytes)",
-                       got, h.length);
+                       "connection closed in the middle of a frame (%zu of %u payload bytes)", got,
+                       h.length);
         return -1;
     }
     buf[h.length] = '\0';

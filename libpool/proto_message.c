@@ -291,8 +291,7 @@ static poolRequest *request_parse_node(xmlNodePtr root)
         POOL_AUTOFREE(char *) value = NULL;
 
         if (!pool_xml_is_element(cur, "param")) {
-            pool_error(POOL_ERR_PROTOCOL, "request: unknown element <%s>",
-                       (const char *)cur->name);
+            pool_error(POOL_ERR_PROTOCOL, "request: unknown element <%s>", (const char *)cur->name);
             return NULL;
         }
         if (pool_xml_check_attrs(cur, param_attrs) < 0 ||
@@ -394,8 +393,7 @@ xmlDocPtr pool_reply_new_error(uint64_t id, const poolError *err)
         code_name = "internal";
     if (!(doc = reply_new(id, "error")))
         return NULL;
-    if (!(msg = sanitize_text(err && err->message && *err->message ? err->message
-                                                                   : "unknown error",
+    if (!(msg = sanitize_text(err && err->message && *err->message ? err->message : "unknown error",
                               POOL_XML_MAX_SIZE / 4)))
         return NULL;
     if (!(e = pool_xml_new_text_child(xmlDocGetRootElement(doc), "error", msg)) ||
@@ -519,8 +517,8 @@ xmlDocPtr pool_reply_parse(const char *payload, size_t len, uint64_t expect_id)
         return NULL;
     }
     if (id != expect_id) {
-        pool_error(POOL_ERR_PROTOCOL, "reply id %" PRIu64 " does not match request id %" PRIu64,
-                   id, expect_id);
+        pool_error(POOL_ERR_PROTOCOL, "reply id %" PRIu64 " does not match request id %" PRIu64, id,
+                   expect_id);
         return NULL;
     }
     if (strcmp(status, "ok") == 0) {

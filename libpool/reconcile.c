@@ -55,8 +55,8 @@ static int reconcile_volume(poolEntry *e, const poolLvmLV *lv, const char *op)
         }
         return pool_lvm_lv_change_tags(e->lvm, pool, lv->name, NULL, tags);
     }
-    log_vol(POOL_LOG_ERROR, pool, lv->name, "unknown operation tag '%s'; leaving it for an operator",
-            op);
+    log_vol(POOL_LOG_ERROR, pool, lv->name,
+            "unknown operation tag '%s'; leaving it for an operator", op);
     return 0;
 }
 
@@ -123,8 +123,7 @@ static int reconcile_pool(poolManager *mgr, poolEntry *e, int *repairs)
             continue;
         (*repairs)++;
         if (reconcile_volume(e, lv, vop) < 0) {
-            log_vol(POOL_LOG_ERROR, name, lv->name, "repair failed: %s",
-                    pool_error_last_message());
+            log_vol(POOL_LOG_ERROR, name, lv->name, "repair failed: %s", pool_error_last_message());
             ret = -1;
         }
     }

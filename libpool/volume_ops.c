@@ -20,8 +20,8 @@
 
 static poolVolDef *vol_from_snapshot(poolEntry *e, const poolSnapshot *snap, const poolLvmLV *lv)
 {
-    poolVolDef *def = pool_layout_vol_from_lv(e->def->name, lv, snap->pvs, snap->npvs,
-                                              e->def->extent_size);
+    poolVolDef *def =
+        pool_layout_vol_from_lv(e->def->name, lv, snap->pvs, snap->npvs, e->def->extent_size);
     if (!def)
         return NULL;
     /* Where the volume's lease lives: slot k of the leases LV. */

@@ -112,8 +112,7 @@ bool pool_xml_text_is_clean(const char *s, size_t len);
  * `parent`): at least one segment, each with length > 0, sorted and
  * contiguous from lv-offset 0, no offset overflow. `what` names the list in
  * messages ("lv ids", "target"). */
-int pool_xml_parse_segments(xmlNodePtr parent, const char *what, poolSegment **segs,
-                            size_t *nsegs);
+int pool_xml_parse_segments(xmlNodePtr parent, const char *what, poolSegment **segs, size_t *nsegs);
 /* Check a segment list held in memory with the same rules (format side). */
 int pool_xml_check_segments(const poolSegment *segs, size_t nsegs, const char *what);
 /* Append <segment/> children for segs to parent. */

@@ -39,14 +39,14 @@
 #include "pool-xml.h"
 #include "xml_internal.h"
 
-#define MIB                   (UINT64_C(1) << 20)
-#define POOL_EXTENT_MIN       MIB
-#define POOL_EXTENT_MAX       (UINT64_C(1) << 30)
-#define POOL_HOST_IDS_MAX     2000
-#define POOL_LEASE_SLOTS_MAX  65535
-#define POOL_FORMAT_VERSION   1
-#define POOL_MAX_DEVICES      1024
-#define POOL_BYTES_MAX        ((uint64_t)INT64_MAX)
+#define MIB                  (UINT64_C(1) << 20)
+#define POOL_EXTENT_MIN      MIB
+#define POOL_EXTENT_MAX      (UINT64_C(1) << 30)
+#define POOL_HOST_IDS_MAX    2000
+#define POOL_LEASE_SLOTS_MAX 65535
+#define POOL_FORMAT_VERSION  1
+#define POOL_MAX_DEVICES     1024
+#define POOL_BYTES_MAX       ((uint64_t)INT64_MAX)
 
 void pool_pool_def_free(poolPoolDef *def)
 {
@@ -115,8 +115,8 @@ static int pool_def_check(const poolPoolDef *def)
         return -1;
     }
     if (def->lease_slots < 1 || def->lease_slots > POOL_LEASE_SLOTS_MAX) {
-        pool_error(POOL_ERR_XML, "pool <lease-slots>: %u is out of range 1..%d",
-                   def->lease_slots, POOL_LEASE_SLOTS_MAX);
+        pool_error(POOL_ERR_XML, "pool <lease-slots>: %u is out of range 1..%d", def->lease_slots,
+                   POOL_LEASE_SLOTS_MAX);
         return -1;
     }
     if (!def->has_status)
@@ -127,8 +127,7 @@ static int pool_def_check(const poolPoolDef *def)
         return -1;
     }
     if (def->nids_segments > 0 &&
-        pool_xml_check_segments(def->ids_segments, def->nids_segments, "pool <lv name='ids'>") <
-            0)
+        pool_xml_check_segments(def->ids_segments, def->nids_segments, "pool <lv name='ids'>") < 0)
         return -1;
     if (def->nleases_segments > 0 &&
         pool_xml_check_segments(def->leases_segments, def->nleases_segments,
@@ -347,8 +346,8 @@ static int parse_element(xmlNodePtr cur, int which, poolPoolDef *def)
         if (pool_xml_get_size(cur, POOL_EXTENT_MIN, POOL_EXTENT_MAX, &def->extent_size) < 0)
             return -1;
         if (def->extent_size % MIB != 0) {
-            pool_error(POOL_ERR_XML, "pool <extent-size>: %" PRIu64
-                                     " bytes is not a multiple of 1 MiB",
+            pool_error(POOL_ERR_XML,
+                       "pool <extent-size>: %" PRIu64 " bytes is not a multiple of 1 MiB",
                        def->extent_size);
             return -1;
         }

@@ -110,8 +110,8 @@ xmlDocPtr pool_xml_read_memory_code(const char *xml, size_t len, const char *wha
     xmlErrCapture cap = {0};
     xmlParserCtxtPtr ctxt = NULL;
     xmlDocPtr doc = NULL;
-    const int opts = XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOCDATA |
-                     XML_PARSE_NOERROR | XML_PARSE_NOWARNING;
+    const int opts = XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOCDATA | XML_PARSE_NOERROR |
+                     XML_PARSE_NOWARNING;
 
     if (!what)
         what = "document";
@@ -217,8 +217,7 @@ int pool_xml_read_file(const char *path, char **data, size_t *len)
             break;
         have += (size_t)n;
         if (have > POOL_XML_MAX_SIZE) {
-            pool_error(POOL_ERR_XML, "'%s' is too large (limit %u bytes)", path,
-                       POOL_XML_MAX_SIZE);
+            pool_error(POOL_ERR_XML, "'%s' is too large (limit %u bytes)", path, POOL_XML_MAX_SIZE);
             return -1;
         }
     }
@@ -445,7 +444,8 @@ int pool_xml_check_attrs(xmlNodePtr node, const char *const *allowed)
         }
         if (!ok) {
             pool_error(POOL_ERR_XML, "element <%s>: unknown attribute '%s%s%s'",
-                       (const char *)node->name, a->ns && a->ns->prefix ? (const char *)a->ns->prefix : "",
+                       (const char *)node->name,
+                       a->ns && a->ns->prefix ? (const char *)a->ns->prefix : "",
                        a->ns && a->ns->prefix ? ":" : "", (const char *)a->name);
             return -1;
         }
@@ -671,8 +671,7 @@ int pool_xml_parse_u64(const char *text, const char *what, uint64_t min, uint64_
     }
     for (const char *q = end; *q; q++) {
         if (!is_xml_space(*q)) {
-            pool_error(POOL_ERR_XML, "%s: '%.64s' is not an unsigned decimal number", what,
-                       text);
+            pool_error(POOL_ERR_XML, "%s: '%.64s' is not an unsigned decimal number", what, text);
             return -1;
         }
     }
@@ -685,8 +684,8 @@ int pool_xml_parse_u64(const char *text, const char *what, uint64_t min, uint64_
         v = v * 10 + d;
     }
     if (v < min || v > max) {
-        pool_error(POOL_ERR_XML, "%s: %" PRIu64 " is out of range %" PRIu64 "..%" PRIu64, what,
-                   v, min, max);
+        pool_error(POOL_ERR_XML, "%s: %" PRIu64 " is out of range %" PRIu64 "..%" PRIu64, what, v,
+                   min, max);
         return -1;
     }
     *out = v;
@@ -748,8 +747,8 @@ int pool_xml_get_size(xmlNodePtr node, uint64_t min, uint64_t max, uint64_t *out
     uint64_t v = 0;
     const char *name = (const char *)node->name;
 
-    if (pool_xml_check_attrs(node, attrs) < 0 || pool_xml_get_attr(node, "unit", false, &unit) < 0 ||
-        pool_xml_get_text(node, &text) < 0)
+    if (pool_xml_check_attrs(node, attrs) < 0 ||
+        pool_xml_get_attr(node, "unit", false, &unit) < 0 || pool_xml_get_text(node, &text) < 0)
         return -1;
     if (!unit) {
         factor = 1;
@@ -843,13 +842,12 @@ int pool_xml_check_segments(const poolSegment *segs, size_t nsegs, const char *w
             return -1;
         }
         if (s->lv_offset > (uint64_t)INT64_MAX - s->length) {
-            pool_error(POOL_ERR_XML, "%s: segment %zu ends beyond the largest LV offset", what,
-                       i);
+            pool_error(POOL_ERR_XML, "%s: segment %zu ends beyond the largest LV offset", what, i);
             return -1;
         }
         if (s->pv_offset > (uint64_t)INT64_MAX - s->length) {
-            pool_error(POOL_ERR_XML, "%s: segment %zu: pv-offset %" PRIu64 " out of range", what,
-                       i, s->pv_offset);
+            pool_error(POOL_ERR_XML, "%s: segment %zu: pv-offset %" PRIu64 " out of range", what, i,
+                       s->pv_offset);
             return -1;
         }
         if (pool_xml_check_path(s->pv, what, POOL_ERR_XML) < 0)
@@ -859,8 +857,7 @@ int pool_xml_check_segments(const poolSegment *segs, size_t nsegs, const char *w
     return 0;
 }
 
-int pool_xml_parse_segments(xmlNodePtr parent, const char *what, poolSegment **segs,
-                            size_t *nsegs)
+int pool_xml_parse_segments(xmlNodePtr parent, const char *what, poolSegment **segs, size_t *nsegs)
 {
     static const char *const attrs[] = {"lv-offset", "length", "pv", "pv-offset", NULL};
     poolSegment *list = NULL;
@@ -891,11 +888,9 @@ int pool_xml_parse_segments(xmlNodePtr parent, const char *what, poolSegment **s
         s = &list[n++];
         memset(s, 0, sizeof(*s));
         if (pool_xml_check_attrs(cur, attrs) < 0 || pool_xml_check_empty(cur) < 0 ||
-            pool_xml_get_attr_u64(cur, "lv-offset", true, 0, INT64_MAX, &s->lv_offset, NULL) <
-                0 ||
+            pool_xml_get_attr_u64(cur, "lv-offset", true, 0, INT64_MAX, &s->lv_offset, NULL) < 0 ||
             pool_xml_get_attr_u64(cur, "length", true, 1, INT64_MAX, &s->length, NULL) < 0 ||
-            pool_xml_get_attr_u64(cur, "pv-offset", true, 0, INT64_MAX, &s->pv_offset, NULL) <
-                0 ||
+            pool_xml_get_attr_u64(cur, "pv-offset", true, 0, INT64_MAX, &s->pv_offset, NULL) < 0 ||
             pool_xml_get_attr(cur, "pv", true, &s->pv) < 0) {
             pool_error_prefix("%s", what);
             goto error;

@@ -102,8 +102,8 @@ static int vol_def_check(const poolVolDef *def)
         return -1;
     }
     if (def->lease_slot != -1 && (def->lease_slot < 1 || def->lease_slot > VOL_LEASE_SLOT_MAX)) {
-        pool_error(POOL_ERR_XML, "volume <lease>: slot %d is out of range 1..%d",
-                   def->lease_slot, VOL_LEASE_SLOT_MAX);
+        pool_error(POOL_ERR_XML, "volume <lease>: slot %d is out of range 1..%d", def->lease_slot,
+                   VOL_LEASE_SLOT_MAX);
         return -1;
     }
     if (def->lease_slot != -1 && def->lease_pv) {
@@ -156,8 +156,8 @@ static const char *const vol_elements[EL_LAST] = {
 };
 
 static const bool vol_required[EL_LAST] = {
-    [EL_NAME] = true,   [EL_UUID] = true,   [EL_POOL] = true, [EL_CAPACITY] = true,
-    [EL_FORMAT] = true, [EL_CREATED] = true,
+    [EL_NAME] = true,     [EL_UUID] = true,   [EL_POOL] = true,
+    [EL_CAPACITY] = true, [EL_FORMAT] = true, [EL_CREATED] = true,
 };
 
 static int parse_lease(xmlNodePtr cur, poolVolDef *def)
@@ -235,8 +235,8 @@ static int parse_element(xmlNodePtr cur, int which, poolVolDef *def)
             return -1;
         if (!state_is_valid(def->state)) {
             pool_error(POOL_ERR_XML,
-                       "volume <state>: '%.64s' is not a state name ([a-z0-9-]{1,%d})",
-                       def->state, VOL_STATE_MAX);
+                       "volume <state>: '%.64s' is not a state name ([a-z0-9-]{1,%d})", def->state,
+                       VOL_STATE_MAX);
             return -1;
         }
         return 0;

@@ -89,10 +89,7 @@ static const char *const vol_params[] = {"pool", "name", NULL};
 static const char *const list_params[] = {"pool", NULL};
 
 const poolDispatchEntry poold_volume_handlers[] = {
-    {"volume-create", vol_create, create_params},
-    {"volume-resize", vol_resize, resize_params},
-    {"volume-delete", vol_delete, vol_params},
-    {"volume-info", vol_info, vol_params},
-    {"volume-list", vol_list, list_params},
-    {NULL, NULL, NULL},
+    {"volume-create", vol_create, create_params}, {"volume-resize", vol_resize, resize_params},
+    {"volume-delete", vol_delete, vol_params},    {"volume-info", vol_info, vol_params},
+    {"volume-list", vol_list, list_params},       {NULL, NULL, NULL},
 };

@@ -43,16 +43,17 @@ static void log_to_syslog(poolLogLevel level, const char *msg, void *opaque)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "Usage: poold [OPTION]...\n"
-               "Per-host agent for clustered-LVM storage pools.\n\n"
-               "  -c, --config=FILE    configuration file (default " POOL_CONFIG_DEFAULT_PATH ")\n"
-               "  -f, --foreground     stay in the foreground (for systemd and tests)\n"
-               "  -p, --pid-file=FILE  write the daemon's pid here (default <state_dir>/poold.pid)\n"
-               "      --check-config   validate the configuration, print it, and exit\n"
-               "  -v, --verbose        log at debug level\n"
-               "  -V, --version        print the version and exit\n"
-               "  -h, --help           print this help and exit\n\n"
-               "See poold(8) and poold.conf(5).\n");
+    fprintf(f,
+            "Usage: poold [OPTION]...\n"
+            "Per-host agent for clustered-LVM storage pools.\n\n"
+            "  -c, --config=FILE    configuration file (default " POOL_CONFIG_DEFAULT_PATH ")\n"
+            "  -f, --foreground     stay in the foreground (for systemd and tests)\n"
+            "  -p, --pid-file=FILE  write the daemon's pid here (default <state_dir>/poold.pid)\n"
+            "      --check-config   validate the configuration, print it, and exit\n"
+            "  -v, --verbose        log at debug level\n"
+            "  -V, --version        print the version and exit\n"
+            "  -h, --help           print this help and exit\n\n"
+            "See poold(8) and poold.conf(5).\n");
 }
 
 /* One poold per host (per state directory): an flock held for the daemon's
@@ -105,14 +106,10 @@ int main(int argc, char **argv)
     const char *pid_file = NULL;
     bool foreground = false, check_only = false, verbose = false, config_given = false;
     static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"foreground", no_argument, NULL, 'f'},
-        {"pid-file", required_argument, NULL, 'p'},
-        {"check-config", no_argument, NULL, 'C'},
-        {"verbose", no_argument, NULL, 'v'},
-        {"version", no_argument, NULL, 'V'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'},   {"foreground", no_argument, NULL, 'f'},
+        {"pid-file", required_argument, NULL, 'p'}, {"check-config", no_argument, NULL, 'C'},
+        {"verbose", no_argument, NULL, 'v'},        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
     int opt;
     while ((opt = getopt_long(argc, argv, "c:fp:vVh", longopts, NULL)) != -1) {
@@ -182,8 +179,7 @@ int main(int argc, char **argv)
         log_error("%s", pool_error_last_message());
         return 1;
     }
-    log_info("poold %s starting (config %s, state %s)", POOL_VERSION, config_path,
-             cfg->state_dir);
+    log_info("poold %s starting (config %s, state %s)", POOL_VERSION, config_path, cfg->state_dir);
 
     POOL_AUTOPTR(poolManager) mgr = pool_manager_new(cfg);
     if (!mgr) {

@@ -453,8 +453,7 @@ int poold_server_run(poolDaemon *d)
                 client *c = p;
                 /* a client freed earlier in this batch cannot appear: each
                  * fd yields at most one event per epoll_wait */
-                if (evs[i].events & (EPOLLERR | EPOLLHUP) && !(evs[i].events & EPOLLIN) &&
-                    !c->out)
+                if (evs[i].events & (EPOLLERR | EPOLLHUP) && !(evs[i].events & EPOLLIN) && !c->out)
                     client_free(&s, c);
                 else if (c->out)
                     client_writable(&s, c);

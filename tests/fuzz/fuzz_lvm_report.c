@@ -57,8 +57,7 @@ static void fuzz_lvs(const char *text)
         for (size_t s = 0; s < lvs[i].nsegments; s++) {
             const poolLvmSegment *seg = &lvs[i].segments[s];
 
-            if (seg->le_start != next || seg->count == 0 || seg->pv == NULL ||
-                seg->pv[0] == '\0')
+            if (seg->le_start != next || seg->count == 0 || seg->pv == NULL || seg->pv[0] == '\0')
                 abort();
             next = seg->le_start + seg->count;
         }

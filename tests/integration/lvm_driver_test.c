@@ -34,8 +34,8 @@ static int failures;
 #define CHECK(cond)                                                                                \
     do {                                                                                           \
         if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: CHECK failed: %s (last error: %s)\n", __FILE__, __LINE__,     \
-                    #cond, pool_error_last_message());                                            \
+            fprintf(stderr, "%s:%d: CHECK failed: %s (last error: %s)\n", __FILE__, __LINE__,      \
+                    #cond, pool_error_last_message());                                             \
             failures++;                                                                            \
         }                                                                                          \
     } while (0)
@@ -48,11 +48,11 @@ static int failures;
         CHECK(rc_ == -1);                                                                          \
         CHECK(pool_error_last_code() == (code));                                                   \
         if (strstr(pool_error_last_message(), (needle)) == NULL) {                                 \
-            fprintf(stderr, "%s:%d: message '%s' lacks '%s'\n", __FILE__, __LINE__,              \
+            fprintf(stderr, "%s:%d: message '%s' lacks '%s'\n", __FILE__, __LINE__,                \
                     pool_error_last_message(), (needle));                                          \
             failures++;                                                                            \
         }                                                                                          \
-        printf("  expected failure: [%s] %s\n", pool_error_code_name(pool_error_last_code()),     \
+        printf("  expected failure: [%s] %s\n", pool_error_code_name(pool_error_last_code()),      \
                pool_error_last_message());                                                         \
     } while (0)
 
@@ -60,8 +60,8 @@ static int failures;
 #define REQUIRE(cond)                                                                              \
     do {                                                                                           \
         if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: REQUIRE failed: %s (last error: %s)\n", __FILE__, __LINE__,   \
-                    #cond, pool_error_last_message());                                            \
+            fprintf(stderr, "%s:%d: REQUIRE failed: %s (last error: %s)\n", __FILE__, __LINE__,    \
+                    #cond, pool_error_last_message());                                             \
             exit(1);                                                                               \
         }                                                                                          \
     } while (0)
@@ -232,8 +232,7 @@ int main(int argc, char **argv)
                     "lvm lvcreate failed");
         CHECK_FAILS(pool_lvm_lvcreate(lvm, vg, "-x", 1, NULL), POOL_ERR_INVALID_ARG, "-x");
         CHECK_FAILS(pool_lvm_lvcreate(lvm, vg, "a/b", 1, NULL), POOL_ERR_INVALID_ARG, "a/b");
-        CHECK_FAILS(pool_lvm_lvcreate(lvm, vg, "t", 1, bad_tags), POOL_ERR_INVALID_ARG,
-                    "bad tag");
+        CHECK_FAILS(pool_lvm_lvcreate(lvm, vg, "t", 1, bad_tags), POOL_ERR_INVALID_ARG, "bad tag");
         CHECK_FAILS(pool_lvm_lvcreate(lvm, vg, "z", 0, NULL), POOL_ERR_INVALID_ARG, "0 extents");
     }
     REQUIRE(pool_lvm_report_lvs(lvm, vg, &lvs, &n) == 0);
@@ -276,8 +275,7 @@ int main(int argc, char **argv)
     CHECK(pool_lvm_lvresize(lvm, vg, "vol1", 12) == 0);
     CHECK(pool_lvm_lvresize(lvm, vg, "vol1", 5) == 0);
     CHECK_FAILS(pool_lvm_lvresize(lvm, vg, "vol1", 100000), POOL_ERR_NO_SPACE, "lvextend");
-    CHECK_FAILS(pool_lvm_lvresize(lvm, vg, "nonexistent", 5), POOL_ERR_NO_VOLUME,
-                "nonexistent");
+    CHECK_FAILS(pool_lvm_lvresize(lvm, vg, "nonexistent", 5), POOL_ERR_NO_VOLUME, "nonexistent");
     REQUIRE(pool_lvm_report_lvs(lvm, vg, &lvs, &n) == 0);
     {
         const poolLvmLV *v = find_lv(lvs, n, "vol1");
@@ -299,8 +297,8 @@ int main(int argc, char **argv)
         CHECK(pool_lvm_lv_change_tags(lvm, vg, "vol1", add, del) == 0);
         CHECK(pool_lvm_lv_change_tags(lvm, vg, "vol1", NULL, NULL) == 0);
         CHECK(pool_lvm_vg_change_tags(lvm, vg, vadd, vdel) == 0);
-        CHECK_FAILS(pool_lvm_lv_change_tags(lvm, vg, "nonexistent", add, NULL),
-                    POOL_ERR_NO_VOLUME, "nonexistent");
+        CHECK_FAILS(pool_lvm_lv_change_tags(lvm, vg, "nonexistent", add, NULL), POOL_ERR_NO_VOLUME,
+                    "nonexistent");
         REQUIRE(pool_lvm_report_lvs(lvm, vg, &lvs, &n) == 0);
         v = find_lv(lvs, n, "vol1");
         REQUIRE(v != NULL);

@@ -106,8 +106,8 @@ static void expect_error_reply(const char *what, const void *bytes, size_t n, ui
         void *doc = pool_reply_parse(reply, strlen(reply), id);
         CHECK(doc == NULL, "%s: got an ok reply", what);
         const poolError *e = pool_error_last();
-        CHECK(e && strcmp(pool_error_code_name(e->code), code) == 0, "%s: code %s, wanted %s",
-              what, e ? pool_error_code_name(e->code) : "none", code);
+        CHECK(e && strcmp(pool_error_code_name(e->code), code) == 0, "%s: code %s, wanted %s", what,
+              e ? pool_error_code_name(e->code) : "none", code);
         CHECK(e && strstr(e->message, text), "%s: message '%s' lacks '%s'", what,
               e ? e->message : "", text);
         free(reply);

@@ -50,11 +50,10 @@ static void assert_no_children(void)
     ck_assert_int_eq(errno, ECHILD);
 }
 
-static int run(char **argv, int timeout_ms, size_t max_output, char **env,
-               poolCommandResult *res)
+static int run(char **argv, int timeout_ms, size_t max_output, char **env, poolCommandResult *res)
 {
-    poolCommand cmd = {.argv = argv, .env_extra = env, .timeout_ms = timeout_ms,
-                       .max_output = max_output};
+    poolCommand cmd = {
+        .argv = argv, .env_extra = env, .timeout_ms = timeout_ms, .max_output = max_output};
 
     return pool_command_run(&cmd, res);
 }

@@ -303,18 +303,19 @@ END_TEST
 
 #define LV_ROW(name, uuid, size, tags, start, count, ranges, type)                                 \
     "{\"lv_name\":\"" name "\", \"lv_uuid\":\"" uuid "\", \"lv_size\":\"" size                     \
-    "\", \"lv_tags\":\"" tags "\", \"seg_start_pe\":\"" start "\", \"seg_size_pe\":\"" count     \
+    "\", \"lv_tags\":\"" tags "\", \"seg_start_pe\":\"" start "\", \"seg_size_pe\":\"" count       \
     "\", \"seg_pe_ranges\":\"" ranges "\", \"segtype\":\"" type "\"}"
 #define LVS_DOC(rows) "{\"report\": [{\"lv\": [" rows "]}]}"
 
 START_TEST(test_lvs_segments_sorted)
 {
     /* rows out of order, an LV interleaved: merged and sorted by le_start */
-    const char *json = "\n\t  " LVS_DOC(
-        LV_ROW("b", "U-B", "40", "", "2", "2", "/dev/y:0-1", "linear") ","
-        LV_ROW("a", "U-A", "30", "k:v,x", "0", "3", "/dev/x:7-9", "striped") ","
-        LV_ROW("b", "U-B", "40", "", "0", "1", "/dev/x:0-0", "linear") ","
-        LV_ROW("b", "U-B", "40", "", "1", "1", "/dev/y:5-5", "linear")) "\n";
+    const char *json =
+        "\n\t  " LVS_DOC(LV_ROW("b", "U-B", "40", "", "2", "2", "/dev/y:0-1", "linear") "," LV_ROW(
+            "a", "U-A", "30", "k:v,x", "0", "3", "/dev/x:7-9",
+            "striped") "," LV_ROW("b", "U-B", "40", "", "0", "1", "/dev/x:0-0",
+                                  "linear") "," LV_ROW("b", "U-B", "40", "", "1", "1", "/dev/y:5-5",
+                                                       "linear")) "\n";
     poolLvmLV *lvs = NULL;
     size_t n = 0;
 
@@ -344,21 +345,19 @@ START_TEST(test_lvs_rules)
 {
     expect_lvs_error(LVS_DOC(LV_ROW("a", "U", "8", "", "0", "2", "/dev/x:0-1", "thin-pool")),
                      "LV a has a segment of type 'thin-pool'");
-    expect_lvs_error(LVS_DOC(LV_ROW("s", "U", "8", "", "0", "2", "/dev/x:0-0 /dev/y:0-0",
-                                    "striped")),
-                     "LV s");
-    expect_lvs_error(LVS_DOC(LV_ROW("a", "U", "8", "", "0", "0", "/dev/x:0-0", "linear")),
-                     "empty");
+    expect_lvs_error(
+        LVS_DOC(LV_ROW("s", "U", "8", "", "0", "2", "/dev/x:0-0 /dev/y:0-0", "striped")), "LV s");
+    expect_lvs_error(LVS_DOC(LV_ROW("a", "U", "8", "", "0", "0", "/dev/x:0-0", "linear")), "empty");
     expect_lvs_error(LVS_DOC(LV_ROW("a", "U", "8", "", "1", "2", "/dev/x:0-1", "linear")),
                      "gap at LE 0");
-    expect_lvs_error(LVS_DOC(LV_ROW("a", "U", "8", "", "0", "2", "/dev/x:0-1", "linear") ","
-                             LV_ROW("a", "U", "8", "", "0", "2", "/dev/x:4-5", "linear")),
+    expect_lvs_error(LVS_DOC(LV_ROW("a", "U", "8", "", "0", "2", "/dev/x:0-1", "linear") "," LV_ROW(
+                         "a", "U", "8", "", "0", "2", "/dev/x:4-5", "linear")),
                      "overlap");
-    expect_lvs_error(LVS_DOC(LV_ROW("a", "U", "8", "", "0", "2", "/dev/x:0-1", "linear") ","
-                             LV_ROW("b", "U", "8", "", "2", "2", "/dev/x:4-5", "linear")),
+    expect_lvs_error(LVS_DOC(LV_ROW("a", "U", "8", "", "0", "2", "/dev/x:0-1", "linear") "," LV_ROW(
+                         "b", "U", "8", "", "2", "2", "/dev/x:4-5", "linear")),
                      "share uuid");
-    expect_lvs_error(LVS_DOC(LV_ROW("a", "U", "8", "", "0", "2", "/dev/x:0-1", "linear") ","
-                             LV_ROW("a", "U", "16", "", "2", "2", "/dev/x:4-5", "linear")),
+    expect_lvs_error(LVS_DOC(LV_ROW("a", "U", "8", "", "0", "2", "/dev/x:0-1", "linear") "," LV_ROW(
+                         "a", "U", "16", "", "2", "2", "/dev/x:4-5", "linear")),
                      "disagree");
     expect_lvs_error(LVS_DOC(LV_ROW("a", "U", "9", "", "0", "2", "/dev/x:0-1", "linear")),
                      "does not match 2 extents");
@@ -374,26 +373,24 @@ START_TEST(test_lvs_rules)
                      "lv_size");
     expect_lvs_error(LVS_DOC(LV_ROW("a", "U", "", "", "0", "2", "/dev/x:0-1", "linear")),
                      "lv_size");
-    expect_lvs_error(LVS_DOC(LV_ROW("a", "U", "18446744073709551616", "", "0", "2",
-                                    "/dev/x:0-1", "linear")),
-                     "lv_size");
-    expect_lvs_error(LVS_DOC(LV_ROW("a", "U", "8", "", "18446744073709551615", "2",
-                                    "/dev/x:0-1", "linear")),
-                     "overflows");
+    expect_lvs_error(
+        LVS_DOC(LV_ROW("a", "U", "18446744073709551616", "", "0", "2", "/dev/x:0-1", "linear")),
+        "lv_size");
+    expect_lvs_error(
+        LVS_DOC(LV_ROW("a", "U", "8", "", "18446744073709551615", "2", "/dev/x:0-1", "linear")),
+        "overflows");
     expect_lvs_error(LVS_DOC(LV_ROW("a", "U", "8", "", "0", "2", "/dev/x:0-2", "linear")),
                      "has 2 extents but maps PE range /dev/x:0-2");
-    expect_lvs_error(LVS_DOC(LV_ROW("a", "U", "8", "", "0", "2", "/dev/x", "linear")),
-                     "LV a");
+    expect_lvs_error(LVS_DOC(LV_ROW("a", "U", "8", "", "0", "2", "/dev/x", "linear")), "LV a");
     expect_lvs_error(LVS_DOC(LV_ROW("", "U", "8", "", "0", "2", "/dev/x:0-1", "linear")),
                      "lv_name is empty");
     expect_lvs_error(LVS_DOC(LV_ROW("a", "", "8", "", "0", "2", "/dev/x:0-1", "linear")),
                      "lv_uuid is empty");
     /* numbers as JSON numbers, NUL bytes, wrong types */
-    expect_lvs_error(
-        "{\"report\":[{\"lv\":[{\"lv_name\":\"a\",\"lv_uuid\":\"U\",\"lv_size\":8,"
-        "\"lv_tags\":\"\",\"seg_start_pe\":\"0\",\"seg_size_pe\":\"2\","
-        "\"seg_pe_ranges\":\"/dev/x:0-1\",\"segtype\":\"linear\"}]}]}",
-        "lv_size is not a string");
+    expect_lvs_error("{\"report\":[{\"lv\":[{\"lv_name\":\"a\",\"lv_uuid\":\"U\",\"lv_size\":8,"
+                     "\"lv_tags\":\"\",\"seg_start_pe\":\"0\",\"seg_size_pe\":\"2\","
+                     "\"seg_pe_ranges\":\"/dev/x:0-1\",\"segtype\":\"linear\"}]}]}",
+                     "lv_size is not a string");
     expect_lvs_error(LVS_DOC(LV_ROW("a\\u0000b", "U", "8", "", "0", "2", "/dev/x:0-1", "linear")),
                      "NUL");
     expect_lvs_error("{\"report\":[{\"lv\":[42]}]}", "not an object");
@@ -411,18 +408,20 @@ START_TEST(test_lvs_rules)
     expect_lvs_error(LVS_DOC("") "{}", "after JSON");
     expect_lvs_error(NULL, "no output");
     /* nesting deeper than any report */
-    expect_lvs_error("[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
-                     "invalid JSON");
+    expect_lvs_error(
+        "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+        "invalid JSON");
 }
 END_TEST
 
 START_TEST(test_lvs_multiple_report_entries)
 {
     /* a report array with several entries (and a log section) is merged */
-    const char *json = "{\"report\": [{\"lv\": [" LV_ROW("a", "U1", "4", "", "0", "1",
-                                                        "/dev/x:0-0", "linear") "]}, "
-                       "{\"lv\": [" LV_ROW("b", "U2", "4", "", "0", "1", "/dev/x:1-1",
-                                           "linear") "]}], \"log\": []}";
+    const char *json = "{\"report\": [{\"lv\": [" LV_ROW(
+        "a", "U1", "4", "", "0", "1", "/dev/x:0-0",
+        "linear") "]}, "
+                  "{\"lv\": [" LV_ROW("b", "U2", "4", "", "0", "1", "/dev/x:1-1",
+                                      "linear") "]}], \"log\": []}";
     poolLvmLV *lvs = NULL;
     size_t n = 0;
 
@@ -433,10 +432,11 @@ START_TEST(test_lvs_multiple_report_entries)
 }
 END_TEST
 
-#define VG_DOC(size, free, esize, ecount, fcount)                                                 \
-    "{\"report\":[{\"vg\":[{\"vg_name\":\"v\", \"vg_uuid\":\"U\", \"vg_size\":\"" size            \
-    "\", \"vg_free\":\"" free "\", \"vg_extent_size\":\"" esize "\", \"vg_extent_count\":\""     \
-    ecount "\", \"vg_free_count\":\"" fcount "\", \"vg_seqno\":\"3\", \"pv_count\":\"1\", "      \
+#define VG_DOC(size, free, esize, ecount, fcount)                                                  \
+    "{\"report\":[{\"vg\":[{\"vg_name\":\"v\", \"vg_uuid\":\"U\", \"vg_size\":\"" size             \
+    "\", \"vg_free\":\"" free "\", \"vg_extent_size\":\"" esize                                    \
+    "\", \"vg_extent_count\":\"" ecount "\", \"vg_free_count\":\"" fcount                          \
+    "\", \"vg_seqno\":\"3\", \"pv_count\":\"1\", "                                                 \
     "\"lv_count\":\"0\", \"vg_tags\":\"\"}]}]}"
 
 START_TEST(test_vgs_rules)
@@ -453,13 +453,11 @@ START_TEST(test_vgs_rules)
     pool_lvm_vgs_free(vgs, n);
     ck_assert_int_eq(pool_lvm_report_parse_vgs(VG_DOC("0", "0", "0", "0", "0"), &vgs, &n), -1);
     ck_assert_ptr_nonnull(strstr(pool_error_last_message(), "extent size is 0"));
-    ck_assert_int_eq(pool_lvm_report_parse_vgs(VG_DOC("40", "44", "4", "10", "11"), &vgs, &n),
-                     -1);
+    ck_assert_int_eq(pool_lvm_report_parse_vgs(VG_DOC("40", "44", "4", "10", "11"), &vgs, &n), -1);
     ck_assert_ptr_nonnull(strstr(pool_error_last_message(), "more free extents"));
     /* extent_size * extent_count overflows */
-    ck_assert_int_eq(pool_lvm_report_parse_vgs(VG_DOC("0", "0", "4294967296", "4294967296", "0"),
-                                               &vgs, &n),
-                     -1);
+    ck_assert_int_eq(
+        pool_lvm_report_parse_vgs(VG_DOC("0", "0", "4294967296", "4294967296", "0"), &vgs, &n), -1);
     ck_assert_ptr_null(vgs);
 }
 END_TEST
@@ -490,9 +488,10 @@ START_TEST(test_pe_range)
 {
     char *pv = NULL;
     uint64_t first = 1, last = 1;
-    const char *bad[] = {"nocolon", ":0-1", "/dev/x:1", "/dev/x:5-3", "/dev/x:a-b",
-                         "/dev/x:1-2-3", "/dev/x:-1-2", "/dev/x:0-", "/dev/x:-",
-                         "/dev/x:0-18446744073709551616", "/dev/x:", "/dev/x:0-1 ", ""};
+    const char *bad[] = {
+        "nocolon",      ":0-1",        "/dev/x:1",  "/dev/x:5-3", "/dev/x:a-b",
+        "/dev/x:1-2-3", "/dev/x:-1-2", "/dev/x:0-", "/dev/x:-",   "/dev/x:0-18446744073709551616",
+        "/dev/x:",      "/dev/x:0-1 ", ""};
 
     ck_assert_int_eq(pool_lvm_report_parse_pe_range("/dev/loop0:0-254", &pv, &first, &last), 0);
     ck_assert_str_eq(pv, "/dev/loop0");
@@ -516,10 +515,9 @@ START_TEST(test_pe_range)
     ck_assert_uint_eq(last, 7);
     free(pv);
 
-    ck_assert_int_eq(
-        pool_lvm_report_parse_pe_range("/dev/x:18446744073709551615-18446744073709551615", &pv,
-                                       &first, &last),
-        0);
+    ck_assert_int_eq(pool_lvm_report_parse_pe_range(
+                         "/dev/x:18446744073709551615-18446744073709551615", &pv, &first, &last),
+                     0);
     ck_assert_uint_eq(last, UINT64_MAX);
     free(pv);
 

@@ -120,8 +120,17 @@ START_TEST(test_header_round_trip)
 END_TEST
 
 /* Each case patches a good header; all must fail with POOL_ERR_PROTOCOL. */
-enum { BAD_MAGIC, BAD_VERSION, BAD_TYPE0, BAD_TYPE3, BAD_ZERO_LEN, BAD_OVER_MAX, BAD_OVER_DEFAULT,
-       BAD_HUGE, BAD_LAST };
+enum {
+    BAD_MAGIC,
+    BAD_VERSION,
+    BAD_TYPE0,
+    BAD_TYPE3,
+    BAD_ZERO_LEN,
+    BAD_OVER_MAX,
+    BAD_OVER_DEFAULT,
+    BAD_HUGE,
+    BAD_LAST
+};
 
 static void make_bad_header(int which, uint8_t hdr[POOL_PROTO_HEADER_SIZE], uint32_t *max)
 {
@@ -325,8 +334,7 @@ START_TEST(test_recv_peer_closes)
     const char *payload = "<request id=\"1\" op=\"pool-list\"/>";
     size_t flen = 0;
     POOL_AUTOFREE(uint8_t *) frame = make_frame(payload, &flen);
-    const size_t stops[] = {0, 1, 10, POOL_PROTO_HEADER_SIZE, POOL_PROTO_HEADER_SIZE + 5,
-                            flen - 1};
+    const size_t stops[] = {0, 1, 10, POOL_PROTO_HEADER_SIZE, POOL_PROTO_HEADER_SIZE + 5, flen - 1};
     const poolErrorCode codes[] = {POOL_ERR_CONNECT,  POOL_ERR_PROTOCOL, POOL_ERR_PROTOCOL,
                                    POOL_ERR_PROTOCOL, POOL_ERR_PROTOCOL, POOL_ERR_PROTOCOL};
 
@@ -519,8 +527,8 @@ START_TEST(test_request_round_trip)
     xml = pool_request_format(req, &len);
     ck_assert_ptr_nonnull(xml);
     ck_assert_uint_eq(len, strlen(xml));
-    ck_assert_msg(pool_xml_validate_string(xml, len, rng) == 0, "%s\n%s",
-                  pool_error_last_message(), xml);
+    ck_assert_msg(pool_xml_validate_string(xml, len, rng) == 0, "%s\n%s", pool_error_last_message(),
+                  xml);
     back = pool_request_parse(xml, len);
     ck_assert_msg(back != NULL, "%s\n%s", pool_error_last_message(), xml);
     ck_assert_uint_eq(back->id, UINT64_MAX);
@@ -565,9 +573,9 @@ START_TEST(test_request_bools)
         const char *v;
         int rc;
         bool out;
-    } cases[] = {{"yes", 0, true},  {"true", 0, true},  {"1", 0, true},   {"no", 0, false},
-                 {"false", 0, false}, {"0", 0, false}, {"YES", -1, false}, {"", -1, false},
-                 {"2", -1, false},  {"on", -1, false}};
+    } cases[] = {{"yes", 0, true},    {"true", 0, true}, {"1", 0, true},     {"no", 0, false},
+                 {"false", 0, false}, {"0", 0, false},   {"YES", -1, false}, {"", -1, false},
+                 {"2", -1, false},    {"on", -1, false}};
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         POOL_AUTOPTR(poolRequest) req = pool_request_new("x");
@@ -584,12 +592,17 @@ START_TEST(test_request_rejects_bad_input)
 {
     POOL_AUTOPTR(poolRequest) req = pool_request_new("pool-list");
     static const char *const bad_names[] = {
-        "", "Pool", "a_b", "a b", "a.b", "\xc3\xa9",
+        "",
+        "Pool",
+        "a_b",
+        "a b",
+        "a.b",
+        "\xc3\xa9",
         "a2345678901234567890123456789012345678901234567890123456789012345", /* 65 */
     };
     static const char *const bad_values[] = {
-        "a\x01", "a\rb", "\x1b[31mred", "a\x7f", "a\xc2\x85", "\xff", "\xc3", "\xed\xa0\x80",
-        "\xef\xbf\xbe",
+        "a\x01", "a\rb", "\x1b[31mred",  "a\x7f",        "a\xc2\x85",
+        "\xff",  "\xc3", "\xed\xa0\x80", "\xef\xbf\xbe",
     };
 
     ck_assert_ptr_nonnull(req);
@@ -706,8 +719,8 @@ START_TEST(test_reply_ok_round_trip)
     xml = pool_reply_format(doc, &len);
     ck_assert_ptr_nonnull(xml);
     ck_assert_uint_eq(len, strlen(xml));
-    ck_assert_msg(pool_xml_validate_string(xml, len, rng) == 0, "%s\n%s",
-                  pool_error_last_message(), xml);
+    ck_assert_msg(pool_xml_validate_string(xml, len, rng) == 0, "%s\n%s", pool_error_last_message(),
+                  xml);
 
     back = pool_reply_parse(xml, len, 42);
     ck_assert_msg(back != NULL, "%s", pool_error_last_message());
@@ -759,8 +772,8 @@ START_TEST(test_reply_error_round_trip)
     xml = pool_reply_format(doc, &len);
     xmlFreeDoc(doc);
     ck_assert_ptr_nonnull(xml);
-    ck_assert_msg(pool_xml_validate_string(xml, len, rng) == 0, "%s\n%s",
-                  pool_error_last_message(), xml);
+    ck_assert_msg(pool_xml_validate_string(xml, len, rng) == 0, "%s\n%s", pool_error_last_message(),
+                  xml);
     ck_assert_ptr_nonnull(strstr(xml, "code=\"no-volume\""));
     pool_error_reset();
     ck_assert_ptr_null(pool_reply_parse(xml, len, 9));
@@ -795,11 +808,12 @@ START_TEST(test_reply_error_sanitized)
     xml = pool_reply_format(doc, &len);
     xmlFreeDoc(doc);
     ck_assert_ptr_nonnull(xml);
-    ck_assert_msg(pool_xml_validate_string(xml, len, rng) == 0, "%s\n%s",
-                  pool_error_last_message(), xml);
+    ck_assert_msg(pool_xml_validate_string(xml, len, rng) == 0, "%s\n%s", pool_error_last_message(),
+                  xml);
     ck_assert_ptr_null(pool_reply_parse(xml, len, 1));
     ck_assert_int_eq(pool_error_last_code(), POOL_ERR_LVM);
-    ck_assert_str_eq(pool_error_last_message(), "lvcreate failed:?\n?[31m  bad ?? byte?\n\tdone <&>");
+    ck_assert_str_eq(pool_error_last_message(),
+                     "lvcreate failed:?\n?[31m  bad ?? byte?\n\tdone <&>");
     ck_assert_str_eq(pool_error_last()->file, "f?.c");
     ck_assert_int_eq(pool_error_last()->line, 0);
 
@@ -884,8 +898,8 @@ static char *read_file(const char *path, size_t *len)
 
 static const struct {
     const char *file;
-    bool ok;             /* parses (request) / is an ok reply */
-    poolErrorCode code;  /* error replies: the carried code */
+    bool ok;            /* parses (request) / is an ok reply */
+    poolErrorCode code; /* error replies: the carried code */
 } examples[] = {
     {"request-volume-create.xml", true, 0},
     {"request-pool-define.xml", true, 0},

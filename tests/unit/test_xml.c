@@ -143,8 +143,7 @@ static bool str_eq(const char *a, const char *b)
     return strcmp(a, b) == 0;
 }
 
-static void assert_segments_equal(const poolSegment *a, size_t na, const poolSegment *b,
-                                  size_t nb)
+static void assert_segments_equal(const poolSegment *a, size_t na, const poolSegment *b, size_t nb)
 {
     ck_assert_uint_eq(na, nb);
     for (size_t i = 0; i < na; i++) {
@@ -441,7 +440,8 @@ END_TEST
 #define STATUS_NUMS                                                                                \
     "<capacity>1</capacity><allocation>1</allocation><available>0</available>"                     \
     "<volumes>0</volumes><seqno>1</seqno>"
-#define SEG(off, len) "<segment lv-offset=\"" off "\" length=\"" len "\" pv=\"/dev/a\" pv-offset=\"0\"/>"
+#define SEG(off, len)                                                                              \
+    "<segment lv-offset=\"" off "\" length=\"" len "\" pv=\"/dev/a\" pv-offset=\"0\"/>"
 
 #define LAUGHS                                                                                     \
     "<?xml version=\"1.0\"?>\n"                                                                    \
@@ -456,8 +456,8 @@ END_TEST
     " <!ENTITY lol7 \"&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;\">\n"           \
     " <!ENTITY lol8 \"&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;\">\n"           \
     " <!ENTITY lol9 \"&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;\">\n"           \
-    "]>\n" POOL_HEAD "<name>&lol9;</name>" POOL_UUID POOL_FMT POOL_SRC POOL_EXT POOL_IDS           \
-        POOL_SLOT POOL_TAIL
+    "]>\n" POOL_HEAD                                                                               \
+    "<name>&lol9;</name>" POOL_UUID POOL_FMT POOL_SRC POOL_EXT POOL_IDS POOL_SLOT POOL_TAIL
 
 static const struct {
     const char *what;
@@ -465,180 +465,142 @@ static const struct {
 } bad_pools[] = {
     {"unknown element", POOL_HEAD POOL_BODY "<mirror/>" POOL_TAIL},
     {"unknown attribute on root", "<pool type=\"poold\" x=\"1\">" POOL_BODY POOL_TAIL},
-    {"unknown attribute on child",
-     POOL_HEAD "<name x=\"1\">pool1</name>" POOL_UUID POOL_FMT POOL_SRC POOL_EXT POOL_IDS
-         POOL_SLOT POOL_TAIL},
+    {"unknown attribute on child", POOL_HEAD "<name x=\"1\">pool1</name>" POOL_UUID POOL_FMT
+                                       POOL_SRC POOL_EXT POOL_IDS POOL_SLOT POOL_TAIL},
     {"namespaced root", "<pool xmlns=\"urn:x\" type=\"poold\">" POOL_BODY POOL_TAIL},
     {"namespaced attribute",
      "<pool xmlns:x=\"urn:x\" x:type=\"poold\" type=\"poold\">" POOL_BODY POOL_TAIL},
     {"wrong root", "<volume>" POOL_BODY "</volume>"},
     {"wrong type", "<pool type=\"lvm\">" POOL_BODY POOL_TAIL},
     {"missing type", "<pool>" POOL_BODY POOL_TAIL},
-    {"missing name",
-     POOL_HEAD POOL_UUID POOL_FMT POOL_SRC POOL_EXT POOL_IDS POOL_SLOT POOL_TAIL},
-    {"missing lease-slots", POOL_HEAD POOL_NAME POOL_UUID POOL_FMT POOL_SRC POOL_EXT POOL_IDS
-                                POOL_TAIL},
+    {"missing name", POOL_HEAD POOL_UUID POOL_FMT POOL_SRC POOL_EXT POOL_IDS POOL_SLOT POOL_TAIL},
+    {"missing lease-slots",
+     POOL_HEAD POOL_NAME POOL_UUID POOL_FMT POOL_SRC POOL_EXT POOL_IDS POOL_TAIL},
     {"duplicate name", POOL_HEAD POOL_NAME POOL_BODY POOL_TAIL},
     {"text in element-only content", POOL_HEAD "hello" POOL_BODY POOL_TAIL},
-    {"element inside name",
-     POOL_HEAD "<name><b>pool1</b></name>" POOL_UUID POOL_FMT POOL_SRC POOL_EXT POOL_IDS
-         POOL_SLOT POOL_TAIL},
-    {"bad name",
-     POOL_HEAD "<name>-pool</name>" POOL_UUID POOL_FMT POOL_SRC POOL_EXT POOL_IDS POOL_SLOT
-         POOL_TAIL},
-    {"name with space",
-     POOL_HEAD "<name>po ol</name>" POOL_UUID POOL_FMT POOL_SRC POOL_EXT POOL_IDS POOL_SLOT
-         POOL_TAIL},
+    {"element inside name", POOL_HEAD
+     "<name><b>pool1</b></name>" POOL_UUID POOL_FMT POOL_SRC POOL_EXT POOL_IDS POOL_SLOT POOL_TAIL},
+    {"bad name", POOL_HEAD
+     "<name>-pool</name>" POOL_UUID POOL_FMT POOL_SRC POOL_EXT POOL_IDS POOL_SLOT POOL_TAIL},
+    {"name with space", POOL_HEAD
+     "<name>po ol</name>" POOL_UUID POOL_FMT POOL_SRC POOL_EXT POOL_IDS POOL_SLOT POOL_TAIL},
     {"empty name",
      POOL_HEAD "<name/>" POOL_UUID POOL_FMT POOL_SRC POOL_EXT POOL_IDS POOL_SLOT POOL_TAIL},
-    {"name too long",
-     POOL_HEAD "<name>a1234567890123456789012345678901234567890123456789012345678901234</name>"
-         POOL_UUID POOL_FMT POOL_SRC POOL_EXT POOL_IDS POOL_SLOT POOL_TAIL},
-    {"name with path",
-     POOL_HEAD "<name>../etc</name>" POOL_UUID POOL_FMT POOL_SRC POOL_EXT POOL_IDS POOL_SLOT
-         POOL_TAIL},
+    {"name too long", POOL_HEAD
+     "<name>a1234567890123456789012345678901234567890123456789012345678901234</name>" POOL_UUID
+         POOL_FMT POOL_SRC POOL_EXT POOL_IDS POOL_SLOT POOL_TAIL},
+    {"name with path", POOL_HEAD
+     "<name>../etc</name>" POOL_UUID POOL_FMT POOL_SRC POOL_EXT POOL_IDS POOL_SLOT POOL_TAIL},
     {"bad uuid",
      POOL_HEAD POOL_NAME "<uuid>3f2c6a52-8d0e-4f8e-9a51-2b7c1d5e9f0g</uuid>" POOL_FMT POOL_SRC
          POOL_EXT POOL_IDS POOL_SLOT POOL_TAIL},
-    {"short uuid",
-     POOL_HEAD POOL_NAME "<uuid>3f2c6a52</uuid>" POOL_FMT POOL_SRC POOL_EXT POOL_IDS POOL_SLOT
-         POOL_TAIL},
+    {"short uuid", POOL_HEAD POOL_NAME
+     "<uuid>3f2c6a52</uuid>" POOL_FMT POOL_SRC POOL_EXT POOL_IDS POOL_SLOT POOL_TAIL},
     {"long uuid",
      POOL_HEAD POOL_NAME "<uuid>3f2c6a52-8d0e-4f8e-9a51-2b7c1d5e9f011</uuid>" POOL_FMT POOL_SRC
          POOL_EXT POOL_IDS POOL_SLOT POOL_TAIL},
-    {"format version 2",
-     POOL_HEAD POOL_NAME POOL_UUID "<format version=\"2\"/>" POOL_SRC POOL_EXT POOL_IDS POOL_SLOT
-         POOL_TAIL},
-    {"format with content",
-     POOL_HEAD POOL_NAME POOL_UUID "<format version=\"1\">x</format>" POOL_SRC POOL_EXT POOL_IDS
-         POOL_SLOT POOL_TAIL},
-    {"duplicate devices",
-     POOL_HEAD POOL_NAME POOL_UUID POOL_FMT
+    {"format version 2", POOL_HEAD POOL_NAME POOL_UUID
+     "<format version=\"2\"/>" POOL_SRC POOL_EXT POOL_IDS POOL_SLOT POOL_TAIL},
+    {"format with content", POOL_HEAD POOL_NAME POOL_UUID
+     "<format version=\"1\">x</format>" POOL_SRC POOL_EXT POOL_IDS POOL_SLOT POOL_TAIL},
+    {"duplicate devices", POOL_HEAD POOL_NAME POOL_UUID POOL_FMT
      "<source><device path=\"/dev/loop0\"/><device path=\"/dev/loop1\"/>"
      "<device path=\"/dev/loop0\"/></source>" POOL_EXT POOL_IDS POOL_SLOT POOL_TAIL},
-    {"relative device",
-     POOL_HEAD POOL_NAME POOL_UUID POOL_FMT "<source><device path=\"dev/loop0\"/></source>"
-         POOL_EXT POOL_IDS POOL_SLOT POOL_TAIL},
+    {"relative device", POOL_HEAD POOL_NAME POOL_UUID POOL_FMT
+     "<source><device path=\"dev/loop0\"/></source>" POOL_EXT POOL_IDS POOL_SLOT POOL_TAIL},
     {"empty source",
      POOL_HEAD POOL_NAME POOL_UUID POOL_FMT "<source/>" POOL_EXT POOL_IDS POOL_SLOT POOL_TAIL},
-    {"device without path",
-     POOL_HEAD POOL_NAME POOL_UUID POOL_FMT "<source><device/></source>" POOL_EXT POOL_IDS
-         POOL_SLOT POOL_TAIL},
-    {"device with tab",
-     POOL_HEAD POOL_NAME POOL_UUID POOL_FMT "<source><device path=\"/dev/a&#9;b\"/></source>"
-         POOL_EXT POOL_IDS POOL_SLOT POOL_TAIL},
-    {"device with DEL",
-     POOL_HEAD POOL_NAME POOL_UUID POOL_FMT "<source><device path=\"/dev/a&#127;b\"/></source>"
-         POOL_EXT POOL_IDS POOL_SLOT POOL_TAIL},
-    {"negative host-ids",
-     POOL_HEAD POOL_NAME POOL_UUID POOL_FMT POOL_SRC POOL_EXT "<host-ids>-1</host-ids>" POOL_SLOT
-         POOL_TAIL},
-    {"zero host-ids",
-     POOL_HEAD POOL_NAME POOL_UUID POOL_FMT POOL_SRC POOL_EXT "<host-ids>0</host-ids>" POOL_SLOT
-         POOL_TAIL},
-    {"host-ids 2001",
-     POOL_HEAD POOL_NAME POOL_UUID POOL_FMT POOL_SRC POOL_EXT "<host-ids>2001</host-ids>"
-         POOL_SLOT POOL_TAIL},
-    {"host-ids with sign",
-     POOL_HEAD POOL_NAME POOL_UUID POOL_FMT POOL_SRC POOL_EXT "<host-ids>+5</host-ids>" POOL_SLOT
-         POOL_TAIL},
-    {"host-ids hex",
-     POOL_HEAD POOL_NAME POOL_UUID POOL_FMT POOL_SRC POOL_EXT "<host-ids>0x10</host-ids>"
-         POOL_SLOT POOL_TAIL},
-    {"host-ids empty",
-     POOL_HEAD POOL_NAME POOL_UUID POOL_FMT POOL_SRC POOL_EXT "<host-ids></host-ids>" POOL_SLOT
-         POOL_TAIL},
-    {"host-ids overflow",
-     POOL_HEAD POOL_NAME POOL_UUID POOL_FMT POOL_SRC POOL_EXT
+    {"device without path", POOL_HEAD POOL_NAME POOL_UUID POOL_FMT
+     "<source><device/></source>" POOL_EXT POOL_IDS POOL_SLOT POOL_TAIL},
+    {"device with tab", POOL_HEAD POOL_NAME POOL_UUID POOL_FMT
+     "<source><device path=\"/dev/a&#9;b\"/></source>" POOL_EXT POOL_IDS POOL_SLOT POOL_TAIL},
+    {"device with DEL", POOL_HEAD POOL_NAME POOL_UUID POOL_FMT
+     "<source><device path=\"/dev/a&#127;b\"/></source>" POOL_EXT POOL_IDS POOL_SLOT POOL_TAIL},
+    {"negative host-ids", POOL_HEAD POOL_NAME POOL_UUID POOL_FMT POOL_SRC POOL_EXT
+     "<host-ids>-1</host-ids>" POOL_SLOT POOL_TAIL},
+    {"zero host-ids", POOL_HEAD POOL_NAME POOL_UUID POOL_FMT POOL_SRC POOL_EXT
+     "<host-ids>0</host-ids>" POOL_SLOT POOL_TAIL},
+    {"host-ids 2001", POOL_HEAD POOL_NAME POOL_UUID POOL_FMT POOL_SRC POOL_EXT
+     "<host-ids>2001</host-ids>" POOL_SLOT POOL_TAIL},
+    {"host-ids with sign", POOL_HEAD POOL_NAME POOL_UUID POOL_FMT POOL_SRC POOL_EXT
+     "<host-ids>+5</host-ids>" POOL_SLOT POOL_TAIL},
+    {"host-ids hex", POOL_HEAD POOL_NAME POOL_UUID POOL_FMT POOL_SRC POOL_EXT
+     "<host-ids>0x10</host-ids>" POOL_SLOT POOL_TAIL},
+    {"host-ids empty", POOL_HEAD POOL_NAME POOL_UUID POOL_FMT POOL_SRC POOL_EXT
+     "<host-ids></host-ids>" POOL_SLOT POOL_TAIL},
+    {"host-ids overflow", POOL_HEAD POOL_NAME POOL_UUID POOL_FMT POOL_SRC POOL_EXT
      "<host-ids>18446744073709551617</host-ids>" POOL_SLOT POOL_TAIL},
-    {"host-ids wraps to 1",
-     POOL_HEAD POOL_NAME POOL_UUID POOL_FMT POOL_SRC POOL_EXT "<host-ids>4294967297</host-ids>"
-         POOL_SLOT POOL_TAIL},
-    {"lease-slots 65536",
-     POOL_HEAD POOL_NAME POOL_UUID POOL_FMT POOL_SRC POOL_EXT POOL_IDS
+    {"host-ids wraps to 1", POOL_HEAD POOL_NAME POOL_UUID POOL_FMT POOL_SRC POOL_EXT
+     "<host-ids>4294967297</host-ids>" POOL_SLOT POOL_TAIL},
+    {"lease-slots 65536", POOL_HEAD POOL_NAME POOL_UUID POOL_FMT POOL_SRC POOL_EXT POOL_IDS
      "<lease-slots>65536</lease-slots>" POOL_TAIL},
-    {"extent not MiB multiple",
-     POOL_HEAD POOL_NAME POOL_UUID POOL_FMT POOL_SRC "<extent-size>1572864</extent-size>" POOL_IDS
-         POOL_SLOT POOL_TAIL},
-    {"extent too small",
-     POOL_HEAD POOL_NAME POOL_UUID POOL_FMT POOL_SRC "<extent-size unit=\"KiB\">512</extent-size>"
-         POOL_IDS POOL_SLOT POOL_TAIL},
-    {"extent too large",
-     POOL_HEAD POOL_NAME POOL_UUID POOL_FMT POOL_SRC "<extent-size unit=\"GiB\">2</extent-size>"
-         POOL_IDS POOL_SLOT POOL_TAIL},
-    {"extent zero",
-     POOL_HEAD POOL_NAME POOL_UUID POOL_FMT POOL_SRC "<extent-size>0</extent-size>" POOL_IDS
-         POOL_SLOT POOL_TAIL},
-    {"extent huge number",
-     POOL_HEAD POOL_NAME POOL_UUID POOL_FMT POOL_SRC
+    {"extent not MiB multiple", POOL_HEAD POOL_NAME POOL_UUID POOL_FMT POOL_SRC
+     "<extent-size>1572864</extent-size>" POOL_IDS POOL_SLOT POOL_TAIL},
+    {"extent too small", POOL_HEAD POOL_NAME POOL_UUID POOL_FMT POOL_SRC
+     "<extent-size unit=\"KiB\">512</extent-size>" POOL_IDS POOL_SLOT POOL_TAIL},
+    {"extent too large", POOL_HEAD POOL_NAME POOL_UUID POOL_FMT POOL_SRC
+     "<extent-size unit=\"GiB\">2</extent-size>" POOL_IDS POOL_SLOT POOL_TAIL},
+    {"extent zero", POOL_HEAD POOL_NAME POOL_UUID POOL_FMT POOL_SRC
+     "<extent-size>0</extent-size>" POOL_IDS POOL_SLOT POOL_TAIL},
+    {"extent huge number", POOL_HEAD POOL_NAME POOL_UUID POOL_FMT POOL_SRC
      "<extent-size>99999999999999999999999</extent-size>" POOL_IDS POOL_SLOT POOL_TAIL},
-    {"extent unit overflow",
-     POOL_HEAD POOL_NAME POOL_UUID POOL_FMT POOL_SRC
+    {"extent unit overflow", POOL_HEAD POOL_NAME POOL_UUID POOL_FMT POOL_SRC
      "<extent-size unit=\"TiB\">16777216</extent-size>" POOL_IDS POOL_SLOT POOL_TAIL},
-    {"extent unknown unit",
-     POOL_HEAD POOL_NAME POOL_UUID POOL_FMT POOL_SRC "<extent-size unit=\"mib\">4</extent-size>"
-         POOL_IDS POOL_SLOT POOL_TAIL},
-    {"extent fraction",
-     POOL_HEAD POOL_NAME POOL_UUID POOL_FMT POOL_SRC "<extent-size unit=\"MiB\">4.0</extent-size>"
-         POOL_IDS POOL_SLOT POOL_TAIL},
-    {"status missing seqno",
-     POOL_HEAD POOL_BODY
+    {"extent unknown unit", POOL_HEAD POOL_NAME POOL_UUID POOL_FMT POOL_SRC
+     "<extent-size unit=\"mib\">4</extent-size>" POOL_IDS POOL_SLOT POOL_TAIL},
+    {"extent fraction", POOL_HEAD POOL_NAME POOL_UUID POOL_FMT POOL_SRC
+     "<extent-size unit=\"MiB\">4.0</extent-size>" POOL_IDS POOL_SLOT POOL_TAIL},
+    {"status missing seqno", POOL_HEAD POOL_BODY
      "<status><capacity>1</capacity><allocation>1</allocation><available>0</available>"
      "<volumes>0</volumes></status>" POOL_TAIL},
-    {"status unknown lv", POOL_HEAD POOL_BODY "<status>" STATUS_NUMS
-                          "<lv name=\"data\">" SEG("0", "1") "</lv></status>" POOL_TAIL},
+    {"status unknown lv", POOL_HEAD POOL_BODY
+     "<status>" STATUS_NUMS "<lv name=\"data\">" SEG("0", "1") "</lv></status>" POOL_TAIL},
     {"status duplicate lv",
-     POOL_HEAD POOL_BODY "<status>" STATUS_NUMS "<lv name=\"ids\">" SEG("0", "1")
-     "</lv><lv name=\"ids\">" SEG("0", "1") "</lv></status>" POOL_TAIL},
+     POOL_HEAD POOL_BODY "<status>" STATUS_NUMS "<lv name=\"ids\">" SEG(
+         "0", "1") "</lv><lv name=\"ids\">" SEG("0", "1") "</lv></status>" POOL_TAIL},
     {"lv without segments",
      POOL_HEAD POOL_BODY "<status>" STATUS_NUMS "<lv name=\"ids\"/></status>" POOL_TAIL},
-    {"segment gap", POOL_HEAD POOL_BODY "<status>" STATUS_NUMS
-                    "<lv name=\"ids\">" SEG("0", "10") SEG("11", "5") "</lv></status>" POOL_TAIL},
-    {"segments unsorted",
-     POOL_HEAD POOL_BODY "<status>" STATUS_NUMS "<lv name=\"ids\">" SEG("10", "5") SEG("0", "10")
-     "</lv></status>" POOL_TAIL},
-    {"segment not from 0", POOL_HEAD POOL_BODY "<status>" STATUS_NUMS
-                           "<lv name=\"ids\">" SEG("1", "10") "</lv></status>" POOL_TAIL},
-    {"segment zero length", POOL_HEAD POOL_BODY "<status>" STATUS_NUMS
-                            "<lv name=\"ids\">" SEG("0", "0") "</lv></status>" POOL_TAIL},
+    {"segment gap", POOL_HEAD POOL_BODY "<status>" STATUS_NUMS "<lv name=\"ids\">" SEG("0", "10")
+                        SEG("11", "5") "</lv></status>" POOL_TAIL},
+    {"segments unsorted", POOL_HEAD POOL_BODY "<status>" STATUS_NUMS "<lv name=\"ids\">" SEG(
+                              "10", "5") SEG("0", "10") "</lv></status>" POOL_TAIL},
+    {"segment not from 0", POOL_HEAD POOL_BODY
+     "<status>" STATUS_NUMS "<lv name=\"ids\">" SEG("1", "10") "</lv></status>" POOL_TAIL},
+    {"segment zero length", POOL_HEAD POOL_BODY
+     "<status>" STATUS_NUMS "<lv name=\"ids\">" SEG("0", "0") "</lv></status>" POOL_TAIL},
     {"segment offset overflow",
      POOL_HEAD POOL_BODY "<status>" STATUS_NUMS "<lv name=\"ids\">" SEG("0", "9223372036854775807")
          SEG("9223372036854775807", "1") "</lv></status>" POOL_TAIL},
-    {"segment unknown attribute",
-     POOL_HEAD POOL_BODY "<status>" STATUS_NUMS
+    {"segment unknown attribute", POOL_HEAD POOL_BODY
+     "<status>" STATUS_NUMS
      "<lv name=\"ids\"><segment lv-offset=\"0\" length=\"1\" pv=\"/dev/a\" pv-offset=\"0\" "
      "x=\"1\"/></lv></status>" POOL_TAIL},
-    {"segment missing pv",
-     POOL_HEAD POOL_BODY "<status>" STATUS_NUMS
-     "<lv name=\"ids\"><segment lv-offset=\"0\" length=\"1\" pv-offset=\"0\"/></lv></status>"
-         POOL_TAIL},
-    {"status volumes negative",
-     POOL_HEAD POOL_BODY
+    {"segment missing pv", POOL_HEAD POOL_BODY
+     "<status>" STATUS_NUMS "<lv name=\"ids\"><segment lv-offset=\"0\" length=\"1\" "
+                            "pv-offset=\"0\"/></lv></status>" POOL_TAIL},
+    {"status volumes negative", POOL_HEAD POOL_BODY
      "<status><capacity>1</capacity><allocation>1</allocation><available>0</available>"
      "<volumes>-1</volumes><seqno>1</seqno></status>" POOL_TAIL},
-    {"status capacity beyond off_t",
-     POOL_HEAD POOL_BODY
+    {"status capacity beyond off_t", POOL_HEAD POOL_BODY
      "<status><capacity>9223372036854775808</capacity><allocation>1</allocation>"
      "<available>0</available><volumes>1</volumes><seqno>1</seqno></status>" POOL_TAIL},
     {"DOCTYPE", "<!DOCTYPE pool>" POOL_OK},
     {"DOCTYPE with system id", "<!DOCTYPE pool SYSTEM \"http://example.com/pool.dtd\">" POOL_OK},
     {"external entity",
-     "<!DOCTYPE pool [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>" POOL_HEAD "<name>&x;</name>"
-         POOL_UUID POOL_FMT POOL_SRC POOL_EXT POOL_IDS POOL_SLOT POOL_TAIL},
+     "<!DOCTYPE pool [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>" POOL_HEAD
+     "<name>&x;</name>" POOL_UUID POOL_FMT POOL_SRC POOL_EXT POOL_IDS POOL_SLOT POOL_TAIL},
     {"billion laughs", LAUGHS},
-    {"undeclared entity", POOL_HEAD "<name>&x;</name>" POOL_UUID POOL_FMT POOL_SRC POOL_EXT
-                              POOL_IDS POOL_SLOT POOL_TAIL},
+    {"undeclared entity", POOL_HEAD
+     "<name>&x;</name>" POOL_UUID POOL_FMT POOL_SRC POOL_EXT POOL_IDS POOL_SLOT POOL_TAIL},
     {"not well-formed", POOL_HEAD POOL_BODY},
     {"mismatched tag", POOL_HEAD POOL_BODY "</pol>"},
     {"two roots", POOL_OK POOL_OK},
     {"garbage", "\x01\x02\x03 not xml"},
     {"whitespace only", "   \n  "},
     {"text only", "pool1"},
-    {"control char reference",
-     POOL_HEAD "<name>pool&#1;</name>" POOL_UUID POOL_FMT POOL_SRC POOL_EXT POOL_IDS POOL_SLOT
-         POOL_TAIL},
-    {"xinclude",
-     POOL_HEAD POOL_NAME POOL_UUID POOL_FMT POOL_SRC POOL_EXT POOL_IDS POOL_SLOT
+    {"control char reference", POOL_HEAD
+     "<name>pool&#1;</name>" POOL_UUID POOL_FMT POOL_SRC POOL_EXT POOL_IDS POOL_SLOT POOL_TAIL},
+    {"xinclude", POOL_HEAD POOL_NAME POOL_UUID POOL_FMT POOL_SRC POOL_EXT POOL_IDS POOL_SLOT
      "<xi:include xmlns:xi=\"http://www.w3.org/2001/XInclude\" href=\"/etc/passwd\"/>" POOL_TAIL},
 };
 
@@ -664,8 +626,9 @@ START_TEST(test_good_pool_sanity)
     /* The table's base document is itself valid, so each bad case fails for
      * the reason it names. */
     POOL_AUTOPTR(poolPoolDef) def = pool_pool_def_parse_string(POOL_OK, strlen(POOL_OK));
-    const char *with_status = POOL_HEAD POOL_BODY "<status>" STATUS_NUMS
-                              "<lv name=\"ids\">" SEG("0", "10") SEG("10", "5") "</lv></status>" POOL_TAIL;
+    const char *with_status =
+        POOL_HEAD POOL_BODY "<status>" STATUS_NUMS "<lv name=\"ids\">" SEG("0", "10")
+            SEG("10", "5") "</lv></status>" POOL_TAIL;
     POOL_AUTOPTR(poolPoolDef) def2 = NULL;
 
     ck_assert_msg(def != NULL, "%s", pool_error_last_message());
@@ -716,12 +679,10 @@ static const struct {
      VOL_HEAD VOL_NAME VOL_UUID VOL_POOL "<capacity>0</capacity>" VOL_FMT VOL_CRE VOL_TAIL},
     {"capacity negative",
      VOL_HEAD VOL_NAME VOL_UUID VOL_POOL "<capacity>-1</capacity>" VOL_FMT VOL_CRE VOL_TAIL},
-    {"capacity overflow",
-     VOL_HEAD VOL_NAME VOL_UUID VOL_POOL "<capacity>18446744073709551616</capacity>" VOL_FMT
-         VOL_CRE VOL_TAIL},
-    {"capacity unit overflow",
-     VOL_HEAD VOL_NAME VOL_UUID VOL_POOL "<capacity unit=\"TiB\">8388608</capacity>" VOL_FMT
-         VOL_CRE VOL_TAIL},
+    {"capacity overflow", VOL_HEAD VOL_NAME VOL_UUID VOL_POOL
+     "<capacity>18446744073709551616</capacity>" VOL_FMT VOL_CRE VOL_TAIL},
+    {"capacity unit overflow", VOL_HEAD VOL_NAME VOL_UUID VOL_POOL
+     "<capacity unit=\"TiB\">8388608</capacity>" VOL_FMT VOL_CRE VOL_TAIL},
     {"capacity text",
      VOL_HEAD VOL_NAME VOL_UUID VOL_POOL "<capacity>20G</capacity>" VOL_FMT VOL_CRE VOL_TAIL},
     {"capacity inner space",
@@ -742,9 +703,8 @@ static const struct {
     {"lun with content", VOL_HEAD VOL_BODY "<lun id=\"1\">1</lun>" VOL_TAIL},
     {"created negative",
      VOL_HEAD VOL_NAME VOL_UUID VOL_POOL VOL_CAP VOL_FMT "<created>-1</created>" VOL_TAIL},
-    {"created beyond int64",
-     VOL_HEAD VOL_NAME VOL_UUID VOL_POOL VOL_CAP VOL_FMT "<created>9223372036854775808</created>"
-         VOL_TAIL},
+    {"created beyond int64", VOL_HEAD VOL_NAME VOL_UUID VOL_POOL VOL_CAP VOL_FMT
+     "<created>9223372036854775808</created>" VOL_TAIL},
     {"state upper case", VOL_HEAD VOL_BODY "<state>Ready</state>" VOL_TAIL},
     {"state with space", VOL_HEAD VOL_BODY "<state>in progress</state>" VOL_TAIL},
     {"state empty", VOL_HEAD VOL_BODY "<state/>" VOL_TAIL},
@@ -752,7 +712,8 @@ static const struct {
     {"state with C1 control", VOL_HEAD VOL_BODY "<state>a\xc2\x85</state>" VOL_TAIL},
     {"invalid UTF-8", VOL_HEAD VOL_BODY "<state>a\xff</state>" VOL_TAIL},
     {"empty target", VOL_HEAD VOL_BODY "<target/>" VOL_TAIL},
-    {"target gap", VOL_HEAD VOL_BODY "<target>" SEG("0", "10") SEG("20", "10") "</target>" VOL_TAIL},
+    {"target gap",
+     VOL_HEAD VOL_BODY "<target>" SEG("0", "10") SEG("20", "10") "</target>" VOL_TAIL},
     {"target overlap",
      VOL_HEAD VOL_BODY "<target>" SEG("0", "10") SEG("5", "10") "</target>" VOL_TAIL},
     {"target foreign child", VOL_HEAD VOL_BODY "<target><lv/></target>" VOL_TAIL},
@@ -780,9 +741,10 @@ END_TEST
 START_TEST(test_good_vol_sanity)
 {
     POOL_AUTOPTR(poolVolDef) def = pool_vol_def_parse_string(VOL_OK, strlen(VOL_OK));
-    const char *full = VOL_HEAD VOL_BODY "<lease slot=\"65535\" pv=\"/dev/a\" offset=\"0\"/>"
-                                         "<lun id=\"0\"/><state>lv-create</state><target>" SEG(
-                                             "0", "10") SEG("10", "10") "</target>" VOL_TAIL;
+    const char *full =
+        VOL_HEAD VOL_BODY "<lease slot=\"65535\" pv=\"/dev/a\" offset=\"0\"/>"
+                          "<lun id=\"0\"/><state>lv-create</state><target>" SEG("0", "10")
+                              SEG("10", "10") "</target>" VOL_TAIL;
     POOL_AUTOPTR(poolVolDef) def2 = NULL;
 
     ck_assert_msg(def != NULL, "%s", pool_error_last_message());

@@ -61,7 +61,7 @@ char **pool_strv_copy(char *const *strv);
 
 /* Allocation wrappers that report POOL_ERR_NO_MEMORY on failure. */
 void *pool_calloc(size_t n, size_t size);
-char *pool_strdup(const char *s);     /* NULL in -> NULL out, no error */
+char *pool_strdup(const char *s); /* NULL in -> NULL out, no error */
 char *pool_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int pool_realloc_n(void *pptr, size_t n, size_t size); /* *pptr resized */
 

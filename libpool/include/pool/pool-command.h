@@ -10,17 +10,17 @@
 #include <stddef.h>
 
 typedef struct {
-    char **argv;        /* argv[0] is the program path; NULL-terminated */
-    char **env_extra;   /* "NAME=value" entries added to the inherited environment */
-    int timeout_ms;     /* <= 0: no limit; on expiry the child is SIGKILLed */
-    size_t max_output;  /* cap for each captured stream; 0 = 16 MiB */
+    char **argv;       /* argv[0] is the program path; NULL-terminated */
+    char **env_extra;  /* "NAME=value" entries added to the inherited environment */
+    int timeout_ms;    /* <= 0: no limit; on expiry the child is SIGKILLed */
+    size_t max_output; /* cap for each captured stream; 0 = 16 MiB */
 } poolCommand;
 
 typedef struct {
-    int exit_status;    /* WEXITSTATUS, or 128+signal if killed */
-    char *out;          /* captured stdout, NUL-terminated (caller frees) */
+    int exit_status; /* WEXITSTATUS, or 128+signal if killed */
+    char *out;       /* captured stdout, NUL-terminated (caller frees) */
     size_t out_len;
-    char *err;          /* captured stderr, NUL-terminated (caller frees) */
+    char *err; /* captured stderr, NUL-terminated (caller frees) */
     size_t err_len;
 } poolCommandResult;
 

@@ -26,19 +26,19 @@ typedef enum {
 } poolActivation;
 
 typedef struct {
-    char *socket_path;       /* "/run/poold/poold.sock" */
-    char *socket_group;      /* group allowed besides root; NULL = root only */
-    unsigned socket_mode;    /* 0660 */
-    char *state_dir;         /* "/var/lib/poold" */
-    char *lvm_binary;        /* NULL = find lvm in /sbin, /usr/sbin */
+    char *socket_path;    /* "/run/poold/poold.sock" */
+    char *socket_group;   /* group allowed besides root; NULL = root only */
+    unsigned socket_mode; /* 0660 */
+    char *state_dir;      /* "/var/lib/poold" */
+    char *lvm_binary;     /* NULL = find lvm in /sbin, /usr/sbin */
     poolActivation activation;
-    unsigned lvm_timeout;    /* seconds per lvm command, 120 */
-    unsigned log_level;      /* poolLogLevel, "info" */
-    char *log_output;        /* "stderr" or "syslog" */
+    unsigned lvm_timeout;      /* seconds per lvm command, 120 */
+    unsigned log_level;        /* poolLogLevel, "info" */
+    char *log_output;          /* "stderr" or "syslog" */
     uint32_t max_message_size; /* bytes, 4 MiB */
-    unsigned max_clients;    /* 64 */
-    unsigned client_timeout; /* seconds a client may take to send a request, 30 */
-    char *host_name;         /* NULL = gethostname() */
+    unsigned max_clients;      /* 64 */
+    unsigned client_timeout;   /* seconds a client may take to send a request, 30 */
+    char *host_name;           /* NULL = gethostname() */
 } poolConfig;
 
 void pool_config_free(poolConfig *cfg);

@@ -26,23 +26,23 @@ extern "C" {
  * and map onto poolctl exit codes (pool_error_exit_code). Append only. */
 typedef enum {
     POOL_ERR_OK = 0,
-    POOL_ERR_INTERNAL,       /* a bug: should never happen */
+    POOL_ERR_INTERNAL, /* a bug: should never happen */
     POOL_ERR_NO_MEMORY,
-    POOL_ERR_INVALID_ARG,    /* bad user input: size, name, option */
-    POOL_ERR_SYSTEM,         /* a system call failed (errno in message) */
-    POOL_ERR_CONFIG,         /* configuration file invalid */
-    POOL_ERR_XML,            /* XML document malformed or invalid */
-    POOL_ERR_PROTOCOL,       /* control-socket frame or message invalid */
-    POOL_ERR_LVM,            /* an lvm command failed */
-    POOL_ERR_NO_POOL,        /* no such pool */
-    POOL_ERR_NO_VOLUME,      /* no such volume */
-    POOL_ERR_EXISTS,         /* object already exists */
-    POOL_ERR_BUSY,           /* object in use (pool has volumes, ...) */
-    POOL_ERR_DEVICE,         /* block device unusable (missing, too small, holds data) */
-    POOL_ERR_NO_SPACE,       /* not enough free extents */
-    POOL_ERR_CONNECT,        /* cannot reach poold */
-    POOL_ERR_PERMISSION,     /* peer not allowed */
-    POOL_ERR_UNSUPPORTED,    /* operation not supported */
+    POOL_ERR_INVALID_ARG, /* bad user input: size, name, option */
+    POOL_ERR_SYSTEM,      /* a system call failed (errno in message) */
+    POOL_ERR_CONFIG,      /* configuration file invalid */
+    POOL_ERR_XML,         /* XML document malformed or invalid */
+    POOL_ERR_PROTOCOL,    /* control-socket frame or message invalid */
+    POOL_ERR_LVM,         /* an lvm command failed */
+    POOL_ERR_NO_POOL,     /* no such pool */
+    POOL_ERR_NO_VOLUME,   /* no such volume */
+    POOL_ERR_EXISTS,      /* object already exists */
+    POOL_ERR_BUSY,        /* object in use (pool has volumes, ...) */
+    POOL_ERR_DEVICE,      /* block device unusable (missing, too small, holds data) */
+    POOL_ERR_NO_SPACE,    /* not enough free extents */
+    POOL_ERR_CONNECT,     /* cannot reach poold */
+    POOL_ERR_PERMISSION,  /* peer not allowed */
+    POOL_ERR_UNSUPPORTED, /* operation not supported */
     POOL_ERR_TIMEOUT,
     POOL_ERR_LAST
 } poolErrorCode;

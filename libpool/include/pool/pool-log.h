@@ -29,7 +29,8 @@ int pool_log_level_from_name(const char *name); /* "error".."debug", -1 if unkno
 const char *pool_log_level_name(poolLogLevel level);
 
 void pool_log(poolLogLevel level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void pool_vlog(poolLogLevel level, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+void pool_vlog(poolLogLevel level, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 /* log_warn appends ": strerror(errno)", log_warnx does not (BSD err(3) style). */
 #define log_error(...) pool_log(POOL_LOG_ERROR, __VA_ARGS__)

@@ -69,10 +69,10 @@ typedef struct {
 /* Parse `lvm lvs --reportformat json` output produced with the fields listed
  * in POOL_LVM_LVS_FIELDS (one row per segment); rows of the same LV (by uuid)
  * are merged into one poolLvmLV with its segments. */
-#define POOL_LVM_LVS_FIELDS                                                                         \
+#define POOL_LVM_LVS_FIELDS                                                                        \
     "lv_name,lv_uuid,lv_size,lv_tags,seg_start_pe,seg_size_pe,seg_pe_ranges,segtype"
-#define POOL_LVM_VGS_FIELDS                                                                         \
-    "vg_name,vg_uuid,vg_size,vg_free,vg_extent_size,vg_extent_count,vg_free_count,vg_seqno,"        \
+#define POOL_LVM_VGS_FIELDS                                                                        \
+    "vg_name,vg_uuid,vg_size,vg_free,vg_extent_size,vg_extent_count,vg_free_count,vg_seqno,"       \
     "pv_count,lv_count,vg_tags"
 #define POOL_LVM_PVS_FIELDS "pv_name,pv_uuid,vg_name,pv_size,pe_start,pv_pe_count,pv_pe_alloc_count"
 

@@ -22,8 +22,7 @@ int pool_parse_size(const char *text, const char *what, uint64_t *bytes);
 const char *pool_format_size(uint64_t bytes, char *buf, size_t buflen);
 
 /* Parse a decimal unsigned integer in [min, max]; whole string must match. */
-int pool_parse_uint(const char *text, const char *what, uint64_t min, uint64_t max,
-                    uint64_t *out);
+int pool_parse_uint(const char *text, const char *what, uint64_t min, uint64_t max, uint64_t *out);
 
 typedef enum {
     POOL_NAME_POOL,   /* also the VG name */

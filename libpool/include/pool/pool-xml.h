@@ -60,9 +60,9 @@ typedef struct {
     int lease_slot;    /* >= 1, or -1 unknown */
     char *lease_pv;    /* where the lease slot lives (output only; may be NULL) */
     uint64_t lease_offset;
-    int lun;           /* >= 0, or -1 unknown */
-    int64_t created;   /* unix seconds */
-    char *state;       /* "ready" or an in-progress operation name; may be NULL */
+    int lun;         /* >= 0, or -1 unknown */
+    int64_t created; /* unix seconds */
+    char *state;     /* "ready" or an in-progress operation name; may be NULL */
     size_t nsegments;
     poolSegment *segments;
 } poolVolDef;

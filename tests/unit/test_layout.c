@@ -1,0 +1,226 @@
+/*
+ * test_layout.c: the pool's on-VG layout rules and the LVM-tag encoding of
+ * volume metadata, on plain data (no lvm): special LV sizes, the byte
+ * segment map built from extents and PV pe_start, (PV, offset) look-up of
+ * lease slots, slot/LUN allocation, and rejection of inconsistent tags.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../libpool/layout.h"
+#include "pool-error.h"
+#include "pool-ops.h"
+
+#define MIB (1024ull * 1024)
+
+START_TEST(test_special_sizes)
+{
+    /* 2000 hosts x 4 KiB sectors = 8,192,000 bytes -> 8 MiB */
+    ck_assert_uint_eq(pool_layout_ids_bytes(2000), 8 * MIB);
+    ck_assert_uint_eq(pool_layout_ids_bytes(1), MIB);
+    ck_assert_uint_eq(pool_layout_ids_bytes(256), MIB);
+    ck_assert_uint_eq(pool_layout_ids_bytes(257), 2 * MIB);
+    /* slot 0 (pool metadata) + one per volume */
+    ck_assert_uint_eq(pool_layout_leases_bytes(2000), 2001 * MIB);
+    ck_assert_uint_eq(pool_layout_extents_for(2001 * MIB, 4 * MIB), 501);
+    ck_assert_uint_eq(pool_layout_extents_for(4 * MIB, 4 * MIB), 1);
+    ck_assert_uint_eq(pool_layout_extents_for(4 * MIB + 1, 4 * MIB), 2);
+}
+END_TEST
+
+static char *tags_none[] = {NULL};
+
+static poolLvmLV two_segment_lv(void)
+{
+    static poolLvmSegment segs[2] = {
+        {.le_start = 0, .count = 10, .pv = "/dev/a", .pe_start = 5},
+        {.le_start = 10, .count = 3, .pv = "/dev/b", .pe_start = 0},
+    };
+    poolLvmLV lv = {.name = "leases",
+                    .uuid = "u",
+                    .size = 13 * 4 * MIB,
+                    .tags = tags_none,
+                    .nsegments = 2,
+                    .segments = segs};
+    return lv;
+}
+
+static poolLvmPV pvs[2] = {
+    {.name = "/dev/a", .uuid = "a", .vg_name = "vg", .size = 1 << 30, .pe_start = MIB},
+    {.name = "/dev/b", .uuid = "b", .vg_name = "vg", .size = 1 << 30, .pe_start = 2 * MIB},
+};
+
+START_TEST(test_segments_and_locate)
+{
+    poolLvmLV lv = two_segment_lv();
+    poolSegment *segs = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(pool_layout_segments(&lv, pvs, 2, 4 * MIB, &segs, &n), 0);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_uint_eq(segs[0].lv_offset, 0);
+    ck_assert_uint_eq(segs[0].length, 40 * MIB);
+    ck_assert_uint_eq(segs[0].pv_offset, MIB + 5 * 4 * MIB);
+    ck_assert_str_eq(segs[1].pv, "/dev/b");
+    ck_assert_uint_eq(segs[1].lv_offset, 40 * MIB);
+    ck_assert_uint_eq(segs[1].pv_offset, 2 * MIB);
+
+    const char *pv;
+    uint64_t off;
+    /* lease slot 3 of the leases LV: 3 MiB in, on the first PV */
+    ck_assert_int_eq(pool_layout_locate(segs, n, 3 * MIB, MIB, &pv, &off), 0);
+    ck_assert_str_eq(pv, "/dev/a");
+    ck_assert_uint_eq(off, MIB + 20 * MIB + 3 * MIB);
+    /* slot 41 lies on the second PV, 1 MiB into its segment */
+    ck_assert_int_eq(pool_layout_locate(segs, n, 41 * MIB, MIB, &pv, &off), 0);
+    ck_assert_str_eq(pv, "/dev/b");
+    ck_assert_uint_eq(off, 2 * MIB + MIB);
+    /* a range crossing the boundary has no single address */
+    ck_assert_int_eq(pool_layout_locate(segs, n, 40 * MIB - 512, 1024, &pv, &off), -1);
+    /* beyond the end */
+    ck_assert_int_eq(pool_layout_locate(segs, n, 52 * MIB, 1, &pv, &off), -1);
+    pool_segments_free(segs, n);
+}
+END_TEST
+
+START_TEST(test_segments_reject_unknown_pv_and_gaps)
+{
+    poolLvmLV lv = two_segment_lv();
+    poolSegment *segs = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(pool_layout_segments(&lv, pvs, 1, 4 * MIB, &segs, &n), -1);
+    ck_assert_int_eq(pool_error_last_code(), POOL_ERR_LVM);
+    ck_assert_ptr_null(strstr(pool_error_last_message(), "/dev/b") ? NULL : "missing pv name");
+
+    poolLvmSegment gap[2] = {
+        {.le_start = 0, .count = 2, .pv = "/dev/a", .pe_start = 0},
+        {.le_start = 5, .count = 2, .pv = "/dev/a", .pe_start = 9},
+    };
+    lv.segments = gap;
+    ck_assert_int_eq(pool_layout_segments(&lv, pvs, 2, 4 * MIB, &segs, &n), -1);
+    ck_assert_ptr_nonnull(strstr(pool_error_last_message(), "gap"));
+}
+END_TEST
+
+static poolLvmLV vol_lv(char **tags)
+{
+    static poolLvmSegment seg = {.le_start = 0, .count = 2, .pv = "/dev/a", .pe_start = 100};
+    poolLvmLV lv = {.name = "web01",
+                    .uuid = "x",
+                    .size = 8 * MIB,
+                    .tags = tags,
+                    .nsegments = 1,
+                    .segments = &seg};
+    return lv;
+}
+
+START_TEST(test_vol_from_lv)
+{
+    char *tags[] = {"pd_ctime:1700000000",
+                    "pd_fmt:raw",
+                    "pd_lun:7",
+                    "pd_slot:3",
+                    "pd_uuid:6cc7236a-cc15-401e-9721-bf85569f8907",
+                    NULL};
+    poolLvmLV lv = vol_lv(tags);
+    ck_assert(pool_layout_lv_is_volume(&lv));
+    ck_assert(!pool_layout_lv_is_special(&lv));
+    poolVolDef *def = pool_layout_vol_from_lv("p", &lv, pvs, 2, 4 * MIB);
+    ck_assert_ptr_nonnull(def);
+    ck_assert_str_eq(def->name, "web01");
+    ck_assert_str_eq(def->pool, "p");
+    ck_assert_int_eq(def->lun, 7);
+    ck_assert_int_eq(def->lease_slot, 3);
+    ck_assert_int_eq(def->created, 1700000000);
+    ck_assert_uint_eq(def->capacity, 8 * MIB);
+    ck_assert_str_eq(def->state, "ready");
+    ck_assert_uint_eq(def->segments[0].pv_offset, MIB + 400 * MIB);
+    pool_vol_def_free(def);
+
+    char *optags[] = {"pd_ctime:1",
+                      "pd_fmt:raw",
+                      "pd_lun:1",
+                      "pd_slot:1",
+                      "pd_uuid:6cc7236a-cc15-401e-9721-bf85569f8907",
+                      "pd_op:resize-9",
+                      NULL};
+    lv = vol_lv(optags);
+    def = pool_layout_vol_from_lv("p", &lv, pvs, 2, 4 * MIB);
+    ck_assert_ptr_nonnull(def);
+    ck_assert_str_eq(def->state, "resize-9");
+    pool_vol_def_free(def);
+}
+END_TEST
+
+START_TEST(test_vol_from_lv_rejects_bad_tags)
+{
+    char *no_slot[] = {"pd_ctime:1", "pd_fmt:raw", "pd_lun:1",
+                       "pd_uuid:6cc7236a-cc15-401e-9721-bf85569f8907", NULL};
+    char *bad_uuid[] = {"pd_ctime:1", "pd_fmt:raw", "pd_lun:1", "pd_slot:1", "pd_uuid:zzz", NULL};
+    char *bad_lun[] = {"pd_ctime:1",
+                       "pd_fmt:raw",
+                       "pd_lun:99999",
+                       "pd_slot:1",
+                       "pd_uuid:6cc7236a-cc15-401e-9721-bf85569f8907",
+                       NULL};
+    char *bad_fmt[] = {"pd_ctime:1",
+                       "pd_fmt:vmdk",
+                       "pd_lun:1",
+                       "pd_slot:1",
+                       "pd_uuid:6cc7236a-cc15-401e-9721-bf85569f8907",
+                       NULL};
+    char **cases[] = {no_slot, bad_uuid, bad_lun, bad_fmt};
+    for (size_t i = 0; i < 4; i++) {
+        poolLvmLV lv = vol_lv(cases[i]);
+        pool_error_reset();
+        ck_assert_ptr_null(pool_layout_vol_from_lv("p", &lv, pvs, 2, 4 * MIB));
+        ck_assert_int_eq(pool_error_last_code(), POOL_ERR_LVM);
+        ck_assert_ptr_nonnull(strstr(pool_error_last_message(), "web01"));
+    }
+}
+END_TEST
+
+START_TEST(test_alloc_lowest_free)
+{
+    char *t1[] = {"pd_slot:1", "pd_lun:1", NULL};
+    char *t2[] = {"pd_slot:2", "pd_lun:3", NULL};
+    char *t4[] = {"pd_slot:4", "pd_lun:2", NULL};
+    poolLvmLV lvs[3] = {
+        {.name = "a", .tags = t1}, {.name = "b", .tags = t2}, {.name = "c", .tags = t4}};
+    ck_assert_int_eq(pool_layout_alloc_slot(lvs, 3, 10), 3);
+    ck_assert_int_eq(pool_layout_alloc_lun(lvs, 3), 4);
+    ck_assert_int_eq(pool_layout_alloc_slot(lvs, 0, 10), 1);
+    /* all slots used */
+    ck_assert_int_eq(pool_layout_alloc_slot(lvs, 2, 2), -1);
+    ck_assert_int_eq(pool_error_last_code(), POOL_ERR_NO_SPACE);
+}
+END_TEST
+
+START_TEST(test_tag_format)
+{
+    char *t = pool_layout_tag("pd_op", "resize-%d", 12);
+    ck_assert_str_eq(t, "pd_op:resize-12");
+    free(t);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("layout");
+    TCase *tc = tcase_create("layout");
+    tcase_add_test(tc, test_special_sizes);
+    tcase_add_test(tc, test_segments_and_locate);
+    tcase_add_test(tc, test_segments_reject_unknown_pv_and_gaps);
+    tcase_add_test(tc, test_vol_from_lv);
+    tcase_add_test(tc, test_vol_from_lv_rejects_bad_tags);
+    tcase_add_test(tc, test_alloc_lowest_free);
+    tcase_add_test(tc, test_tag_format);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
