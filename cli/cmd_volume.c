@@ -25,7 +25,8 @@ static const cliArg create_args[] = {
     {CLI_POSITIONAL, "POOL", "pool", CLI_CHECK_POOL_NAME, "pool name"},
     {CLI_POSITIONAL, "NAME", "name", CLI_CHECK_VOLUME_NAME, "volume name"},
     {CLI_POSITIONAL, "SIZE", "size", CLI_CHECK_SIZE,
-     "size with unit K, M, G, T (binary; rounded up to whole extents)"},
+     "size: a number with unit K, M, G, T or P (binary; KiB/GB spellings too; no unit = bytes), "
+     "rounded up to whole extents"},
     {0},
 };
 static const cliArg resize_args[] = {

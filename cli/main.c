@@ -295,7 +295,9 @@ int main(int argc, char **argv)
         }
         if (strcmp(a, "--") == 0) {
             after_dashdash = true;
-            rest[nrest++] = argv[i];
+            /* before the command it only ends the global options */
+            if (nrest >= 2)
+                rest[nrest++] = argv[i];
         } else if (strcmp(a, "-j") == 0 || strcmp(a, "--json") == 0) {
             out.json = true;
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {

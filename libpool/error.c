@@ -5,7 +5,8 @@
  * Why a thread-local slot rather than returned error objects: every layer
  * (lvm runner, XML, protocol, daemon dispatch) can keep the plain 0 / -1
  * convention and the innermost function, which knows most, writes the
- * message. poold runs several worker threads, so the slot must be per thread.
+ * message. libpool is called from several threads (the iSCSI target's workers
+ * will be), so the slot must be per thread.
  *
  * Invariants:
  *  - Reporting never fails visibly. When the message cannot be allocated the

@@ -322,6 +322,17 @@ int pool_create_rollback(poolManager *mgr, poolEntry *e)
     poolPoolDef *def = e->def;
     int ret = 0;
     log_pool(POOL_LOG_INFO, def->name, "rolling back an unfinished create");
+    /* With a device missing, "VG not found" proves nothing: a half-made VG
+     * may sit on the devices we cannot see. Keep the journal and retry. */
+    for (char **d = def->devices; *d; d++) {
+        struct stat st;
+        if (stat(*d, &st) < 0) {
+            pool_error(POOL_ERR_DEVICE, "device %s is missing; cannot roll back safely yet", *d);
+            log_pool(POOL_LOG_ERROR, def->name, "%s; will retry at next start",
+                     pool_error_last_message());
+            return -1;
+        }
+    }
     poolLvmVG *vg = NULL;
     if (pool_lvm_report_vg(e->lvm, def->name, &vg) == 0) {
         const char *uuid = pool_lvm_tag_get(vg->tags, POOL_TAG_UUID);
@@ -601,10 +612,30 @@ int pool_manager_pool_destroy(poolManager *mgr, const char *name, bool force)
     if (pool_snapshot_load(e, &snap) < 0)
         return -1;
     size_t nvol = 0;
-    for (size_t i = 0; i < snap.nlvs; i++)
-        if (!pool_layout_lv_is_special(&snap.lvs[i]))
+    POOL_AUTOFREE(char *) foreign = NULL;
+    for (size_t i = 0; i < snap.nlvs; i++) {
+        if (pool_layout_lv_is_volume(&snap.lvs[i])) {
             nvol++;
+        } else if (!pool_layout_lv_is_special(&snap.lvs[i])) {
+            /* an LV poold did not make: never delete it, even with --force */
+            char *more = pool_asprintf("%s%s%s", foreign ? foreign : "", foreign ? ", " : "",
+                                       snap.lvs[i].name);
+            free(foreign);
+            foreign = more;
+            if (!foreign) {
+                pool_snapshot_clear(&snap);
+                return -1;
+            }
+        }
+    }
     pool_snapshot_clear(&snap);
+    if (foreign) {
+        pool_error(POOL_ERR_BUSY,
+                   "pool %s holds logical volumes poold does not manage (%s); remove or move "
+                   "them with lvm first",
+                   name, foreign);
+        return -1;
+    }
     if (nvol && !force) {
         pool_error(POOL_ERR_BUSY,
                    "pool %s still has %zu volume(s); delete them first or use --force", name, nvol);
@@ -635,6 +666,13 @@ poolPoolDef *pool_manager_pool_import(poolManager *mgr, const char *name, char *
     if (pool_strv_length(devices) == 0) {
         pool_error(POOL_ERR_INVALID_ARG, "import needs the pool's devices");
         return NULL;
+    }
+    for (size_t i = 0; devices[i]; i++) {
+        const char *other;
+        if (device_in_managed_pool(mgr, devices[i], &other)) {
+            pool_error(POOL_ERR_DEVICE, "device %s already belongs to pool %s", devices[i], other);
+            return NULL;
+        }
     }
     POOL_AUTOPTR(poolLvm) lvm = pool_manager_lvm_new(mgr, devices);
     if (!lvm)
@@ -679,6 +717,16 @@ poolPoolDef *pool_manager_pool_import(poolManager *mgr, const char *name, char *
         if (pvs[i].vg_name && strcmp(pvs[i].vg_name, name) == 0)
             pool_strv_add(&def->devices, pvs[i].name);
     pool_lvm_pvs_free(pvs, npvs);
+    for (size_t i = 0; def->devices && devices[i]; i++) {
+        bool found = false;
+        for (char **d = def->devices; *d; d++)
+            if (strcmp(*d, devices[i]) == 0)
+                found = true;
+        if (!found) {
+            pool_error(POOL_ERR_DEVICE, "device %s is not a PV of pool %s", devices[i], name);
+            return NULL;
+        }
+    }
     if (!def->devices || !(def->name = pool_strdup(name)))
         return NULL;
     if (pool_strv_length(def->devices) != pv_count) {

@@ -90,7 +90,12 @@ static int reconcile_pool(poolManager *mgr, poolEntry *e, int *repairs)
     if (op && strcmp(op, "destroy") == 0) {
         (*repairs)++;
         log_pool(POOL_LOG_WARN, name, "destroy was interrupted; finishing it");
-        return pool_destroy_finish(mgr, e); /* drops e */
+        if (pool_destroy_finish(mgr, e) < 0) { /* drops e on success */
+            log_pool(POOL_LOG_ERROR, name, "cannot finish the destroy: %s; will retry",
+                     pool_error_last_message());
+            return -1;
+        }
+        return 0;
     }
     if (op) {
         log_pool(POOL_LOG_ERROR, name, "unknown journal entry '%s'; leaving it", op);

@@ -8,8 +8,9 @@
  * else. No fractions (1.5G is ambiguous about rounding to extents), no signs,
  * no whitespace, and overflow is an error rather than a wrap: a wrapped size
  * would create a tiny volume where a huge one was asked for. Units are
- * always binary and case-insensitive, as in lvm's own -L option, so "20GB"
- * means 20 GiB.
+ * always binary and case-insensitive, so "20GB" means 20 GiB. Unlike lvm's
+ * -L (where a bare number means MiB), a bare number here means bytes: the
+ * documents poold writes carry bytes, and one meaning everywhere is safer.
  *
  * Messages quote the offending text with control characters escaped because
  * they travel back to a terminal through poolctl.

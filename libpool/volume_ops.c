@@ -252,15 +252,22 @@ int pool_manager_vol_delete(poolManager *mgr, const char *pool, const char *name
         return -1;
     const poolLvmLV *lv = find_volume(e, &snap, name);
     int r = lv ? check_pool_idle(e, &snap) : -1;
-    bool marked = lv && pool_lvm_tag_get(lv->tags, "pd_op") &&
-                  strcmp(pool_lvm_tag_get(lv->tags, "pd_op"), "delete") == 0;
+    /* A delete supersedes an unfinished operation (reconcile normally
+     * finishes those at start): swap its tag for ours in one lvchange, so
+     * the LV never carries two pd_op tags. */
+    POOL_AUTOFREE(char *) old = NULL;
+    const char *op = lv ? pool_lvm_tag_get(lv->tags, "pd_op") : NULL;
+    bool marked = op && strcmp(op, "delete") == 0;
+    if (op && !marked)
+        old = pool_layout_tag("pd_op", "%s", op);
     pool_snapshot_clear(&snap);
-    if (r < 0)
+    if (r < 0 || (op && !marked && !old))
         return -1;
     if (!marked) {
         POOL_AUTOFREE(char *) tag = pool_layout_tag("pd_op", "delete");
         char *tags[] = {tag, NULL};
-        if (!tag || pool_lvm_lv_change_tags(e->lvm, pool, name, tags, NULL) < 0)
+        char *del[] = {old, NULL};
+        if (!tag || pool_lvm_lv_change_tags(e->lvm, pool, name, tags, old ? del : NULL) < 0)
             return -1;
     }
     pool_testhook("vol-delete:after-intent");

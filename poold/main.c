@@ -43,17 +43,18 @@ static void log_to_syslog(poolLogLevel level, const char *msg, void *opaque)
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "Usage: poold [OPTION]...\n"
-            "Per-host agent for clustered-LVM storage pools.\n\n"
-            "  -c, --config=FILE    configuration file (default " POOL_CONFIG_DEFAULT_PATH ")\n"
-            "  -f, --foreground     stay in the foreground (for systemd and tests)\n"
-            "  -p, --pid-file=FILE  write the daemon's pid here (default <state_dir>/poold.pid)\n"
-            "      --check-config   validate the configuration, print it, and exit\n"
-            "  -v, --verbose        log at debug level\n"
-            "  -V, --version        print the version and exit\n"
-            "  -h, --help           print this help and exit\n\n"
-            "See poold(8) and poold.conf(5).\n");
+    fprintf(
+        f,
+        "Usage: poold [OPTION]...\n"
+        "Per-host agent for clustered-LVM storage pools.\n\n"
+        "  -c, --config=FILE    configuration file (default " POOL_CONFIG_DEFAULT_PATH ")\n"
+        "  -f, --foreground     stay in the foreground (for systemd and tests)\n"
+        "  -p, --pid-file=FILE  also write the pid here (it is always in <state_dir>/poold.lock)\n"
+        "      --check-config   validate the configuration, print it, and exit\n"
+        "  -v, --verbose        log at debug level\n"
+        "  -V, --version        print the version and exit\n"
+        "  -h, --help           print this help and exit\n\n"
+        "See poold(8) and poold.conf(5).\n");
 }
 
 /* One poold per host (per state directory): an flock held for the daemon's
@@ -98,6 +99,49 @@ static int write_pid(int lock_fd, const char *pid_file)
     if (pid_file && pool_file_write_atomic(pid_file, buf, (size_t)n, 0644) < 0)
         return -1;
     return 0;
+}
+
+/* Detach into the background, but only report success once the daemon is
+ * really serving: the parent waits on a pipe that the daemon writes to when
+ * its socket listens, so `poold` (without -f) exits non-zero when startup
+ * fails (lock held, bad socket group, ...) instead of failing silently.
+ * Returns the pipe's write end in the daemon; the parent never returns. */
+static int daemonize(bool use_syslog)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0) {
+        fprintf(stderr, "poold: error: pipe: %s\n", strerror(errno));
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "poold: error: fork: %s\n", strerror(errno));
+        return -1;
+    }
+    if (pid > 0) {
+        close(p[1]);
+        char c;
+        ssize_t n;
+        do {
+            n = read(p[0], &c, 1);
+        } while (n < 0 && errno == EINTR);
+        if (n == 1)
+            _exit(0);
+        fprintf(stderr, "poold: error: the daemon failed to start (see its log)\n");
+        _exit(1);
+    }
+    close(p[0]);
+    if (setsid() < 0 || chdir("/") < 0)
+        return -1;
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0) {
+        dup2(null, STDIN_FILENO);
+        dup2(null, STDOUT_FILENO);
+        if (use_syslog)
+            dup2(null, STDERR_FILENO);
+        close(null);
+    }
+    return p[1];
 }
 
 int main(int argc, char **argv)
@@ -169,9 +213,11 @@ int main(int argc, char **argv)
     pool_log_set_callback(use_syslog ? log_to_syslog : log_to_stderr, NULL,
                           (poolLogLevel)cfg->log_level);
 
-    if (!foreground && daemon(0, use_syslog ? 0 : 1) < 0) {
-        fprintf(stderr, "poold: error: cannot daemonize: %s\n", strerror(errno));
-        return 1;
+    int ready_fd = -1;
+    if (!foreground) {
+        ready_fd = daemonize(use_syslog);
+        if (ready_fd < 0)
+            return 1;
     }
     xmlInitParser();
     int lock_fd = -1;
@@ -192,7 +238,7 @@ int main(int argc, char **argv)
     else
         log_info("reconcile: %d repair(s)", repairs);
 
-    poolDaemon d = {.cfg = cfg, .mgr = mgr};
+    poolDaemon d = {.cfg = cfg, .mgr = mgr, .ready_fd = ready_fd};
     int r = poold_server_run(&d);
     if (r < 0)
         log_error("%s", pool_error_last_message());

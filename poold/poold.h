@@ -18,6 +18,7 @@ typedef struct {
     const poolConfig *cfg;
     poolManager *mgr;
     bool shutdown_requested; /* set by SIGTERM/SIGINT or the shutdown request */
+    int ready_fd;            /* written to once listening (daemon mode), else -1 */
 } poolDaemon;
 
 /* A handler reads the request's params, does the work and appends result

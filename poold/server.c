@@ -44,7 +44,10 @@ typedef struct {
     uint8_t *out; /* frame being sent */
     size_t out_len, out_pos;
     bool close_after_send;
-    time_t last_activity;
+    /* A client has client_timeout seconds from connecting (or from its last
+     * reply) to deliver a complete request; bytes trickling in do not
+     * extend it, so idle or slow-dribbling connections cannot pin slots. */
+    time_t deadline;
 } client;
 
 typedef struct {
@@ -91,13 +94,23 @@ static bool peer_allowed(const poolConfig *cfg, const struct ucred *cred)
     struct passwd *pw = getpwuid(cred->uid);
     if (!pw)
         return false;
-    gid_t groups[256];
-    int ng = 256;
-    if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &ng) < 0)
-        return false;
-    for (int i = 0; i < ng; i++)
-        if (groups[i] == gr->gr_gid)
-            return true;
+    int ng = 64;
+    for (int tries = 0; tries < 8; tries++) {
+        gid_t *groups = calloc((size_t)ng, sizeof(gid_t));
+        if (!groups)
+            return false;
+        int want = ng;
+        if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &want) >= 0) {
+            bool found = false;
+            for (int i = 0; i < want; i++)
+                if (groups[i] == gr->gr_gid)
+                    found = true;
+            free(groups);
+            return found;
+        }
+        free(groups);
+        ng = want > ng ? want : ng * 2; /* getgrouplist told us how many */
+    }
     return false;
 }
 
@@ -135,9 +148,9 @@ static int client_queue_reply(server *s, client *c, xmlDocPtr doc)
     memcpy(c->out + POOL_PROTO_HEADER_SIZE, payload, len);
     c->out_len = POOL_PROTO_HEADER_SIZE + len;
     c->out_pos = 0;
-    /* the client's idle clock starts now, not when it sent the request:
-     * a long operation must not count against its timeout */
-    c->last_activity = now_mono();
+    /* the client's clock restarts now, not when it sent the request: a long
+     * operation must not count against it */
+    c->deadline = now_mono() + (time_t)s->d->cfg->client_timeout;
     return client_update_events(s, c);
 }
 
@@ -195,7 +208,6 @@ static void client_readable(server *s, client *c)
             client_free(s, c);
             return;
         }
-        c->last_activity = now_mono();
         if (c->hdr_have < POOL_PROTO_HEADER_SIZE) {
             c->hdr_have += (size_t)n;
             if (c->hdr_have < POOL_PROTO_HEADER_SIZE)
@@ -237,7 +249,6 @@ static void client_writable(server *s, client *c)
             return;
         }
         c->out_pos += (size_t)n;
-        c->last_activity = now_mono();
     }
     free(c->out);
     c->out = NULL;
@@ -252,15 +263,16 @@ static void client_writable(server *s, client *c)
 /* Best effort: tell a refused peer why before closing, so poolctl can print
  * a real reason instead of "connection closed". Non-blocking: a peer that
  * does not read does not hold us up. */
-static void refuse_peer(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void refuse_peer(int fd, const char *fmt, ...)
+static void refuse_peer(int fd, poolErrorCode code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void refuse_peer(int fd, poolErrorCode code, const char *fmt, ...)
 {
     char msg[256];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    pool_error_set(POOL_ERR_PERMISSION, msg, __FILE__, __func__, __LINE__);
+    pool_error_set(code, msg, __FILE__, __func__, __LINE__);
     xmlDocPtr doc = pool_reply_new_error(0, pool_error_last());
     size_t len = 0;
     char *payload = doc ? pool_reply_format(doc, &len) : NULL;
@@ -295,14 +307,15 @@ static void accept_clients(server *s)
         if (!peer_allowed(s->d->cfg, &cred)) {
             log_warnx("refusing client pid %ld uid %ld: not root, not in the socket group",
                       (long)cred.pid, (long)cred.uid);
-            refuse_peer(fd, "permission denied: uid %ld is neither root nor in the socket group",
+            refuse_peer(fd, POOL_ERR_PERMISSION,
+                        "permission denied: uid %ld is neither root nor in the socket group",
                         (long)cred.uid);
             continue;
         }
         if (s->nclients >= s->d->cfg->max_clients) {
             log_warnx("refusing client pid %ld: max_clients (%u) reached", (long)cred.pid,
                       s->d->cfg->max_clients);
-            refuse_peer(fd, "poold is busy: max_clients (%u) connections are open",
+            refuse_peer(fd, POOL_ERR_BUSY, "poold is busy: max_clients (%u) connections are open",
                         s->d->cfg->max_clients);
             continue;
         }
@@ -319,7 +332,7 @@ static void accept_clients(server *s)
         c->fd = fd;
         c->pid = cred.pid;
         c->uid = cred.uid;
-        c->last_activity = now_mono();
+        c->deadline = now_mono() + (time_t)s->d->cfg->client_timeout;
         struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
         if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
             close(fd);
@@ -335,9 +348,9 @@ static void sweep_idle(server *s)
     time_t now = now_mono();
     for (size_t i = 0; i < s->nclients;) {
         client *c = s->clients[i];
-        bool midframe = c->hdr_have > 0 || c->out;
-        if (midframe && now - c->last_activity > (time_t)s->d->cfg->client_timeout) {
-            log_info("client pid %ld timed out mid-frame; closing", (long)c->pid);
+        if (now > c->deadline) {
+            log_info("client pid %ld sent no complete request within %u s; closing", (long)c->pid,
+                     s->d->cfg->client_timeout);
             client_free(s, c); /* swaps in the last client: re-check index i */
             continue;
         }
@@ -425,6 +438,12 @@ int poold_server_run(poolDaemon *d)
         goto out;
     }
     log_info("listening on %s", d->cfg->socket_path);
+    if (d->ready_fd >= 0) {
+        /* tell the parent of a daemonizing poold that startup succeeded */
+        (void)!write(d->ready_fd, "", 1);
+        close(d->ready_fd);
+        d->ready_fd = -1;
+    }
 
     while (!d->shutdown_requested) {
         struct epoll_event evs[32];

@@ -79,6 +79,11 @@ bad 2 "unknown option '--bogus'" volume list --bogus "$T_POOL"
 bad 2 "takes no value" pool destroy --force=yes "$T_POOL"
 bad 4 "still has 1 volume" pool destroy "$T_POOL"
 
+# LVs poold did not make are never deleted, not even by destroy --force
+t_lvm lvcreate -an -Zn -y -L 4M -n foreign "$T_POOL" >/dev/null || t_fail "lvcreate foreign"
+bad 4 "does not manage \\(foreign\\)" pool destroy --force "$T_POOL"
+t_lvm lvremove -y "$T_POOL/foreign" >/dev/null || t_fail "lvremove foreign"
+
 # --force does overwrite data, and only then
 t_assert "pool create --force over ext4" pctl pool create --force --lease-slots 10 --host-ids 10 p2 "$FS"
 t_assert "p2 destroy" pctl pool destroy p2

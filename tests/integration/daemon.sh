@@ -37,6 +37,15 @@ wait "$pid"; rc=$?
 t_assert "exit status 0 after daemon stop (got $rc)" [ "$rc" -eq 0 ]
 T_POOLD_PID=""
 
+# without -f poold detaches, and reports startup failure in its exit code
+t_assert "poold (daemon mode) starts and exits 0" "$POOLD_BIN" --config "$T_DIR/poold.conf"
+dpid=$(cat "$T_DIR/state/poold.lock" 2>/dev/null)
+t_assert "daemonized poold serves (pid $dpid)" pctl daemon version
+out=$("$POOLD_BIN" --config "$T_DIR/poold.conf" 2>&1); rc=$?
+t_assert "a second daemon-mode poold exits non-zero (rc $rc): $out" [ "$rc" -ne 0 ]
+t_assert "stop the daemonized poold" kill -TERM "$dpid"
+t_assert "it exits" t_wait_gone "$dpid" 10
+
 # configuration checking
 t_assert "--check-config accepts the test config" "$POOLD_BIN" --check-config --config "$T_DIR/poold.conf"
 printf 'socket_path = "/run/x.sock"\nbogus_key = 1\n' > "$T_DIR/bad.conf"

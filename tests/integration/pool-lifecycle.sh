@@ -72,6 +72,17 @@ pctl --json pool info "$T_POOL" | python3 -c 'import json,sys; p=json.load(sys.s
 t_assert "pool info identical after restart" cmp -s "$T_DIR/pool-before.json" "$T_DIR/pool-after.json"
 t_assert "poolctl agrees with lvs after restart" check_agree
 
+t_log "losing the state directory loses nothing: pool import adopts the VG again"
+t_assert "stop" t_stop_poold
+rm -rf "$T_DIR/state"
+t_assert "start with an empty state dir" t_start_poold
+left=$(pctl --json pool list | tr -d ' \n')
+t_assert "no pool known ($left)" [ "$left" = "[]" ]
+t_expect_fail 5 "not a PV of pool" pctl pool import "$T_POOL" "$PV1" "$PV2" "$T_DIR/poold.conf"
+t_assert "pool import" pctl pool import "$T_POOL" "$PV1" "$PV2"
+pctl --json volume list "$T_POOL" > "$T_DIR/imported.json"
+t_assert "volume list identical after import" cmp -s "$T_DIR/before.json" "$T_DIR/imported.json"
+
 t_log "freed slots are reused, shrink needs --allow-shrink"
 slot=$(pctl --json volume create "$T_POOL" reuse 4M | python3 -c 'import json,sys; print(json.load(sys.stdin)["lease_slot"])')
 t_assert "new volume takes the lowest free slot (got $slot)" [ "$slot" = 2 ]

@@ -225,6 +225,12 @@ int main(int argc, char **argv)
         CHECK(peer_closed(fd, 20000), "stalled client not dropped");
         close(fd);
     }
+    /* a client that connects and says nothing is dropped too */
+    {
+        int fd = dial();
+        CHECK(peer_closed(fd, 20000), "idle client not dropped");
+        close(fd);
+    }
     /* many idle connections at once do not block service */
     {
         int fds[30];
