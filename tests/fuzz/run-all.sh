@@ -17,7 +17,7 @@ for exe in "$build"/tests/fuzz/fuzz_*; do
     [ -d "$src/corpus/$name" ] && cp -r "$src/corpus/$name/." "$work/$name/"
     if "$exe" -max_total_time="$secs" -print_final_stats=0 -artifact_prefix="$work/$name-" \
         "$work/$name" > "$work/$name.log" 2>&1; then
-        echo "fuzz $name: ok ($(grep -o 'stat::number_of_executed_units: [0-9]*' "$work/$name.log" | awk '{print $2}')$(grep -Eo '#[0-9]+' "$work/$name.log" | tail -n1) runs)"
+        echo "fuzz $name: ok ($(grep -Eo "#[0-9]+" "$work/$name.log" | tail -n1 | tr -d "#") runs)"
         pass=$((pass + 1))
     else
         echo "fuzz $name: FAILED"

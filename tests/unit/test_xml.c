@@ -577,7 +577,7 @@ static const struct {
      "x=\"1\"/></lv></status>" POOL_TAIL},
     {"segment missing pv", POOL_HEAD POOL_BODY
      "<status>" STATUS_NUMS "<lv name=\"ids\"><segment lv-offset=\"0\" length=\"1\" "
-                            "pv-offset=\"0\"/></lv></status>" POOL_TAIL},
+     "pv-offset=\"0\"/></lv></status>" POOL_TAIL},
     {"status volumes negative", POOL_HEAD POOL_BODY
      "<status><capacity>1</capacity><allocation>1</allocation><available>0</available>"
      "<volumes>-1</volumes><seqno>1</seqno></status>" POOL_TAIL},

@@ -10,7 +10,8 @@
  *   volume create   lvcreate (all tags + pd_op:create) -> deltag      crash: roll back (lvremove)
  *   volume resize   addtag pd_op:resize-N -> lvresize -> deltag       crash: roll forward to N
  *   volume delete   addtag pd_op:delete -> lvremove                   crash: roll forward
- *   pool create     journal "create" -> record NAME.xml -> pvcreate -> vgcreate (pd_op:create) -> ids, leases
+ *   pool create     journal "create" -> record NAME.xml -> pvcreate -> vgcreate (pd_op:create) ->
+ * ids, leases
  *                   -> deltag -> journal removed                      crash: roll back, unless
  * complete pool destroy    journal "destroy" -> addtag pd_op:destroy -> lvremove all -> vgremove
  *                   -> pvremove -> record and journal removed         crash: roll forward

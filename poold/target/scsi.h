@@ -1,0 +1,160 @@
+/*
+ * scsi.h: the SCSI device model of the embedded target (SPC-4 / SBC-3),
+ * independent of the transport. The iSCSI layer (iscsi_*.c) turns PDUs into
+ * scsiCmd, calls scsi_cmd_exec(), and turns the result back into Data-In /
+ * SCSI Response PDUs; the SCSI layer never sees a socket, and the backing
+ * store is reached only through the scsiBacking ops (lun_backing.c maps an
+ * LV's segments onto its PVs; tests use memory).
+ *
+ * Data flow of one command:
+ *   1. transport receives the CDB, calls scsi_cmd_prepare(): it checks the
+ *      opcode and CDB fields and says how many bytes of Data-Out the command
+ *      needs (cmd->data_out_needed) and how many Data-In bytes it may return
+ *      at most (cmd->data_in_max) — before any data moves, so the transport
+ *      can size R2Ts and check ImmediateData against it;
+ *   2. transport collects Data-Out into cmd->data_out (caller-owned buffer);
+ *   3. scsi_cmd_exec() runs it: fills cmd->data_in (caller-owned buffer of
+ *      at least data_in_max bytes), sets data_in_len, status and sense.
+ *   If prepare already failed (status CHECK CONDITION), the transport skips
+ *   2 and 3 and sends the response.
+ *
+ * Unit attentions, reservations and persistent reservations are kept per
+ * I_T nexus (scsiNexus: initiator port name = "iqn...,i,0x<isid>", target
+ * port = portal group). Thread safety: one mutex per LU guards its state
+ * (UA lists, reservations, capacity); I/O to the backing runs outside it,
+ * except COMPARE AND WRITE, which holds the LU's caw lock for atomicity.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#ifndef POOL_TARGET_SCSI_H
+#define POOL_TARGET_SCSI_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* status codes (SAM-5) */
+#define SCSI_STATUS_GOOD                 0x00
+#define SCSI_STATUS_CHECK_CONDITION      0x02
+#define SCSI_STATUS_CONDITION_MET        0x04
+#define SCSI_STATUS_BUSY                 0x08
+#define SCSI_STATUS_RESERVATION_CONFLICT 0x18
+#define SCSI_STATUS_TASK_SET_FULL        0x28
+#define SCSI_STATUS_ACA_ACTIVE           0x30
+#define SCSI_STATUS_TASK_ABORTED         0x40
+
+/* sense keys */
+#define SK_NO_SENSE        0x0
+#define SK_RECOVERED_ERROR 0x1
+#define SK_NOT_READY       0x2
+#define SK_MEDIUM_ERROR    0x3
+#define SK_HARDWARE_ERROR  0x4
+#define SK_ILLEGAL_REQUEST 0x5
+#define SK_UNIT_ATTENTION  0x6
+#define SK_DATA_PROTECT    0x7
+#define SK_ABORTED_COMMAND 0xb
+#define SK_MISCOMPARE      0xe
+
+#define SCSI_SENSE_MAX 96
+
+/* What stores the LU's blocks. All offsets in bytes, multiples of the block
+ * size; buffers are aligned to 4096 (O_DIRECT). Return 0 or -errno. */
+typedef struct {
+    int (*read)(void *ctx, uint64_t offset, uint32_t len, void *buf);
+    int (*write)(void *ctx, uint64_t offset, uint32_t len, const void *buf, bool fua);
+    int (*flush)(void *ctx); /* make every completed write durable */
+    /* optional: deallocate (UNMAP / WRITE SAME with UNMAP); NULL = not supported */
+    int (*unmap)(void *ctx, uint64_t offset, uint64_t len);
+} scsiBackingOps;
+
+typedef struct {
+    char name[256]; /* initiator port: "iqn.x,i,0x<isid hex>" */
+    uint16_t rel_target_port; /* relative target port id (portal group tag) */
+    char target_port_name[256]; /* "iqn.target,t,0x<tpgt>" */
+} scsiNexus;
+
+typedef struct scsiLu scsiLu;
+
+typedef struct {
+    /* identity: stable across hosts and portals, derived from the volume */
+    char uuid[37];         /* volume uuid */
+    char serial[33];       /* VPD 80 */
+    uint8_t naa[16];       /* VPD 83 NAA IEEE registered extended (type 6) */
+    char product[17];      /* INQUIRY product id, space padded by the layer */
+    char vendor[9];
+    char revision[5];
+    uint32_t block_size;   /* 512 or 4096 */
+    uint64_t nblocks;
+    bool read_only;
+    bool write_cache;      /* WCE in mode page 08: only true if flush really flushes */
+    uint32_t max_xfer_blocks; /* VPD B0 maximum transfer length */
+    const scsiBackingOps *ops;
+    void *ctx;
+    void (*release)(void *ctx); /* called when the LU is freed (may be NULL) */
+    /* persistent reservations with APTPL are saved here (NULL: APTPL refused) */
+    int (*pr_save)(void *ctx, const void *data, size_t len);
+    int (*pr_load)(void *ctx, void **data, size_t *len);
+} scsiLuConfig;
+
+/* The target's LUN inventory as the initiator sees it (REPORT LUNS). */
+typedef struct {
+    const uint64_t *luns; /* sorted LUN numbers */
+    size_t nluns;
+} scsiLunList;
+
+typedef struct {
+    const uint8_t *cdb;
+    uint8_t cdb_len;
+    const scsiNexus *nexus;
+    const scsiLunList *luns; /* for REPORT LUNS, answered on any LU */
+    uint64_t edtl;           /* expected data transfer length from the transport */
+    bool write_dir;          /* transport's W bit */
+    bool read_dir;           /* transport's R bit */
+    /* filled by prepare */
+    uint32_t data_out_needed;
+    uint32_t data_in_max;
+    /* buffers owned by the transport */
+    const uint8_t *data_out;
+    uint32_t data_out_len;
+    uint8_t *data_in;
+    uint32_t data_in_len;    /* set by exec */
+    /* result */
+    uint8_t status;
+    uint8_t sense[SCSI_SENSE_MAX];
+    uint32_t sense_len;
+    bool prepared_error;     /* prepare produced the final status already */
+} scsiCmd;
+
+/* Reference counted: new returns one reference; the last unref frees the LU
+ * (and calls cfg->release). Commands hold a reference while they run. */
+scsiLu *scsi_lu_new(const scsiLuConfig *cfg);
+scsiLu *scsi_lu_ref(scsiLu *lu);
+void scsi_lu_unref(scsiLu *lu);
+
+/* Online resize: new capacity; raises CAPACITY DATA HAS CHANGED (2A/09) on
+ * every I_T nexus that has seen this LU. */
+void scsi_lu_set_capacity(scsiLu *lu, uint64_t nblocks);
+uint64_t scsi_lu_get_capacity(const scsiLu *lu);
+/* REPORTED LUNS DATA HAS CHANGED (3F/0E) for every nexus: LUN added/removed. */
+void scsi_lu_report_luns_changed(scsiLu *lu);
+/* A new I_T nexus logged in: POWER ON, RESET, OR BUS DEVICE RESET (29/00). */
+void scsi_lu_nexus_add(scsiLu *lu, const scsiNexus *nexus);
+/* Session gone: drop its UAs and (non-persistent) reservation. */
+void scsi_lu_nexus_remove(scsiLu *lu, const scsiNexus *nexus);
+/* LOGICAL UNIT RESET / TARGET WARM or COLD RESET (29/03 or 29/02 to others). */
+void scsi_lu_reset(scsiLu *lu, const scsiNexus *by, uint8_t ascq);
+
+int scsi_cmd_prepare(scsiLu *lu, scsiCmd *cmd);
+void scsi_cmd_exec(scsiLu *lu, scsiCmd *cmd);
+
+/* A command for a LUN that does not exist: prepare and exec in one step.
+ * INQUIRY answers with peripheral qualifier 011b / device type 1Fh, REPORT
+ * LUNS and REQUEST SENSE work, the rest get LOGICAL UNIT NOT SUPPORTED
+ * (25/00). Data-Out, if any, is discarded by the transport. */
+void scsi_cmd_no_lu(scsiCmd *cmd);
+
+/* Build fixed-format sense (70h) into cmd with CHECK CONDITION. */
+void scsi_sense(scsiCmd *cmd, uint8_t key, uint8_t asc, uint8_t ascq);
+
+#endif
