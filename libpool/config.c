@@ -25,6 +25,7 @@
  * rejected reload leaves the running configuration intact.
  */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -75,6 +76,7 @@ typedef enum {
     KEY_MAX_CLIENTS,
     KEY_CLIENT_TIMEOUT,
     KEY_HOST_NAME,
+    KEY_ISCSI_PORTAL,
     KEY_COUNT
 } cfgKey;
 
@@ -96,6 +98,7 @@ static const struct {
     [KEY_MAX_CLIENTS] = {"max_clients", VAL_UINT, 1, 65536},
     [KEY_CLIENT_TIMEOUT] = {"client_timeout", VAL_UINT, 1, 3600},
     [KEY_HOST_NAME] = {"host_name", VAL_STRING, 0, 0},
+    [KEY_ISCSI_PORTAL] = {"iscsi_portal", VAL_STRING, 0, 0},
 };
 
 static const char *const activation_names[] = {
@@ -117,6 +120,7 @@ void pool_config_free(poolConfig *cfg)
     free(cfg->lvm_binary);
     free(cfg->log_output);
     free(cfg->host_name);
+    free(cfg->iscsi_portal);
     free(cfg);
 }
 
@@ -128,7 +132,8 @@ poolConfig *pool_config_new_default(void)
         return NULL;
     if (!(cfg->socket_path = pool_strdup("/run/poold/poold.sock")) ||
         !(cfg->state_dir = pool_strdup("/var/lib/poold")) ||
-        !(cfg->log_output = pool_strdup("stderr")))
+        !(cfg->log_output = pool_strdup("stderr")) ||
+        !(cfg->iscsi_portal = pool_strdup("0.0.0.0:3260")))
         return NULL;
     cfg->socket_group = NULL;
     cfg->socket_mode = 0660;
@@ -159,13 +164,14 @@ static poolConfig *config_copy(const poolConfig *src)
         return NULL;
     *cfg = *src;
     cfg->socket_path = cfg->socket_group = cfg->state_dir = NULL;
-    cfg->lvm_binary = cfg->log_output = cfg->host_name = NULL;
+    cfg->lvm_binary = cfg->log_output = cfg->host_name = cfg->iscsi_portal = NULL;
     if (copy_str(&cfg->socket_path, src->socket_path) < 0 ||
         copy_str(&cfg->socket_group, src->socket_group) < 0 ||
         copy_str(&cfg->state_dir, src->state_dir) < 0 ||
         copy_str(&cfg->lvm_binary, src->lvm_binary) < 0 ||
         copy_str(&cfg->log_output, src->log_output) < 0 ||
-        copy_str(&cfg->host_name, src->host_name) < 0)
+        copy_str(&cfg->host_name, src->host_name) < 0 ||
+        copy_str(&cfg->iscsi_portal, src->iscsi_portal) < 0)
         return NULL;
     return pool_steal_ptr(&cfg);
 }
@@ -530,6 +536,11 @@ static int apply_value(const cfgParser *ps, unsigned line, poolConfig *cfg, cfgK
             return cfg_error(ps, line, name, "%s", pool_error_last_message());
         take_string(&cfg->host_name, v);
         break;
+    case KEY_ISCSI_PORTAL:
+        if (v->str[0] && pool_parse_portal(v->str, NULL, 0, NULL) < 0)
+            return cfg_error(ps, line, name, "%s", pool_error_last_message());
+        take_string(&cfg->iscsi_portal, v);
+        break;
     case KEY_ACTIVATION:
         idx = lookup_name(activation_names, 3, v->str);
         if (idx < 0)
@@ -786,9 +797,53 @@ char *pool_config_format(const poolConfig *cfg)
     buf_add(&b, "max_clients = %u\n", cfg->max_clients);
     buf_add(&b, "client_timeout = %u\n", cfg->client_timeout);
     buf_add_string(&b, "host_name", cfg->host_name, "the system host name is used");
+    buf_add_string(&b, "iscsi_portal", cfg->iscsi_portal, "0.0.0.0:3260");
     if (b.failed) {
         free(b.buf);
         return NULL;
     }
     return b.buf;
+}
+
+int pool_parse_portal(const char *text, char *addr, size_t addrlen, uint16_t *port)
+{
+    char host[INET6_ADDRSTRLEN + 2];
+    const char *colon;
+    const char *h = text;
+    size_t hl;
+    if (text[0] == '[') {
+        const char *end = strchr(text, ']');
+        if (!end || end[1] != ':')
+            goto bad;
+        h = text + 1;
+        hl = (size_t)(end - h);
+        colon = end + 1;
+    } else {
+        colon = strrchr(text, ':');
+        if (!colon)
+            goto bad;
+        hl = (size_t)(colon - text);
+    }
+    if (hl == 0 || hl >= sizeof(host))
+        goto bad;
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    unsigned char buf[sizeof(struct in6_addr)];
+    if (inet_pton(text[0] == '[' ? AF_INET6 : AF_INET, host, buf) != 1)
+        goto bad;
+    uint64_t p;
+    if (pool_parse_uint(colon + 1, "port", 1, 65535, &p) < 0)
+        goto bad;
+    if (addr) {
+        if (strlen(host) >= addrlen)
+            goto bad;
+        strcpy(addr, host);
+    }
+    if (port)
+        *port = (uint16_t)p;
+    return 0;
+bad:
+    pool_error(POOL_ERR_CONFIG,
+               "'%s' is not a portal address (A.B.C.D:PORT or [IPv6]:PORT, port 1..65535)", text);
+    return -1;
 }

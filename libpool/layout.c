@@ -194,8 +194,26 @@ poolVolDef *pool_layout_vol_from_lv(const char *pool, const poolLvmLV *lv, const
     def->lease_slot = (int)slot;
     def->lun = (int)lun;
     def->created = (int64_t)ctime_s;
-    if (pool_layout_segments(lv, pvs, npvs, extent_size, &def->segments, &def->nsegments) < 0)
-        return NULL;
+    if (pool_layout_segments(lv, pvs, npvs, extent_size, &def->segments, &def->nsegments) < 0) {
+        /* A PV of this volume is not visible (failed path, detached LUN):
+         * the volume still exists and is listed, but it has no usable map,
+         * so nothing may serve its blocks. */
+        bool missing = false;
+        for (size_t i = 0; i < lv->nsegments; i++) {
+            bool known = false;
+            for (size_t j = 0; j < npvs; j++)
+                if (strcmp(pvs[j].name, lv->segments[i].pv) == 0)
+                    known = true;
+            if (!known)
+                missing = true;
+        }
+        if (!missing)
+            return NULL;
+        pool_error_reset();
+        free(def->state);
+        if (!(def->state = pool_strdup("pv-missing")))
+            return NULL;
+    }
     return pool_steal_ptr(&def);
 }
 

@@ -167,6 +167,14 @@ poolEntry *pool_manager_find(poolManager *mgr, const char *name)
     return NULL;
 }
 
+bool pool_manager_find_exists(poolManager *mgr, const char *name)
+{
+    for (size_t i = 0; i < mgr->npools; i++)
+        if (strcmp(mgr->pools[i]->def->name, name) == 0)
+            return true;
+    return false;
+}
+
 void pool_snapshot_clear(poolSnapshot *snap)
 {
     if (snap->vg)

@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "pool-error.h"
+#include "pool-log.h"
 #include "pool-ops.h"
 #include "poold.h"
 
@@ -31,6 +32,8 @@ static int pool_create(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
     if (!devices)
         return -1;
     poolPoolDef *def = pool_manager_pool_create(d->mgr, name, devices, &opts);
+    if (def && d->ex && poold_export_pool_add(d->ex, d->mgr, name) < 0)
+        log_pool(POOL_LOG_ERROR, name, "not exported: %s", pool_error_last_message());
     return def ? add_pool(reply, def) : -1;
 }
 
@@ -43,6 +46,8 @@ static int pool_import(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
     if (!devices)
         return -1;
     poolPoolDef *def = pool_manager_pool_import(d->mgr, name, devices);
+    if (def && d->ex && poold_export_pool_add(d->ex, d->mgr, name) < 0)
+        log_pool(POOL_LOG_ERROR, name, "not exported: %s", pool_error_last_message());
     return def ? add_pool(reply, def) : -1;
 }
 
@@ -53,7 +58,21 @@ static int pool_destroy(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
     if (poold_param_required(req, "name", &name) < 0 ||
         pool_request_get_bool(req, "force", false, &force) < 0)
         return -1;
-    return pool_manager_pool_destroy(d->mgr, name, force);
+    /* the target lets go of the pool's LUNs first; on failure they return */
+    if (!pool_manager_find_exists(d->mgr, name))
+        return pool_manager_pool_destroy(d->mgr, name, force);
+    if (d->ex)
+        poold_export_pool_remove(d->ex, name);
+    int r = pool_manager_pool_destroy(d->mgr, name, force);
+    if (r < 0 && d->ex && pool_manager_find_exists(d->mgr, name)) {
+        poolError *err = pool_error_copy(pool_error_last());
+        poold_export_pool_add(d->ex, d->mgr, name);
+        if (err) {
+            pool_error_set(err->code, err->message, err->file, err->func, err->line);
+            pool_error_free(err);
+        }
+    }
+    return r;
 }
 
 static int pool_info(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)

@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "pool-error.h"
+#include "pool-log.h"
 #include "pool-ops.h"
 #include "poold.h"
 
@@ -26,7 +27,23 @@ static int vol_create(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
         poold_param_size(req, "size", true, &size) < 0)
         return -1;
     poolVolDef *def = pool_manager_vol_create(d->mgr, pool, name, size);
-    return def ? add_vol(reply, def) : -1;
+    if (!def)
+        return -1;
+    /* Never leave a volume behind that the target cannot serve: if its
+     * blocks cannot be opened, undo the create and say why. */
+    if (d->ex && poold_export_vol_add(d->ex, def) < 0) {
+        poolError *err = pool_error_copy(pool_error_last());
+        if (pool_manager_vol_delete(d->mgr, pool, name) < 0)
+            log_vol(POOL_LOG_ERROR, pool, name, "cannot undo the create: %s",
+                    pool_error_last_message());
+        if (err) {
+            pool_error_set(err->code, err->message, err->file, err->func, err->line);
+            pool_error_free(err);
+        }
+        pool_vol_def_free(def);
+        return -1;
+    }
+    return add_vol(reply, def);
 }
 
 static int vol_resize(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
@@ -40,7 +57,15 @@ static int vol_resize(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
         pool_request_get_bool(req, "allow-shrink", false, &shrink) < 0)
         return -1;
     poolVolDef *def = pool_manager_vol_resize(d->mgr, pool, name, size, shrink);
-    return def ? add_vol(reply, def) : -1;
+    if (!def)
+        return -1;
+    if (d->ex && poold_export_vol_exported(d->ex, pool, def->lun) &&
+        poold_export_vol_resize(d->ex, def) < 0) {
+        pool_error_prefix("volume %s was resized but its LUN keeps the old size", name);
+        pool_vol_def_free(def);
+        return -1;
+    }
+    return add_vol(reply, def);
 }
 
 static int vol_delete(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
@@ -49,7 +74,26 @@ static int vol_delete(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
     if (poold_param_required(req, "pool", &pool) < 0 ||
         poold_param_required(req, "name", &name) < 0)
         return -1;
-    return pool_manager_vol_delete(d->mgr, pool, name);
+    /* Take the LUN away from initiators before its extents can be reused. */
+    poolVolDef *def = pool_manager_vol_info(d->mgr, pool, name);
+    if (!def)
+        return -1;
+    bool exported = d->ex && poold_export_vol_exported(d->ex, pool, def->lun);
+    if (exported)
+        poold_export_vol_remove(d->ex, pool, def->lun);
+    int r = pool_manager_vol_delete(d->mgr, pool, name);
+    if (r < 0 && exported) {
+        poolError *err = pool_error_copy(pool_error_last());
+        if (poold_export_vol_add(d->ex, def) < 0)
+            log_vol(POOL_LOG_ERROR, pool, name, "delete failed and re-export failed: %s",
+                    pool_error_last_message());
+        if (err) {
+            pool_error_set(err->code, err->message, err->file, err->func, err->line);
+            pool_error_free(err);
+        }
+    }
+    pool_vol_def_free(def);
+    return r;
 }
 
 static int vol_info(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)

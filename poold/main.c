@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -220,6 +222,16 @@ int main(int argc, char **argv)
             return 1;
     }
     xmlInitParser();
+    /* Block the signals the server loop reads from its signalfd now, before
+     * any thread exists: threads inherit the mask, and a thread with them
+     * unblocked would let SIGTERM kill poold instead of stopping it. */
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN);
     int lock_fd = -1;
     if (take_daemon_lock(cfg, &lock_fd) < 0 || write_pid(lock_fd, pid_file) < 0) {
         log_error("%s", pool_error_last_message());
@@ -239,7 +251,14 @@ int main(int argc, char **argv)
         log_info("reconcile: %d repair(s)", repairs);
 
     poolDaemon d = {.cfg = cfg, .mgr = mgr, .ready_fd = ready_fd};
+    d.ex = poold_export_start(cfg, mgr);
+    if (!d.ex) {
+        log_error("%s", pool_error_last_message());
+        return 1;
+    }
     int r = poold_server_run(&d);
+    /* initiators get an async logout request and a few seconds to leave */
+    poold_export_stop(d.ex, 5000);
     if (r < 0)
         log_error("%s", pool_error_last_message());
     log_info("poold stopped");

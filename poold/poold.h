@@ -13,10 +13,12 @@
 #include "pool-config.h"
 #include "pool-ops.h"
 #include "pool-proto.h"
+#include "export.h"
 
 typedef struct {
     const poolConfig *cfg;
     poolManager *mgr;
+    poolExport *ex;          /* the embedded iSCSI target's view of the pools */
     bool shutdown_requested; /* set by SIGTERM/SIGINT or the shutdown request */
     int ready_fd;            /* written to once listening (daemon mode), else -1 */
 } poolDaemon;

@@ -69,8 +69,8 @@ typedef struct {
 } scsiBackingOps;
 
 typedef struct {
-    char name[256]; /* initiator port: "iqn.x,i,0x<isid hex>" */
-    uint16_t rel_target_port; /* relative target port id (portal group tag) */
+    char name[256];             /* initiator port: "iqn.x,i,0x<isid hex>" */
+    uint16_t rel_target_port;   /* relative target port id (portal group tag) */
     char target_port_name[256]; /* "iqn.target,t,0x<tpgt>" */
 } scsiNexus;
 
@@ -78,16 +78,16 @@ typedef struct scsiLu scsiLu;
 
 typedef struct {
     /* identity: stable across hosts and portals, derived from the volume */
-    char uuid[37];         /* volume uuid */
-    char serial[33];       /* VPD 80 */
-    uint8_t naa[16];       /* VPD 83 NAA IEEE registered extended (type 6) */
-    char product[17];      /* INQUIRY product id, space padded by the layer */
+    char uuid[37];    /* volume uuid */
+    char serial[33];  /* VPD 80 */
+    uint8_t naa[16];  /* VPD 83 NAA IEEE registered extended (type 6) */
+    char product[17]; /* INQUIRY product id, space padded by the layer */
     char vendor[9];
     char revision[5];
-    uint32_t block_size;   /* 512 or 4096 */
+    uint32_t block_size; /* 512 or 4096 */
     uint64_t nblocks;
     bool read_only;
-    bool write_cache;      /* WCE in mode page 08: only true if flush really flushes */
+    bool write_cache;         /* WCE in mode page 08: only true if flush really flushes */
     uint32_t max_xfer_blocks; /* VPD B0 maximum transfer length */
     const scsiBackingOps *ops;
     void *ctx;
@@ -95,6 +95,10 @@ typedef struct {
     /* persistent reservations with APTPL are saved here (NULL: APTPL refused) */
     int (*pr_save)(void *ctx, const void *data, size_t len);
     int (*pr_load)(void *ctx, void **data, size_t *len);
+    /* added by the SCSI layer: true if ops->unmap makes the blocks read back
+     * as zeros (LBPRZ=1; WRITE SAME with UNMAP and a zero block may then
+     * deallocate instead of writing). false = unknown, never assumed. */
+    bool unmap_zeroes;
 } scsiLuConfig;
 
 /* The target's LUN inventory as the initiator sees it (REPORT LUNS). */
@@ -118,12 +122,12 @@ typedef struct {
     const uint8_t *data_out;
     uint32_t data_out_len;
     uint8_t *data_in;
-    uint32_t data_in_len;    /* set by exec */
+    uint32_t data_in_len; /* set by exec */
     /* result */
     uint8_t status;
     uint8_t sense[SCSI_SENSE_MAX];
     uint32_t sense_len;
-    bool prepared_error;     /* prepare produced the final status already */
+    bool prepared_error; /* prepare produced the final status already */
 } scsiCmd;
 
 /* Reference counted: new returns one reference; the last unref frees the LU

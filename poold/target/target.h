@@ -36,11 +36,11 @@ typedef struct {
 } tgtChapCred;
 
 typedef struct {
-    bool chap_required;      /* refuse logins without CHAP */
-    tgtChapCred initiator;   /* what the initiator must prove (one-way) */
-    bool mutual;             /* target also proves itself */
-    tgtChapCred target;      /* what the target answers with (mutual) */
-    char **acl;              /* allowed initiator names, NULL-terminated; NULL/empty = all */
+    bool chap_required;    /* refuse logins without CHAP */
+    tgtChapCred initiator; /* what the initiator must prove (one-way) */
+    bool mutual;           /* target also proves itself */
+    tgtChapCred target;    /* what the target answers with (mutual) */
+    char **acl;            /* allowed initiator names, NULL-terminated; NULL/empty = all */
 } tgtAuth;
 
 tgtInventory *tgt_inventory_new(void);

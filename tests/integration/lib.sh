@@ -84,13 +84,35 @@ t_loop() { # t_loop VAR NAME SIZE
 }
 
 t_write_config() { # extra "key = value" lines on stdin
+    local extra
+    extra=$(cat)
     cat > "$T_DIR/poold.conf" <<EOC
 socket_path = "$T_DIR/poold.sock"
 state_dir = "$T_DIR/state"
 log_level = "debug"
 client_timeout = 5
 EOC
-    cat >> "$T_DIR/poold.conf"
+    # the target is off unless the test asks for a portal (tests run in
+    # parallel and must not fight over port 3260)
+    grep -q '^iscsi_portal' <<< "$extra" || echo 'iscsi_portal = ""' >> "$T_DIR/poold.conf"
+    [ -n "$extra" ] && echo "$extra" >> "$T_DIR/poold.conf"
+    return 0
+}
+
+# A TCP port for this test's portal: derived from the pid, skipping ports in use.
+t_free_port() {
+    local p=$((32000 + ($$ * 7) % 20000))
+    while ss -Hltn "sport = :$p" 2>/dev/null | grep -q .; do p=$((p + 1)); done
+    echo "$p"
+}
+
+# Wait until something listens on 127.0.0.1:$1 (deadline $2 s).
+t_wait_port() {
+    local deadline=$((SECONDS + ${2:-10}))
+    until ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; do
+        [ $SECONDS -ge "$deadline" ] && return 1
+        sleep 0.05
+    done
 }
 
 # Start poold in the foreground (backgrounded by us), wait for its socket.

@@ -39,6 +39,7 @@ typedef struct {
     unsigned max_clients;      /* 64 */
     unsigned client_timeout;   /* seconds a client may take to send a request, 30 */
     char *host_name;           /* NULL = gethostname() */
+    char *iscsi_portal;        /* "ADDR:PORT" or "[V6]:PORT" the target listens on; "" = off */
 } poolConfig;
 
 void pool_config_free(poolConfig *cfg);
@@ -52,5 +53,9 @@ int pool_config_parse(poolConfig *cfg, const char *text, size_t len, const char 
 poolConfig *pool_config_load(const char *path, bool missing_ok);
 /* Format the effective config (poold --check-config prints it). */
 char *pool_config_format(const poolConfig *cfg);
+
+/* Parse "A.B.C.D:PORT" or "[v6addr]:PORT" (port 1..65535). addr (if not
+ * NULL) receives the address without brackets. */
+int pool_parse_portal(const char *text, char *addr, size_t addrlen, uint16_t *port);
 
 #endif

@@ -65,6 +65,8 @@ int pool_manager_pool_destroy(poolManager *mgr, const char *name, bool force);
 poolPoolDef *pool_manager_pool_import(poolManager *mgr, const char *name, char *const *devices);
 int pool_manager_pool_list(poolManager *mgr, poolPoolDef ***defs, size_t *n);
 poolPoolDef *pool_manager_pool_info(poolManager *mgr, const char *name);
+/* Is the pool known on this host (no error reported either way)? */
+bool pool_manager_find_exists(poolManager *mgr, const char *name);
 
 poolVolDef *pool_manager_vol_create(poolManager *mgr, const char *pool, const char *name,
                                     uint64_t capacity);

@@ -1,0 +1,237 @@
+/*
+ * iscsi.h: the iSCSI transport of the embedded target (RFC 7143).
+ *
+ * Public part (poold): start a portal (one listening address, one portal
+ * group tag) serving every target of an inventory, and stop it cleanly.
+ * Several portals may share one inventory; SendTargets lists every running
+ * portal of that inventory, so initiators see all paths (multipath).
+ *
+ * Ownership: the portal keeps a pointer to cfg->inv (not a copy); the
+ * inventory must outlive the portal. iscsi_portal_stop() frees the portal.
+ *
+ * The second half of this header is private to iscsi_*.c (sessions,
+ * connections, tasks) and is not part of poold's interface.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#ifndef POOL_TARGET_ISCSI_H
+#define POOL_TARGET_ISCSI_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "iscsi_chap.h"
+#include "iscsi_pdu.h"
+#include "iscsi_text.h"
+#include "scsi.h"
+#include "target.h"
+
+typedef struct iscsiPortal iscsiPortal;
+
+typedef struct {
+    const char *address; /* IPv4 or IPv6 literal; NULL = "0.0.0.0" */
+    uint16_t port;       /* 0 = 3260 */
+    uint16_t tpgt;       /* portal group tag (1 if 0) */
+    tgtInventory *inv;
+    unsigned max_sessions;   /* 0 = 256 */
+    unsigned workers;        /* reserved for the event-loop version; unused */
+    unsigned queue_depth;    /* CmdSN window per session; 0 = 64 */
+    unsigned nop_interval_s; /* idle time before a NOP-In ping; 0 = 10 */
+    unsigned nop_timeout_s;  /* ping unanswered this long: drop; 0 = 30 */
+    const char *advertise;   /* address put in TargetAddress ("host:port"),
+                              * NULL = the listening address */
+} iscsiPortalConfig;
+
+/* Bind, listen and start accepting. NULL with a poolError on failure
+ * (address in use, bad address...). */
+iscsiPortal *iscsi_portal_start(const iscsiPortalConfig *cfg);
+/* Ask every session to log out (Async Message, AsyncEvent 1, Parameter3 =
+ * grace seconds), wait up to grace_ms for them, drop the rest, join every
+ * thread and free the portal. Returns within grace_ms plus about a second
+ * even with I/O in flight. */
+void iscsi_portal_stop(iscsiPortal *p, int grace_ms);
+/* Port actually bound (useful with port 0 in tests). */
+uint16_t iscsi_portal_port(const iscsiPortal *p);
+/* Number of sessions in full feature phase. */
+size_t iscsi_portal_session_count(iscsiPortal *p);
+/* After an inventory change: drop every session logged in to iqn (target
+ * removed, or ACL/CHAP tightened: the initiators must log in again). LUN
+ * additions/removals need no call: sessions notice the generation. */
+void iscsi_portal_drop_target(iscsiPortal *p, const char *iqn);
+
+/* ======================================================================
+ * Private to iscsi_*.c
+ * ====================================================================== */
+
+#define ISCSI_MAX_TASKS      256 /* table size per connection (>= queue depth) */
+#define ISCSI_CDB_MAX        255
+#define ISCSI_MAX_TASK_BUF   (64u << 20) /* largest single transfer we buffer */
+#define ISCSI_DEFAULT_BUF    (1u << 20)
+#define ISCSI_LOGIN_MAX_TEXT 65536
+#define ISCSI_MAX_R2T_TRACK  16
+
+typedef struct iscsiSession iscsiSession;
+typedef struct iscsiConn iscsiConn;
+
+typedef struct {
+    uint32_t ttt;
+    uint32_t offset;
+    uint32_t len;
+    uint32_t got;
+    uint32_t next_datasn;
+} iscsiR2t;
+
+typedef struct iscsiBuf {
+    uint8_t *data;
+    size_t cap;
+    struct iscsiBuf *next;
+} iscsiBuf;
+
+typedef struct {
+    bool used;
+    uint32_t itt;
+    uint32_t cmdsn;
+    uint8_t lun_raw[8];
+    uint64_t lun;
+    scsiLu *lu; /* reference, NULL for a LUN that does not exist */
+    scsiCmd cmd;
+    uint8_t cdb[ISCSI_CDB_MAX + 1];
+    iscsiBuf *buf;
+    uint32_t edtl;
+    uint32_t xfer_len;  /* Data-Out bytes we keep: min(EDTL, what the CDB needs) */
+    uint32_t unsol_len; /* unsolicited bytes to expect (immediate + Data-Out) */
+    uint32_t unsol_got;
+    uint32_t unsol_datasn;
+    bool unsol_done;
+    uint32_t solicited; /* bytes [unsol_len, solicited) asked for by R2T */
+    uint32_t sol_got;
+    uint32_t r2tsn;
+    iscsiR2t r2t[ISCSI_MAX_R2T_TRACK];
+    unsigned nr2t;
+    bool write;
+} iscsiTask;
+
+struct iscsiSession {
+    iscsiSession *next; /* registry link */
+    iscsiPortal *portal;
+    uint16_t tsih;
+    uint8_t isid[6];
+    iscsiParams params;
+    char target[ISCSI_NAME_MAX + 1];
+    char initiator[ISCSI_NAME_MAX + 1];
+    scsiNexus nexus;
+    iscsiConn *conn; /* ERL 0, MaxConnections=1: exactly one */
+    uint32_t exp_cmdsn;
+    uint32_t queue_depth;
+    struct {
+        uint64_t lun;
+        scsiLu *lu;
+    } * seen;
+    size_t nseen, capseen;
+    uint64_t generation;
+    bool registered;
+};
+
+typedef enum {
+    ISCSI_CONN_LOGIN,
+    ISCSI_CONN_FULL,
+    ISCSI_CONN_CLOSING,
+} iscsiConnState;
+
+struct iscsiConn {
+    iscsiConn *next; /* portal list */
+    iscsiPortal *portal;
+    int fd;
+    pthread_t thread;
+    atomic_bool done; /* thread finished, may be joined */
+    atomic_bool stop; /* asked to stop (reinstatement, portal stop) */
+    char peer[80];
+    char local[80];
+    iscsiConnState state;
+    uint16_t cid;
+    iscsiSession *sess;
+    iscsiParams params;
+    pthread_mutex_t tx_lock; /* serialises sends and StatSN */
+    uint32_t statsn;
+    uint8_t *rx; /* data segments of non-data PDUs */
+    size_t rx_cap;
+    iscsiBuf *free_bufs; /* task buffers, reused */
+    unsigned nbufs;
+    iscsiTask *tasks;
+    uint32_t next_ttt;
+    /* pending Text response (long SendTargets answers) */
+    iscsiTextOut text_out;
+    size_t text_sent;
+    uint32_t text_ttt;
+    uint32_t text_itt;
+    /* pending Text request continuation */
+    char *text_in;
+    size_t text_in_len;
+    /* liveness */
+    bool ping_out;
+    uint32_t ping_ttt;
+    uint64_t ping_sent_ms;
+    uint64_t last_rx_ms;
+    uint64_t *lunlist; /* REPORT LUNS scratch */
+    bool logout_sent;  /* Async logout request already sent */
+};
+
+/* iscsi_portal.c */
+struct iscsiPortal {
+    iscsiPortalConfig cfg;
+    char address[64];
+    char advertise[96]; /* "ip:port" as put in TargetAddress; "" = wildcard
+                         * address: use the connection's local address */
+    int lfd;
+    uint16_t port;
+    pthread_t accept_thread;
+    atomic_bool stopping;
+    unsigned grace_s;
+    pthread_mutex_t lock; /* conns list */
+    pthread_cond_t cond;
+    iscsiConn *conns;
+    iscsiPortal *next_global;
+};
+/* SendTargets answer for an initiator: every visible target (or only
+ * `only`), each with a TargetAddress per running portal of inv. */
+void iscsi_portal_send_targets(iscsiPortal *p, const char *initiator, const char *only,
+                               const char *local_addr, iscsiTextOut *out);
+uint64_t iscsi_now_ms(void);
+
+/* iscsi_conn.c */
+void *iscsi_conn_thread(void *arg);
+int iscsi_conn_recv(iscsiConn *c, void *buf, size_t len, int timeout_ms);
+int iscsi_conn_send(iscsiConn *c, iscsiHdr *h, const void *data, uint32_t dlen, bool advance_sn);
+void iscsi_conn_send_async_logout(iscsiConn *c, uint16_t grace_s);
+void iscsi_conn_kick(iscsiConn *c);
+
+/* iscsi_login.c: run the login phase; 0 = full feature phase reached
+ * (c->sess set), -1 = connection must close. */
+int iscsi_login(iscsiConn *c);
+
+/* iscsi_session.c */
+iscsiSession *iscsi_session_new(iscsiPortal *p, const uint8_t isid[6], const iscsiParams *params);
+/* Close every session of the same I_T nexus (initiator, ISID, target,
+ * portal group) and wait for them to go; then register s with a TSIH. */
+int iscsi_session_register(iscsiSession *s);
+void iscsi_session_free(iscsiSession *s); /* unregister, drop nexus, free */
+bool iscsi_session_tsih_exists(uint16_t tsih);
+size_t iscsi_session_count(iscsiPortal *p);
+/* Apply fn to the connection of every session of target iqn (NULL = all)
+ * registered on portal p (NULL = any), under the registry lock. */
+void iscsi_session_foreach(iscsiPortal *p, const char *iqn, void (*fn)(iscsiConn *, void *),
+                           void *opaque);
+/* CmdSN window: returns true if a non-immediate command with cmdsn may be
+ * delivered now (and advances ExpCmdSN), false if it must be ignored. */
+bool iscsi_session_cmdsn_accept(iscsiSession *s, uint32_t cmdsn, bool immediate);
+uint32_t iscsi_session_max_cmdsn(const iscsiSession *s);
+/* LU for a LUN with a command reference (caller puts); registers the
+ * session's I_T nexus with the LU the first time it is seen. */
+scsiLu *iscsi_session_lu_get(iscsiSession *s, uint64_t lun);
+/* Reset every LU of the session's target (TARGET WARM/COLD RESET). */
+void iscsi_session_reset_target(iscsiSession *s, uint8_t ascq);
+
+#endif

@@ -1,0 +1,358 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * iscsi_portal.c: listening socket, one thread per connection, clean stop.
+ *
+ * Lifecycle of a connection object: created by the accept thread and put on
+ * the portal's list; its thread runs login and the full feature phase, then
+ * sets `done`; the accept thread (or stop) joins it, closes the socket and
+ * frees it. The socket stays open until the join, so another thread calling
+ * shutdown() on it (reinstatement, stop, cold reset) can never hit a reused
+ * descriptor.
+ *
+ * Stop: stop accepting, then ask every normal session to log out (Async
+ * Message, AsyncEvent 1 with Parameter3 = the grace in seconds), wait for
+ * the grace, shut down what is left (a thread in the middle of a command
+ * finishes that command, then sees the dead socket) and join everything.
+ *
+ * All running portals are on a process-wide list so that SendTargets can
+ * name every path to a target (each portal of the same inventory).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "iscsi.h"
+#include "pool-alloc.h"
+#include "pool-error.h"
+#include "pool-log.h"
+
+static pthread_mutex_t portals_lock = PTHREAD_MUTEX_INITIALIZER;
+static iscsiPortal *portals_head;
+
+uint64_t iscsi_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void format_addr(const struct sockaddr_storage *ss, char *buf, size_t len, bool with_port)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    unsigned port = 0;
+
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+        port = ntohs(in->sin_port);
+        if (with_port)
+            snprintf(buf, len, "%s:%u", host, port);
+        else
+            snprintf(buf, len, "%s", host);
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+        port = ntohs(in6->sin6_port);
+        if (with_port)
+            snprintf(buf, len, "[%s]:%u", host, port);
+        else
+            snprintf(buf, len, "[%s]", host);
+    } else {
+        snprintf(buf, len, "?");
+    }
+}
+
+static void reap(iscsiPortal *p, bool all)
+{
+    for (;;) {
+        iscsiConn *dead = NULL;
+
+        pthread_mutex_lock(&p->lock);
+        for (iscsiConn **pp = &p->conns; *pp; pp = &(*pp)->next) {
+            if (all || atomic_load(&(*pp)->done)) {
+                dead = *pp;
+                *pp = dead->next;
+                break;
+            }
+        }
+        pthread_mutex_unlock(&p->lock);
+        if (!dead)
+            return;
+        pthread_join(dead->thread, NULL);
+        close(dead->fd);
+        pthread_mutex_destroy(&dead->tx_lock);
+        free(dead);
+    }
+}
+
+static void *accept_thread(void *arg)
+{
+    iscsiPortal *p = arg;
+
+    while (!atomic_load(&p->stopping)) {
+        struct pollfd pfd = {.fd = p->lfd, .events = POLLIN};
+        int r = poll(&pfd, 1, 200);
+
+        reap(p, false);
+        if (r <= 0)
+            continue;
+        struct sockaddr_storage peer, local;
+        socklen_t plen = sizeof(peer), llen = sizeof(local);
+        int fd = accept4(p->lfd, (struct sockaddr *)&peer, &plen, SOCK_CLOEXEC);
+        if (fd < 0)
+            continue;
+        size_t nconns = 0;
+        pthread_mutex_lock(&p->lock);
+        for (iscsiConn *c = p->conns; c; c = c->next)
+            nconns++;
+        pthread_mutex_unlock(&p->lock);
+        if (nconns >= p->cfg.max_sessions) {
+            log_warnx("iscsi: portal %s: connection limit (%u) reached", p->advertise,
+                      p->cfg.max_sessions);
+            close(fd);
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+        iscsiConn *c = calloc(1, sizeof(*c));
+        if (!c) {
+            close(fd);
+            continue;
+        }
+        c->fd = fd;
+        c->portal = p;
+        format_addr(&peer, c->peer, sizeof(c->peer), true);
+        if (getsockname(fd, (struct sockaddr *)&local, &llen) == 0)
+            format_addr(&local, c->local, sizeof(c->local), false);
+        pthread_mutex_init(&c->tx_lock, NULL);
+        iscsi_params_default(&c->params);
+        pthread_mutex_lock(&p->lock);
+        c->next = p->conns;
+        p->conns = c;
+        if (pthread_create(&c->thread, NULL, iscsi_conn_thread, c) != 0) {
+            p->conns = c->next;
+            pthread_mutex_unlock(&p->lock);
+            close(fd);
+            pthread_mutex_destroy(&c->tx_lock);
+            free(c);
+            continue;
+        }
+        pthread_mutex_unlock(&p->lock);
+        log_debug("iscsi: connection from %s", c->peer);
+    }
+    return NULL;
+}
+
+iscsiPortal *iscsi_portal_start(const iscsiPortalConfig *cfg)
+{
+    POOL_AUTOFREE(iscsiPortal *) p = NULL;
+    struct sockaddr_storage ss;
+    socklen_t sslen;
+    const char *addr = cfg->address ? cfg->address : "0.0.0.0";
+    int one = 1;
+
+    if (!cfg->inv) {
+        pool_error(POOL_ERR_INVALID_ARG, "iSCSI portal needs an inventory");
+        return NULL;
+    }
+    p = pool_calloc(1, sizeof(*p));
+    if (!p)
+        return NULL;
+    p->cfg = *cfg;
+    if (!p->cfg.port)
+        p->cfg.port = 3260;
+    if (!p->cfg.tpgt)
+        p->cfg.tpgt = 1;
+    if (!p->cfg.max_sessions)
+        p->cfg.max_sessions = 256;
+    if (!p->cfg.queue_depth || p->cfg.queue_depth > ISCSI_MAX_TASKS / 2)
+        p->cfg.queue_depth = 64;
+    if (!p->cfg.nop_interval_s)
+        p->cfg.nop_interval_s = 10;
+    if (!p->cfg.nop_timeout_s)
+        p->cfg.nop_timeout_s = 30;
+    p->cfg.address = NULL;
+    p->cfg.advertise = NULL;
+    snprintf(p->address, sizeof(p->address), "%s", addr);
+
+    memset(&ss, 0, sizeof(ss));
+    struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, addr, &in4->sin_addr) == 1) {
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons(p->cfg.port);
+        sslen = sizeof(*in4);
+    } else if (inet_pton(AF_INET6, addr, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons(p->cfg.port);
+        sslen = sizeof(*in6);
+    } else {
+        pool_error(POOL_ERR_INVALID_ARG, "iSCSI portal address '%s' is not an IP literal", addr);
+        return NULL;
+    }
+    p->lfd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (p->lfd < 0) {
+        pool_error_errno(errno, "socket");
+        return NULL;
+    }
+    setsockopt(p->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (ss.ss_family == AF_INET6)
+        setsockopt(p->lfd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    if (bind(p->lfd, (struct sockaddr *)&ss, sslen) < 0 || listen(p->lfd, 128) < 0) {
+        int e = errno;
+        close(p->lfd);
+        pool_error_errno(e, "cannot listen on %s port %u", addr, p->cfg.port);
+        return NULL;
+    }
+    sslen = sizeof(ss);
+    getsockname(p->lfd, (struct sockaddr *)&ss, &sslen);
+    p->port = ss.ss_family == AF_INET ? ntohs(in4->sin_port) : ntohs(in6->sin6_port);
+    p->cfg.port = p->port;
+    if (cfg->advertise) {
+        snprintf(p->advertise, sizeof(p->advertise), "%s", cfg->advertise);
+    } else if (strcmp(addr, "0.0.0.0") == 0 || strcmp(addr, "::") == 0) {
+        p->advertise[0] = '\0';
+    } else {
+        format_addr(&ss, p->advertise, sizeof(p->advertise), true);
+    }
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->cond, NULL);
+    if (pthread_create(&p->accept_thread, NULL, accept_thread, p) != 0) {
+        close(p->lfd);
+        pool_error(POOL_ERR_SYSTEM, "cannot start the iSCSI accept thread");
+        return NULL;
+    }
+    pthread_mutex_lock(&portals_lock);
+    p->next_global = portals_head;
+    portals_head = p;
+    pthread_mutex_unlock(&portals_lock);
+    log_info("iscsi: portal %s port %u tpgt %u listening", addr, p->port, p->cfg.tpgt);
+    return pool_steal_ptr(&p);
+}
+
+uint16_t iscsi_portal_port(const iscsiPortal *p)
+{
+    return p->port;
+}
+
+size_t iscsi_portal_session_count(iscsiPortal *p)
+{
+    return iscsi_session_count(p);
+}
+
+static void kick_one(iscsiConn *c, void *opaque)
+{
+    (void)opaque;
+    iscsi_conn_kick(c);
+}
+
+void iscsi_portal_drop_target(iscsiPortal *p, const char *iqn)
+{
+    iscsi_session_foreach(p, iqn, kick_one, NULL);
+}
+
+static bool all_done(iscsiPortal *p)
+{
+    for (iscsiConn *c = p->conns; c; c = c->next)
+        if (!atomic_load(&c->done))
+            return false;
+    return true;
+}
+
+void iscsi_portal_stop(iscsiPortal *p, int grace_ms)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&portals_lock);
+    for (iscsiPortal **pp = &portals_head; *pp; pp = &(*pp)->next_global) {
+        if (*pp == p) {
+            *pp = p->next_global;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&portals_lock);
+
+    atomic_store(&p->stopping, true);
+    pthread_join(p->accept_thread, NULL);
+    close(p->lfd);
+
+    if (grace_ms < 0)
+        grace_ms = 0;
+    uint16_t grace_s = (uint16_t)((grace_ms + 999) / 1000);
+    pthread_mutex_lock(&p->lock);
+    for (iscsiConn *c = p->conns; c; c = c->next) {
+        if (atomic_load(&c->done))
+            continue;
+        if (c->state == ISCSI_CONN_FULL && grace_ms > 0)
+            iscsi_conn_send_async_logout(c, grace_s);
+        else
+            iscsi_conn_kick(c);
+    }
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += grace_ms / 1000;
+    deadline.tv_nsec += (long)(grace_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    while (!all_done(p)) {
+        if (pthread_cond_timedwait(&p->cond, &p->lock, &deadline) == ETIMEDOUT)
+            break;
+    }
+    for (iscsiConn *c = p->conns; c; c = c->next)
+        if (!atomic_load(&c->done))
+            iscsi_conn_kick(c);
+    pthread_mutex_unlock(&p->lock);
+    reap(p, true);
+    pthread_cond_destroy(&p->cond);
+    pthread_mutex_destroy(&p->lock);
+    log_info("iscsi: portal %s port %u stopped", p->address, p->port);
+    free(p);
+}
+
+void iscsi_portal_send_targets(iscsiPortal *p, const char *initiator, const char *only,
+                               const char *local_addr, iscsiTextOut *out)
+{
+    POOL_AUTOSTRV names = tgt_list_visible(p->cfg.inv, initiator);
+
+    if (!names)
+        return;
+    pthread_mutex_lock(&portals_lock);
+    for (char **n = names; *n; n++) {
+        if (only && strcmp(*n, only) != 0)
+            continue;
+        iscsi_text_add(out, "TargetName", "%s", *n);
+        /* this portal first (the path the initiator already uses) */
+        bool self_listed = false;
+        for (iscsiPortal *q = portals_head; q; q = q->next_global) {
+            if (q != p)
+                continue;
+            self_listed = true;
+            if (q->advertise[0])
+                iscsi_text_add(out, "TargetAddress", "%s,%u", q->advertise, q->cfg.tpgt);
+            else
+                iscsi_text_add(out, "TargetAddress", "%s:%u,%u", local_addr, q->port, q->cfg.tpgt);
+        }
+        (void)self_listed;
+        for (iscsiPortal *q = portals_head; q; q = q->next_global) {
+            if (q == p || q->cfg.inv != p->cfg.inv || atomic_load(&q->stopping))
+                continue;
+            if (q->advertise[0])
+                iscsi_text_add(out, "TargetAddress", "%s,%u", q->advertise, q->cfg.tpgt);
+            else
+                iscsi_text_add(out, "TargetAddress", "%s:%u,%u", local_addr, q->port, q->cfg.tpgt);
+        }
+    }
+    pthread_mutex_unlock(&portals_lock);
+}
