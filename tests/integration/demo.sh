@@ -10,6 +10,9 @@ echo "$out" | tail -n 30
 t_assert "demo exits 0 (rc $rc)" [ "$rc" -eq 0 ]
 t_assert "demo listed its volumes" grep -q "^vm01-disk .* 2 .*ready" <<< "$out"
 t_assert "demo showed the lvs view" grep -q "pd_uuid:" <<< "$out"
+t_assert "iscsi-ls saw the pool's target" grep -q "^Target:iqn.2026-11.org.poold:demo " <<< "$out"
+t_assert "iscsi-ls saw both LUNs" bash -c 'grep -q "^Lun:1 " <<< "$1" && grep -q "^Lun:2 " <<< "$1"' _ "$out"
+t_assert "an initiator wrote and read a LUN" grep -q "^read 65536/65536 bytes at offset 1048576" <<< "$out"
 t_assert "demo finished" grep -q "^demo finished" <<< "$out"
 left=$(losetup -a | grep /tmp/poold-demo)
 t_assert "no demo loop device left ($left)" [ -z "$left" ]
