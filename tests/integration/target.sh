@@ -87,11 +87,17 @@ t_log "stop poold under load"
 # a marker on another LUN; the load runs on disk1 (qemu-img bench wraps
 # around the whole image, so its own LUN has no stable data to check)
 qemu-io -f raw -c "write -P 0x77 8M 4M" "$URL/$slun" >/dev/null
+sessions=$(grep -c "normal session.*linux-kvm" "$T_DIR/poold.log")
 qemu-img bench -w -t none -c 2000000 -d 8 -s 65536 -o 8388608 -f raw "$URL/$lun" > "$T_DIR/bench.log" 2>&1 &
 bpid=$!
-sleep 1 # let the load build up (not a wait for a condition: the load just runs)
+# the load is on once qemu's session is logged in
+deadline=$((SECONDS + 15))
+until [ "$(grep -c "normal session.*linux-kvm" "$T_DIR/poold.log")" -gt "$sessions" ]; do
+    [ $SECONDS -ge $deadline ] && break
+    sleep 0.05
+done
 start=$SECONDS
-kill -0 "$bpid" 2>/dev/null && grep -q . "$T_DIR/bench.log" ; t_assert "load is running" kill -0 "$bpid"
+t_assert "load is running" kill -0 "$bpid"
 t_assert "poolctl daemon stop" pctl daemon stop
 t_assert "poold gone within 15 s" t_wait_gone "$T_POOLD_PID" 15
 echo "# poold stopped $((SECONDS - start)) s after the request"
