@@ -15,7 +15,9 @@
  *   - The anchor runs lvm exactly as poold does (libpool/lvm_run.c): the
  *     same binary, the same --config string (filter and global_filter on the
  *     anchor VG's devices only, no devices file, no hints, no udev list,
- *     activation=0, no backup/archive), the same environment, stdin
+ *     activation=0, no backup/archive), the same environment (including
+ *     LVM_SYSTEM_DIR=<poold's state_dir>/lvm, whose lvm.conf sets
+ *     use_aio=0, when poold runs with it: --lvm-system-dir), stdin
  *     /dev/null, through the same pool_command_run. lvm_run.c keeps its
  *     config builder private, so the string is built here the same way.
  *   - poold is reached over its socket with libpool's own framing, one
@@ -30,7 +32,7 @@
  * Each population step: fill both VGs to N (timed separately, reported as a
  * mean per volume), then K iterations of: create a new volume, grow an
  * existing one by one extent, read one back (poold: volume-info; lvm: the
- * vgs+lvs+pvs reports poold reads), delete the new volume. The population
+ * one lvs-with-VG-fields report poold reads), delete the new volume. The population
  * stays at N or N+1 throughout.
  */
 #include <errno.h>
@@ -65,7 +67,7 @@
 enum { OP_CREATE, OP_RESIZE, OP_INFO, OP_DELETE, NOPS };
 
 static const char *const op_names[NOPS] = {"create", "resize", "info", "delete"};
-static const char *const op_anchor[NOPS] = {"lvcreate", "lvextend", "vgs+lvs+pvs", "lvremove"};
+static const char *const op_anchor[NOPS] = {"lvcreate", "lvextend", "lvs+vg", "lvremove"};
 
 typedef struct {
     double *v;
@@ -93,6 +95,7 @@ typedef struct {
     unsigned cli_samples;
 
     char *lvm_config;
+    char *lvm_system_env; /* "LVM_SYSTEM_DIR=<poold's>" or NULL, as poold runs lvm */
     uint64_t next_id;
     unsigned *pool_ext; /* extents of fill volume i in the pool */
     unsigned npool;     /* fill volumes in the pool */
@@ -171,7 +174,7 @@ static char *anchor_config(char *const *devs)
 static int lvm_exec(const bench *b, const char *sub, char *const *args)
 {
     char *argv[32];
-    char *env[] = {"LVM_SUPPRESS_FD_WARNINGS=1", "LC_ALL=C", NULL};
+    char *env[] = {"LVM_SUPPRESS_FD_WARNINGS=1", "LC_ALL=C", b->lvm_system_env, NULL};
     poolCommand cmd = {0};
     poolCommandResult res;
     size_t n = 0;
@@ -260,20 +263,15 @@ static int anchor_remove(const bench *b, const char *lv)
 
 /* What poold reads before and after every operation (pool_snapshot_load):
  * the VG, its LVs with segments and tags, the PVs, as JSON reports. */
+/* What poold reads for volume-info: one lvs with the VG fields on every
+ * row (its PV offsets are cached, so no pvs). */
 static int anchor_read(const bench *b)
 {
-    char *vgs[] = {
-        "--reportformat",     "json", "--units", "b", "--nosuffix", "-o", POOL_LVM_VGS_FIELDS,
-        (char *)b->anchor_vg, NULL};
     char *lvs[] = {
-        "--reportformat",     "json", "--units", "b", "--nosuffix", "-o", POOL_LVM_LVS_FIELDS,
+        "--reportformat",     "json", "--units", "b", "--nosuffix", "-o", POOL_LVM_LVS_VG_FIELDS,
         (char *)b->anchor_vg, NULL};
-    char *pvs[] = {"--reportformat", "json", "--units",           "b",
-                   "--nosuffix",     "-o",   POOL_LVM_PVS_FIELDS, NULL};
 
-    if (lvm_exec(b, "vgs", vgs) < 0 || lvm_exec(b, "lvs", lvs) < 0 || lvm_exec(b, "pvs", pvs) < 0)
-        return -1;
-    return 0;
+    return lvm_exec(b, "lvs", lvs);
 }
 
 /* --- poold over its socket ---------------------------------------------- */
@@ -626,6 +624,8 @@ static void print_header(const bench *b)
            sysconf(_SC_NPROCESSORS_ONLN), u.release, ver);
     printf("# samples per op: %u through the socket, %u through poolctl; extent 4 MiB\n",
            b->samples, b->cli_samples);
+    printf("# lvm configuration (poold and anchor alike): %s\n",
+           b->lvm_system_env ? b->lvm_system_env : "the host's /etc/lvm");
     fflush(stdout);
 }
 
@@ -668,6 +668,7 @@ static void usage(FILE *f)
     fprintf(f, "Usage: volume_ops_bench --socket PATH --pool NAME --poolctl PATH\n"
                "         --anchor-vg NAME --anchor-dev DEV [--anchor-dev DEV...]\n"
                "         [--lvm PATH] [--sizes 10,100,1000] [--samples 30] [--cli-samples 5]\n"
+               "         [--lvm-system-dir DIR]  (poold's <state_dir>/lvm, when it uses one)\n"
                "The pool must exist and hold no volumes; the anchor devices must be unused\n"
                "(the anchor VG is created on them). Normally run by bench/volume-ops.\n");
 }
@@ -715,6 +716,7 @@ int main(int argc, char **argv)
         {"sizes", required_argument, NULL, 'n'},
         {"samples", required_argument, NULL, 'k'},
         {"cli-samples", required_argument, NULL, 'C'},
+        {"lvm-system-dir", required_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -770,6 +772,12 @@ int main(int argc, char **argv)
                 return 2;
             }
             break;
+        case 'S':
+            free(b.lvm_system_env);
+            b.lvm_system_env = pool_asprintf("LVM_SYSTEM_DIR=%s", optarg);
+            if (b.lvm_system_env == NULL)
+                die_pool("--lvm-system-dir");
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -818,5 +826,6 @@ int main(int argc, char **argv)
     }
     free(b.pool_ext);
     free(b.lvm_config);
+    free(b.lvm_system_env);
     return 0;
 }

@@ -1,5 +1,5 @@
 /*
- * cmd_volume.c: poolctl volume create|resize|delete|list|info.
+ * cmd_volume.c: poolctl volume create|resize|delete|list|info|export|unexport.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -55,5 +55,9 @@ const cliCommand cli_volume_commands[] = {
     {"volume", "list", "volume-list", "list a pool's volumes", list_args, print_vol_list},
     {"volume", "info", "volume-info", "show a volume, its lease slot and segment map", vol_args,
      print_vol},
+    {"volume", "export", "volume-export", "offer a volume to initiators again (its LUN returns)",
+     vol_args, print_vol},
+    {"volume", "unexport", "volume-unexport",
+     "take a volume's LUN away from initiators (data kept)", vol_args, print_vol},
     {0},
 };

@@ -22,13 +22,14 @@
 #include "pool-config.h"
 #include "pool-error.h"
 #include "pool-util.h"
+#include "pool-xml.h"
 #include "poolctl.h"
 
 #define DEFAULT_SOCKET  "/run/poold/poold.sock"
 #define DEFAULT_TIMEOUT 600
 
 static const cliCommand *const families[] = {cli_pool_commands, cli_volume_commands,
-                                             cli_daemon_commands};
+                                             cli_target_commands, cli_daemon_commands};
 #define NFAMILIES (sizeof(families) / sizeof(families[0]))
 
 static void usage_global(FILE *f)
@@ -46,7 +47,7 @@ static void usage_global(FILE *f)
             DEFAULT_TIMEOUT);
     for (size_t f2 = 0; f2 < NFAMILIES; f2++)
         for (const cliCommand *c = families[f2]; c->group; c++)
-            fprintf(f, "  %-6s %-8s %s\n", c->group, c->verb, c->summary);
+            fprintf(f, "  %-6s %-11s %s\n", c->group, c->verb, c->summary);
     fprintf(f, "\nSee poolctl(8) for details and exit codes.\n");
 }
 
@@ -61,13 +62,14 @@ static void usage_command(FILE *f, const cliCommand *c)
     }
     bool has_opts = false;
     for (const cliArg *a = c->args; a->name; a++)
-        if (a->kind == CLI_OPTION || a->kind == CLI_FLAG)
+        if (a->kind == CLI_OPTION || a->kind == CLI_FLAG || a->kind == CLI_OPTION_REQUIRED)
             has_opts = true;
     fprintf(f, "%s\n%s.\n", has_opts ? " [OPTIONS]" : "", c->summary);
     for (const cliArg *a = c->args; a->name; a++) {
         char left[64];
-        if (a->kind == CLI_OPTION)
-            snprintf(left, sizeof(left), "--%s VALUE", a->name);
+        if (a->kind == CLI_OPTION || a->kind == CLI_OPTION_REQUIRED)
+            snprintf(left, sizeof(left), "--%s %s", a->name,
+                     a->kind == CLI_OPTION_REQUIRED ? "VALUE (required)" : "VALUE");
         else if (a->kind == CLI_FLAG)
             snprintf(left, sizeof(left), "--%s", a->name);
         else
@@ -94,6 +96,14 @@ static int check_value(const cliArg *a, const char *v)
             return -1;
         }
         return 0;
+    case CLI_CHECK_ISCSI_NAME:
+        return pool_iscsi_name_validate(v);
+    case CLI_CHECK_CHAP_USER:
+        if (pool_chap_user_validate(v) < 0) {
+            pool_error_prefix("--%s", a->name);
+            return -1;
+        }
+        return 0;
     default:
         return 0;
     }
@@ -106,6 +116,41 @@ static const cliCommand *find_command(const char *group, const char *verb)
             if (strcmp(c->group, group) == 0 && (!verb || strcmp(c->verb, verb) == 0))
                 return c;
     return NULL;
+}
+
+/* --secret-file: the secret goes to poold over the control socket, read
+ * here so it never appears in a command line (ps, shell history). One
+ * trailing newline (as `echo` and editors leave) is not part of it. */
+static int add_secret_file(poolRequest *req, const cliArg *a, const char *path)
+{
+    char *data = NULL;
+    size_t len = 0;
+    if (pool_file_read_all(path, 4096, &data, &len) < 0) {
+        pool_error_prefix("--%s", a->name);
+        return -1;
+    }
+    if (len > 0 && data[len - 1] == '\n')
+        data[--len] = '\0';
+    if (len > 0 && data[len - 1] == '\r')
+        data[--len] = '\0';
+    int r = pool_chap_secret_validate(data, len);
+    if (r < 0)
+        pool_error_prefix("--%s %s", a->name, path);
+    else
+        r = pool_request_add(req, a->param, data);
+    memset(data, 0, len);
+    free(data);
+    return r;
+}
+
+/* Check a value and add it to the request under the argument's param. */
+static int add_value(poolRequest *req, const cliArg *a, const char *v)
+{
+    if (a->check == CLI_CHECK_SECRET_FILE)
+        return add_secret_file(req, a, v);
+    if (check_value(a, v) < 0)
+        return -1;
+    return pool_request_add(req, a->param, v);
 }
 
 /* Parse the command's own arguments into a request. */
@@ -129,8 +174,9 @@ static poolRequest *parse_command(const cliCommand *c, int argc, char **argv)
             size_t nl = eq ? (size_t)(eq - name) : strlen(name);
             const cliArg *a = NULL;
             for (const cliArg *x = c->args; x->name; x++)
-                if ((x->kind == CLI_OPTION || x->kind == CLI_FLAG) && strlen(x->name) == nl &&
-                    strncmp(x->name, name, nl) == 0)
+                if ((x->kind == CLI_OPTION || x->kind == CLI_FLAG ||
+                     x->kind == CLI_OPTION_REQUIRED) &&
+                    strlen(x->name) == nl && strncmp(x->name, name, nl) == 0)
                     a = x;
             if (!a) {
                 pool_error(POOL_ERR_INVALID_ARG, "%s %s: unknown option '%.*s'", c->group, c->verb,
@@ -161,7 +207,7 @@ static poolRequest *parse_command(const cliCommand *c, int argc, char **argv)
                            a->name);
                 return NULL;
             }
-            if (check_value(a, val) < 0 || pool_request_add(req, a->param, val) < 0)
+            if (add_value(req, a, val) < 0)
                 return NULL;
             continue;
         }
@@ -177,12 +223,18 @@ static poolRequest *parse_command(const cliCommand *c, int argc, char **argv)
                        arg);
             return NULL;
         }
-        if (check_value(pos, arg) < 0 || pool_request_add(req, pos->param, arg) < 0)
+        if (add_value(req, pos, arg) < 0)
             return NULL;
         seen[pos - c->args] = true;
         if (pos->kind == CLI_POSITIONAL)
             pos++;
     }
+    for (const cliArg *a = c->args; a->name; a++)
+        if (a->kind == CLI_OPTION_REQUIRED && !seen[a - c->args]) {
+            pool_error(POOL_ERR_INVALID_ARG, "%s %s: missing --%s (see poolctl %s %s --help)",
+                       c->group, c->verb, a->name, c->group, c->verb);
+            return NULL;
+        }
     for (const cliArg *a = c->args; a->name; a++)
         if ((a->kind == CLI_POSITIONAL || a->kind == CLI_POSITIONAL_MULTI) && !seen[a - c->args]) {
             pool_error(POOL_ERR_INVALID_ARG, "%s %s: missing %s (see poolctl %s %s --help)",
@@ -357,10 +409,37 @@ int main(int argc, char **argv)
         free(rest);
         return 2;
     }
+    /* Two-word verbs ("target acl add"): the table spells them with a
+     * space; try the one-word verb first. */
     const cliCommand *cmd = find_command(rest[0], rest[1]);
+    int used = 2;
+    char verb2[64];
+    if (!cmd && nrest >= 3 && snprintf(verb2, sizeof(verb2), "%s %s", rest[1], rest[2]) > 0 &&
+        (cmd = find_command(rest[0], verb2)))
+        used = 3;
     if (!cmd) {
-        fprintf(stderr, "poolctl: error: unknown command '%s %s' (see poolctl %s --help)\n",
-                rest[0], rest[1], rest[0]);
+        /* "poolctl target acl" or "... acl --help": show the two-word verbs */
+        size_t l = strlen(rest[1]);
+        bool any = false;
+        for (size_t f = 0; f < NFAMILIES; f++)
+            for (const cliCommand *c = families[f]; c->group; c++)
+                if (strcmp(c->group, rest[0]) == 0 && strncmp(c->verb, rest[1], l) == 0 &&
+                    c->verb[l] == ' ') {
+                    if (help)
+                        usage_command(stdout, c);
+                    any = true;
+                }
+        if (any && help) {
+            free(rest);
+            return 0;
+        }
+        if (any)
+            fprintf(stderr,
+                    "poolctl: error: '%s %s' needs a subcommand (see poolctl %s %s --help)\n",
+                    rest[0], rest[1], rest[0], rest[1]);
+        else
+            fprintf(stderr, "poolctl: error: unknown command '%s %s' (see poolctl %s --help)\n",
+                    rest[0], rest[1], rest[0]);
         free(rest);
         return 2;
     }
@@ -369,7 +448,7 @@ int main(int argc, char **argv)
         free(rest);
         return 0;
     }
-    POOL_AUTOPTR(poolRequest) req = parse_command(cmd, nrest - 2, rest + 2);
+    POOL_AUTOPTR(poolRequest) req = parse_command(cmd, nrest - used, rest + used);
     free(rest);
     if (!req)
         return fail();

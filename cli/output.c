@@ -108,6 +108,9 @@ static json_object *vol_json(const poolVolDef *v)
     json_object_object_add(o, "lun", json_object_new_int(v->lun));
     json_object_object_add(o, "created", json_object_new_int64(v->created));
     json_object_object_add(o, "state", json_object_new_string(v->state ? v->state : "ready"));
+    if (v->export_state != POOL_VOL_EXPORT_UNKNOWN)
+        json_object_object_add(o, "exported",
+                               json_object_new_boolean(v->export_state == POOL_VOL_EXPORT_ON));
     json_object_object_add(o, "segments", segments_json(v->segments, v->nsegments));
     return o;
 }
@@ -148,6 +151,18 @@ static void print_pool_human(const poolPoolDef *p)
                    p->nleases_segments);
 }
 
+static const char *export_word(const poolVolDef *v)
+{
+    switch (v->export_state) {
+    case POOL_VOL_EXPORT_ON:
+        return "yes";
+    case POOL_VOL_EXPORT_OFF:
+        return "no";
+    default:
+        return "-";
+    }
+}
+
 static void print_vol_human(const poolVolDef *v)
 {
     char b[32], when[64] = "?";
@@ -163,6 +178,8 @@ static void print_vol_human(const poolVolDef *v)
     printf("Format:        %s\n", v->format ? v->format : "raw");
     printf("State:         %s\n", v->state ? v->state : "ready");
     printf("LUN:           %d\n", v->lun);
+    if (v->export_state != POOL_VOL_EXPORT_UNKNOWN)
+        printf("Exported:      %s\n", export_word(v));
     if (v->lease_pv)
         printf("Lease slot:    %d (%s at offset %" PRIu64 ")\n", v->lease_slot, v->lease_pv,
                v->lease_offset);
@@ -218,8 +235,8 @@ int cli_print_volumes(const cliOutput *out, xmlNodePtr reply, bool list)
 {
     json_object *arr = out->json && list ? json_object_new_array() : NULL;
     if (list && !out->json)
-        printf("%-32s %-12s %-5s %-5s %-9s %s\n", "NAME", "CAPACITY", "LUN", "SLOT", "SEGMENTS",
-               "STATE");
+        printf("%-32s %-12s %-5s %-5s %-9s %-8s %s\n", "NAME", "CAPACITY", "LUN", "SLOT",
+               "SEGMENTS", "EXPORTED", "STATE");
     for (xmlNodePtr n = reply->children; n; n = n->next) {
         if (!is_elem(n, "volume"))
             continue;
@@ -235,13 +252,76 @@ int cli_print_volumes(const cliOutput *out, xmlNodePtr reply, bool list)
                 cli_print_json(vol_json(v));
         } else if (list) {
             char c[32];
-            printf("%-32s %-12s %-5d %-5d %-9zu %s\n", v->name,
+            printf("%-32s %-12s %-5d %-5d %-9zu %-8s %s\n", v->name,
                    pool_format_size(v->capacity, c, sizeof(c)), v->lun, v->lease_slot, v->nsegments,
-                   v->state ? v->state : "ready");
+                   export_word(v), v->state ? v->state : "ready");
         } else {
             print_vol_human(v);
         }
         pool_vol_def_free(v);
     }
     return arr ? cli_print_json(arr) : 0;
+}
+
+static const char *chap_mode(const poolTargetDef *t)
+{
+    return !t->chap_user ? "none" : t->mutual_user ? "mutual" : "one-way";
+}
+
+/* target-info and the target-* changes answer with the target document
+ * (never with secrets: poold leaves them out, and nothing here prints one). */
+int cli_print_target(const cliOutput *out, xmlNodePtr reply)
+{
+    for (xmlNodePtr n = reply->children; n; n = n->next) {
+        if (!is_elem(n, "target"))
+            continue;
+        poolTargetDef *t = pool_target_def_parse_node(n);
+        if (!t)
+            return -1;
+        if (out->json) {
+            json_object *o = json_object_new_object();
+            json_object_object_add(o, "pool", json_object_new_string(t->pool));
+            if (t->iqn)
+                json_object_object_add(o, "iqn", json_object_new_string(t->iqn));
+            json_object *p = json_object_new_array();
+            for (size_t i = 0; t->portals && t->portals[i]; i++) {
+                json_object *e = json_object_new_object();
+                json_object_object_add(e, "tag", json_object_new_int((int)i + 1));
+                json_object_object_add(e, "address", json_object_new_string(t->portals[i]));
+                json_object_array_add(p, e);
+            }
+            json_object_object_add(o, "portals", p);
+            json_object *a = json_object_new_array();
+            for (char **x = t->acl; x && *x; x++)
+                json_object_array_add(a, json_object_new_string(*x));
+            json_object_object_add(o, "acl", a);
+            json_object *c = json_object_new_object();
+            json_object_object_add(c, "mode", json_object_new_string(chap_mode(t)));
+            if (t->chap_user)
+                json_object_object_add(c, "user", json_object_new_string(t->chap_user));
+            if (t->mutual_user)
+                json_object_object_add(c, "mutual_user", json_object_new_string(t->mutual_user));
+            json_object_object_add(o, "chap", c);
+            cli_print_json(o);
+        } else {
+            printf("Pool:          %s\n", t->pool);
+            printf("IQN:           %s\n", t->iqn ? t->iqn : "-");
+            if (!t->portals || !t->portals[0])
+                printf("Portals:       none (the target is off: iscsi_portal = \"\")\n");
+            for (size_t i = 0; t->portals && t->portals[i]; i++)
+                printf("%s %s (portal group %zu)\n",
+                       i ? "              " : "Portals:      ", t->portals[i], i + 1);
+            if (!t->acl || !t->acl[0])
+                printf("ACL:           none (any initiator may log in)\n");
+            for (size_t i = 0; t->acl && t->acl[i]; i++)
+                printf("%s %s\n", i ? "              " : "ACL:          ", t->acl[i]);
+            printf("CHAP:          %s\n", chap_mode(t));
+            if (t->chap_user)
+                printf("CHAP user:     %s\n", t->chap_user);
+            if (t->mutual_user)
+                printf("Target user:   %s (mutual)\n", t->mutual_user);
+        }
+        pool_target_def_free(t);
+    }
+    return 0;
 }

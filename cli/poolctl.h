@@ -19,6 +19,7 @@ typedef enum {
     CLI_POSITIONAL_MULTI, /* one or more, must be last */
     CLI_OPTION,           /* --name VALUE (or --name=VALUE) */
     CLI_FLAG,             /* --name, sent as "yes" */
+    CLI_OPTION_REQUIRED,  /* --name VALUE that must be given */
 } cliArgKind;
 
 typedef enum {
@@ -28,6 +29,11 @@ typedef enum {
     CLI_CHECK_SIZE,
     CLI_CHECK_UINT,
     CLI_CHECK_PATH,
+    CLI_CHECK_ISCSI_NAME,  /* iqn. / eui. / naa. name (RFC 3720 3.2.6) */
+    CLI_CHECK_CHAP_USER,   /* CHAP user name */
+    CLI_CHECK_SECRET_FILE, /* a file holding a CHAP secret: poolctl sends the
+                            * file's content (one trailing newline dropped),
+                            * never the path, so secrets stay out of argv */
 } cliCheck;
 
 typedef struct {
@@ -56,10 +62,12 @@ typedef struct {
 extern const cliCommand cli_pool_commands[];
 extern const cliCommand cli_volume_commands[];
 extern const cliCommand cli_daemon_commands[];
+extern const cliCommand cli_target_commands[];
 
 /* output.c */
 int cli_print_pools(const cliOutput *out, xmlNodePtr reply, bool list);
 int cli_print_volumes(const cliOutput *out, xmlNodePtr reply, bool list);
+int cli_print_target(const cliOutput *out, xmlNodePtr reply);
 /* Print and release a JSON value (pretty, newline-terminated). */
 struct json_object;
 int cli_print_json(struct json_object *obj);

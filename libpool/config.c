@@ -536,11 +536,16 @@ static int apply_value(const cfgParser *ps, unsigned line, poolConfig *cfg, cfgK
             return cfg_error(ps, line, name, "%s", pool_error_last_message());
         take_string(&cfg->host_name, v);
         break;
-    case KEY_ISCSI_PORTAL:
-        if (v->str[0] && pool_parse_portal(v->str, NULL, 0, NULL) < 0)
+    case KEY_ISCSI_PORTAL: {
+        /* a space-separated list: every entry must be a valid, distinct
+         * portal, or poold would start with fewer paths than configured */
+        char **list = NULL;
+        if (pool_parse_portal_list(v->str, &list) < 0)
             return cfg_error(ps, line, name, "%s", pool_error_last_message());
+        pool_strv_free(list);
         take_string(&cfg->iscsi_portal, v);
         break;
+    }
     case KEY_ACTIVATION:
         idx = lookup_name(activation_names, 3, v->str);
         if (idx < 0)
@@ -845,5 +850,52 @@ int pool_parse_portal(const char *text, char *addr, size_t addrlen, uint16_t *po
 bad:
     pool_error(POOL_ERR_CONFIG,
                "'%s' is not a portal address (A.B.C.D:PORT or [IPv6]:PORT, port 1..65535)", text);
+    return -1;
+}
+
+int pool_parse_portal_list(const char *text, char ***entries)
+{
+    char **list = NULL;
+    *entries = NULL;
+    const char *p = text;
+    while (*p) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (!*p)
+            break;
+        size_t len = strcspn(p, " \t");
+        char *one = pool_asprintf("%.*s", (int)len, p);
+        if (!one)
+            goto fail;
+        char addr[INET6_ADDRSTRLEN + 2];
+        uint16_t port;
+        if (pool_parse_portal(one, addr, sizeof(addr), &port) < 0) {
+            free(one);
+            goto fail;
+        }
+        /* The same address:port twice would fail to bind at start; say so
+         * here, where the operator can see the line. */
+        for (char **q = list; q && *q; q++) {
+            if (strcmp(*q, one) == 0) {
+                pool_error(POOL_ERR_CONFIG, "portal '%s' is listed twice", one);
+                free(one);
+                goto fail;
+            }
+        }
+        if (pool_strv_length(list) >= POOL_MAX_PORTALS) {
+            pool_error(POOL_ERR_CONFIG, "more than %d portals", POOL_MAX_PORTALS);
+            free(one);
+            goto fail;
+        }
+        int r = pool_strv_add(&list, one);
+        free(one);
+        if (r < 0)
+            goto fail;
+        p += len;
+    }
+    *entries = list;
+    return (int)pool_strv_length(list);
+fail:
+    pool_strv_free(list);
     return -1;
 }

@@ -20,17 +20,20 @@
 
 #define MIB (1024ull * 1024)
 
-static uint64_t round_up(uint64_t v, uint64_t align)
-{
-    return (v + align - 1) / align * align;
-}
-
 uint64_t pool_layout_ids_bytes(unsigned host_ids)
 {
-    /* One delta lease per host id; sized for 4 KiB sectors so the same
-     * layout works whatever the LUN's logical block size. */
-    uint64_t b = round_up((uint64_t)host_ids * 4096, MIB);
-    return b < MIB ? MIB : b;
+    /* One delta lease per host id, sized for 4 KiB sectors so the same
+     * layout works whatever the LUN's logical block size. sanlock only
+     * knows lockspace alignments of 1, 2, 4 and 8 MiB, serving 250, 500,
+     * 1000 and 2000 hosts with 4 KiB sectors: take the smallest that holds
+     * every host id. */
+    uint64_t b = MIB;
+    unsigned cap = 250;
+    while (host_ids > cap) {
+        b *= 2;
+        cap *= 2;
+    }
+    return b;
 }
 
 uint64_t pool_layout_leases_bytes(unsigned lease_slots)

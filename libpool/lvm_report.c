@@ -29,6 +29,11 @@
  *     overlap, and all its rows agree on name, size and tags;
  *   - tags are a comma-separated list ("" means none) without empty items.
  *
+ * The combined report (`lvs` with the VG fields appended, one command instead
+ * of `vgs` + `lvs`) repeats the VG fields on every row: each row must pass
+ * the vgs rules and all rows must agree on the VG, to the last field and tag.
+ * No rows (a VG without LVs) gives *vg == NULL: the caller asks `vgs`.
+ *
  * Ownership: on success *out is a malloc'd array (NULL when *n == 0) freed by
  * pool_lvm_{lvs,vgs,pvs}_free; on failure *out is NULL and *n is 0.
  */
@@ -464,9 +469,10 @@ static int lv_merge(lvRow *rows, size_t n, poolLvmLV *lv)
     return 0;
 }
 
-int pool_lvm_report_parse_lvs(const char *json, poolLvmLV **out, size_t *n)
+/* The LVs of an array of "lv" rows (shared by the plain and the combined
+ * parser; rows is borrowed). */
+static int lv_rows_parse(json_object *rows, poolLvmLV **out, size_t *n)
 {
-    json_object *rows = NULL;
     lvRow *r = NULL;
     lvOrder *order = NULL;
     size_t nrows = 0, nlvs = 0;
@@ -475,14 +481,9 @@ int pool_lvm_report_parse_lvs(const char *json, poolLvmLV **out, size_t *n)
 
     *out = NULL;
     *n = 0;
-    rows = report_rows(json, "lv");
-    if (rows == NULL)
-        return -1;
     nrows = json_object_array_length(rows);
-    if (nrows == 0) {
-        json_object_put(rows);
+    if (nrows == 0)
         return 0;
-    }
     r = pool_calloc(nrows, sizeof(*r));
     order = pool_calloc(nrows, sizeof(*order));
     if (r == NULL || order == NULL)
@@ -529,6 +530,20 @@ out:
             free(r[i].seg.pv);
         free(r);
     }
+    return ret;
+}
+
+int pool_lvm_report_parse_lvs(const char *json, poolLvmLV **out, size_t *n)
+{
+    json_object *rows;
+    int ret;
+
+    *out = NULL;
+    *n = 0;
+    rows = report_rows(json, "lv");
+    if (rows == NULL)
+        return -1;
+    ret = lv_rows_parse(rows, out, n);
     json_object_put(rows);
     return ret;
 }
@@ -632,6 +647,78 @@ int pool_lvm_report_parse_vgs(const char *json, poolLvmVG **out, size_t *n)
     return 0;
 
 error:
+    json_object_put(rows);
+    return -1;
+}
+
+/* --- lvs with VG fields -------------------------------------------------- */
+
+/* The VG fields every row of the combined report repeats. */
+static const char *const vg_fields[] = {
+    "vg_name",       "vg_uuid",  "vg_size",  "vg_free",  "vg_extent_size", "vg_extent_count",
+    "vg_free_count", "vg_seqno", "pv_count", "lv_count", "vg_tags",
+};
+
+int pool_lvm_report_parse_lvs_vg(const char *json, poolLvmVG **vg, poolLvmLV **out, size_t *n)
+{
+    json_object *rows;
+    json_object *first_row;
+    poolLvmVG *first = NULL;
+    size_t nrows;
+
+    *vg = NULL;
+    *out = NULL;
+    *n = 0;
+    rows = report_rows(json, "lv");
+    if (rows == NULL)
+        return -1;
+    nrows = json_object_array_length(rows);
+    if (nrows == 0) {
+        json_object_put(rows);
+        return 0;
+    }
+    /* The first row's VG passes every vgs rule; every other row must carry
+     * the very same text in every VG field (one lvm command reads one
+     * metadata version, so anything else means the rows cannot be trusted).
+     * Comparing text instead of parsing each row keeps a 1,000-LV report
+     * cheap. */
+    first_row = json_object_array_get_idx(rows, 0);
+    first = pool_calloc(1, sizeof(*first));
+    if (first == NULL)
+        goto error;
+    if (vg_parse(first_row, 0, first) < 0) {
+        free(first);
+        first = NULL;
+        goto error;
+    }
+    for (size_t i = 1; i < nrows; i++) {
+        json_object *row = json_object_array_get_idx(rows, i);
+        char what[64];
+
+        snprintf(what, sizeof(what), "lvs row %zu", i);
+        for (size_t f = 0; f < sizeof(vg_fields) / sizeof(vg_fields[0]); f++) {
+            const char *a = row_string(first_row, vg_fields[f], "lvs row 0");
+            const char *b = row_string(row, vg_fields[f], what);
+
+            if (a == NULL || b == NULL)
+                goto error;
+            if (strcmp(a, b) != 0) {
+                pool_error(POOL_ERR_LVM,
+                           "lvm report: lvs row %zu: VG %.128s differs from the first row's "
+                           "(%s)",
+                           i, first->name, vg_fields[f]);
+                goto error;
+            }
+        }
+    }
+    if (lv_rows_parse(rows, out, n) < 0)
+        goto error;
+    json_object_put(rows);
+    *vg = first;
+    return 0;
+
+error:
+    pool_lvm_vgs_free(first, first ? 1 : 0);
     json_object_put(rows);
     return -1;
 }

@@ -15,17 +15,28 @@
 typedef struct {
     poolPoolDef *def; /* the record, without status */
     poolLvm *lvm;     /* restricted to def->devices */
+    /* The pool's PVs as last reported by `pvs`, for pe_start only: a PV's
+     * first-extent offset is fixed when it is created and never changes, so
+     * snapshots reuse it instead of running pvs every time. Refreshed when a
+     * segment names a PV not in it or the VG's pv_count differs (see
+     * pool_snapshot_load); dropped with the entry (pool destroy, create,
+     * import all make a new entry). poold is single-threaded. */
+    poolLvmPV *pv_cache;
+    size_t npv_cache;
 } poolEntry;
 
 struct poolManager {
     const poolConfig *cfg;
     char *pools_dir;
+    char *lvm_system_dir; /* private LVM_SYSTEM_DIR (lvm_run.c), NULL: host's */
     bool activation;
     poolEntry **pools;
     size_t npools;
 };
 
-/* What LVM says about one pool right now. */
+/* What LVM says about one pool right now (VG and LVs from one `lvs`; PVs
+ * from the entry's cache, so only name and pe_start are meant to be used:
+ * other PV fields may be as old as the cache). */
 typedef struct {
     poolLvmVG *vg;
     poolLvmLV *lvs;

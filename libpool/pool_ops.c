@@ -12,6 +12,7 @@
 #include <inttypes.h>
 #include <linux/fs.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -39,6 +40,7 @@ static void entry_free(poolEntry *e)
         return;
     pool_pool_def_free(e->def);
     pool_lvm_free(e->lvm);
+    pool_lvm_pvs_free(e->pv_cache, e->npv_cache);
     free(e);
 }
 
@@ -65,7 +67,32 @@ poolLvm *pool_manager_lvm_new(poolManager *mgr, char *const *devices)
     poolLvm *lvm = pool_lvm_new(mgr->cfg->lvm_binary, devices, mgr->activation);
     if (lvm && mgr->cfg->lvm_timeout)
         pool_lvm_set_timeout(lvm, (int)mgr->cfg->lvm_timeout * 1000);
+    if (lvm && mgr->lvm_system_dir && pool_lvm_set_system_dir(lvm, mgr->lvm_system_dir) < 0) {
+        pool_lvm_free(lvm);
+        return NULL;
+    }
     return lvm;
+}
+
+/* Write <state_dir>/lvm/lvm.conf once per start (lvm_run.c says why: it
+ * takes ~40 ms off every lvm command). Any failure only costs speed: warn
+ * and keep running lvm with the host's configuration. */
+static void manager_prepare_lvm_dir(poolManager *mgr)
+{
+    char *state = realpath(mgr->cfg->state_dir, NULL);
+    POOL_AUTOFREE(char *) dir = state ? pool_asprintf("%s/lvm", state) : NULL;
+    POOL_AUTOPTR(poolLvm) probe = pool_manager_lvm_new(mgr, NULL);
+
+    free(state);
+    if (dir && probe && pool_lvm_system_dir_prepare(probe, dir) == 0) {
+        mgr->lvm_system_dir = pool_steal_ptr(&dir);
+        log_debug("lvm: running with LVM_SYSTEM_DIR=%s (use_aio=0)", mgr->lvm_system_dir);
+        return;
+    }
+    log_warn("cannot set up a private lvm configuration under %s/lvm (%s); "
+             "running lvm with the host's, which costs ~40 ms more per lvm command",
+             mgr->cfg->state_dir, pool_error_last_message());
+    pool_error_reset();
 }
 
 static poolEntry *entry_new(poolManager *mgr, poolPoolDef *def)
@@ -122,6 +149,7 @@ poolManager *pool_manager_new(const poolConfig *cfg)
     }
     if (pool_store_init(cfg->state_dir, &mgr->pools_dir) < 0)
         goto fail;
+    manager_prepare_lvm_dir(mgr);
     poolPoolDef **defs = NULL;
     size_t n = 0, bad = 0;
     if (pool_store_load_all(mgr->pools_dir, &defs, &n, &bad) < 0)
@@ -153,6 +181,7 @@ void pool_manager_free(poolManager *mgr)
         entry_free(mgr->pools[i]);
     free(mgr->pools);
     free(mgr->pools_dir);
+    free(mgr->lvm_system_dir);
     free(mgr);
 }
 
@@ -184,12 +213,62 @@ void pool_snapshot_clear(poolSnapshot *snap)
     memset(snap, 0, sizeof(*snap));
 }
 
+/* Does the PV cache cover this VG and every PV its segments name? */
+static bool pv_cache_covers(const poolEntry *e, const poolLvmVG *vg, const poolLvmLV *lvs,
+                            size_t nlvs)
+{
+    size_t in_vg = 0;
+    for (size_t i = 0; i < e->npv_cache; i++)
+        if (strcmp(e->pv_cache[i].vg_name, vg->name) == 0)
+            in_vg++;
+    if (e->npv_cache == 0 || in_vg != vg->pv_count)
+        return false;
+    for (size_t i = 0; i < nlvs; i++) {
+        for (size_t j = 0; j < lvs[i].nsegments; j++) {
+            bool known = false;
+            for (size_t k = 0; k < e->npv_cache && !known; k++)
+                known = strcmp(e->pv_cache[k].name, lvs[i].segments[j].pv) == 0;
+            if (!known)
+                return false;
+        }
+    }
+    return true;
+}
+
+/* A copy of the cached PVs for the snapshot (which owns and frees its own). */
+static int pv_cache_copy(const poolEntry *e, poolLvmPV **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (e->npv_cache == 0)
+        return 0;
+    poolLvmPV *pvs = pool_calloc(e->npv_cache, sizeof(*pvs));
+    if (!pvs)
+        return -1;
+    for (size_t i = 0; i < e->npv_cache; i++) {
+        pvs[i] = e->pv_cache[i];
+        pvs[i].name = pool_strdup(e->pv_cache[i].name);
+        pvs[i].uuid = pool_strdup(e->pv_cache[i].uuid);
+        pvs[i].vg_name = pool_strdup(e->pv_cache[i].vg_name);
+        if (!pvs[i].name || !pvs[i].uuid || !pvs[i].vg_name) {
+            pool_lvm_pvs_free(pvs, i + 1);
+            return -1;
+        }
+    }
+    *out = pvs;
+    *n = e->npv_cache;
+    return 0;
+}
+
+/* One `lvs` with the VG fields replaces vgs + lvs, and pvs runs only when
+ * the PV cache does not cover the VG: each lvm process costs far more than
+ * its report, so a volume request is now 1 lvm command of reading instead
+ * of 3. The VG is still read fresh every time: LVM metadata stays the
+ * single source of truth. */
 int pool_snapshot_load(poolEntry *e, poolSnapshot *snap)
 {
     memset(snap, 0, sizeof(*snap));
-    if (pool_lvm_report_vg(e->lvm, e->def->name, &snap->vg) < 0 ||
-        pool_lvm_report_lvs(e->lvm, e->def->name, &snap->lvs, &snap->nlvs) < 0 ||
-        pool_lvm_report_pvs(e->lvm, &snap->pvs, &snap->npvs) < 0) {
+    if (pool_lvm_report_lvs_vg(e->lvm, e->def->name, &snap->vg, &snap->lvs, &snap->nlvs) < 0) {
         pool_snapshot_clear(snap);
         return -1;
     }
@@ -198,6 +277,21 @@ int pool_snapshot_load(poolEntry *e, poolSnapshot *snap)
         pool_error(POOL_ERR_LVM,
                    "volume group %s does not carry pool %s's identity (uuid tag %s, expected %s)",
                    e->def->name, e->def->name, uuid ? uuid : "missing", e->def->uuid);
+        pool_snapshot_clear(snap);
+        return -1;
+    }
+    if (!pv_cache_covers(e, snap->vg, snap->lvs, snap->nlvs)) {
+        poolLvmPV *pvs = NULL;
+        size_t npvs = 0;
+        if (pool_lvm_report_pvs(e->lvm, &pvs, &npvs) < 0) {
+            pool_snapshot_clear(snap);
+            return -1;
+        }
+        pool_lvm_pvs_free(e->pv_cache, e->npv_cache);
+        e->pv_cache = pvs;
+        e->npv_cache = npvs;
+    }
+    if (pv_cache_copy(e, &snap->pvs, &snap->npvs) < 0) {
         pool_snapshot_clear(snap);
         return -1;
     }

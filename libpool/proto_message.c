@@ -484,9 +484,9 @@ static int reply_check_ok_payload(xmlNodePtr root)
 
     while ((cur = pool_xml_next_child(root, cur, &err))) {
         if (!pool_xml_is_element(cur, "pool") && !pool_xml_is_element(cur, "volume") &&
-            !pool_xml_is_element(cur, "result")) {
+            !pool_xml_is_element(cur, "target") && !pool_xml_is_element(cur, "result")) {
             pool_error(POOL_ERR_PROTOCOL,
-                       "reply: unexpected element <%s> (expected pool, volume or result)",
+                       "reply: unexpected element <%s> (expected pool, volume, target or result)",
                        (const char *)cur->name);
             return -1;
         }

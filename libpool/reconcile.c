@@ -47,7 +47,7 @@ static int reconcile_volume(poolEntry *e, const poolLvmLV *lv, const char *op)
             log_vol(POOL_LOG_WARN, pool, lv->name,
                     "resize was interrupted at %" PRIu64 " extents; finishing it to %" PRIu64, cur,
                     want);
-            if (pool_lvm_lvresize(e->lvm, pool, lv->name, want) < 0)
+            if (pool_lvm_lvresize_from(e->lvm, pool, lv->name, cur, want) < 0)
                 return -1;
         } else {
             log_vol(POOL_LOG_WARN, pool, lv->name,

@@ -4,6 +4,11 @@
  * interrupted, so reconcile.c knows what to finish or undo (pool-ops.h).
  * Volume state is always read back from LVM, never cached: LVM metadata is
  * the single source of truth, which later lets other hosts change it too.
+ * (The one thing kept between requests is each PV's pe_start, which lvm
+ * fixes when the PV is created; see poolEntry.) Every lvm process costs
+ * far more than what it reports, so each step reads no more than it needs:
+ * create = lvs, lvcreate, lvchange, lvs; resize = lvs, lvchange, lvextend,
+ * lvchange, lvs; delete = lvs, lvchange, lvremove.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -91,6 +96,36 @@ static poolVolDef *vol_info_fresh(poolEntry *e, const char *name)
     return def;
 }
 
+/* The reply for a volume this request has just changed: one `lvs` of that
+ * LV and the leases LV (for the lease address) with the PV offsets of the
+ * cache that the request's own snapshot just checked, instead of a whole
+ * new snapshot. Anything unexpected (an LV missing, a PV the cache does not
+ * know) takes the full path. */
+static poolVolDef *vol_info_after_change(poolEntry *e, const char *name)
+{
+    char *names[] = {(char *)name, POOL_LV_LEASES, NULL};
+    poolSnapshot snap = {0};
+    poolVolDef *def = NULL;
+    if (pool_lvm_report_lvs_named(e->lvm, e->def->name, names, &snap.lvs, &snap.nlvs) < 0) {
+        pool_error_reset();
+        return vol_info_fresh(e, name);
+    }
+    const poolLvmLV *lv = pool_snapshot_find_lv(&snap, name);
+    bool known = lv && pool_layout_lv_is_volume(lv);
+    for (size_t i = 0; known && i < lv->nsegments; i++) {
+        known = false;
+        for (size_t k = 0; k < e->npv_cache && !known; k++)
+            known = strcmp(e->pv_cache[k].name, lv->segments[i].pv) == 0;
+    }
+    if (known) {
+        snap.pvs = e->pv_cache; /* borrowed, not freed below */
+        snap.npvs = e->npv_cache;
+        def = vol_from_snapshot(e, &snap, lv);
+    }
+    pool_lvm_lvs_free(snap.lvs, snap.nlvs);
+    return known ? def : vol_info_fresh(e, name);
+}
+
 poolVolDef *pool_manager_vol_create(poolManager *mgr, const char *pool, const char *name,
                                     uint64_t capacity)
 {
@@ -156,7 +191,7 @@ poolVolDef *pool_manager_vol_create(poolManager *mgr, const char *pool, const ch
     pool_testhook("vol-create:after-commit");
     log_vol(POOL_LOG_INFO, pool, name, "created: %" PRIu64 " extents, lease slot %d, LUN %d",
             extents, slot, lun);
-    def = vol_info_fresh(e, name);
+    def = vol_info_after_change(e, name);
 out:
     for (size_t i = 0; i < 6; i++)
         free(tags[i]);
@@ -176,7 +211,9 @@ static poolVolDef *resize_steps(poolEntry *e, const char *name, uint64_t cur, ui
     if (!tag || pool_lvm_lv_change_tags(e->lvm, pool, name, tags, NULL) < 0)
         return NULL;
     pool_testhook("vol-resize:after-intent");
-    if (pool_lvm_lvresize(e->lvm, pool, name, extents) < 0) {
+    /* cur was read by this request's snapshot just before the intent tag:
+     * no need for lvresize to read it again */
+    if (pool_lvm_lvresize_from(e->lvm, pool, name, cur, extents) < 0) {
         /* nothing changed: drop the intent so the volume is usable again */
         poolError *err = pool_error_copy(pool_error_last());
         pool_lvm_lv_change_tags(e->lvm, pool, name, NULL, tags);
@@ -192,7 +229,7 @@ static poolVolDef *resize_steps(poolEntry *e, const char *name, uint64_t cur, ui
     pool_testhook("vol-resize:after-commit");
     log_vol(POOL_LOG_INFO, pool, name, "resized from %" PRIu64 " to %" PRIu64 " extents", cur,
             extents);
-    return vol_info_fresh(e, name);
+    return vol_info_after_change(e, name);
 }
 
 poolVolDef *pool_manager_vol_resize(poolManager *mgr, const char *pool, const char *name,

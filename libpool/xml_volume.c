@@ -12,6 +12,8 @@
  *     <lun id="1"/>                                     (optional)
  *     <created>1700000000</created>
  *     <state>ready</state>                              (optional)
+ *     <export state="on"/>                              (optional: is it a LUN
+ *                                                       of the pool's target)
  *     <target><segment lv-offset="0" length="..." pv="..." pv-offset="..."/>
  *     </target>                                         (optional)
  *   </volume>
@@ -132,6 +134,11 @@ static int vol_def_check(const poolVolDef *def)
     if (def->nsegments > 0 &&
         pool_xml_check_segments(def->segments, def->nsegments, "volume <target>") < 0)
         return -1;
+    if (def->export_state != POOL_VOL_EXPORT_UNKNOWN && def->export_state != POOL_VOL_EXPORT_ON &&
+        def->export_state != POOL_VOL_EXPORT_OFF) {
+        pool_error(POOL_ERR_XML, "volume <export>: unknown state %d", def->export_state);
+        return -1;
+    }
     return 0;
 }
 
@@ -148,11 +155,13 @@ enum {
     EL_CREATED,
     EL_STATE,
     EL_TARGET,
+    EL_EXPORT,
     EL_LAST,
 };
 
 static const char *const vol_elements[EL_LAST] = {
-    "name", "uuid", "pool", "capacity", "format", "lease", "lun", "created", "state", "target",
+    "name", "uuid",    "pool",  "capacity", "format", "lease",
+    "lun",  "created", "state", "target",   "export",
 };
 
 static const bool vol_required[EL_LAST] = {
@@ -186,6 +195,7 @@ static int parse_element(xmlNodePtr cur, int which, poolVolDef *def)
 {
     static const char *const type_attrs[] = {"type", NULL};
     static const char *const id_attrs[] = {"id", NULL};
+    static const char *const state_attrs[] = {"state", NULL};
     POOL_AUTOFREE(char *) text = NULL;
     uint64_t v = 0;
 
@@ -244,6 +254,20 @@ static int parse_element(xmlNodePtr cur, int which, poolVolDef *def)
         if (pool_xml_check_attrs(cur, NULL) < 0)
             return -1;
         return pool_xml_parse_segments(cur, "volume <target>", &def->segments, &def->nsegments);
+    case EL_EXPORT:
+        if (pool_xml_check_attrs(cur, state_attrs) < 0 || pool_xml_check_empty(cur) < 0 ||
+            pool_xml_get_attr(cur, "state", true, &text) < 0)
+            return -1;
+        if (strcmp(text, "on") == 0)
+            def->export_state = POOL_VOL_EXPORT_ON;
+        else if (strcmp(text, "off") == 0)
+            def->export_state = POOL_VOL_EXPORT_OFF;
+        else {
+            pool_error(POOL_ERR_XML, "volume <export>: state '%.32s' is not \"on\" or \"off\"",
+                       text);
+            return -1;
+        }
+        return 0;
     }
     pool_error(POOL_ERR_INTERNAL, "unhandled volume element %d", which);
     return -1;
@@ -368,6 +392,15 @@ xmlNodePtr pool_vol_def_format_node(const poolVolDef *def)
             return NULL;
         }
         if (pool_xml_format_segments(node, def->segments, def->nsegments) < 0)
+            return NULL;
+    }
+    if (def->export_state != POOL_VOL_EXPORT_UNKNOWN) {
+        if (!(node = xmlNewChild(root, NULL, BAD_CAST "export", NULL))) {
+            pool_error_oom();
+            return NULL;
+        }
+        if (pool_xml_set_attr(node, "state",
+                              def->export_state == POOL_VOL_EXPORT_OFF ? "off" : "on") < 0)
             return NULL;
     }
     return pool_steal_ptr(&root);

@@ -5,13 +5,16 @@
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "export.h"
 #include "pool-alloc.h"
 #include "pool-error.h"
 #include "pool-log.h"
+#include "pool-util.h"
 #include "target/iscsi.h"
 #include "target/lun_backing.h"
 #include "target/target.h"
@@ -26,9 +29,24 @@ typedef struct {
     lunBacking *backing; /* owned by the LU (released with it) */
 } exportEntry;
 
+/* Per pool: its access control as stored in <state_dir>/targets/POOL.xml
+ * (secrets included) and the volumes the operator took away from initiators
+ * (LV tag pd_export:off, read once when the pool is added and then kept in
+ * step by volume export/unexport: volume info and list need no lvm run). */
+typedef struct {
+    char *pool;
+    poolTargetDef *def;
+    char **unexported; /* volume names, NULL-terminated */
+} exportTarget;
+
 struct poolExport {
     tgtInventory *inv;
-    iscsiPortal *portal;
+    char *state_dir;
+    char **portal_addrs; /* as configured; portal group tag = index + 1 */
+    exportTarget *targets;
+    size_t ntargets;
+    iscsiPortal *portals[POOL_MAX_PORTALS]; /* portal group tag = index + 1 */
+    size_t nportals;
     exportEntry *entries;
     size_t n;
 };
@@ -162,12 +180,148 @@ bool poold_export_vol_exported(poolExport *ex, const char *pool, int lun)
     return ex && find_entry(ex, pool, lun) != NULL;
 }
 
+static exportTarget *find_target(poolExport *ex, const char *pool)
+{
+    for (size_t i = 0; i < ex->ntargets; i++)
+        if (strcmp(ex->targets[i].pool, pool) == 0)
+            return &ex->targets[i];
+    return NULL;
+}
+
+static void target_clear(exportTarget *t)
+{
+    free(t->pool);
+    pool_target_def_free(t->def);
+    pool_strv_free(t->unexported);
+}
+
+static char *record_path(poolExport *ex, const char *pool)
+{
+    return pool_asprintf("%s/targets/%s.xml", ex->state_dir, pool);
+}
+
+/* The pool's stored access control, or an open target (no ACL, no CHAP)
+ * when there is no record. A record that cannot be read or is invalid is an
+ * error: serving the pool without the ACL it asks for would open it. */
+static poolTargetDef *record_load(poolExport *ex, const char *pool)
+{
+    POOL_AUTOFREE(char *) path = record_path(ex, pool);
+    POOL_AUTOFREE(char *) text = NULL;
+    size_t len = 0;
+    if (!path)
+        return NULL;
+    if (access(path, F_OK) < 0 && errno == ENOENT) {
+        poolTargetDef *def = pool_calloc(1, sizeof(*def));
+        if (def && !(def->pool = pool_strdup(pool))) {
+            pool_target_def_free(def);
+            return NULL;
+        }
+        return def;
+    }
+    if (pool_file_read_all(path, 1u << 20, &text, &len) < 0)
+        return NULL;
+    poolTargetDef *def = pool_target_def_parse_string(text, len);
+    if (text)
+        memset(text, 0, len);
+    if (!def || pool_target_def_check_stored(def) < 0) {
+        pool_target_def_free(def);
+        pool_error_prefix("%s", path);
+        return NULL;
+    }
+    if (strcmp(def->pool, pool) != 0) {
+        pool_error(POOL_ERR_XML, "%s: record is for pool '%s'", path, def->pool);
+        pool_target_def_free(def);
+        return NULL;
+    }
+    return def;
+}
+
+static int record_save(poolExport *ex, const poolTargetDef *def)
+{
+    POOL_AUTOFREE(char *) dir = pool_asprintf("%s/targets", ex->state_dir);
+    POOL_AUTOFREE(char *) path = record_path(ex, def->pool);
+    if (!dir || !path || pool_mkdir_p(dir, 0700) < 0)
+        return -1;
+    char *text = pool_target_def_format(def, true);
+    if (!text)
+        return -1;
+    size_t len = strlen(text);
+    /* 0600: the record holds CHAP secrets */
+    int r = pool_file_write_atomic(path, text, len, 0600);
+    memset(text, 0, len);
+    free(text);
+    return r;
+}
+
+/* Hand a record to the inventory: new logins see it at once; sessions
+ * already logged in are not touched. */
+static int apply_auth(poolExport *ex, const poolTargetDef *def)
+{
+    char iqn[256];
+    iqn_of(def->pool, iqn, sizeof(iqn));
+    tgtAuth a;
+    memset(&a, 0, sizeof(a));
+    if (def->chap_user) {
+        a.chap_required = true;
+        snprintf(a.initiator.user, sizeof(a.initiator.user), "%s", def->chap_user);
+        snprintf(a.initiator.secret, sizeof(a.initiator.secret), "%s",
+                 def->chap_secret ? def->chap_secret : "");
+        if (def->mutual_user) {
+            a.mutual = true;
+            snprintf(a.target.user, sizeof(a.target.user), "%s", def->mutual_user);
+            snprintf(a.target.secret, sizeof(a.target.secret), "%s",
+                     def->mutual_secret ? def->mutual_secret : "");
+        }
+    }
+    a.acl = def->acl;
+    int r = tgt_target_set_auth(ex->inv, iqn, &a);
+    a.acl = NULL;
+    memset(&a, 0, sizeof(a));
+    return r;
+}
+
+static bool strv_has(char *const *v, const char *s)
+{
+    for (; v && *v; v++)
+        if (strcmp(*v, s) == 0)
+            return true;
+    return false;
+}
+
 int poold_export_pool_add(poolExport *ex, poolManager *mgr, const char *pool)
 {
     char iqn[256];
     iqn_of(pool, iqn, sizeof(iqn));
-    if (tgt_target_add(ex->inv, iqn, 1) < 0 && pool_error_last_code() != POOL_ERR_EXISTS)
+    /* access control and export states first: nothing may be served before
+     * the pool's ACL and CHAP are in force */
+    exportTarget t = {0};
+    if (!(t.pool = pool_strdup(pool)) || !(t.def = record_load(ex, pool)) ||
+        pool_manager_vol_unexported(mgr, pool, &t.unexported) < 0) {
+        target_clear(&t);
         return -1;
+    }
+    if (tgt_target_add(ex->inv, iqn, 1) < 0 && pool_error_last_code() != POOL_ERR_EXISTS) {
+        target_clear(&t);
+        return -1;
+    }
+    if (apply_auth(ex, t.def) < 0) {
+        pool_error_prefix("access control of %s", iqn);
+        tgt_target_remove(ex->inv, iqn);
+        target_clear(&t);
+        return -1;
+    }
+    exportTarget *old = find_target(ex, pool);
+    if (old) {
+        target_clear(old);
+        *old = t;
+    } else if (pool_realloc_n(&ex->targets, ex->ntargets + 1, sizeof(*ex->targets)) < 0) {
+        tgt_target_remove(ex->inv, iqn);
+        target_clear(&t);
+        return -1;
+    } else {
+        ex->targets[ex->ntargets++] = t;
+    }
+    char **unexported = t.unexported;
     poolVolDef **vols = NULL;
     size_t n = 0;
     if (pool_manager_vol_list(mgr, pool, &vols, &n) < 0)
@@ -178,10 +332,134 @@ int poold_export_pool_add(poolExport *ex, poolManager *mgr, const char *pool)
                     vols[i]->state);
             continue;
         }
+        if (strv_has(unexported, vols[i]->name)) {
+            log_vol(POOL_LOG_INFO, pool, vols[i]->name,
+                    "not exported: unexported by the operator (pd_export:off)");
+            continue;
+        }
         if (poold_export_vol_add(ex, vols[i]) < 0)
             log_vol(POOL_LOG_ERROR, pool, vols[i]->name, "%s", pool_error_last_message());
     }
     pool_vol_defs_free(vols, n);
+    return 0;
+}
+
+bool poold_export_vol_unexported(poolExport *ex, const char *pool, const char *name)
+{
+    exportTarget *t = ex ? find_target(ex, pool) : NULL;
+    return t && strv_has(t->unexported, name);
+}
+
+bool poold_export_has_pool(poolExport *ex, const char *pool)
+{
+    return ex && find_target(ex, pool) != NULL;
+}
+
+int poold_export_vol_mark(poolExport *ex, const char *pool, const char *name, bool exported)
+{
+    exportTarget *t = find_target(ex, pool);
+    if (!t)
+        return 0;
+    if (!exported) {
+        if (strv_has(t->unexported, name))
+            return 0;
+        return pool_strv_add(&t->unexported, name);
+    }
+    size_t w = 0;
+    for (size_t r = 0; t->unexported && t->unexported[r]; r++) {
+        if (strcmp(t->unexported[r], name) == 0)
+            free(t->unexported[r]);
+        else
+            t->unexported[w++] = t->unexported[r];
+    }
+    if (t->unexported)
+        t->unexported[w] = NULL;
+    return 0;
+}
+
+poolTargetDef *poold_export_target_get(poolExport *ex, const char *pool, bool with_secrets)
+{
+    exportTarget *t = find_target(ex, pool);
+    if (!t) {
+        pool_error(POOL_ERR_NO_POOL,
+                   "pool '%s' has no iSCSI target on this host (unknown pool, or its target "
+                   "record could not be loaded: see poold's log)",
+                   pool);
+        return NULL;
+    }
+    POOL_AUTOPTR(poolTargetDef) c = pool_calloc(1, sizeof(*c));
+    if (!c || !(c->pool = pool_strdup(t->def->pool)))
+        return NULL;
+    if (t->def->acl && !(c->acl = pool_strv_copy(t->def->acl)))
+        return NULL;
+    if (t->def->chap_user && !(c->chap_user = pool_strdup(t->def->chap_user)))
+        return NULL;
+    if (t->def->mutual_user && !(c->mutual_user = pool_strdup(t->def->mutual_user)))
+        return NULL;
+    if (with_secrets) {
+        if (t->def->chap_secret && !(c->chap_secret = pool_strdup(t->def->chap_secret)))
+            return NULL;
+        if (t->def->mutual_secret && !(c->mutual_secret = pool_strdup(t->def->mutual_secret)))
+            return NULL;
+    } else {
+        char iqn[256];
+        iqn_of(pool, iqn, sizeof(iqn));
+        if (!(c->iqn = pool_strdup(iqn)))
+            return NULL;
+        if (ex->portal_addrs && !(c->portals = pool_strv_copy(ex->portal_addrs)))
+            return NULL;
+    }
+    return pool_steal_ptr(&c);
+}
+
+int poold_export_target_update(poolExport *ex, poolTargetDef *def)
+{
+    POOL_AUTOPTR(poolTargetDef) owned = def;
+    exportTarget *t = find_target(ex, def->pool);
+    if (!t) {
+        pool_error(POOL_ERR_NO_POOL, "pool '%s' has no iSCSI target on this host", def->pool);
+        return -1;
+    }
+    /* iqn and portals are facts of this host, never stored */
+    free(def->iqn);
+    def->iqn = NULL;
+    pool_strv_free(def->portals);
+    def->portals = NULL;
+    if (def->acl && !def->acl[0]) { /* an empty list means "anyone": store no <acl> */
+        pool_strv_free(def->acl);
+        def->acl = NULL;
+    }
+    if (pool_target_def_check_stored(def) < 0)
+        return -1;
+    /* Record first, then apply: a change that is in force is always one
+     * that survives a restart. If applying fails, the old record returns. */
+    if (record_save(ex, def) < 0)
+        return -1;
+    if (apply_auth(ex, def) < 0) {
+        poolError *err = pool_error_copy(pool_error_last());
+        if (record_save(ex, t->def) < 0)
+            log_pool(POOL_LOG_ERROR, def->pool, "cannot restore the target record: %s",
+                     pool_error_last_message());
+        if (err) {
+            pool_error_set(err->code, err->message, err->file, err->func, err->line);
+            pool_error_free(err);
+        }
+        return -1;
+    }
+    pool_target_def_free(t->def);
+    t->def = pool_steal_ptr(&owned);
+    return 0;
+}
+
+int poold_export_target_forget(poolExport *ex, const char *pool)
+{
+    POOL_AUTOFREE(char *) path = record_path(ex, pool);
+    if (!path)
+        return -1;
+    if (unlink(path) < 0 && errno != ENOENT) {
+        pool_error_errno(errno, "cannot remove %s", path);
+        return -1;
+    }
     return 0;
 }
 
@@ -195,6 +473,11 @@ void poold_export_pool_remove(poolExport *ex, const char *pool)
         }
         i++;
     }
+    exportTarget *t = find_target(ex, pool);
+    if (t) {
+        target_clear(t);
+        *t = ex->targets[--ex->ntargets];
+    }
     char iqn[256];
     iqn_of(pool, iqn, sizeof(iqn));
     tgt_target_remove(ex->inv, iqn); /* drops its LUs (in-flight commands keep refs) */
@@ -203,7 +486,9 @@ void poold_export_pool_remove(poolExport *ex, const char *pool)
 poolExport *poold_export_start(const poolConfig *cfg, poolManager *mgr)
 {
     poolExport *ex = pool_calloc(1, sizeof(*ex));
-    if (!ex || !(ex->inv = tgt_inventory_new())) {
+    if (!ex || !(ex->inv = tgt_inventory_new()) || !(ex->state_dir = pool_strdup(cfg->state_dir))) {
+        if (ex)
+            tgt_inventory_free(ex->inv);
         free(ex);
         return NULL;
     }
@@ -217,17 +502,28 @@ poolExport *poold_export_start(const poolConfig *cfg, poolManager *mgr)
         pool_pool_defs_free(pools, n);
     }
     if (cfg->iscsi_portal && cfg->iscsi_portal[0]) {
-        char addr[64];
-        uint16_t port;
-        if (pool_parse_portal(cfg->iscsi_portal, addr, sizeof(addr), &port) < 0)
+        POOL_AUTOSTRV list = NULL;
+        int n_portals = pool_parse_portal_list(cfg->iscsi_portal, &list);
+        if (n_portals < 0 || !(ex->portal_addrs = pool_strv_copy(list)))
             goto fail;
-        iscsiPortalConfig pc = {.address = addr, .port = port, .tpgt = 1, .inv = ex->inv};
-        ex->portal = iscsi_portal_start(&pc);
-        if (!ex->portal) {
-            pool_error_prefix("cannot start the iSCSI portal on %s", cfg->iscsi_portal);
-            goto fail;
+        /* One portal group per listening address, tags in config order, so
+         * an initiator sees each address as its own path (multipath needs
+         * distinct tags; SendTargets lists every running portal). */
+        for (int i = 0; i < n_portals; i++) {
+            char addr[64];
+            uint16_t port;
+            if (pool_parse_portal(list[i], addr, sizeof(addr), &port) < 0)
+                goto fail;
+            iscsiPortalConfig pc = {
+                .address = addr, .port = port, .tpgt = (uint16_t)(i + 1), .inv = ex->inv};
+            iscsiPortal *p = iscsi_portal_start(&pc);
+            if (!p) {
+                pool_error_prefix("cannot start the iSCSI portal on %s", list[i]);
+                goto fail;
+            }
+            ex->portals[ex->nportals++] = p;
+            log_info("iSCSI target listening on %s (portal group %d)", list[i], i + 1);
         }
-        log_info("iSCSI target listening on %s", cfg->iscsi_portal);
     }
     return ex;
 fail:
@@ -239,11 +535,23 @@ void poold_export_stop(poolExport *ex, int grace_ms)
 {
     if (!ex)
         return;
-    if (ex->portal)
-        iscsi_portal_stop(ex->portal, grace_ms);
+    /* The portals share one grace period: they are stopped in turn (asking
+     * all of them to log out at once would need a transport change), each
+     * getting what is left, but at least a second so its initiators still
+     * receive the logout request instead of a dropped connection. */
+    uint64_t start = iscsi_now_ms();
+    for (size_t i = 0; i < ex->nportals; i++) {
+        int left = grace_ms - (int)(iscsi_now_ms() - start);
+        iscsi_portal_stop(ex->portals[i], grace_ms <= 0 ? 0 : left < 1000 ? 1000 : left);
+    }
     for (size_t i = 0; i < ex->n; i++)
         free(ex->entries[i].pool);
     free(ex->entries);
+    for (size_t i = 0; i < ex->ntargets; i++)
+        target_clear(&ex->targets[i]);
+    free(ex->targets);
+    pool_strv_free(ex->portal_addrs);
+    free(ex->state_dir);
     tgt_inventory_free(ex->inv);
     free(ex);
 }

@@ -32,4 +32,27 @@ int poold_export_vol_resize(poolExport *ex, const poolVolDef *vol);
 /* Is this LUN exported (for volume info)? */
 bool poold_export_vol_exported(poolExport *ex, const char *pool, int lun);
 
+/* Access control and export state (poolctl target ..., volume
+ * export|unexport). Each pool's ACL and CHAP settings are kept in
+ * <state_dir>/targets/POOL.xml (mode 0600, atomic writes) and loaded when the
+ * pool is added; a record that cannot be loaded keeps the pool from being
+ * exported at all (serving it without its ACL would open it). */
+
+/* Is the pool's target set up here? */
+bool poold_export_has_pool(poolExport *ex, const char *pool);
+/* The pool's access control (copy; caller frees). Without secrets it also
+ * carries the IQN and the portals, for target-info. */
+poolTargetDef *poold_export_target_get(poolExport *ex, const char *pool, bool with_secrets);
+/* Store a new record for def->pool and put it in force for new logins
+ * (sessions already logged in stay). Takes def, even on failure; on failure
+ * nothing changed. */
+int poold_export_target_update(poolExport *ex, poolTargetDef *def);
+/* Pool destroyed: remove its record, so a new pool of the same name starts
+ * open instead of inheriting old credentials. */
+int poold_export_target_forget(poolExport *ex, const char *pool);
+/* Did the operator unexport this volume (LV tag pd_export:off)? */
+bool poold_export_vol_unexported(poolExport *ex, const char *pool, const char *name);
+/* Keep the cached export state in step after a change of the tag. */
+int poold_export_vol_mark(poolExport *ex, const char *pool, const char *name, bool exported);
+
 #endif

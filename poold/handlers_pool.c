@@ -64,6 +64,9 @@ static int pool_destroy(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
     if (d->ex)
         poold_export_pool_remove(d->ex, name);
     int r = pool_manager_pool_destroy(d->mgr, name, force);
+    /* a new pool of the same name must not inherit this one's ACL and CHAP */
+    if (r == 0 && d->ex && poold_export_target_forget(d->ex, name) < 0)
+        log_pool(POOL_LOG_ERROR, name, "%s", pool_error_last_message());
     if (r < 0 && d->ex && pool_manager_find_exists(d->mgr, name)) {
         poolError *err = pool_error_copy(pool_error_last());
         poold_export_pool_add(d->ex, d->mgr, name);

@@ -8,6 +8,16 @@
 #include "pool-ops.h"
 #include "poold.h"
 
+/* The export state this host serves the volume with (volume export |
+ * unexport), when its pool's target is set up here. */
+static void set_export_state(poolDaemon *d, poolVolDef *def)
+{
+    if (def && d->ex && poold_export_has_pool(d->ex, def->pool))
+        def->export_state = poold_export_vol_unexported(d->ex, def->pool, def->name)
+                                ? POOL_VOL_EXPORT_OFF
+                                : POOL_VOL_EXPORT_ON;
+}
+
 static int add_vol(xmlNodePtr reply, poolVolDef *def)
 {
     xmlNodePtr node = pool_vol_def_format_node(def);
@@ -82,6 +92,8 @@ static int vol_delete(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
     if (exported)
         poold_export_vol_remove(d->ex, pool, def->lun);
     int r = pool_manager_vol_delete(d->mgr, pool, name);
+    if (r == 0 && d->ex) /* a new volume of this name starts exported */
+        poold_export_vol_mark(d->ex, pool, name, true);
     if (r < 0 && exported) {
         poolError *err = pool_error_copy(pool_error_last());
         if (poold_export_vol_add(d->ex, def) < 0)
@@ -103,6 +115,7 @@ static int vol_info(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
         poold_param_required(req, "name", &name) < 0)
         return -1;
     poolVolDef *def = pool_manager_vol_info(d->mgr, pool, name);
+    set_export_state(d, def);
     return def ? add_vol(reply, def) : -1;
 }
 
@@ -117,6 +130,7 @@ static int vol_list(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
         return -1;
     int r = 0;
     for (size_t i = 0; i < n; i++) {
+        set_export_state(d, defs[i]);
         if (r == 0 && add_vol(reply, defs[i]) < 0)
             r = -1;
         else if (r < 0)

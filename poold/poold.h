@@ -41,6 +41,7 @@ xmlDocPtr poold_dispatch(poolDaemon *d, const char *payload, size_t len);
 extern const poolDispatchEntry poold_pool_handlers[];
 extern const poolDispatchEntry poold_volume_handlers[];
 extern const poolDispatchEntry poold_daemon_handlers[];
+extern const poolDispatchEntry poold_target_handlers[];
 
 /* Helpers for handlers (handlers_common.c). */
 int poold_param_required(const poolRequest *req, const char *name, const char **value);

@@ -37,7 +37,7 @@ typedef struct {
     uint16_t tpgt;       /* portal group tag (1 if 0) */
     tgtInventory *inv;
     unsigned max_sessions;   /* 0 = 256 */
-    unsigned workers;        /* reserved for the event-loop version; unused */
+    unsigned workers;        /* threads executing media commands; 0 = 8 */
     unsigned queue_depth;    /* CmdSN window per session; 0 = 64 */
     unsigned nop_interval_s; /* idle time before a NOP-In ping; 0 = 10 */
     unsigned nop_timeout_s;  /* ping unanswered this long: drop; 0 = 30 */
@@ -66,13 +66,37 @@ void iscsi_portal_drop_target(iscsiPortal *p, const char *iqn);
  * Private to iscsi_*.c
  * ====================================================================== */
 
-#define ISCSI_MAX_TASKS      256 /* table size per connection (>= queue depth) */
-#define ISCSI_CDB_MAX        255
-#define ISCSI_MAX_TASK_BUF   (64u << 20) /* largest single transfer we buffer */
-#define ISCSI_DEFAULT_BUF    (1u << 20)
-#define ISCSI_LOGIN_MAX_TEXT 65536
-#define ISCSI_MAX_R2T_TRACK  16
+#define ISCSI_MAX_TASKS       256 /* table size per connection (>= queue depth) */
+#define ISCSI_CDB_MAX         255
+#define ISCSI_MAX_TASK_BUF    (64u << 20) /* largest single transfer we buffer */
+#define ISCSI_DEFAULT_BUF     (1u << 20)
+#define ISCSI_LOGIN_MAX_TEXT  65536
+#define ISCSI_MAX_R2T_TRACK   16
+#define ISCSI_DEFAULT_WORKERS 8
+#define ISCSI_MAX_FREE_BUFS   40          /* task buffers a connection keeps for reuse */
+#define ISCSI_INBUF_SIZE      (64u << 10) /* receive read-ahead per connection */
+#define ISCSI_INBUF_DIRECT    (16u << 10) /* reads this large bypass it */
+#define ISCSI_LAT_SLOTS       8           /* LUs whose latency a connection tracks */
+#ifndef ISCSI_INLINE_MAX_US               /* tests build with 0: every media command to a worker */
+#define ISCSI_INLINE_MAX_US 60            /* mean latency for running on the reader */
+#endif
+#define ISCSI_INLINE_MAX_XFER (128u << 10) /* larger transfers: always a worker */
 
+/*
+ * Concurrency of the full feature phase (details in iscsi_conn.c and
+ * iscsi_worker.c):
+ *   - the connection's reader thread parses every PDU, collects Data-Out
+ *     and runs the commands that never touch the backing store itself;
+ *   - commands that do (READ, WRITE, SYNC CACHE, ...) are queued to the
+ *     portal's worker pool once all their Data-Out is in; a worker executes
+ *     the command and sends its Data-In and response;
+ *   - every send takes the connection's tx_lock (one task's Data-In PDUs
+ *     under one hold), which assigns StatSN in wire order;
+ *   - the task table and the buffer free list are guarded by task_lock.
+ * Lock order: task_lock -> workers lock; tx_lock is never held together
+ * with either.
+ */
+typedef struct iscsiWorkers iscsiWorkers;
 typedef struct iscsiSession iscsiSession;
 typedef struct iscsiConn iscsiConn;
 
@@ -90,8 +114,26 @@ typedef struct iscsiBuf {
     struct iscsiBuf *next;
 } iscsiBuf;
 
-typedef struct {
-    bool used;
+/* Task states. FREE: slot unused. RX: owned by the reader (collecting
+ * Data-Out, or running inline). QUEUED: in the worker queue. RUNNING: a
+ * worker executes it. RESPONDING: a worker sends its Data-In/response; the
+ * initiator may reuse the ITT as soon as it sees the response, so the reader
+ * waits for such a slot to become FREE instead of calling it a duplicate.
+ * state and aborted change only under the connection's task_lock. */
+typedef enum {
+    ISCSI_TASK_FREE = 0,
+    ISCSI_TASK_RX,
+    ISCSI_TASK_QUEUED,
+    ISCSI_TASK_RUNNING,
+    ISCSI_TASK_RESPONDING,
+} iscsiTaskState;
+
+typedef struct iscsiTask {
+    iscsiTaskState state;
+    bool aborted;            /* TMF/close: drop without a response */
+    struct iscsiTask *qnext; /* worker queue link (workers lock) */
+    iscsiConn *conn;
+    unsigned lat_slot; /* iscsiConn.lat entry of its LU (media commands) */
     uint32_t itt;
     uint32_t cmdsn;
     uint8_t lun_raw[8];
@@ -124,7 +166,8 @@ struct iscsiSession {
     char initiator[ISCSI_NAME_MAX + 1];
     scsiNexus nexus;
     iscsiConn *conn; /* ERL 0, MaxConnections=1: exactly one */
-    uint32_t exp_cmdsn;
+    /* written by the reader thread only; read by senders (workers) */
+    _Atomic uint32_t exp_cmdsn;
     uint32_t queue_depth;
     struct {
         uint64_t lun;
@@ -150,16 +193,25 @@ struct iscsiConn {
     atomic_bool stop; /* asked to stop (reinstatement, portal stop) */
     char peer[80];
     char local[80];
-    iscsiConnState state;
+    _Atomic iscsiConnState state; /* read by the stopping thread and senders */
     uint16_t cid;
     iscsiSession *sess;
     iscsiParams params;
     pthread_mutex_t tx_lock; /* serialises sends and StatSN */
     uint32_t statsn;
+    struct {
+        const scsiLu *lu;         /* reader only */
+        _Atomic uint32_t ewma_us; /* UINT32_MAX: not measured */
+    } lat[ISCSI_LAT_SLOTS];
+    unsigned lat_next;
+    uint8_t *inbuf; /* receive read-ahead (reader thread only) */
+    size_t in_off, in_len;
     uint8_t *rx; /* data segments of non-data PDUs */
     size_t rx_cap;
-    iscsiBuf *free_bufs; /* task buffers, reused */
-    unsigned nbufs;
+    pthread_mutex_t task_lock; /* task table states, free_bufs */
+    pthread_cond_t task_cond;  /* a task slot became FREE */
+    iscsiBuf *free_bufs;       /* task buffers, reused */
+    unsigned nbufs, nfree, nfree_big;
     iscsiTask *tasks;
     uint32_t next_ttt;
     /* pending Text response (long SendTargets answers) */
@@ -188,6 +240,7 @@ struct iscsiPortal {
     int lfd;
     uint16_t port;
     pthread_t accept_thread;
+    iscsiWorkers *workers;
     atomic_bool stopping;
     unsigned grace_s;
     pthread_mutex_t lock; /* conns list */
@@ -200,6 +253,7 @@ struct iscsiPortal {
 void iscsi_portal_send_targets(iscsiPortal *p, const char *initiator, const char *only,
                                const char *local_addr, iscsiTextOut *out);
 uint64_t iscsi_now_ms(void);
+uint64_t iscsi_now_us(void);
 
 /* iscsi_conn.c */
 void *iscsi_conn_thread(void *arg);
@@ -207,6 +261,20 @@ int iscsi_conn_recv(iscsiConn *c, void *buf, size_t len, int timeout_ms);
 int iscsi_conn_send(iscsiConn *c, iscsiHdr *h, const void *data, uint32_t dlen, bool advance_sn);
 void iscsi_conn_send_async_logout(iscsiConn *c, uint16_t grace_s);
 void iscsi_conn_kick(iscsiConn *c);
+
+/* Worker side of a queued task: execute, respond, release (iscsi_conn.c). */
+void iscsi_task_run(iscsiTask *t);
+
+/* iscsi_worker.c: the portal's worker pool */
+iscsiWorkers *iscsi_workers_start(unsigned nthreads);
+void iscsi_workers_submit(iscsiWorkers *w, iscsiTask *t);
+/* Unlink queued tasks of connection c (only, or all, or those of lun) and
+ * chain them through qnext into *out; the caller (holding c->task_lock)
+ * releases them. */
+size_t iscsi_workers_cancel(iscsiWorkers *w, const iscsiConn *c, bool all, uint64_t lun,
+                            const iscsiTask *only, iscsiTask **out);
+/* Join every worker; no task may be queued any more. */
+void iscsi_workers_stop(iscsiWorkers *w);
 
 /* iscsi_login.c: run the login phase; 0 = full feature phase reached
  * (c->sess set), -1 = connection must close. */

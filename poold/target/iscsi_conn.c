@@ -5,12 +5,43 @@
  * Data-In / Response exchange, NOP-In/Out both ways, Text (SendTargets),
  * Task Management, Logout, Reject, Async Messages.
  *
- * Threading: one thread per connection reads PDUs with blocking I/O and runs
- * each command to completion before reading the next PDU. Other threads only
- * (a) send an Async Message under tx_lock and (b) kick the connection (set
- * stop, shut the socket down), which makes the reader's next recv fail.
- * StatSN is assigned under tx_lock at send time, so the order of StatSN on
- * the wire is the order of sends.
+ * Threading: one reader thread per connection reads and parses every PDU,
+ * collects Data-Out, and answers everything that does not touch the backing
+ * store (NOP, Text, TMF, Logout, INQUIRY, MODE SENSE, REPORT LUNS, ...)
+ * itself. A command that touches the media (media_command()) is queued to
+ * the portal's worker pool once all its data is in (iscsi_worker.c); the
+ * worker executes it and sends its Data-In and response, while the reader
+ * goes on with the next PDU. So a connection has up to its queue depth of
+ * commands in flight, and a slow LU only holds the workers it occupies.
+ * Exception (run_inline()): small commands to a LU measured to answer in a
+ * few microseconds run on the reader, because the hand-over would cost
+ * more than the command.
+ *
+ * Ownership and invariants:
+ *   - tx_lock serialises sends. StatSN, ExpCmdSN and MaxCmdSN are stamped
+ *     under it at send time, so StatSN on the wire is in send order, and
+ *     ExpCmdSN is read atomically (only the reader advances it). A task's
+ *     Data-In PDUs and its response go out under one hold of tx_lock, in
+ *     DataSN order, with MSG_MORE between them.
+ *   - task_lock guards the task table (state, aborted; a slot is allocated
+ *     and its itt/lun set only by the reader) and the buffer free list.
+ *     A task in state RX belongs to the reader; QUEUED/RUNNING/RESPONDING
+ *     to the worker pool; the reader never reads the fields of a task it
+ *     does not own. Whoever owns a task releases it (state FREE) and
+ *     signals task_cond.
+ *   - Task management (ABORT TASK, ABORT/CLEAR TASK SET, LUN RESET, target
+ *     resets), Logout and connection close abort tasks the same way:
+ *     reader-owned ones are released at once, queued ones are taken back
+ *     from the worker queue and released, running ones are marked aborted
+ *     (their I/O finishes, their response is suppressed); then the reader
+ *     waits on task_cond until every affected slot is FREE, and only then
+ *     sends the TMF/Logout response or frees the connection. A worker never
+ *     outlives the connection its task belongs to.
+ *   - Other threads (stop, reinstatement, cold reset) only send an Async
+ *     Message under tx_lock or kick the connection (set stop, shut the
+ *     socket down); the reader then leaves its loop and closes as above.
+ * Lock order: task_lock -> workers lock. tx_lock is never held together with
+ * task_lock or the workers lock.
  *
  * Write commands (the only ones that wait): a task is created when the
  * command arrives; data arrives as immediate data, then unsolicited Data-Out
@@ -33,8 +64,11 @@
  * (phase collapse, S bit) with the residual; anything else gets a SCSI
  * Response carrying the sense data behind its 2-byte SenseLength.
  *
- * Steady state allocates nothing: task buffers (4096-aligned for O_DIRECT)
- * go back to a per-connection free list and are reused.
+ * Steady state allocates nothing: task slots are a fixed table, task buffers
+ * (4096-aligned for O_DIRECT; READ data goes straight from the backing into
+ * the buffer Data-In is sent from, WRITE data straight from the socket into
+ * the buffer the backing writes from) go back to a per-connection free list
+ * of up to ISCSI_MAX_FREE_BUFS and are reused.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -57,13 +91,43 @@
 
 /* ---------------------------------------------------------------- I/O */
 
+/* Receive exactly len bytes (reader thread only). Small reads (headers,
+ * small data segments) are served from a read-ahead buffer filled with one
+ * recv of whatever the socket holds, so a burst of PDUs costs a few system
+ * calls instead of two or three each; large data segments are received
+ * straight into their destination (no copy). */
 int iscsi_conn_recv(iscsiConn *c, void *buf, size_t len, int timeout_ms)
 {
     uint8_t *p = buf;
     uint64_t deadline = iscsi_now_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
 
+    if (!c->inbuf) {
+        c->inbuf = malloc(ISCSI_INBUF_SIZE);
+        c->in_off = c->in_len = 0;
+    }
     while (len) {
-        ssize_t r = recv(c->fd, p, len, MSG_DONTWAIT);
+        if (c->in_off < c->in_len) {
+            size_t n = c->in_len - c->in_off;
+            if (n > len)
+                n = len;
+            memcpy(p, c->inbuf + c->in_off, n);
+            c->in_off += n;
+            p += n;
+            len -= n;
+            continue;
+        }
+        ssize_t r;
+        bool ahead = c->inbuf && len < ISCSI_INBUF_DIRECT;
+        if (ahead) {
+            r = recv(c->fd, c->inbuf, ISCSI_INBUF_SIZE, MSG_DONTWAIT);
+            if (r > 0) {
+                c->in_off = 0;
+                c->in_len = (size_t)r;
+                continue;
+            }
+        } else {
+            r = recv(c->fd, p, len, MSG_DONTWAIT);
+        }
         if (r > 0) {
             p += r;
             len -= (size_t)r;
@@ -91,11 +155,11 @@ int iscsi_conn_recv(iscsiConn *c, void *buf, size_t len, int timeout_ms)
     return 0;
 }
 
-static int send_all(iscsiConn *c, struct iovec *iov, int iovcnt)
+static int send_all(iscsiConn *c, struct iovec *iov, int iovcnt, bool more)
 {
     while (iovcnt > 0) {
         struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)iovcnt};
-        ssize_t w = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
+        ssize_t w = sendmsg(c->fd, &msg, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
         if (w < 0) {
             if (errno == EINTR)
                 continue;
@@ -121,17 +185,19 @@ static int send_all(iscsiConn *c, struct iovec *iov, int iovcnt)
     return 0;
 }
 
-int iscsi_conn_send(iscsiConn *c, iscsiHdr *h, const void *data, uint32_t dlen, bool advance_sn)
+/* One PDU; caller holds tx_lock. more: another PDU follows at once (the
+ * kernel may hold this one back to fill a segment: MSG_MORE). */
+static int send_pdu_locked(iscsiConn *c, iscsiHdr *h, const void *data, uint32_t dlen,
+                           bool advance_sn, bool more)
 {
     uint8_t bhs[ISCSI_BHS_LEN];
     uint8_t hdig[4], ddig[4];
     static const uint8_t zero[4];
     struct iovec iov[5];
-    int n = 0, rc;
+    int n = 0;
     bool digests = c->state == ISCSI_CONN_FULL;
 
     h->dlen = dlen;
-    pthread_mutex_lock(&c->tx_lock);
     h->w[ISCSI_W24] = c->statsn;
     if (c->sess) {
         h->w[ISCSI_W28] = c->sess->exp_cmdsn;
@@ -163,7 +229,13 @@ int iscsi_conn_send(iscsiConn *c, iscsiHdr *h, const void *data, uint32_t dlen, 
             iov[n++].iov_len = 4;
         }
     }
-    rc = send_all(c, iov, n);
+    return send_all(c, iov, n, more);
+}
+
+int iscsi_conn_send(iscsiConn *c, iscsiHdr *h, const void *data, uint32_t dlen, bool advance_sn)
+{
+    pthread_mutex_lock(&c->tx_lock);
+    int rc = send_pdu_locked(c, h, data, dlen, advance_sn, false);
     pthread_mutex_unlock(&c->tx_lock);
     return rc;
 }
@@ -258,7 +330,8 @@ static int skip_segment(iscsiConn *c, uint32_t dlen)
 
 /* ------------------------------------------------------------ buffers */
 
-static iscsiBuf *buf_get(iscsiConn *c, size_t size)
+/* Buffers: called by the reader and by workers; task_lock guards the list. */
+static iscsiBuf *buf_get_locked(iscsiConn *c, size_t size)
 {
     iscsiBuf **pp, *b;
 
@@ -268,6 +341,9 @@ static iscsiBuf *buf_get(iscsiConn *c, size_t size)
         if (b->cap >= size) {
             *pp = b->next;
             b->next = NULL;
+            c->nfree--;
+            if (b->cap > ISCSI_DEFAULT_BUF)
+                c->nfree_big--;
             return b;
         }
     }
@@ -286,22 +362,50 @@ static iscsiBuf *buf_get(iscsiConn *c, size_t size)
     return b;
 }
 
-static void buf_put(iscsiConn *c, iscsiBuf *b)
+static void buf_put_locked(iscsiConn *c, iscsiBuf *b)
 {
     if (!b)
         return;
-    /* keep a bounded number around; free the excess */
-    unsigned nfree = 0;
-    for (iscsiBuf *f = c->free_bufs; f; f = f->next)
-        nfree++;
-    if (nfree >= 8) {
+    /* keep a bounded number around (enough for the queue depth at the
+     * default size, two larger ones); free the excess */
+    bool big = b->cap > ISCSI_DEFAULT_BUF;
+    if (c->nfree >= ISCSI_MAX_FREE_BUFS || (big && c->nfree_big >= 2)) {
         free(b->data);
         free(b);
         c->nbufs--;
         return;
     }
-    b->next = c->free_bufs;
-    c->free_bufs = b;
+    /* default-size buffers first: small requests take those, and larger
+     * ones stay for the requests that need them */
+    if (big) {
+        iscsiBuf **pp = &c->free_bufs;
+        while (*pp)
+            pp = &(*pp)->next;
+        b->next = NULL;
+        *pp = b;
+        c->nfree_big++;
+    } else {
+        b->next = c->free_bufs;
+        c->free_bufs = b;
+    }
+    c->nfree++;
+}
+
+static iscsiBuf *buf_get(iscsiConn *c, size_t size)
+{
+    pthread_mutex_lock(&c->task_lock);
+    iscsiBuf *b = buf_get_locked(c, size);
+    pthread_mutex_unlock(&c->task_lock);
+    return b;
+}
+
+static void buf_put(iscsiConn *c, iscsiBuf *b)
+{
+    if (!b)
+        return;
+    pthread_mutex_lock(&c->task_lock);
+    buf_put_locked(c, b);
+    pthread_mutex_unlock(&c->task_lock);
 }
 
 static void buf_free_all(iscsiConn *c)
@@ -312,52 +416,130 @@ static void buf_free_all(iscsiConn *c)
         free(b->data);
         free(b);
     }
+    c->nfree = c->nfree_big = 0;
 }
 
 /* -------------------------------------------------------------- tasks */
 
-static iscsiTask *task_find(iscsiConn *c, uint32_t itt)
+/* Under task_lock: the task with this ITT in any state but FREE. */
+static iscsiTask *task_find_locked(iscsiConn *c, uint32_t itt)
 {
     for (unsigned i = 0; i < ISCSI_MAX_TASKS; i++)
-        if (c->tasks[i].used && c->tasks[i].itt == itt)
+        if (c->tasks[i].state != ISCSI_TASK_FREE && c->tasks[i].itt == itt)
             return &c->tasks[i];
     return NULL;
 }
 
-static iscsiTask *task_alloc(iscsiConn *c)
+/* Reader: the task with this ITT if the reader owns it (collecting
+ * Data-Out), else NULL (unknown, or already with the workers). */
+static iscsiTask *task_find_rx(iscsiConn *c, uint32_t itt)
 {
-    for (unsigned i = 0; i < ISCSI_MAX_TASKS; i++) {
-        if (!c->tasks[i].used) {
-            iscsiTask *t = &c->tasks[i];
-            memset(t, 0, sizeof(*t));
-            t->used = true;
-            return t;
-        }
-    }
-    return NULL;
+    pthread_mutex_lock(&c->task_lock);
+    iscsiTask *t = task_find_locked(c, itt);
+    if (t && t->state != ISCSI_TASK_RX)
+        t = NULL;
+    pthread_mutex_unlock(&c->task_lock);
+    return t;
 }
 
-static void task_release(iscsiConn *c, iscsiTask *t)
+/* Reader: is a command with this ITT still in progress? A task whose
+ * response is going out right now is waited for: the initiator may reuse the
+ * ITT as soon as it has the response, before the worker frees the slot. */
+static bool task_itt_busy(iscsiConn *c, uint32_t itt)
+{
+    iscsiTask *t;
+
+    pthread_mutex_lock(&c->task_lock);
+    while ((t = task_find_locked(c, itt)) && t->state == ISCSI_TASK_RESPONDING)
+        pthread_cond_wait(&c->task_cond, &c->task_lock);
+    pthread_mutex_unlock(&c->task_lock);
+    return t != NULL;
+}
+
+/* Reader: a free slot in state RX, or NULL (TASK SET FULL). */
+static iscsiTask *task_alloc(iscsiConn *c)
+{
+    iscsiTask *found = NULL;
+
+    pthread_mutex_lock(&c->task_lock);
+    for (unsigned i = 0; i < ISCSI_MAX_TASKS; i++) {
+        if (c->tasks[i].state == ISCSI_TASK_FREE) {
+            found = &c->tasks[i];
+            memset(found, 0, sizeof(*found));
+            found->state = ISCSI_TASK_RX;
+            found->conn = c;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&c->task_lock);
+    return found;
+}
+
+static void task_release_locked(iscsiConn *c, iscsiTask *t)
 {
     if (t->lu)
         tgt_lun_put(t->lu);
-    buf_put(c, t->buf);
+    buf_put_locked(c, t->buf);
     t->lu = NULL;
     t->buf = NULL;
-    t->used = false;
+    t->state = ISCSI_TASK_FREE;
+    t->aborted = false;
+    pthread_cond_broadcast(&c->task_cond);
 }
 
-static unsigned abort_tasks(iscsiConn *c, bool all, uint64_t lun)
+/* By the task's owner. */
+static void task_release(iscsiConn *c, iscsiTask *t)
+{
+    pthread_mutex_lock(&c->task_lock);
+    task_release_locked(c, t);
+    pthread_mutex_unlock(&c->task_lock);
+}
+
+static bool task_matches(const iscsiTask *t, bool all, uint64_t lun, const iscsiTask *only)
+{
+    if (t->state == ISCSI_TASK_FREE)
+        return false;
+    return only ? t == only : (all || t->lun == lun);
+}
+
+/* Reader: abort every task of the connection (all), of one LUN, or only one
+ * task, and wait until each of their slots is free: reader-owned tasks are
+ * released here, queued ones taken back from the workers, running ones
+ * marked aborted (no response) and waited for; a response already going
+ * out is let finish. Returns how many tasks were affected. */
+static unsigned abort_tasks(iscsiConn *c, bool all, uint64_t lun, iscsiTask *only)
 {
     unsigned n = 0;
+    bool waiting;
+    iscsiTask *back = NULL;
 
+    pthread_mutex_lock(&c->task_lock);
     for (unsigned i = 0; i < ISCSI_MAX_TASKS; i++) {
         iscsiTask *t = &c->tasks[i];
-        if (t->used && (all || t->lun == lun)) {
-            task_release(c, t);
-            n++;
-        }
+        if (!task_matches(t, all, lun, only))
+            continue;
+        n++;
+        if (t->state == ISCSI_TASK_RX)
+            task_release_locked(c, t);
+        else if (t->state != ISCSI_TASK_RESPONDING)
+            t->aborted = true;
     }
+    if (c->portal->workers)
+        iscsi_workers_cancel(c->portal->workers, c, all, lun, only, &back);
+    while (back) {
+        iscsiTask *t = back;
+        back = t->qnext;
+        t->qnext = NULL;
+        task_release_locked(c, t);
+    }
+    do {
+        waiting = false;
+        for (unsigned i = 0; i < ISCSI_MAX_TASKS && !waiting; i++)
+            waiting = task_matches(&c->tasks[i], all, lun, only);
+        if (waiting)
+            pthread_cond_wait(&c->task_cond, &c->task_lock);
+    } while (waiting);
+    pthread_mutex_unlock(&c->task_lock);
     return n;
 }
 
@@ -392,7 +574,11 @@ static int send_scsi_result(iscsiConn *c, iscsiTask *t)
     uint32_t mrdsl = c->params.max_send_dsl;
     uint32_t burst = c->params.max_burst;
     uint32_t off = 0, in_burst = 0;
+    int rc = 0;
 
+    /* the whole answer under one hold: Data-In in DataSN order, then the
+     * response, with no other PDU of this connection in between */
+    pthread_mutex_lock(&c->tx_lock);
     while (off < amount) {
         uint32_t seg = amount - off;
         if (seg > mrdsl)
@@ -410,12 +596,13 @@ static int send_scsi_result(iscsiConn *c, iscsiTask *t)
             flags |= (uint8_t)(ISCSI_FLAG_DATA_S | rflags);
         iscsi_build_data_in(&h, t->itt, t->lun_raw, flags, cmd->status, datasn++, off, residual,
                             seg);
-        if (iscsi_conn_send(c, &h, cmd->data_in + off, seg, last && collapse) < 0)
-            return -1;
+        rc = send_pdu_locked(c, &h, cmd->data_in + off, seg, last && collapse, !last || !collapse);
+        if (rc < 0)
+            goto out;
         off += seg;
     }
     if (collapse)
-        return 0;
+        goto out;
 
     uint8_t sense[2 + SCSI_SENSE_MAX];
     uint32_t slen = 0;
@@ -426,15 +613,53 @@ static int send_scsi_result(iscsiConn *c, iscsiTask *t)
         slen = 2 + sl;
     }
     iscsi_build_scsi_rsp(&h, t->itt, cmd->status, rflags, residual, datasn + t->r2tsn, slen);
-    return iscsi_conn_send(c, &h, slen ? sense : NULL, slen, true);
+    rc = send_pdu_locked(c, &h, slen ? sense : NULL, slen, true, false);
+out:
+    pthread_mutex_unlock(&c->tx_lock);
+    return rc;
 }
 
-/* Run a prepared task (all Data-Out in hand) and answer it. */
-static int task_execute(iscsiConn *c, iscsiTask *t)
+/* Commands that reach the backing store (and may wait for it): these go to
+ * the worker pool. Everything else is answered from LU state by the reader,
+ * in microseconds. */
+static bool media_command(uint8_t op)
+{
+    switch (op) {
+    case 0x08: /* READ 6 */
+    case 0x0a: /* WRITE 6 */
+    case 0x28: /* READ 10 */
+    case 0x2a: /* WRITE 10 */
+    case 0x2e: /* WRITE AND VERIFY 10 */
+    case 0x2f: /* VERIFY 10 */
+    case 0x34: /* PRE-FETCH 10 */
+    case 0x35: /* SYNCHRONIZE CACHE 10 */
+    case 0x41: /* WRITE SAME 10 */
+    case 0x42: /* UNMAP */
+    case 0x88: /* READ 16 */
+    case 0x89: /* COMPARE AND WRITE */
+    case 0x8a: /* WRITE 16 */
+    case 0x8e: /* WRITE AND VERIFY 16 */
+    case 0x8f: /* VERIFY 16 */
+    case 0x90: /* PRE-FETCH 16 */
+    case 0x91: /* SYNCHRONIZE CACHE 16 */
+    case 0x93: /* WRITE SAME 16 */
+    case 0xa8: /* READ 12 */
+    case 0xaa: /* WRITE 12 */
+    case 0xae: /* WRITE AND VERIFY 12 */
+    case 0xaf: /* VERIFY 12 */
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Execute a prepared task (all Data-Out in hand) into a Data-In buffer;
+ * *in is the buffer to give back after the response. Runs on the reader or
+ * on a worker: touches only the task, the LU and the buffer list (locked). */
+static void task_exec_cmd(iscsiConn *c, iscsiTask *t, iscsiBuf **in_out)
 {
     scsiCmd *cmd = &t->cmd;
     iscsiBuf *in = NULL;
-    int rc;
 
     if (!cmd->prepared_error) {
         if (cmd->data_in_max > ISCSI_MAX_TASK_BUF) {
@@ -459,9 +684,112 @@ static int task_execute(iscsiConn *c, iscsiTask *t)
         }
     }
 respond:
+    *in_out = in;
+}
+
+/* ---------------------------------------------- inline or worker */
+
+/* How long the LU behind a task takes to execute media commands, as an
+ * exponentially weighted mean (weight 1/4 for the newest sample), kept per
+ * connection for a few LUs. The reader alone picks and replaces entries
+ * (lu); readers and workers update ewma_us atomically. A sample landing on
+ * an entry just given to another LU only skews one mean: harmless. */
+static unsigned lat_slot(iscsiConn *c, const scsiLu *lu)
+{
+    for (unsigned i = 0; i < ISCSI_LAT_SLOTS; i++)
+        if (c->lat[i].lu == lu)
+            return i;
+    unsigned i = c->lat_next++ % ISCSI_LAT_SLOTS;
+    c->lat[i].lu = lu;
+    atomic_store(&c->lat[i].ewma_us, UINT32_MAX); /* unknown: not fast */
+    return i;
+}
+
+static void lat_sample(iscsiConn *c, unsigned slot, uint64_t t0_us)
+{
+    uint64_t us = iscsi_now_us() - t0_us;
+    uint32_t old = atomic_load(&c->lat[slot].ewma_us);
+    uint64_t v = old == UINT32_MAX ? us : ((uint64_t)old * 3 + us) / 4;
+    atomic_store(&c->lat[slot].ewma_us, v >= UINT32_MAX ? UINT32_MAX - 1 : (uint32_t)v);
+}
+
+/* Run this media command on the reader? Only when its LU is known to answer
+ * within ISCSI_INLINE_MAX_US (memory, page cache, fast flash): handing over
+ * to a worker costs two thread wake-ups, more than such a command itself.
+ * Everything else goes to the workers, so a slow LU never holds the reader:
+ * a LU that turns slow holds it for at most the one command that shows it
+ * (the mean then jumps above the limit), and a LU the connection has not
+ * measured yet goes to the workers. Large transfers always go to the
+ * workers: the reader receives the next command's data meanwhile. */
+static bool run_inline(iscsiConn *c, iscsiTask *t)
+{
+    if (t->cmd.prepared_error || !c->portal->workers || !media_command(t->cdb[0]))
+        return true;
+    t->lat_slot = lat_slot(c, t->lu);
+    if (t->xfer_len > ISCSI_INLINE_MAX_XFER || t->cmd.data_in_max > ISCSI_INLINE_MAX_XFER)
+        return false;
+    return atomic_load(&c->lat[t->lat_slot].ewma_us) < ISCSI_INLINE_MAX_US;
+}
+
+/* Worker: run a queued task, answer it, release it. A task aborted while
+ * queued or running is released without a response (the reader waiting in
+ * abort_tasks() is woken by the release). */
+void iscsi_task_run(iscsiTask *t)
+{
+    iscsiConn *c = t->conn;
+    iscsiBuf *in = NULL;
+
+    pthread_mutex_lock(&c->task_lock);
+    if (t->aborted) {
+        task_release_locked(c, t);
+        pthread_mutex_unlock(&c->task_lock);
+        return;
+    }
+    t->state = ISCSI_TASK_RUNNING;
+    pthread_mutex_unlock(&c->task_lock);
+
+    uint64_t t0 = iscsi_now_us();
+    task_exec_cmd(c, t, &in);
+    lat_sample(c, t->lat_slot, t0);
+
+    pthread_mutex_lock(&c->task_lock);
+    bool answer = !t->aborted;
+    if (answer)
+        t->state = ISCSI_TASK_RESPONDING;
+    pthread_mutex_unlock(&c->task_lock);
+    if (answer && send_scsi_result(c, t) < 0)
+        iscsi_conn_kick(c); /* the reader sees the dead socket and closes */
+    pthread_mutex_lock(&c->task_lock);
+    buf_put_locked(c, in);
+    t->cmd.data_in = NULL;
+    task_release_locked(c, t);
+    pthread_mutex_unlock(&c->task_lock);
+}
+
+/* Reader: a task with all its Data-Out in hand. Media commands go to the
+ * workers (the reader must not touch t afterwards); the rest run here. */
+static int task_execute(iscsiConn *c, iscsiTask *t)
+{
+    iscsiBuf *in = NULL;
+    int rc;
+
+    if (!run_inline(c, t)) {
+        pthread_mutex_lock(&c->task_lock);
+        t->state = ISCSI_TASK_QUEUED;
+        /* under task_lock: abort_tasks() sees it either in the queue or
+         * not yet QUEUED, never in between */
+        iscsi_workers_submit(c->portal->workers, t);
+        pthread_mutex_unlock(&c->task_lock);
+        return 0;
+    }
+    bool media = !t->cmd.prepared_error && media_command(t->cdb[0]) && c->portal->workers;
+    uint64_t t0 = media ? iscsi_now_us() : 0;
+    task_exec_cmd(c, t, &in);
+    if (media)
+        lat_sample(c, t->lat_slot, t0);
     rc = send_scsi_result(c, t);
     buf_put(c, in);
-    cmd->data_in = NULL;
+    t->cmd.data_in = NULL;
     task_release(c, t);
     return rc;
 }
@@ -537,7 +865,7 @@ static int handle_scsi_cmd(iscsiConn *c, const iscsiHdr *h, const uint8_t *bhs, 
     size_t extlen = 0;
     uint32_t bidi = 0;
 
-    if (task_find(c, h->itt) || iscsi_ahs_parse(ahs, ahslen, &ext, &extlen, &bidi) < 0 ||
+    if (task_itt_busy(c, h->itt) || iscsi_ahs_parse(ahs, ahslen, &ext, &extlen, &bidi) < 0 ||
         16 + extlen > ISCSI_CDB_MAX || (h->dlen && !wr) || (h->dlen && !p->immediate_data) ||
         h->dlen > edtl || h->dlen > p->first_burst ||
         (p->initial_r2t && !(h->flags & ISCSI_FLAG_FINAL))) {
@@ -702,7 +1030,7 @@ static int task_fail_data(iscsiConn *c, iscsiTask *t, uint32_t dlen, uint8_t asc
 
 static int handle_data_out(iscsiConn *c, const iscsiHdr *h, const uint8_t *bhs)
 {
-    iscsiTask *t = task_find(c, h->itt);
+    iscsiTask *t = task_find_rx(c, h->itt);
     uint32_t ttt = h->w[ISCSI_W20];
     uint32_t datasn = h->w[ISCSI_W36];
     uint32_t offset = h->w[ISCSI_W40];
@@ -825,10 +1153,15 @@ static int handle_tmf(iscsiConn *c, const iscsiHdr *h)
     }
     switch (fn) {
     case ISCSI_TMF_ABORT_TASK: {
-        iscsiTask *t = task_find(c, h->w[ISCSI_W20]);
+        iscsiTask *t;
         uint32_t ref = h->w[ISCSI_W32];
+        pthread_mutex_lock(&c->task_lock);
+        t = task_find_locked(c, h->w[ISCSI_W20]);
+        pthread_mutex_unlock(&c->task_lock);
         if (t) {
-            task_release(c, t);
+            /* only the reader allocates slots, so t stays this task until
+             * abort_tasks() has freed it */
+            abort_tasks(c, false, 0, t);
         } else if (iscsi_sn_le(s->exp_cmdsn, ref) && iscsi_sn_le(ref, iscsi_session_max_cmdsn(s))) {
             resp = ISCSI_TMF_RSP_COMPLETE; /* never received: nothing to abort */
         } else {
@@ -846,7 +1179,7 @@ static int handle_tmf(iscsiConn *c, const iscsiHdr *h)
             resp = ISCSI_TMF_RSP_NO_LUN;
             break;
         }
-        abort_tasks(c, false, lun);
+        abort_tasks(c, false, lun, NULL);
         if (fn == ISCSI_TMF_LUN_RESET)
             scsi_lu_reset(lu, NULL, 0x03); /* every nexus, the issuer too (SAM-5) */
         tgt_lun_put(lu);
@@ -854,7 +1187,7 @@ static int handle_tmf(iscsiConn *c, const iscsiHdr *h)
     }
     case ISCSI_TMF_TARGET_WARM_RESET:
     case ISCSI_TMF_TARGET_COLD_RESET:
-        abort_tasks(c, true, 0);
+        abort_tasks(c, true, 0, NULL);
         iscsi_session_reset_target(s, 0x02);
         drop_after = fn == ISCSI_TMF_TARGET_COLD_RESET;
         break;
@@ -1014,7 +1347,7 @@ static int handle_logout(iscsiConn *c, const iscsiHdr *h, const uint8_t *bhs)
     iscsi_build_logout_rsp(&r, h->itt, resp, (uint16_t)c->params.time2wait,
                            (uint16_t)c->params.time2retain);
     if (ret == 1)
-        abort_tasks(c, true, 0);
+        abort_tasks(c, true, 0, NULL);
     if (iscsi_conn_send(c, &r, NULL, 0, true) < 0)
         return -1;
     if (ret == 1)
@@ -1115,6 +1448,12 @@ static void full_feature_loop(iscsiConn *c)
 
     c->last_rx_ms = iscsi_now_ms();
     while (!atomic_load(&c->stop)) {
+        if (c->in_off < c->in_len) {
+            /* the next PDU is already (partly) read ahead */
+            if (read_and_dispatch(c) != 0)
+                break;
+            continue;
+        }
         struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
         int r = poll(&pfd, 1, 500);
         uint64_t now = iscsi_now_ms();
@@ -1158,9 +1497,10 @@ void *iscsi_conn_thread(void *arg)
         buf_put(c, b2);
         if (c->rx && c->tasks)
             full_feature_loop(c);
-        c->state = ISCSI_CONN_CLOSING;
+        /* no worker may still hold a task of this connection when it goes */
         if (c->tasks)
-            abort_tasks(c, true, 0);
+            abort_tasks(c, true, 0, NULL);
+        c->state = ISCSI_CONN_CLOSING;
         if (c->sess)
             log_info("iscsi %s: session tsih %u closed", c->peer, c->sess->tsih);
     }
@@ -1180,6 +1520,8 @@ void *iscsi_conn_thread(void *arg)
     c->lunlist = NULL;
     free(c->text_in);
     c->text_in = NULL;
+    free(c->inbuf);
+    c->inbuf = NULL;
     iscsi_text_out_free(&c->text_out);
     buf_free_all(c);
     pthread_mutex_lock(&c->portal->lock);

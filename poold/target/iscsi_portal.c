@@ -11,8 +11,13 @@
  *
  * Stop: stop accepting, then ask every normal session to log out (Async
  * Message, AsyncEvent 1 with Parameter3 = the grace in seconds), wait for
- * the grace, shut down what is left (a thread in the middle of a command
- * finishes that command, then sees the dead socket) and join everything.
+ * the grace, shut down what is left (a reader sees the dead socket, takes
+ * its queued commands back from the workers and waits only for those a
+ * worker is executing) and join everything; the worker pool goes last,
+ * when no connection can queue to it any more.
+ *
+ * The worker pool (iscsi_worker.c) is per portal: cfg.workers threads
+ * executing the media commands of every connection of the portal.
  *
  * All running portals are on a process-wide list so that SendTargets can
  * name every path to a target (each portal of the same inventory).
@@ -43,6 +48,14 @@ uint64_t iscsi_now_ms(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint64_t iscsi_now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
 static void format_addr(const struct sockaddr_storage *ss, char *buf, size_t len, bool with_port)
@@ -90,6 +103,8 @@ static void reap(iscsiPortal *p, bool all)
         pthread_join(dead->thread, NULL);
         close(dead->fd);
         pthread_mutex_destroy(&dead->tx_lock);
+        pthread_mutex_destroy(&dead->task_lock);
+        pthread_cond_destroy(&dead->task_cond);
         free(dead);
     }
 }
@@ -135,6 +150,8 @@ static void *accept_thread(void *arg)
         if (getsockname(fd, (struct sockaddr *)&local, &llen) == 0)
             format_addr(&local, c->local, sizeof(c->local), false);
         pthread_mutex_init(&c->tx_lock, NULL);
+        pthread_mutex_init(&c->task_lock, NULL);
+        pthread_cond_init(&c->task_cond, NULL);
         iscsi_params_default(&c->params);
         pthread_mutex_lock(&p->lock);
         c->next = p->conns;
@@ -144,6 +161,8 @@ static void *accept_thread(void *arg)
             pthread_mutex_unlock(&p->lock);
             close(fd);
             pthread_mutex_destroy(&c->tx_lock);
+            pthread_mutex_destroy(&c->task_lock);
+            pthread_cond_destroy(&c->task_cond);
             free(c);
             continue;
         }
@@ -177,6 +196,8 @@ iscsiPortal *iscsi_portal_start(const iscsiPortalConfig *cfg)
         p->cfg.max_sessions = 256;
     if (!p->cfg.queue_depth || p->cfg.queue_depth > ISCSI_MAX_TASKS / 2)
         p->cfg.queue_depth = 64;
+    if (!p->cfg.workers)
+        p->cfg.workers = ISCSI_DEFAULT_WORKERS;
     if (!p->cfg.nop_interval_s)
         p->cfg.nop_interval_s = 10;
     if (!p->cfg.nop_timeout_s)
@@ -225,10 +246,17 @@ iscsiPortal *iscsi_portal_start(const iscsiPortalConfig *cfg)
     } else {
         format_addr(&ss, p->advertise, sizeof(p->advertise), true);
     }
+    p->workers = iscsi_workers_start(p->cfg.workers);
+    if (!p->workers) {
+        close(p->lfd);
+        pool_error(POOL_ERR_SYSTEM, "cannot start the iSCSI worker threads");
+        return NULL;
+    }
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->cond, NULL);
     if (pthread_create(&p->accept_thread, NULL, accept_thread, p) != 0) {
         close(p->lfd);
+        iscsi_workers_stop(p->workers);
         pool_error(POOL_ERR_SYSTEM, "cannot start the iSCSI accept thread");
         return NULL;
     }
@@ -315,6 +343,7 @@ void iscsi_portal_stop(iscsiPortal *p, int grace_ms)
             iscsi_conn_kick(c);
     pthread_mutex_unlock(&p->lock);
     reap(p, true);
+    iscsi_workers_stop(p->workers); /* every connection is gone: queue empty */
     pthread_cond_destroy(&p->cond);
     pthread_mutex_destroy(&p->lock);
     log_info("iscsi: portal %s port %u stopped", p->address, p->port);

@@ -4,12 +4,11 @@
  *
  * lvm's output is trusted by nothing in poold: a newer lvm, a damaged VG or a
  * bug could print anything, and the parsed segment maps decide where data is
- * read and written. So every input goes through all three report parsers
- * and the PE-range parser, and whatever they accept must satisfy the
- * invariants the rest of poold relies on (sorted segments tiling the LV,
- * tag lists never NULL, counts consistent); a failure must come with
- * POOL_ERR_LVM and leave *out NULL. Seeds: real captures from
- * tests/data/lvm/.
+ * read and written. So every input goes through all four report parsers
+ * (lvs, vgs, pvs, and lvs with the VG fields) and the PE-range parser, and whatever they accept
+ * must satisfy the invariants the rest of poold relies on (sorted segments tiling the LV, tag lists
+ * never NULL, counts consistent); a failure must come with POOL_ERR_LVM and leave *out NULL. Seeds:
+ * real captures from tests/data/lvm/.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -86,6 +85,49 @@ static void fuzz_vgs(const char *text)
     pool_lvm_vgs_free(vgs, n);
 }
 
+/* The combined lvs+VG parser: a VG exactly when there are LVs, the VG
+ * passing the vgs invariants and the LVs the lvs ones, and it must accept
+ * exactly what the lvs parser accepts plus the VG rules (never more). */
+static void fuzz_lvs_vg(const char *text)
+{
+    poolLvmVG *vg = NULL;
+    poolLvmLV *lvs = NULL, *plain = NULL;
+    size_t n = 0, nplain = 0;
+
+    if (pool_lvm_report_parse_lvs_vg(text, &vg, &lvs, &n) < 0) {
+        if (vg != NULL)
+            abort();
+        check_failure(lvs, n);
+        return;
+    }
+    if ((vg == NULL) != (n == 0) || (n == 0) != (lvs == NULL))
+        abort();
+    if (vg != NULL) {
+        if (vg->name == NULL || vg->uuid == NULL || vg->extent_size == 0 ||
+            vg->free_count > vg->extent_count || vg->size != vg->extent_size * vg->extent_count)
+            abort();
+        check_tags(vg->tags);
+    }
+    pool_error_reset();
+    if (pool_lvm_report_parse_lvs(text, &plain, &nplain) < 0 || nplain != n)
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(lvs[i].name, plain[i].name) != 0 || strcmp(lvs[i].uuid, plain[i].uuid) != 0 ||
+            lvs[i].size != plain[i].size || lvs[i].nsegments != plain[i].nsegments)
+            abort();
+        for (size_t s = 0; s < lvs[i].nsegments; s++) {
+            if (lvs[i].segments[s].le_start != plain[i].segments[s].le_start ||
+                lvs[i].segments[s].pe_start != plain[i].segments[s].pe_start ||
+                lvs[i].segments[s].count != plain[i].segments[s].count ||
+                strcmp(lvs[i].segments[s].pv, plain[i].segments[s].pv) != 0)
+                abort();
+        }
+    }
+    pool_lvm_lvs_free(plain, nplain);
+    pool_lvm_lvs_free(lvs, n);
+    pool_lvm_vgs_free(vg, vg ? 1 : 0);
+}
+
 static void fuzz_pvs(const char *text)
 {
     poolLvmPV *pvs = NULL;
@@ -129,6 +171,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pool_error_reset();
     fuzz_lvs(text);
     fuzz_vgs(text);
+    pool_error_reset();
+    fuzz_lvs_vg(text);
     fuzz_pvs(text);
     if (size < 4096)
         fuzz_pe_range(text);

@@ -385,6 +385,51 @@ START_TEST(test_embedded_nul)
 }
 END_TEST
 
+START_TEST(test_portal_list)
+{
+    POOL_AUTOPTR(poolConfig) cfg = pool_config_new_default();
+    char **list = NULL;
+
+    /* several portals, each its own portal group (the order is the tag) */
+    ck_assert_int_eq(parse(cfg, "iscsi_portal = \"127.0.0.1:3260  [::1]:3261 10.0.0.1:1\"\n"), 0);
+    ck_assert_int_eq(pool_parse_portal_list(cfg->iscsi_portal, &list), 3);
+    ck_assert_str_eq(list[0], "127.0.0.1:3260");
+    ck_assert_str_eq(list[1], "[::1]:3261");
+    ck_assert_str_eq(list[2], "10.0.0.1:1");
+    ck_assert_ptr_null(list[3]);
+    pool_strv_free(list);
+    /* "" (and blanks only) = the target is off: no entries */
+    ck_assert_int_eq(pool_parse_portal_list("", &list), 0);
+    ck_assert_ptr_null(list);
+    ck_assert_int_eq(pool_parse_portal_list("   ", &list), 0);
+    ck_assert_ptr_null(list);
+
+    /* each entry is checked: one bad entry rejects the whole value, naming it */
+    static const char *const bad[] = {
+        "127.0.0.1:3260 127.0.0.1",      "127.0.0.1:3260 127.0.0.1:0",    "1.2.3.4:3260 ::1:3260",
+        "127.0.0.1:3260 127.0.0.1:3260", "127.0.0.1:3260,127.0.0.1:3261",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char text[128];
+        snprintf(text, sizeof(text), "iscsi_portal = \"%s\"\n", bad[i]);
+        ck_assert_msg(parse(cfg, text) == -1, "accepted: %s", bad[i]);
+        ck_assert_int_eq(pool_error_last_code(), POOL_ERR_CONFIG);
+        ck_assert_ptr_nonnull(strstr(pool_error_last_message(), "key 'iscsi_portal'"));
+        ck_assert_int_eq(pool_parse_portal_list(bad[i], &list), -1);
+        ck_assert_ptr_null(list);
+    }
+    ck_assert_ptr_nonnull(strstr(pool_error_last_message(), "'127.0.0.1:3260,127.0.0.1:3261'"));
+    ck_assert_int_eq(pool_parse_portal_list("127.0.0.1:1 127.0.0.1:1", &list), -1);
+    ck_assert_ptr_nonnull(strstr(pool_error_last_message(), "listed twice"));
+
+    /* at most POOL_MAX_PORTALS */
+    char many[1024] = "";
+    for (int i = 0; i <= POOL_MAX_PORTALS; i++)
+        snprintf(many + strlen(many), sizeof(many) - strlen(many), "127.0.0.1:%d ", 3000 + i);
+    ck_assert_int_eq(pool_parse_portal_list(many, &list), -1);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
     Suite *s = suite_create("config");
@@ -399,6 +444,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_format_round_trip);
     tcase_add_test(tc, test_load);
     tcase_add_test(tc, test_embedded_nul);
+    tcase_add_test(tc, test_portal_list);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -21,8 +21,12 @@ START_TEST(test_special_sizes)
     /* 2000 hosts x 4 KiB sectors = 8,192,000 bytes -> 8 MiB */
     ck_assert_uint_eq(pool_layout_ids_bytes(2000), 8 * MIB);
     ck_assert_uint_eq(pool_layout_ids_bytes(1), MIB);
-    ck_assert_uint_eq(pool_layout_ids_bytes(256), MIB);
-    ck_assert_uint_eq(pool_layout_ids_bytes(257), 2 * MIB);
+    ck_assert_uint_eq(pool_layout_ids_bytes(250), MIB);
+    ck_assert_uint_eq(pool_layout_ids_bytes(251), 2 * MIB);
+    /* sanlock alignments are 1/2/4/8 MiB for 250/500/1000/2000 hosts */
+    ck_assert_uint_eq(pool_layout_ids_bytes(600), 4 * MIB);
+    ck_assert_uint_eq(pool_layout_ids_bytes(1000), 4 * MIB);
+    ck_assert_uint_eq(pool_layout_ids_bytes(1001), 8 * MIB);
     /* slot 0 (pool metadata) + one per volume */
     ck_assert_uint_eq(pool_layout_leases_bytes(2000), 2001 * MIB);
     ck_assert_uint_eq(pool_layout_extents_for(2001 * MIB, 4 * MIB), 501);

@@ -553,6 +553,232 @@ START_TEST(test_tag_get)
 }
 END_TEST
 
+/* --- lvs with the VG fields (POOL_LVM_LVS_VG_FIELDS) ------------------------ */
+
+/* Two parses of one LV agree on everything the rest of poold uses. */
+static void assert_lv_equal(const poolLvmLV *a, const poolLvmLV *b)
+{
+    size_t t;
+
+    ck_assert_str_eq(a->name, b->name);
+    ck_assert_str_eq(a->uuid, b->uuid);
+    ck_assert_uint_eq(a->size, b->size);
+    for (t = 0; a->tags[t] != NULL; t++) {
+        ck_assert_ptr_nonnull(b->tags[t]);
+        ck_assert_str_eq(a->tags[t], b->tags[t]);
+    }
+    ck_assert_ptr_null(b->tags[t]);
+    ck_assert_uint_eq(a->nsegments, b->nsegments);
+    for (size_t i = 0; i < a->nsegments; i++) {
+        ck_assert_uint_eq(a->segments[i].le_start, b->segments[i].le_start);
+        ck_assert_uint_eq(a->segments[i].count, b->segments[i].count);
+        ck_assert_uint_eq(a->segments[i].pe_start, b->segments[i].pe_start);
+        ck_assert_str_eq(a->segments[i].pv, b->segments[i].pv);
+    }
+}
+
+/* Parse must fail with POOL_ERR_LVM, a message containing `needle`, and
+ * every output cleared. */
+static void expect_lvs_vg_error(const char *json, const char *needle)
+{
+    poolLvmVG *vg = (poolLvmVG *)1;
+    poolLvmLV *lvs = (poolLvmLV *)1;
+    size_t n = 99;
+
+    pool_error_reset();
+    ck_assert_int_eq(pool_lvm_report_parse_lvs_vg(json, &vg, &lvs, &n), -1);
+    ck_assert_ptr_null(vg);
+    ck_assert_ptr_null(lvs);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_int_eq(pool_error_last_code(), POOL_ERR_LVM);
+    ck_assert_msg(strstr(pool_error_last_message(), needle) != NULL,
+                  "message '%s' does not contain '%s'", pool_error_last_message(), needle);
+}
+
+START_TEST(test_lvs_vg_captured)
+{
+    char *json = read_data("lvs-vg.json");
+    poolLvmVG *vg = NULL;
+    poolLvmLV *lvs = NULL, *plain = NULL;
+    size_t n = 0, nplain = 0;
+    const poolLvmLV *vol1;
+
+    ck_assert_int_eq(pool_lvm_report_parse_lvs_vg(json, &vg, &lvs, &n), 0);
+    ck_assert_ptr_nonnull(vg);
+    ck_assert_int_eq(strncmp(vg->name, "capture_vg_", 11), 0);
+    ck_assert_uint_eq(strlen(vg->uuid), 38);
+    ck_assert_uint_eq(vg->extent_size, 4194304);
+    ck_assert_uint_eq(vg->extent_count, 30);
+    ck_assert_uint_eq(vg->free_count, 11);
+    ck_assert_uint_eq(vg->size, 30 * 4194304ull);
+    ck_assert_uint_eq(vg->free, 11 * 4194304ull);
+    ck_assert_uint_ge(vg->seqno, 1);
+    ck_assert_uint_eq(vg->pv_count, 2);
+    ck_assert_uint_eq(vg->lv_count, 5);
+    ck_assert_str_eq(pool_lvm_tag_get(vg->tags, "pd_name"), "pool.one");
+    ck_assert_str_eq(pool_lvm_tag_get(vg->tags, "pd_version"), "1");
+    ck_assert_ptr_null(vg->tags[3]);
+
+    /* the LVs are exactly what the plain lvs parser makes of the same rows
+     * (it ignores the VG fields) */
+    ck_assert_int_eq(pool_lvm_report_parse_lvs(json, &plain, &nplain), 0);
+    ck_assert_uint_eq(n, 5);
+    ck_assert_uint_eq(nplain, n);
+    for (size_t i = 0; i < n; i++)
+        assert_lv_equal(&lvs[i], &plain[i]);
+    vol1 = find_lv(lvs, n, "vol1");
+    ck_assert_uint_eq(vol1->nsegments, 3);
+    ck_assert_str_ne(vol1->segments[2].pv, vol1->segments[0].pv);
+
+    pool_lvm_lvs_free(plain, nplain);
+    pool_lvm_lvs_free(lvs, n);
+    pool_lvm_vgs_free(vg, 1);
+    free(json);
+}
+END_TEST
+
+START_TEST(test_lvs_vg_no_rows)
+{
+    /* a VG without LVs, and an unknown VG (lvs exits 5): no rows, so no VG
+     * either; the driver then asks vgs */
+    const char *files[] = {"lvs-vg-empty-vg.json", "lvs-vg-not-found.json"};
+
+    for (size_t f = 0; f < 2; f++) {
+        char *json = read_data(files[f]);
+        poolLvmVG *vg = (poolLvmVG *)1;
+        poolLvmLV *lvs = (poolLvmLV *)1;
+        size_t n = 99;
+
+        ck_assert_int_eq(pool_lvm_report_parse_lvs_vg(json, &vg, &lvs, &n), 0);
+        ck_assert_ptr_null(vg);
+        ck_assert_ptr_null(lvs);
+        ck_assert_uint_eq(n, 0);
+        free(json);
+    }
+}
+END_TEST
+
+START_TEST(test_lvs_vg_missing_pv)
+{
+    char *json = read_data("lvs-vg-missing-pv.json");
+    poolLvmVG *vg = NULL;
+    poolLvmLV *lvs = NULL;
+    size_t n = 0;
+    const poolLvmLV *vol1;
+
+    ck_assert_int_eq(pool_lvm_report_parse_lvs_vg(json, &vg, &lvs, &n), 0);
+    ck_assert_uint_eq(vg->pv_count, 2); /* the VG still counts the hidden PV */
+    ck_assert_uint_eq(n, 4);
+    vol1 = find_lv(lvs, n, "vol1");
+    ck_assert_str_eq(vol1->segments[2].pv, "[unknown]");
+    pool_lvm_lvs_free(lvs, n);
+    pool_lvm_vgs_free(vg, 1);
+    free(json);
+}
+END_TEST
+
+START_TEST(test_lvs_vg_refused)
+{
+    char *json;
+
+    /* rows from two metadata versions must never be merged */
+    json = read_data("lvs-vg-mismatch.json");
+    expect_lvs_vg_error(json, "differs");
+    free(json);
+    json = read_data("lvs-vg-missing-field.json");
+    expect_lvs_vg_error(json, "vg_free_count");
+    free(json);
+    /* a plain lvs report has no VG fields */
+    json = read_data("lvs.json");
+    expect_lvs_vg_error(json, "vg_name");
+    free(json);
+    expect_lvs_vg_error("", "empty");
+    expect_lvs_vg_error("{\"report\": [{\"vg\": []}]}", "no \"lv\" array");
+    expect_lvs_vg_error("{\"report\": [{\"lv\": [{\"lv_name\":\"a\"}]}]}", "vg_name");
+}
+END_TEST
+
+START_TEST(test_lvs_vg_rules)
+{
+    /* one valid row built from the captured shape, then broken one field
+     * at a time */
+    const char *row = "{\"lv_name\":\"v\", \"lv_uuid\":\"u\", \"lv_size\":\"8\", "
+                      "\"lv_tags\":\"\", \"seg_start_pe\":\"0\", \"seg_size_pe\":\"2\", "
+                      "\"seg_pe_ranges\":\"/dev/x:0-1\", \"segtype\":\"linear\", "
+                      "\"vg_name\":\"g\", \"vg_uuid\":\"gu\", \"vg_size\":\"40\", "
+                      "\"vg_free\":\"32\", \"vg_extent_size\":\"4\", "
+                      "\"vg_extent_count\":\"10\", \"vg_free_count\":\"8\", "
+                      "\"vg_seqno\":\"3\", \"pv_count\":\"1\", \"lv_count\":\"1\", "
+                      "\"vg_tags\":\"pd_uuid:x\"}";
+    char doc[4096];
+    poolLvmVG *vg = NULL;
+    poolLvmLV *lvs = NULL;
+    size_t n = 0;
+
+    snprintf(doc, sizeof(doc), "{\"report\": [{\"lv\": [%s]}]}", row);
+    ck_assert_int_eq(pool_lvm_report_parse_lvs_vg(doc, &vg, &lvs, &n), 0);
+    ck_assert_str_eq(vg->name, "g");
+    ck_assert_str_eq(pool_lvm_tag_get(vg->tags, "pd_uuid"), "x");
+    ck_assert_uint_eq(n, 1);
+    ck_assert_uint_eq(lvs[0].segments[0].count, 2);
+    pool_lvm_lvs_free(lvs, n);
+    pool_lvm_vgs_free(vg, 1);
+
+    /* the same row twice: the VG rows agree, then the LV rules refuse two
+     * segments both starting at extent 0 */
+    snprintf(doc, sizeof(doc), "{\"report\": [{\"lv\": [%s, %s]}]}", row, row);
+    expect_lvs_vg_error(doc, "LV v");
+
+    /* VG rules: size must match extents */
+    {
+        char bad[2048];
+        const char *p = strstr(row, "\"vg_size\":\"40\"");
+
+        ck_assert_ptr_nonnull(p);
+        snprintf(bad, sizeof(bad), "%.*s\"vg_size\":\"44\"%s", (int)(p - row), row,
+                 p + strlen("\"vg_size\":\"40\""));
+        snprintf(doc, sizeof(doc), "{\"report\": [{\"lv\": [%s]}]}", bad);
+        expect_lvs_vg_error(doc, "size/free");
+    }
+    /* rows of two VGs (another VG's LV must never be taken as ours) */
+    {
+        char other[2048];
+        const char *p = strstr(row, "\"vg_name\":\"g\"");
+
+        ck_assert_ptr_nonnull(p);
+        snprintf(other, sizeof(other), "%.*s\"vg_name\":\"h\"%s", (int)(p - row), row,
+                 p + strlen("\"vg_name\":\"g\""));
+        snprintf(doc, sizeof(doc), "{\"report\": [{\"lv\": [%s, %s]}]}", row, other);
+        expect_lvs_vg_error(doc, "differs");
+    }
+}
+END_TEST
+
+START_TEST(test_lvs_named_captured)
+{
+    /* the reply after a create or resize: `lvs VG/vol1 VG/leases` */
+    char *json = read_data("lvs-named.json");
+    poolLvmLV *lvs = NULL;
+    size_t n = 0;
+
+    ck_assert_int_eq(pool_lvm_report_parse_lvs(json, &lvs, &n), 0);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_ptr_nonnull(find_lv(lvs, n, "leases"));
+    ck_assert_uint_eq(find_lv(lvs, n, "vol1")->nsegments, 3);
+    pool_lvm_lvs_free(lvs, n);
+    free(json);
+
+    /* one name missing: lvs exits 5 but still reports the rest (the driver
+     * treats the exit status as the failure) */
+    json = read_data("lvs-named-missing.json");
+    ck_assert_int_eq(pool_lvm_report_parse_lvs(json, &lvs, &n), 0);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_str_eq(lvs[0].name, "vol1");
+    pool_lvm_lvs_free(lvs, n);
+    free(json);
+}
+END_TEST
+
 static Suite *lvm_report_suite(void)
 {
     Suite *s = suite_create("lvm_report");
@@ -566,6 +792,11 @@ static Suite *lvm_report_suite(void)
     tcase_add_test(cap, test_pvs_captured);
     tcase_add_test(cap, test_lvs_refused_files);
     tcase_add_test(cap, test_vgs_pvs_refused_files);
+    tcase_add_test(cap, test_lvs_vg_captured);
+    tcase_add_test(cap, test_lvs_vg_no_rows);
+    tcase_add_test(cap, test_lvs_vg_missing_pv);
+    tcase_add_test(cap, test_lvs_vg_refused);
+    tcase_add_test(cap, test_lvs_named_captured);
     suite_add_tcase(s, cap);
 
     tcase_add_test(rules, test_lvs_segments_sorted);
@@ -575,6 +806,7 @@ static Suite *lvm_report_suite(void)
     tcase_add_test(rules, test_pvs_rules);
     tcase_add_test(rules, test_pe_range);
     tcase_add_test(rules, test_tag_get);
+    tcase_add_test(rules, test_lvs_vg_rules);
     suite_add_tcase(s, rules);
     return s;
 }

@@ -39,7 +39,8 @@ typedef struct {
     unsigned max_clients;      /* 64 */
     unsigned client_timeout;   /* seconds a client may take to send a request, 30 */
     char *host_name;           /* NULL = gethostname() */
-    char *iscsi_portal;        /* "ADDR:PORT" or "[V6]:PORT" the target listens on; "" = off */
+    char *iscsi_portal;        /* space-separated "ADDR:PORT" / "[V6]:PORT" entries the target
+                                * listens on (portal group tags 1, 2, ... in order); "" = off */
 } poolConfig;
 
 void pool_config_free(poolConfig *cfg);
@@ -57,5 +58,12 @@ char *pool_config_format(const poolConfig *cfg);
 /* Parse "A.B.C.D:PORT" or "[v6addr]:PORT" (port 1..65535). addr (if not
  * NULL) receives the address without brackets. */
 int pool_parse_portal(const char *text, char *addr, size_t addrlen, uint16_t *port);
+
+#define POOL_MAX_PORTALS 16
+/* Split a space-separated portal list (the iscsi_portal value), checking
+ * every entry with pool_parse_portal and refusing duplicates. *entries gets
+ * a NULL-terminated strv (caller frees with pool_strv_free; NULL for "").
+ * Returns the number of entries, or -1 with the error set. */
+int pool_parse_portal_list(const char *text, char ***entries);
 
 #endif

@@ -79,6 +79,13 @@ typedef struct {
 int pool_lvm_report_parse_lvs(const char *json, poolLvmLV **out, size_t *n);
 int pool_lvm_report_parse_vgs(const char *json, poolLvmVG **out, size_t *n);
 int pool_lvm_report_parse_pvs(const char *json, poolLvmPV **out, size_t *n);
+/* `lvs` with the VG fields on every row: one lvm command instead of vgs+lvs
+ * (each lvm process costs far more than the report itself). Every row must
+ * carry the same VG. *vg is the VG (free with pool_lvm_vgs_free(*vg, 1)), or
+ * NULL when there are no rows: lvs prints nothing for a VG without LVs, so
+ * the VG must then be read with vgs. */
+#define POOL_LVM_LVS_VG_FIELDS POOL_LVM_LVS_FIELDS "," POOL_LVM_VGS_FIELDS
+int pool_lvm_report_parse_lvs_vg(const char *json, poolLvmVG **vg, poolLvmLV **out, size_t *n);
 /* Parse one seg_pe_ranges value "/dev/x:0-254" -> pv, first, last. */
 int pool_lvm_report_parse_pe_range(const char *text, char **pv, uint64_t *first, uint64_t *last);
 
@@ -121,5 +128,31 @@ int pool_lvm_report_vg(poolLvm *lvm, const char *vg, poolLvmVG **out);
 int pool_lvm_report_lvs(poolLvm *lvm, const char *vg, poolLvmLV **out, size_t *n);
 /* PVs among the configured devices (all of them, in a VG or not). */
 int pool_lvm_report_pvs(poolLvm *lvm, poolLvmPV **out, size_t *n);
+
+/* --- additions for fewer lvm processes per operation --- */
+
+/* The VG and its LVs from one `lvs` (POOL_LVM_LVS_VG_FIELDS); falls back to
+ * `vgs` for the VG only when it has no LVs. Errors as report_vg. */
+int pool_lvm_report_lvs_vg(poolLvm *lvm, const char *vg, poolLvmVG **vg_out, poolLvmLV **out,
+                           size_t *n);
+/* Only the named LVs of vg (NULL-terminated list), in one `lvs`; names not
+ * found are simply absent from *out (lvs exits non-zero for them, so this
+ * returns -1 with POOL_ERR_NO_VOLUME when any is missing). */
+int pool_lvm_report_lvs_named(poolLvm *lvm, const char *vg, char *const *names, poolLvmLV **out,
+                              size_t *n);
+/* pool_lvm_lvresize for a caller that already knows the LV's current extent
+ * count (from a report it just read): saves the lvs that lvresize runs.
+ * Should `current` be stale (lvm refuses the command), it retries once
+ * through pool_lvm_lvresize, which reads the size itself. */
+int pool_lvm_lvresize_from(poolLvm *lvm, const char *vg, const char *lv, uint64_t current,
+                           uint64_t extents);
+/* Run every lvm command with LVM_SYSTEM_DIR=dir: a private lvm.conf with
+ * `global { use_aio = 0 }` and the host's lock and system-ID settings (see
+ * lvm_run.c for why). pool_lvm_system_dir_prepare writes dir/lvm.conf
+ * (creating dir, 0700), asking the host's lvm for the settings it carries;
+ * pool_lvm_set_system_dir then only points a context at a prepared dir
+ * (NULL: back to the host's /etc/lvm). Both copy dir. */
+int pool_lvm_system_dir_prepare(poolLvm *lvm, const char *dir);
+int pool_lvm_set_system_dir(poolLvm *lvm, const char *dir);
 
 #endif

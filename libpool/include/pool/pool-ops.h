@@ -76,6 +76,18 @@ int pool_manager_vol_delete(poolManager *mgr, const char *pool, const char *name
 int pool_manager_vol_list(poolManager *mgr, const char *pool, poolVolDef ***defs, size_t *n);
 poolVolDef *pool_manager_vol_info(poolManager *mgr, const char *pool, const char *name);
 
+/* Export state (volume_export.c): whether a volume is offered as a LUN of
+ * its pool's iSCSI target. Stored as the LV tag pd_export:off on volumes
+ * that are not; no tag = exported (the default). export_set changes the tag
+ * only when the state differs. unexported lists the names of the pool's
+ * volumes tagged off (NULL-terminated, never NULL on success; free with
+ * pool_strv_free). */
+int pool_manager_vol_export_get(poolManager *mgr, const char *pool, const char *name,
+                                bool *exported);
+int pool_manager_vol_export_set(poolManager *mgr, const char *pool, const char *name,
+                                bool exported);
+int pool_manager_vol_unexported(poolManager *mgr, const char *pool, char ***names);
+
 void pool_pool_defs_free(poolPoolDef **defs, size_t n);
 void pool_vol_defs_free(poolVolDef **defs, size_t n);
 

@@ -65,7 +65,15 @@ typedef struct {
     char *state;     /* "ready" or an in-progress operation name; may be NULL */
     size_t nsegments;
     poolSegment *segments;
+    /* Is the volume a LUN of its pool's target (<export state="on|off"/>)?
+     * POOL_VOL_EXPORT_UNKNOWN (0, what calloc gives) leaves the element out,
+     * so documents without it stay valid and mean "not reported". */
+    int export_state;
 } poolVolDef;
+
+#define POOL_VOL_EXPORT_UNKNOWN 0
+#define POOL_VOL_EXPORT_ON      1
+#define POOL_VOL_EXPORT_OFF     2
 
 void pool_pool_def_free(poolPoolDef *def);
 void pool_vol_def_free(poolVolDef *def);
@@ -91,5 +99,47 @@ int pool_xml_validate_string(const char *xml, size_t len, const char *rng_path);
 /* Safe parse of untrusted XML: no network, no entity expansion, no DTD
  * loading, size-capped. */
 xmlDocPtr pool_xml_read_memory(const char *xml, size_t len, const char *what);
+
+/* ---- the target document (xml-schemas/target.rng, libpool/xml_target.c) ----
+ * Access control of a pool's iSCSI target: initiator ACL and CHAP. Stored by
+ * poold in <state_dir>/targets/POOL.xml (with secrets, mode 0600) and sent
+ * without secrets as the target-info reply (with iqn and portals). */
+#define POOL_ISCSI_NAME_MAX  223 /* RFC 7143 6.1: iSCSI names are at most 223 bytes */
+#define POOL_CHAP_USER_MAX   255
+#define POOL_CHAP_SECRET_MIN 12 /* RFC 7143 12.1.3 */
+#define POOL_CHAP_SECRET_MAX 255
+#define POOL_TARGET_ACL_MAX  1024
+
+typedef struct {
+    char *pool;
+    char *iqn;           /* output only; NULL leaves <iqn> out */
+    char **portals;      /* output only, "ADDR:PORT", tag = index + 1; may be NULL */
+    char **acl;          /* allowed initiators, NULL-terminated; NULL or empty = anyone */
+    char *chap_user;     /* NULL: no CHAP */
+    char *chap_secret;   /* NULL when not carried (replies never carry secrets) */
+    char *mutual_user;   /* NULL: one-way CHAP */
+    char *mutual_secret; /* NULL when not carried */
+} poolTargetDef;
+
+void pool_target_def_free(poolTargetDef *def); /* also wipes the secrets */
+POOL_DEFINE_AUTOPTR_CLEANUP_FUNC(poolTargetDef, pool_target_def_free)
+
+poolTargetDef *pool_target_def_parse_string(const char *xml, size_t len);
+poolTargetDef *pool_target_def_parse_node(xmlNodePtr node);
+/* A stored record must carry a secret for every CHAP user. */
+int pool_target_def_check_stored(const poolTargetDef *def);
+/* with_secrets false leaves every secret attribute out (replies, logs). */
+char *pool_target_def_format(const poolTargetDef *def, bool with_secrets);
+xmlNodePtr pool_target_def_format_node(const poolTargetDef *def, bool with_secrets);
+
+/* iSCSI names (RFC 3720 3.2.6, RFC 7143 4.2.7): "iqn.yyyy-mm.reversed.domain[:x]"
+ * in lower case, "eui." + 16 hex digits, "naa." + 16 or 32 hex digits; at
+ * most 223 bytes. -1 with POOL_ERR_INVALID_ARG saying what is wrong. */
+int pool_iscsi_name_validate(const char *name);
+/* CHAP user names: 1..255 printable ASCII characters, no spaces. */
+int pool_chap_user_validate(const char *user);
+/* CHAP secrets: 12..255 printable ASCII characters, no spaces (messages never
+ * quote the secret). */
+int pool_chap_secret_validate(const char *secret, size_t len);
 
 #endif

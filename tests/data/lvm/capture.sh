@@ -24,6 +24,8 @@ OUT=${1:-$(dirname "$0")}
 LVS_FIELDS="lv_name,lv_uuid,lv_size,lv_tags,seg_start_pe,seg_size_pe,seg_pe_ranges,segtype"
 VGS_FIELDS="vg_name,vg_uuid,vg_size,vg_free,vg_extent_size,vg_extent_count,vg_free_count,vg_seqno,pv_count,lv_count,vg_tags"
 PVS_FIELDS="pv_name,pv_uuid,vg_name,pv_size,pe_start,pv_pe_count,pv_pe_alloc_count"
+# POOL_LVM_LVS_VG_FIELDS: the lvs fields, then the vgs fields on every row
+LVS_VG_FIELDS="$LVS_FIELDS,$VGS_FIELDS"
 VG="capture_vg_$$"
 export LVM_SUPPRESS_FD_WARNINGS=1 LC_ALL=C
 
@@ -90,6 +92,8 @@ report pvs-orphans.json pvs "$PVS_FIELDS"
 run vgcreate -s 4194304b --setautoactivation n --addtag "pd_pool:5b1f0d9e-6f7a-4b7e-9a51-3c2d1e0f9a8b" \
     --addtag "pd_name:pool.one" --addtag "pd_version:1" "$VG" "$A" "$B"
 report lvs-empty-vg.json lvs "$LVS_FIELDS" "$VG"
+report lvs-vg-empty-vg.json lvs "$LVS_VG_FIELDS" "$VG"
+report lvs-vg-not-found.json lvs "$LVS_VG_FIELDS" "no_such_vg_$$"
 report vgs-not-found.json vgs "$VGS_FIELDS" "no_such_vg_$$"
 
 lvc() { run lvcreate -an -Zn -Wn -y --type linear "$@" "$VG"; }
@@ -105,6 +109,11 @@ lvc -l 1 -n vol3
 report lvs.json lvs "$LVS_FIELDS" "$VG"
 report vgs.json vgs "$VGS_FIELDS" "$VG"
 report pvs.json pvs "$PVS_FIELDS"
+report lvs-vg.json lvs "$LVS_VG_FIELDS" "$VG"
+# Two named LVs in one lvs (the reply after a create/resize), and the same
+# with one name that does not exist (lvs exits 5 and reports the others).
+report lvs-named.json lvs "$LVS_FIELDS" "$VG/vol1" "$VG/leases"
+report lvs-named-missing.json lvs "$LVS_FIELDS" "$VG/vol1" "$VG/no_such_lv"
 
 # A striped LV (two stripes, one extent on each PV, in the room vol2 leaves):
 # the parser must refuse it, naming the LV.
@@ -116,4 +125,5 @@ run lvremove -y "$VG/striped2"
 # The VG seen through a filter that hides the second PV: "[unknown]" names.
 C=$(cfg "$A")
 report lvs-missing-pv.json lvs "$LVS_FIELDS" "$VG"
+report lvs-vg-missing-pv.json lvs "$LVS_VG_FIELDS" "$VG"
 report pvs-missing-pv.json pvs "$PVS_FIELDS"

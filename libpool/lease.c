@@ -1,0 +1,940 @@
+/*
+ * lease.c: sanlock lockspace and resource leases for a pool (pool-lease.h).
+ *
+ * Everything goes through the local sanlock daemon (libsanlock_client); this
+ * file only builds sanlock's structs from (PV, offset) addresses, bounds the
+ * waits sanlock itself would make unbounded, and turns sanlock's numeric
+ * results into errors that name their cause.
+ *
+ * Waits:
+ *   join/leave  sanlock's add/rem_lockspace block until the delta lease is
+ *               acquired or released, which can take minutes (a host id
+ *               recently used by another host is only taken after that host
+ *               would be dead). They run in a detached worker thread; the
+ *               caller waits at most wait_seconds and the worker finishes on
+ *               its own (the daemon completes the operation either way).
+ *   acquire     made with SANLK_ACQUIRE_OWNER_NOWAIT, so the daemon never
+ *               waits for an owner's delta lease to expire on our behalf; we
+ *               retry once a second up to the deadline instead.
+ *
+ * sanlock's on-disk sizes: a lockspace is max_hosts sectors at its align
+ * size; a paxos lease is one align-size area (1 MiB here: one slot).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* sanlock's headers use stdint/stddef types without including them */
+#include <sanlock.h>
+#include <sanlock_admin.h>
+#include <sanlock_resource.h>
+#include <sanlock_rv.h>
+
+#include "pool-alloc.h"
+#include "pool-error.h"
+#include "pool-lease.h"
+#include "pool-log.h"
+
+#define MIB (1024ull * 1024)
+
+/* sanlock 3.8's WATCHDOG_FIRE_TIMEOUT: other hosts assume a failed host's
+ * watchdog fired this long after it stopped renewing, watchdog or not. */
+#define SANLOCK_WATCHDOG_FIRE_SECONDS 60u
+
+struct poolLockspace {
+    char name[POOL_LEASE_NAME_MAX + 1];
+    char *ids_pv;
+    uint64_t ids_offset;
+    unsigned host_ids;
+    unsigned sector_size; /* 512 or 4096 */
+    uint32_t ls_flags;    /* SANLK_LSF_SECTOR* | SANLK_LSF_ALIGN* */
+    uint32_t res_flags;   /* SANLK_RES_SECTOR* | SANLK_RES_ALIGN1M */
+    unsigned res_max_host_id;
+};
+
+struct poolLeaseHolder {
+    int sock;
+    pthread_mutex_t lock; /* sanlock: serialise calls on a registered socket */
+};
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static const char *run_dir(void)
+{
+    const char *d = getenv("SANLOCK_RUN_DIR");
+    return d && *d ? d : "/run/sanlock";
+}
+
+static double now_mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void sleep_seconds(double s)
+{
+    if (s <= 0)
+        return;
+    struct timespec ts = {.tv_sec = (time_t)s, .tv_nsec = (long)((s - (time_t)s) * 1e9)};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+/* Is the daemon there at all? -ENOENT / -ECONNREFUSED are also what some
+ * requests return for "no such lockspace", so ask it something harmless. */
+static bool daemon_reachable(void)
+{
+    uint32_t version = 0, proto = 0;
+    return sanlock_version(0, &version, &proto) >= 0;
+}
+
+static const char *sanlock_text(int rv)
+{
+    /* sanlock_strerror knows sanlock's own codes; plain -errno values it
+     * reports as generic, so use strerror for those. */
+    if (rv <= -200)
+        return sanlock_strerror(rv);
+    return strerror(-rv);
+}
+
+/* Report a sanlock failure rv for an operation described by what. */
+static int report_sanlock(int rv, const char *what)
+{
+    if ((rv == -ENOENT || rv == -ECONNREFUSED || rv == -ENOTCONN || rv == -EPIPE ||
+         rv == -ECONNRESET) &&
+        !daemon_reachable()) {
+        pool_error(POOL_ERR_CONNECT, "%s: cannot reach the sanlock daemon at %s/sanlock.sock: %s",
+                   what, run_dir(), strerror(-rv));
+        return -1;
+    }
+    switch (rv) {
+    case SANLK_LEADER_MAGIC:
+        pool_error(POOL_ERR_DEVICE, "%s: the area is not initialised (no sanlock lease there)",
+                   what);
+        break;
+    case SANLK_LEADER_LOCKSPACE:
+    case SANLK_LEADER_RESOURCE:
+        pool_error(POOL_ERR_DEVICE, "%s: the area holds a different sanlock %s", what,
+                   rv == SANLK_LEADER_LOCKSPACE ? "lockspace" : "resource");
+        break;
+    case SANLK_LEADER_NUMHOSTS:
+        pool_error(POOL_ERR_DEVICE,
+                   "%s: this host's id is beyond the hosts the lease serves (1 MiB leases "
+                   "on 4 KiB sectors serve host ids 1..250)",
+                   what);
+        break;
+    case SANLK_LEADER_SECTORSIZE:
+        pool_error(POOL_ERR_DEVICE, "%s: the lease area was written with another sector size: %s",
+                   what, sanlock_text(rv));
+        break;
+    case SANLK_AIO_TIMEOUT:
+    case SANLK_DBLOCK_READ:
+    case SANLK_DBLOCK_WRITE:
+    case SANLK_LEADER_READ:
+    case SANLK_LEADER_WRITE:
+        pool_error(POOL_ERR_DEVICE, "%s: I/O on the lease area failed: %s", what, sanlock_text(rv));
+        break;
+    case SANLK_ACQUIRE_LOCKSPACE:
+    case -ENOSPC:
+        pool_error(POOL_ERR_NO_POOL, "%s: this host has not joined the lockspace", what);
+        break;
+    case SANLK_ADDLS_INVALID_HOSTID:
+        pool_error(POOL_ERR_INVALID_ARG, "%s: host id is larger than the lockspace allows", what);
+        break;
+    case SANLK_HOSTID_BUSY:
+        pool_error(POOL_ERR_BUSY, "%s: the host id is held by another live host", what);
+        break;
+    default:
+        pool_error(POOL_ERR_SYSTEM, "%s: sanlock: %s (%d)", what, sanlock_text(rv), rv);
+        break;
+    }
+    return -1;
+}
+
+static poolLeaseHostState host_state(uint32_t flags)
+{
+    switch (flags & SANLK_HOST_MASK) {
+    case SANLK_HOST_FREE:
+        return POOL_LEASE_HOST_FREE;
+    case SANLK_HOST_LIVE:
+        return POOL_LEASE_HOST_LIVE;
+    case SANLK_HOST_FAIL:
+        return POOL_LEASE_HOST_FAIL;
+    case SANLK_HOST_DEAD:
+        return POOL_LEASE_HOST_DEAD;
+    default:
+        return POOL_LEASE_HOST_UNKNOWN;
+    }
+}
+
+const char *pool_lease_host_state_name(poolLeaseHostState s)
+{
+    switch (s) {
+    case POOL_LEASE_HOST_FREE:
+        return "free";
+    case POOL_LEASE_HOST_LIVE:
+        return "live";
+    case POOL_LEASE_HOST_FAIL:
+        return "fail";
+    case POOL_LEASE_HOST_DEAD:
+        return "dead";
+    case POOL_LEASE_HOST_UNKNOWN:
+        break;
+    }
+    return "unknown";
+}
+
+void pool_lease_timeouts(unsigned io_timeout, poolLeaseTimeouts *out)
+{
+    /* sanlock 3.8 timeouts.c: renewal 2T, fail 8T, dead 8T + watchdog fire */
+    out->io_timeout = io_timeout;
+    out->renewal_seconds = 2 * io_timeout;
+    out->fail_seconds = 8 * io_timeout;
+    out->dead_seconds = 8 * io_timeout + SANLOCK_WATCHDOG_FIRE_SECONDS;
+}
+
+/* ---- the lockspace ----------------------------------------------------- */
+
+static int detect_sector_size(const char *path, unsigned *out)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        pool_error_errno(errno, "cannot open lease device %s", path);
+        return -1;
+    }
+    struct stat st;
+    int ssz = 512;
+    if (fstat(fd, &st) == 0 && S_ISBLK(st.st_mode) && ioctl(fd, BLKSSZGET, &ssz) < 0) {
+        int e = errno;
+        close(fd);
+        pool_error_errno(e, "cannot read the sector size of %s", path);
+        return -1;
+    }
+    close(fd);
+    /* files, and anything sanlock cannot use, are treated as 512 (as sanlock
+     * does for files); 4 KiB devices get 4 KiB leases */
+    *out = ssz == 4096 ? 4096u : 512u;
+    return 0;
+}
+
+poolLockspace *pool_lockspace_new(const char *pool_uuid, const char *ids_pv, uint64_t ids_offset,
+                                  uint64_t ids_bytes, unsigned host_ids)
+{
+    if (!pool_uuid || !ids_pv || !*ids_pv) {
+        pool_error(POOL_ERR_INVALID_ARG, "lockspace needs a pool uuid and an ids device");
+        return NULL;
+    }
+    if (strlen(ids_pv) >= SANLK_PATH_LEN) {
+        pool_error(POOL_ERR_INVALID_ARG, "lease device path too long: %s", ids_pv);
+        return NULL;
+    }
+    if (host_ids < 1 || host_ids > POOL_LEASE_MAX_HOST_ID) {
+        pool_error(POOL_ERR_INVALID_ARG, "host ids %u out of range 1..%u", host_ids,
+                   POOL_LEASE_MAX_HOST_ID);
+        return NULL;
+    }
+    POOL_AUTOPTR(poolLockspace) ls = calloc(1, sizeof(*ls));
+    if (!ls) {
+        pool_error_oom();
+        return NULL;
+    }
+    /* the uuid without dashes: 32 hex characters, well within 48 */
+    size_t n = 0;
+    for (const char *c = pool_uuid; *c; c++) {
+        if (*c == '-')
+            continue;
+        if (n >= POOL_LEASE_NAME_MAX ||
+            !((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f') || (*c >= 'A' && *c <= 'F'))) {
+            pool_error(POOL_ERR_INVALID_ARG, "pool uuid '%s' cannot name a lockspace", pool_uuid);
+            return NULL;
+        }
+        ls->name[n++] = *c;
+    }
+    if (n == 0) {
+        pool_error(POOL_ERR_INVALID_ARG, "empty pool uuid");
+        return NULL;
+    }
+    if (!(ls->ids_pv = pool_strdup(ids_pv))) {
+        pool_error_oom();
+        return NULL;
+    }
+    ls->ids_offset = ids_offset;
+    ls->host_ids = host_ids;
+    if (detect_sector_size(ids_pv, &ls->sector_size) < 0)
+        return NULL;
+
+    uint64_t need;
+    if (ls->sector_size == 512) {
+        /* 512/1M holds 2000 delta leases; resources the same */
+        ls->ls_flags = SANLK_LSF_SECTOR512 | SANLK_LSF_ALIGN1M;
+        ls->res_flags = SANLK_RES_SECTOR512 | SANLK_RES_ALIGN1M;
+        ls->res_max_host_id = 2000;
+        need = MIB;
+    } else {
+        /* 4K: the smallest align holding host_ids delta leases (250 per MiB);
+         * sanlock writes max_hosts sectors, so all of it must fit in ids */
+        unsigned mult = host_ids <= 250 ? 1 : host_ids <= 500 ? 2 : host_ids <= 1000 ? 4 : 8;
+        ls->ls_flags = SANLK_LSF_SECTOR4K | (mult == 1   ? SANLK_LSF_ALIGN1M
+                                             : mult == 2 ? SANLK_LSF_ALIGN2M
+                                             : mult == 4 ? SANLK_LSF_ALIGN4M
+                                                         : SANLK_LSF_ALIGN8M);
+        /* a lease slot is 1 MiB: 4096/1M, so only host ids 1..250 can own one */
+        ls->res_flags = SANLK_RES_SECTOR4K | SANLK_RES_ALIGN1M;
+        ls->res_max_host_id = 250;
+        need = mult * MIB;
+    }
+    if (ids_bytes < need) {
+        pool_error(POOL_ERR_DEVICE,
+                   "lockspace for %u hosts needs %llu contiguous bytes at %s:%llu "
+                   "(%u-byte sectors), the ids area has %llu",
+                   host_ids, (unsigned long long)need, ids_pv, (unsigned long long)ids_offset,
+                   ls->sector_size, (unsigned long long)ids_bytes);
+        return NULL;
+    }
+    return pool_steal_ptr(&ls);
+}
+
+void pool_lockspace_free(poolLockspace *ls)
+{
+    if (!ls)
+        return;
+    free(ls->ids_pv);
+    free(ls);
+}
+
+const char *pool_lockspace_name(const poolLockspace *ls)
+{
+    return ls->name;
+}
+
+unsigned pool_lockspace_sector_size(const poolLockspace *ls)
+{
+    return ls->sector_size;
+}
+
+static void fill_lockspace(const poolLockspace *ls, struct sanlk_lockspace *out, unsigned host_id)
+{
+    memset(out, 0, sizeof(*out));
+    memcpy(out->name, ls->name, strlen(ls->name)); /* NUL not required at 48 */
+    out->host_id = host_id;
+    out->flags = ls->ls_flags;
+    snprintf(out->host_id_disk.path, sizeof(out->host_id_disk.path), "%s", ls->ids_pv);
+    out->host_id_disk.offset = ls->ids_offset;
+}
+
+int pool_lockspace_format(const poolLockspace *ls, unsigned io_timeout, bool force)
+{
+    struct sanlk_lockspace sl;
+    POOL_AUTOFREE(char *)
+    what = pool_asprintf("format lockspace %s at %s:%llu", ls->name, ls->ids_pv,
+                         (unsigned long long)ls->ids_offset);
+    if (!what)
+        return -1;
+    if (!force) {
+        /* name left empty: read reports whatever lockspace is there */
+        fill_lockspace(ls, &sl, 1);
+        memset(sl.name, 0, sizeof(sl.name));
+        uint32_t old_timeout = 0;
+        int rv = sanlock_read_lockspace(&sl, 0, &old_timeout);
+        if (rv == 0) {
+            pool_error(POOL_ERR_EXISTS,
+                       "%s: the area already holds lockspace %.48s (io_timeout %u); "
+                       "reformatting would break every host's membership",
+                       what, sl.name, old_timeout);
+            return -1;
+        }
+        if (rv != SANLK_LEADER_MAGIC && rv != SANLK_LEADER_CHECKSUM && rv != SANLK_LEADER_VERSION &&
+            rv != SANLK_LEADER_SECTORSIZE)
+            return report_sanlock(rv, what);
+    }
+    fill_lockspace(ls, &sl, 0);
+    int rv = sanlock_write_lockspace(&sl, 0, 0, io_timeout);
+    if (rv < 0)
+        return report_sanlock(rv, what);
+    log_info("lockspace %s: formatted at %s:%llu (%u-byte sectors, io_timeout %u)", ls->name,
+             ls->ids_pv, (unsigned long long)ls->ids_offset, ls->sector_size, io_timeout);
+    return 0;
+}
+
+/* A blocking sanlock call run in a detached thread so the caller can stop
+ * waiting: the job is shared (refcount 2) and freed by whoever drops last. */
+typedef struct {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int refs;
+    bool done;
+    int rv;
+    bool add; /* add_lockspace (else rem) */
+    struct sanlk_lockspace sl;
+    unsigned io_timeout;
+} lsJob;
+
+static void ls_job_unref(lsJob *job)
+{
+    pthread_mutex_lock(&job->lock);
+    bool last = --job->refs == 0;
+    pthread_mutex_unlock(&job->lock);
+    if (last) {
+        pthread_mutex_destroy(&job->lock);
+        pthread_cond_destroy(&job->cond);
+        free(job);
+    }
+}
+
+static void *ls_job_run(void *arg)
+{
+    lsJob *job = arg;
+    int rv = job->add ? sanlock_add_lockspace_timeout(&job->sl, 0, job->io_timeout)
+                      : sanlock_rem_lockspace(&job->sl, SANLK_REM_UNUSED);
+    pthread_mutex_lock(&job->lock);
+    job->rv = rv;
+    job->done = true;
+    pthread_cond_broadcast(&job->cond);
+    pthread_mutex_unlock(&job->lock);
+    ls_job_unref(job);
+    return NULL;
+}
+
+/* Returns 0 and sets *rv when the call finished in time, 1 on timeout. */
+static int ls_job_bounded(bool add, const struct sanlk_lockspace *sl, unsigned io_timeout,
+                          unsigned wait_seconds, int *rv)
+{
+    lsJob *job = calloc(1, sizeof(*job));
+    if (!job)
+        return pool_error_oom();
+    pthread_mutex_init(&job->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&job->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    job->refs = 2;
+    job->add = add;
+    job->sl = *sl;
+    job->io_timeout = io_timeout;
+
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_t t;
+    int e = pthread_create(&t, &attr, ls_job_run, job);
+    pthread_attr_destroy(&attr);
+    if (e != 0) {
+        job->refs = 1;
+        ls_job_unref(job);
+        pool_error_errno(e, "cannot start a sanlock worker thread");
+        return -1;
+    }
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += wait_seconds;
+    pthread_mutex_lock(&job->lock);
+    while (!job->done) {
+        if (pthread_cond_timedwait(&job->cond, &job->lock, &deadline) == ETIMEDOUT)
+            break;
+    }
+    bool done = job->done;
+    *rv = job->rv;
+    pthread_mutex_unlock(&job->lock);
+    ls_job_unref(job);
+    return done ? 0 : 1;
+}
+
+/* Which host id this host has the lockspace under; 0 if not joined (or
+ * still joining / leaving). */
+static int joined_host_id(const poolLockspace *ls, unsigned *host_id, uint32_t *ls_state)
+{
+    struct sanlk_lockspace *lss = NULL;
+    int count = 0;
+    *host_id = 0;
+    *ls_state = 0;
+    int rv = sanlock_get_lockspaces(&lss, &count, 0);
+    if (rv < 0 && rv != -ENOSPC) {
+        free(lss);
+        POOL_AUTOFREE(char *) what = pool_asprintf("list lockspaces");
+        return report_sanlock(rv, what ? what : "list lockspaces");
+    }
+    for (int i = 0; i < count; i++) {
+        if (strncmp(lss[i].name, ls->name, SANLK_NAME_LEN) == 0) {
+            *host_id = (unsigned)lss[i].host_id;
+            *ls_state = lss[i].flags & (SANLK_LSF_ADD | SANLK_LSF_REM);
+            break;
+        }
+    }
+    free(lss);
+    return 0;
+}
+
+int pool_lockspace_joined(const poolLockspace *ls, bool *joined, unsigned *host_id)
+{
+    unsigned id;
+    uint32_t state;
+    if (joined_host_id(ls, &id, &state) < 0)
+        return -1;
+    *joined = id != 0 && state == 0;
+    if (host_id)
+        *host_id = *joined ? id : 0;
+    return 0;
+}
+
+int pool_lockspace_join(const poolLockspace *ls, unsigned host_id, unsigned io_timeout,
+                        unsigned wait_seconds)
+{
+    POOL_AUTOFREE(char *) what = pool_asprintf("join lockspace %s as host %u", ls->name, host_id);
+    if (!what)
+        return -1;
+    if (host_id < 1 || host_id > ls->host_ids) {
+        pool_error(POOL_ERR_INVALID_ARG, "%s: host id must be 1..%u", what, ls->host_ids);
+        return -1;
+    }
+    unsigned cur;
+    uint32_t state;
+    if (joined_host_id(ls, &cur, &state) < 0)
+        return -1;
+    if (cur != 0 && cur != host_id) {
+        pool_error(POOL_ERR_EXISTS, "%s: this host is already %s it as host %u", what,
+                   state & SANLK_LSF_REM ? "leaving" : "in", cur);
+        return -1;
+    }
+    if (cur == host_id && state == 0)
+        return 0;
+    if (host_id > ls->res_max_host_id)
+        log_warnx("lockspace %s: host %u can join but cannot own leases on %u-byte sectors "
+                  "(1 MiB slots hold host ids 1..%u)",
+                  ls->name, host_id, ls->sector_size, ls->res_max_host_id);
+
+    struct sanlk_lockspace sl;
+    fill_lockspace(ls, &sl, host_id);
+    double t0 = now_mono();
+    int rv;
+    int r = ls_job_bounded(true, &sl, io_timeout, wait_seconds, &rv);
+    if (r < 0)
+        return -1;
+    if (r == 1) {
+        pool_error(POOL_ERR_TIMEOUT,
+                   "%s: not done after %u s (sanlock goes on trying; a host id recently held "
+                   "by another host is only taken once that host would be dead)",
+                   what, wait_seconds);
+        return -1;
+    }
+    if (rv == -EEXIST) {
+        /* a concurrent join of ours finished first: fine if it is our id */
+        if (joined_host_id(ls, &cur, &state) < 0)
+            return -1;
+        if (cur == host_id)
+            return 0;
+    }
+    if (rv == -EINPROGRESS) {
+        pool_error(POOL_ERR_BUSY, "%s: another join or leave of this lockspace is in progress",
+                   what);
+        return -1;
+    }
+    if (rv < 0)
+        return report_sanlock(rv, what);
+    log_info("lockspace %s: joined as host %u (io_timeout %u) in %.1f s", ls->name, host_id,
+             io_timeout, now_mono() - t0);
+    return 0;
+}
+
+int pool_lockspace_leave(const poolLockspace *ls, unsigned wait_seconds)
+{
+    POOL_AUTOFREE(char *) what = pool_asprintf("leave lockspace %s", ls->name);
+    if (!what)
+        return -1;
+    unsigned cur;
+    uint32_t state;
+    if (joined_host_id(ls, &cur, &state) < 0)
+        return -1;
+    if (cur == 0)
+        return 0; /* not a member: nothing to release */
+    struct sanlk_lockspace sl;
+    fill_lockspace(ls, &sl, cur);
+    int rv;
+    int r = ls_job_bounded(false, &sl, 0, wait_seconds, &rv);
+    if (r < 0)
+        return -1;
+    if (r == 1) {
+        pool_error(POOL_ERR_TIMEOUT, "%s: not done after %u s", what, wait_seconds);
+        return -1;
+    }
+    if (rv == -EBUSY) {
+        pool_error(POOL_ERR_BUSY, "%s: processes of this host still hold leases in it", what);
+        return -1;
+    }
+    if (rv == -ENOENT && daemon_reachable())
+        return 0; /* left meanwhile */
+    if (rv < 0)
+        return report_sanlock(rv, what);
+    log_info("lockspace %s: left (was host %u)", ls->name, cur);
+    return 0;
+}
+
+static void host_from_sanlock(const struct sanlk_host *h, poolLeaseHost *out)
+{
+    out->host_id = (unsigned)h->host_id;
+    out->generation = h->generation;
+    out->timestamp = h->timestamp;
+    out->io_timeout = h->io_timeout;
+    out->state = host_state(h->flags);
+}
+
+static int cmp_host(const void *a, const void *b)
+{
+    const poolLeaseHost *x = a, *y = b;
+    return (x->host_id > y->host_id) - (x->host_id < y->host_id);
+}
+
+int pool_lockspace_hosts(const poolLockspace *ls, poolLeaseHost **hosts, size_t *n)
+{
+    struct sanlk_host *hss = NULL;
+    int count = 0;
+    *hosts = NULL;
+    *n = 0;
+    /* -EAGAIN: joined, but the first renewal has not read the other hosts'
+     * leases yet (lasts at most one renewal interval after a join) */
+    int rv;
+    double give_up = now_mono() + 5;
+    while ((rv = sanlock_get_hosts(ls->name, 0, &hss, &count, 0)) == -EAGAIN &&
+           now_mono() < give_up) {
+        free(hss);
+        hss = NULL;
+        sleep_seconds(0.1);
+    }
+    if (rv == -EAGAIN) {
+        free(hss);
+        pool_error(POOL_ERR_BUSY, "hosts of lockspace %s: sanlock has not read them yet", ls->name);
+        return -1;
+    }
+    if (rv < 0) {
+        free(hss);
+        POOL_AUTOFREE(char *) what = pool_asprintf("hosts of lockspace %s", ls->name);
+        if (rv == -ENOENT && daemon_reachable()) {
+            pool_error(POOL_ERR_NO_POOL, "%s: this host has not joined the lockspace", what);
+            return -1;
+        }
+        return report_sanlock(rv, what ? what : "hosts of lockspace");
+    }
+    poolLeaseHost *out = calloc(count > 0 ? (size_t)count : 1, sizeof(*out));
+    if (!out) {
+        free(hss);
+        return pool_error_oom();
+    }
+    for (int i = 0; i < count; i++)
+        host_from_sanlock(&hss[i], &out[i]);
+    free(hss);
+    qsort(out, (size_t)count, sizeof(*out), cmp_host);
+    *hosts = out;
+    *n = (size_t)count;
+    return 0;
+}
+
+int pool_lockspace_host(const poolLockspace *ls, unsigned host_id, poolLeaseHost *out)
+{
+    POOL_AUTOFREE(poolLeaseHost *) hosts = NULL;
+    size_t n = 0;
+    if (pool_lockspace_hosts(ls, &hosts, &n) < 0)
+        return -1;
+    memset(out, 0, sizeof(*out));
+    out->host_id = host_id;
+    out->state = POOL_LEASE_HOST_FREE;
+    for (size_t i = 0; i < n; i++) {
+        if (hosts[i].host_id == host_id) {
+            *out = hosts[i];
+            break;
+        }
+    }
+    return 0;
+}
+
+/* ---- resource leases --------------------------------------------------- */
+
+poolLeaseRef pool_lease_metadata_ref(const char *leases_pv, uint64_t leases_offset)
+{
+    poolLeaseRef r = {.name = POOL_LEASE_METADATA_NAME,
+                      .pv = leases_pv,
+                      .offset = leases_offset,
+                      .label = "pool-metadata lease"};
+    return r;
+}
+
+/* A sanlk_resource with its one disk (the struct ends in a flexible array). */
+static struct sanlk_resource *make_resource(const poolLockspace *ls, const poolLeaseRef *ref)
+{
+    if (!ref->name || !*ref->name || strlen(ref->name) > POOL_LEASE_NAME_MAX || !ref->pv ||
+        strlen(ref->pv) >= SANLK_PATH_LEN) {
+        pool_error(POOL_ERR_INVALID_ARG, "invalid lease reference (name '%s', device '%s')",
+                   ref->name ? ref->name : "", ref->pv ? ref->pv : "");
+        return NULL;
+    }
+    if (ref->offset % MIB) {
+        pool_error(POOL_ERR_INVALID_ARG, "lease %s at %s:%llu is not 1 MiB aligned", ref->name,
+                   ref->pv, (unsigned long long)ref->offset);
+        return NULL;
+    }
+    struct sanlk_resource *res = calloc(1, sizeof(*res) + sizeof(struct sanlk_disk));
+    if (!res) {
+        pool_error_oom();
+        return NULL;
+    }
+    memcpy(res->lockspace_name, ls->name, strlen(ls->name));
+    memcpy(res->name, ref->name, strlen(ref->name));
+    res->flags = ls->res_flags;
+    res->num_disks = 1;
+    snprintf(res->disks[0].path, sizeof(res->disks[0].path), "%s", ref->pv);
+    res->disks[0].offset = ref->offset;
+    return res;
+}
+
+static char *lease_label(const poolLeaseRef *ref)
+{
+    return ref->label ? pool_asprintf("%s", ref->label) : pool_asprintf("lease %s", ref->name);
+}
+
+/* The on-disk owner, plus its liveness if this host has joined. rv as from
+ * sanlock_read_resource_owners. */
+static int read_owner(const poolLockspace *ls, struct sanlk_resource *res, poolLeaseStatus *out)
+{
+    struct sanlk_host *owners = NULL;
+    int count = 0;
+    memset(out, 0, sizeof(*out));
+    int rv = sanlock_read_resource_owners(res, 0, &owners, &count);
+    if (rv < 0) {
+        free(owners);
+        return rv;
+    }
+    out->lver = res->lver;
+    if (count > 0) {
+        out->held = true;
+        out->owner = (unsigned)owners[0].host_id;
+        out->owner_generation = owners[0].generation;
+        out->owner_state = POOL_LEASE_HOST_UNKNOWN;
+        struct sanlk_host *hss = NULL;
+        int hn = 0;
+        if (sanlock_get_hosts(ls->name, owners[0].host_id, &hss, &hn, 0) == 0 && hn > 0) {
+            /* a newer generation means the owner rejoined since: the lease
+             * belongs to a dead incarnation */
+            out->owner_state = hss[0].generation == owners[0].generation ? host_state(hss[0].flags)
+                                                                         : POOL_LEASE_HOST_DEAD;
+        }
+        free(hss);
+    }
+    free(owners);
+    return 0;
+}
+
+int pool_lease_status(const poolLockspace *ls, const poolLeaseRef *ref, poolLeaseStatus *out)
+{
+    POOL_AUTOFREE(struct sanlk_resource *) res = make_resource(ls, ref);
+    POOL_AUTOFREE(char *) label = lease_label(ref);
+    if (!res || !label)
+        return -1;
+    int rv = read_owner(ls, res, out);
+    if (rv < 0) {
+        POOL_AUTOFREE(char *)
+        what = pool_asprintf("status of %s at %s:%llu", label, ref->pv,
+                             (unsigned long long)ref->offset);
+        return report_sanlock(rv, what ? what : label);
+    }
+    return 0;
+}
+
+int pool_lease_format(const poolLockspace *ls, const poolLeaseRef *ref)
+{
+    POOL_AUTOFREE(struct sanlk_resource *) res = make_resource(ls, ref);
+    POOL_AUTOFREE(char *) label = lease_label(ref);
+    if (!res || !label)
+        return -1;
+    POOL_AUTOFREE(char *)
+    what =
+        pool_asprintf("initialise %s at %s:%llu", label, ref->pv, (unsigned long long)ref->offset);
+    if (!what)
+        return -1;
+    /* Never wipe a lease someone may still hold: learn what the slot holds
+     * (read_resource fills in the names when left empty), then its owner,
+     * and refuse unless that owner is known to be gone. */
+    POOL_AUTOFREE(struct sanlk_resource *) any = make_resource(ls, ref);
+    if (!any)
+        return -1;
+    memset(any->name, 0, sizeof(any->name));
+    memset(any->lockspace_name, 0, sizeof(any->lockspace_name));
+    int rv = sanlock_read_resource(any, 0);
+    if (rv == 0 && strncmp(any->lockspace_name, ls->name, SANLK_NAME_LEN) == 0) {
+        poolLeaseStatus st;
+        rv = read_owner(ls, any, &st);
+        if (rv < 0)
+            return report_sanlock(rv, what);
+        if (st.held && st.owner_state != POOL_LEASE_HOST_DEAD &&
+            st.owner_state != POOL_LEASE_HOST_FREE) {
+            pool_error(POOL_ERR_BUSY, "%s: the slot holds lease %.48s owned by host %u (%s)", what,
+                       any->name, st.owner, pool_lease_host_state_name(st.owner_state));
+            return -1;
+        }
+    } else if (rv == 0) {
+        /* a lease of another lockspace: left over from an earlier VG on
+         * these disks; this slot belongs to our `leases` LV now */
+        log_warnx("lockspace %s: %s: overwriting stale lease %.48s:%.48s", ls->name, what,
+                  any->lockspace_name, any->name);
+    } else if (rv != SANLK_LEADER_MAGIC && rv != SANLK_LEADER_CHECKSUM &&
+               rv != SANLK_LEADER_VERSION && rv != SANLK_LEADER_SECTORSIZE &&
+               rv != SANLK_LEADER_NUMHOSTS) {
+        /* anything but "no valid lease here" (fresh or garbage) */
+        return report_sanlock(rv, what);
+    }
+    rv = sanlock_write_resource(res, 0, 0, 0);
+    if (rv < 0)
+        return report_sanlock(rv, what);
+    log_debug("lockspace %s: %s initialised at %s:%llu", ls->name, label, ref->pv,
+              (unsigned long long)ref->offset);
+    return 0;
+}
+
+poolLeaseHolder *pool_lease_holder_new(void)
+{
+    int sock = sanlock_register();
+    if (sock < 0) {
+        report_sanlock(sock, "register with the sanlock daemon");
+        return NULL;
+    }
+    poolLeaseHolder *h = calloc(1, sizeof(*h));
+    if (!h) {
+        close(sock);
+        pool_error_oom();
+        return NULL;
+    }
+    h->sock = sock;
+    pthread_mutex_init(&h->lock, NULL);
+    return h;
+}
+
+void pool_lease_holder_free(poolLeaseHolder *h)
+{
+    if (!h)
+        return;
+    if (h->sock >= 0)
+        close(h->sock); /* the daemon releases what this connection held */
+    pthread_mutex_destroy(&h->lock);
+    free(h);
+}
+
+/* Results that mean "someone else has it right now": retry until the
+ * deadline. DBLOCK_LVER/MBAL are lost paxos ballots against a concurrent
+ * acquirer. */
+static bool acquire_busy(int rv)
+{
+    return rv == SANLK_ACQUIRE_IDLIVE || rv == SANLK_ACQUIRE_OWNED || rv == SANLK_ACQUIRE_OTHER ||
+           rv == SANLK_ACQUIRE_OWNED_RETRY || rv == SANLK_ACQUIRE_SHRETRY ||
+           rv == SANLK_DBLOCK_LVER || rv == SANLK_DBLOCK_MBAL || rv == -EAGAIN;
+}
+
+int pool_lease_acquire(poolLeaseHolder *h, const poolLockspace *ls, const poolLeaseRef *ref,
+                       unsigned wait_seconds)
+{
+    POOL_AUTOFREE(struct sanlk_resource *) res = make_resource(ls, ref);
+    POOL_AUTOFREE(char *) label = lease_label(ref);
+    if (!res || !label)
+        return -1;
+    double deadline = now_mono() + wait_seconds;
+    int rv;
+    for (;;) {
+        struct sanlk_resource *args[1] = {res};
+        pthread_mutex_lock(&h->lock);
+        rv = sanlock_acquire(h->sock, -1, SANLK_ACQUIRE_OWNER_NOWAIT, 1, args, NULL);
+        pthread_mutex_unlock(&h->lock);
+        if (rv == 0) {
+            log_debug("lockspace %s: acquired %s", ls->name, label);
+            return 0;
+        }
+        if (!acquire_busy(rv))
+            break;
+        double left = deadline - now_mono();
+        if (left <= 0)
+            break;
+        sleep_seconds(left < 1.0 ? left : 1.0);
+    }
+    POOL_AUTOFREE(char *) what = pool_asprintf("acquire %s", label);
+    if (!what)
+        return -1;
+    if (rv == -EEXIST) {
+        pool_error(POOL_ERR_EXISTS, "%s: this process already holds it", what);
+        return -1;
+    }
+    if (!acquire_busy(rv))
+        return report_sanlock(rv, what);
+    poolLeaseStatus st;
+    if (read_owner(ls, res, &st) == 0 && st.held) {
+        pool_error(POOL_ERR_BUSY, "%s is held by host %u (%s), lockspace %s; waited %u s", label,
+                   st.owner, pool_lease_host_state_name(st.owner_state), ls->name, wait_seconds);
+    } else {
+        pool_error(POOL_ERR_BUSY, "%s of lockspace %s is busy: %s", label, ls->name,
+                   sanlock_text(rv));
+    }
+    return -1;
+}
+
+int pool_lease_release(poolLeaseHolder *h, const poolLockspace *ls, const poolLeaseRef *ref)
+{
+    POOL_AUTOFREE(struct sanlk_resource *) res = make_resource(ls, ref);
+    POOL_AUTOFREE(char *) label = lease_label(ref);
+    if (!res || !label)
+        return -1;
+    struct sanlk_resource *args[1] = {res};
+    pthread_mutex_lock(&h->lock);
+    int rv = sanlock_release(h->sock, -1, 0, 1, args);
+    pthread_mutex_unlock(&h->lock);
+    if (rv == 0) {
+        log_debug("lockspace %s: released %s", ls->name, label);
+        return 0;
+    }
+    POOL_AUTOFREE(char *) what = pool_asprintf("release %s", label);
+    if (rv == -ENOENT && daemon_reachable()) {
+        pool_error(POOL_ERR_INVALID_ARG, "%s: this process does not hold it", what ? what : label);
+        return -1;
+    }
+    return report_sanlock(rv, what ? what : label);
+}
+
+int pool_lease_held(poolLeaseHolder *h, const poolLockspace *ls, const poolLeaseRef *ref,
+                    bool *held)
+{
+    char *state = NULL;
+    int count = 0;
+    *held = false;
+    pthread_mutex_lock(&h->lock);
+    int rv = sanlock_inquire(h->sock, -1, 0, &count, &state);
+    pthread_mutex_unlock(&h->lock);
+    if (rv < 0) {
+        free(state);
+        return report_sanlock(rv, "inquire held leases");
+    }
+    if (!state || count == 0) {
+        free(state);
+        return 0;
+    }
+    struct sanlk_resource **args = NULL;
+    int nargs = 0;
+    rv = sanlock_state_to_args(state, &nargs, &args);
+    free(state);
+    if (rv < 0)
+        return report_sanlock(rv, "parse held leases");
+    for (int i = 0; i < nargs; i++) {
+        if (strncmp(args[i]->lockspace_name, ls->name, SANLK_NAME_LEN) == 0 &&
+            strncmp(args[i]->name, ref->name, SANLK_NAME_LEN) == 0)
+            *held = true;
+        free(args[i]);
+    }
+    free(args);
+    return 0;
+}

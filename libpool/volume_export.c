@@ -1,0 +1,106 @@
+/*
+ * volume_export.c: whether a volume is offered to initiators as a LUN of its
+ * pool's iSCSI target — `poolctl volume export|unexport`.
+ *
+ * The state lives in LVM, like every other volume attribute (pool-ops.h):
+ * an LV tag `pd_export:off` on a volume taken away from initiators, no tag
+ * for an exported one. Absent = exported, so every volume made before this
+ * existed, and every new one, is exported, and the tag survives restarts
+ * and is seen by every host of the pool. One lvchange per change, a single
+ * step: there is nothing for reconcile to finish after a crash (the tag is
+ * either there or not).
+ *
+ * Kept apart from volume_ops.c (which owns create/resize/delete) and built
+ * only on the public LVM driver and the manager's pool lookup.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <string.h>
+
+#include "manager.h"
+#include "pool-alloc.h"
+#include "pool-error.h"
+#include "pool-log.h"
+#include "pool-lvm.h"
+#include "pool-ops.h"
+#include "pool-util.h"
+
+#define TAG_KEY "pd_export"
+#define TAG_OFF TAG_KEY ":off"
+
+static bool lv_is_unexported(const poolLvmLV *lv)
+{
+    const char *v = pool_lvm_tag_get(lv->tags, TAG_KEY);
+    return v && strcmp(v, "off") == 0;
+}
+
+int pool_manager_vol_export_get(poolManager *mgr, const char *pool, const char *name,
+                                bool *exported)
+{
+    if (pool_name_validate(POOL_NAME_VOLUME, name) < 0)
+        return -1;
+    poolEntry *e = pool_manager_find(mgr, pool);
+    if (!e)
+        return -1;
+    /* the whole VG's report (one lvs): export changes are rare, and this
+     * needs only the LV driver's long-standing interface */
+    poolLvmLV *lvs = NULL;
+    size_t n = 0;
+    if (pool_lvm_report_lvs(e->lvm, pool, &lvs, &n) < 0)
+        return -1;
+    size_t i = 0;
+    while (i < n && strcmp(lvs[i].name, name) != 0)
+        i++;
+    if (i == n) {
+        pool_lvm_lvs_free(lvs, n);
+        pool_error(POOL_ERR_NO_VOLUME, "no volume '%s' in pool '%s'", name, pool);
+        return -1;
+    }
+    *exported = !lv_is_unexported(&lvs[i]);
+    pool_lvm_lvs_free(lvs, n);
+    return 0;
+}
+
+int pool_manager_vol_export_set(poolManager *mgr, const char *pool, const char *name, bool exported)
+{
+    bool now;
+    if (pool_manager_vol_export_get(mgr, pool, name, &now) < 0)
+        return -1;
+    if (now == exported)
+        return 0; /* already so: no metadata change, no new VG seqno */
+    poolEntry *e = pool_manager_find(mgr, pool);
+    if (!e)
+        return -1;
+    char *tag[] = {TAG_OFF, NULL};
+    if (pool_lvm_lv_change_tags(e->lvm, pool, name, exported ? NULL : tag, exported ? tag : NULL) <
+        0) {
+        pool_error_prefix("cannot record the export state of volume %s", name);
+        return -1;
+    }
+    log_vol(POOL_LOG_INFO, pool, name, "export state recorded: %s", exported ? "on" : "off");
+    return 0;
+}
+
+int pool_manager_vol_unexported(poolManager *mgr, const char *pool, char ***names)
+{
+    *names = NULL;
+    poolEntry *e = pool_manager_find(mgr, pool);
+    if (!e)
+        return -1;
+    poolLvmLV *lvs = NULL;
+    size_t n = 0;
+    if (pool_lvm_report_lvs(e->lvm, pool, &lvs, &n) < 0)
+        return -1;
+    char **out = pool_calloc(1, sizeof(char *));
+    int r = out ? 0 : -1;
+    for (size_t i = 0; r == 0 && i < n; i++)
+        if (lv_is_unexported(&lvs[i]) && pool_strv_add(&out, lvs[i].name) < 0)
+            r = -1;
+    pool_lvm_lvs_free(lvs, n);
+    if (r < 0) {
+        pool_strv_free(out);
+        return -1;
+    }
+    *names = out;
+    return 0;
+}

@@ -1,0 +1,269 @@
+/*
+ * handlers_target.c: target-* requests (access control of a pool's iSCSI
+ * target: ACL and CHAP) and volume-export / volume-unexport (a LUN taken
+ * away from initiators, or given back, without touching its data).
+ *
+ * Every change is checked completely before anything happens, stored in
+ * <state_dir>/targets/POOL.xml and only then put in force (export.c), so a
+ * refused request changes nothing and an accepted one survives a restart.
+ * Changes apply to new logins; sessions already logged in stay.
+ *
+ * Secrets arrive in request parameters (poolctl reads them from files, so
+ * they never show in a process list) and never leave poold again: replies
+ * and log lines carry user names only.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include <string.h>
+
+#include "pool-error.h"
+#include "pool-log.h"
+#include "pool-ops.h"
+#include "pool-util.h"
+#include "pool-xml.h"
+#include "poold.h"
+
+static int need_target(poolDaemon *d, const char *pool)
+{
+    if (pool_name_validate(POOL_NAME_POOL, pool) < 0)
+        return -1;
+    if (!d->ex || !poold_export_has_pool(d->ex, pool)) {
+        if (!pool_manager_find_exists(d->mgr, pool))
+            pool_error(POOL_ERR_NO_POOL, "no pool named '%s' on this host", pool);
+        else
+            pool_error(POOL_ERR_UNSUPPORTED,
+                       "pool '%s' has no iSCSI target on this host (its target record could "
+                       "not be loaded: see poold's log)",
+                       pool);
+        return -1;
+    }
+    return 0;
+}
+
+static int reply_info(poolDaemon *d, const char *pool, xmlNodePtr reply)
+{
+    POOL_AUTOPTR(poolTargetDef) info = poold_export_target_get(d->ex, pool, false);
+    if (!info)
+        return -1;
+    xmlNodePtr node = pool_target_def_format_node(info, false);
+    if (!node)
+        return -1;
+    xmlAddChild(reply, node);
+    return 0;
+}
+
+static int target_info(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
+{
+    const char *pool;
+    if (poold_param_required(req, "pool", &pool) < 0 || need_target(d, pool) < 0)
+        return -1;
+    return reply_info(d, pool, reply);
+}
+
+static int acl_change(poolDaemon *d, const poolRequest *req, xmlNodePtr reply, bool add)
+{
+    const char *pool, *ini;
+    if (poold_param_required(req, "pool", &pool) < 0 ||
+        poold_param_required(req, "initiator", &ini) < 0 || need_target(d, pool) < 0 ||
+        pool_iscsi_name_validate(ini) < 0)
+        return -1;
+    poolTargetDef *def = poold_export_target_get(d->ex, pool, true);
+    if (!def)
+        return -1;
+    bool present = false;
+    for (char **a = def->acl; a && *a; a++)
+        if (strcmp(*a, ini) == 0)
+            present = true;
+    if (add && present) {
+        pool_target_def_free(def);
+        pool_error(POOL_ERR_EXISTS, "initiator %s is already in the ACL of pool %s", ini, pool);
+        return -1;
+    }
+    if (!add && !present) {
+        pool_target_def_free(def);
+        pool_error(POOL_ERR_INVALID_ARG, "initiator %s is not in the ACL of pool %s", ini, pool);
+        return -1;
+    }
+    if (add) {
+        if (pool_strv_length(def->acl) >= POOL_TARGET_ACL_MAX) {
+            pool_target_def_free(def);
+            pool_error(POOL_ERR_INVALID_ARG, "the ACL of pool %s is full (%d initiators)", pool,
+                       POOL_TARGET_ACL_MAX);
+            return -1;
+        }
+        if (pool_strv_add(&def->acl, ini) < 0) {
+            pool_target_def_free(def);
+            return -1;
+        }
+    } else {
+        size_t w = 0;
+        for (size_t r = 0; def->acl[r]; r++) {
+            if (strcmp(def->acl[r], ini) == 0)
+                free(def->acl[r]);
+            else
+                def->acl[w++] = def->acl[r];
+        }
+        def->acl[w] = NULL;
+        if (w == 0) /* the ACL is empty now: any initiator may log in again */
+            log_pool(POOL_LOG_WARN, pool, "ACL now empty: the target accepts any initiator");
+    }
+    if (poold_export_target_update(d->ex, def) < 0)
+        return -1;
+    log_pool(POOL_LOG_INFO, pool, "ACL: initiator %s %s", ini, add ? "added" : "removed");
+    return reply_info(d, pool, reply);
+}
+
+static int acl_add(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
+{
+    return acl_change(d, req, reply, true);
+}
+
+static int acl_remove(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
+{
+    return acl_change(d, req, reply, false);
+}
+
+static int chap_set(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
+{
+    const char *pool, *user, *secret;
+    const char *muser = pool_request_get(req, "mutual-user");
+    const char *msecret = pool_request_get(req, "mutual-secret");
+    if (poold_param_required(req, "pool", &pool) < 0 ||
+        poold_param_required(req, "user", &user) < 0 ||
+        poold_param_required(req, "secret", &secret) < 0 || need_target(d, pool) < 0)
+        return -1;
+    if (!!muser != !!msecret) {
+        pool_error(POOL_ERR_INVALID_ARG,
+                   "mutual CHAP needs both a mutual user and a mutual secret (or neither)");
+        return -1;
+    }
+    if (pool_chap_user_validate(user) < 0 || pool_chap_secret_validate(secret, strlen(secret)) < 0)
+        return -1;
+    if (muser && (pool_chap_user_validate(muser) < 0 ||
+                  pool_chap_secret_validate(msecret, strlen(msecret)) < 0)) {
+        pool_error_prefix("mutual CHAP");
+        return -1;
+    }
+    if (msecret && strcmp(secret, msecret) == 0) {
+        pool_error(POOL_ERR_INVALID_ARG,
+                   "the mutual secret must differ from the initiator's secret (RFC 7143 12.1.3)");
+        return -1;
+    }
+    poolTargetDef *def = poold_export_target_get(d->ex, pool, true);
+    if (!def)
+        return -1;
+    free(def->chap_user);
+    free(def->chap_secret);
+    free(def->mutual_user);
+    free(def->mutual_secret);
+    def->chap_user = pool_strdup(user);
+    def->chap_secret = pool_strdup(secret);
+    def->mutual_user = pool_strdup(muser);
+    def->mutual_secret = pool_strdup(msecret);
+    if (!def->chap_user || !def->chap_secret ||
+        (muser && (!def->mutual_user || !def->mutual_secret))) {
+        pool_target_def_free(def);
+        return pool_error_oom();
+    }
+    if (poold_export_target_update(d->ex, def) < 0)
+        return -1;
+    log_pool(POOL_LOG_INFO, pool, "CHAP set: %s, user %s%s%s", muser ? "mutual" : "one-way", user,
+             muser ? ", target user " : "", muser ? muser : "");
+    return reply_info(d, pool, reply);
+}
+
+static int chap_clear(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
+{
+    const char *pool;
+    if (poold_param_required(req, "pool", &pool) < 0 || need_target(d, pool) < 0)
+        return -1;
+    poolTargetDef *def = poold_export_target_get(d->ex, pool, true);
+    if (!def)
+        return -1;
+    free(def->chap_user);
+    free(def->mutual_user);
+    def->chap_user = def->mutual_user = NULL;
+    if (def->chap_secret)
+        memset(def->chap_secret, 0, strlen(def->chap_secret));
+    if (def->mutual_secret)
+        memset(def->mutual_secret, 0, strlen(def->mutual_secret));
+    free(def->chap_secret);
+    free(def->mutual_secret);
+    def->chap_secret = def->mutual_secret = NULL;
+    if (poold_export_target_update(d->ex, def) < 0)
+        return -1;
+    log_pool(POOL_LOG_INFO, pool, "CHAP cleared");
+    return reply_info(d, pool, reply);
+}
+
+/* volume export / unexport: the LV tag first (it is what a restart obeys),
+ * then the live inventory; whichever step fails, the other is undone. */
+static int vol_export_change(poolDaemon *d, const poolRequest *req, xmlNodePtr reply, bool on)
+{
+    const char *pool, *name;
+    if (poold_param_required(req, "pool", &pool) < 0 ||
+        poold_param_required(req, "name", &name) < 0 || need_target(d, pool) < 0)
+        return -1;
+    POOL_AUTOPTR(poolVolDef) def = pool_manager_vol_info(d->mgr, pool, name);
+    if (!def)
+        return -1;
+    if (def->state && strcmp(def->state, "ready") != 0) {
+        pool_error(POOL_ERR_BUSY, "volume %s is busy (state %s)", name, def->state);
+        return -1;
+    }
+    bool live = poold_export_vol_exported(d->ex, pool, def->lun);
+    if (on) {
+        if (pool_manager_vol_export_set(d->mgr, pool, name, true) < 0)
+            return -1;
+        poold_export_vol_mark(d->ex, pool, name, true);
+        if (!live && poold_export_vol_add(d->ex, def) < 0) {
+            /* never leave a volume marked exported that the target cannot
+             * serve: put the tag back and say why */
+            poolError *err = pool_error_copy(pool_error_last());
+            if (pool_manager_vol_export_set(d->mgr, pool, name, false) == 0)
+                poold_export_vol_mark(d->ex, pool, name, false);
+            if (err) {
+                pool_error_set(err->code, err->message, err->file, err->func, err->line);
+                pool_error_free(err);
+            }
+            return -1;
+        }
+    } else {
+        if (pool_manager_vol_export_set(d->mgr, pool, name, false) < 0)
+            return -1;
+        if (poold_export_vol_mark(d->ex, pool, name, false) < 0)
+            return -1;
+        /* in-flight commands keep their reference; new ones see no LUN */
+        if (live)
+            poold_export_vol_remove(d->ex, pool, def->lun);
+    }
+    def->export_state = on ? POOL_VOL_EXPORT_ON : POOL_VOL_EXPORT_OFF;
+    xmlNodePtr node = pool_vol_def_format_node(def);
+    if (!node)
+        return -1;
+    xmlAddChild(reply, node);
+    return 0;
+}
+
+static int vol_export(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
+{
+    return vol_export_change(d, req, reply, true);
+}
+
+static int vol_unexport(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
+{
+    return vol_export_change(d, req, reply, false);
+}
+
+static const char *const pool_params[] = {"pool", NULL};
+static const char *const acl_params[] = {"pool", "initiator", NULL};
+static const char *const chap_params[] = {"pool",        "user",          "secret",
+                                          "mutual-user", "mutual-secret", NULL};
+static const char *const vol_params[] = {"pool", "name", NULL};
+
+const poolDispatchEntry poold_target_handlers[] = {
+    {"target-info", target_info, pool_params},      {"target-acl-add", acl_add, acl_params},
+    {"target-acl-remove", acl_remove, acl_params},  {"target-chap-set", chap_set, chap_params},
+    {"target-chap-clear", chap_clear, pool_params}, {"volume-export", vol_export, vol_params},
+    {"volume-unexport", vol_unexport, vol_params},  {NULL, NULL, NULL},
+};
