@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libxml/parser.h>
+
 #include "pool-error.h"
 #include "pool-proto.h"
 
@@ -76,7 +78,10 @@ static int still_serving(void)
     char *p = pool_request_format(r, &len);
     int ok = pool_frame_send(fd, POOL_FRAME_REQUEST, p, (uint32_t)len) == 0;
     char *reply = ok ? read_reply(fd, 10000) : NULL;
-    ok = reply && pool_reply_parse(reply, strlen(reply), 42) != NULL;
+    xmlDocPtr doc = reply ? pool_reply_parse(reply, strlen(reply), 42) : NULL;
+    ok = doc != NULL;
+    if (doc)
+        xmlFreeDoc(doc);
     free(reply);
     free(p);
     pool_request_free(r);
@@ -103,8 +108,10 @@ static void expect_error_reply(const char *what, const void *bytes, size_t n, ui
     CHECK(reply != NULL, "%s: no reply", what);
     if (reply) {
         pool_error_reset();
-        void *doc = pool_reply_parse(reply, strlen(reply), id);
+        xmlDocPtr doc = pool_reply_parse(reply, strlen(reply), id);
         CHECK(doc == NULL, "%s: got an ok reply", what);
+        if (doc)
+            xmlFreeDoc(doc);
         const poolError *e = pool_error_last();
         CHECK(e && strcmp(pool_error_code_name(e->code), code) == 0, "%s: code %s, wanted %s", what,
               e ? pool_error_code_name(e->code) : "none", code);
@@ -240,6 +247,7 @@ int main(int argc, char **argv)
         for (int i = 0; i < 30; i++)
             close(fds[i]);
     }
+    xmlCleanupParser();
     printf("# proto_abuse: %d checks, %d failed\n", checks, failures);
     return failures ? 1 : 0;
 }
