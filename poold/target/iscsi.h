@@ -115,22 +115,25 @@ typedef struct iscsiBuf {
 } iscsiBuf;
 
 /* Task states. FREE: slot unused. RX: owned by the reader (collecting
- * Data-Out, or running inline). QUEUED: in the worker queue. RUNNING: a
- * worker executes it. RESPONDING: a worker sends its Data-In/response; the
+ * Data-Out, or running inline). QUEUED: handed to the workers (in the queue
+ * or executing). ABORTED: was QUEUED, then aborted: the worker releases it
+ * without a response. RESPONDING: a worker sends its Data-In/response; the
  * initiator may reuse the ITT as soon as it sees the response, so the reader
  * waits for such a slot to become FREE instead of calling it a duplicate.
- * state and aborted change only under the connection's task_lock. */
+ * Transitions: FREE->RX (reader, task_lock), RX->QUEUED (reader),
+ * QUEUED->RESPONDING (worker, CAS), QUEUED->ABORTED (reader, CAS under
+ * task_lock), any->FREE (the owner, under task_lock, signalling task_cond).
+ * The two CAS make "answer" and "abort" exclusive without a lock. */
 typedef enum {
     ISCSI_TASK_FREE = 0,
     ISCSI_TASK_RX,
     ISCSI_TASK_QUEUED,
-    ISCSI_TASK_RUNNING,
+    ISCSI_TASK_ABORTED,
     ISCSI_TASK_RESPONDING,
 } iscsiTaskState;
 
 typedef struct iscsiTask {
-    iscsiTaskState state;
-    bool aborted;            /* TMF/close: drop without a response */
+    _Atomic iscsiTaskState state;
     struct iscsiTask *qnext; /* worker queue link (workers lock) */
     iscsiConn *conn;
     unsigned lat_slot; /* iscsiConn.lat entry of its LU (media commands) */
@@ -254,6 +257,7 @@ void iscsi_portal_send_targets(iscsiPortal *p, const char *initiator, const char
                                const char *local_addr, iscsiTextOut *out);
 uint64_t iscsi_now_ms(void);
 uint64_t iscsi_now_us(void);
+void iscsi_mutex_init_hot(pthread_mutex_t *m);
 
 /* iscsi_conn.c */
 void *iscsi_conn_thread(void *arg);
@@ -265,7 +269,12 @@ void iscsi_conn_kick(iscsiConn *c);
 /* Worker side of a queued task: execute, respond, release (iscsi_conn.c). */
 void iscsi_task_run(iscsiTask *t);
 
-/* iscsi_worker.c: the portal's worker pool */
+/* iscsi_worker.c: which commands go to the workers (media commands, unless
+ * small and their LU measured fast), the per-LU latency means behind that
+ * choice, and the portal's worker pool */
+bool iscsi_media_command(uint8_t op);
+bool iscsi_run_inline(iscsiConn *c, iscsiTask *t);
+void iscsi_lat_sample(iscsiConn *c, unsigned slot, uint64_t t0_us);
 iscsiWorkers *iscsi_workers_start(unsigned nthreads);
 void iscsi_workers_submit(iscsiWorkers *w, iscsiTask *t);
 /* Unlink queued tasks of connection c (only, or all, or those of lun) and

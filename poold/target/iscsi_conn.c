@@ -8,14 +8,14 @@
  * Threading: one reader thread per connection reads and parses every PDU,
  * collects Data-Out, and answers everything that does not touch the backing
  * store (NOP, Text, TMF, Logout, INQUIRY, MODE SENSE, REPORT LUNS, ...)
- * itself. A command that touches the media (media_command()) is queued to
- * the portal's worker pool once all its data is in (iscsi_worker.c); the
- * worker executes it and sends its Data-In and response, while the reader
- * goes on with the next PDU. So a connection has up to its queue depth of
- * commands in flight, and a slow LU only holds the workers it occupies.
- * Exception (run_inline()): small commands to a LU measured to answer in a
- * few microseconds run on the reader, because the hand-over would cost
- * more than the command.
+ * itself. A command that touches the media (iscsi_media_command()) is
+ * queued to the portal's worker pool once all its data is in
+ * (iscsi_worker.c); the worker executes it and sends its Data-In and
+ * response, while the reader goes on with the next PDU. So a connection has
+ * up to its queue depth of commands in flight, and a slow LU only holds the
+ * workers it occupies. Exception (iscsi_run_inline(), iscsi_worker.c): small
+ * commands to a LU measured to answer in a few microseconds run on the
+ * reader, because the hand-over would cost more than the command.
  *
  * Ownership and invariants:
  *   - tx_lock serialises sends. StatSN, ExpCmdSN and MaxCmdSN are stamped
@@ -23,16 +23,17 @@
  *     ExpCmdSN is read atomically (only the reader advances it). A task's
  *     Data-In PDUs and its response go out under one hold of tx_lock, in
  *     DataSN order, with MSG_MORE between them.
- *   - task_lock guards the task table (state, aborted; a slot is allocated
- *     and its itt/lun set only by the reader) and the buffer free list.
- *     A task in state RX belongs to the reader; QUEUED/RUNNING/RESPONDING
- *     to the worker pool; the reader never reads the fields of a task it
- *     does not own. Whoever owns a task releases it (state FREE) and
- *     signals task_cond.
+ *   - task_lock guards slot allocation and release (a slot is allocated and
+ *     its itt/lun set only by the reader) and the buffer free list; the
+ *     task state is atomic (transitions in iscsi.h). A task in state RX
+ *     belongs to the reader; QUEUED/ABORTED/RESPONDING to the worker pool;
+ *     the reader never reads the fields of a task it does not own but
+ *     state, itt and lun. Whoever owns a task releases it (state FREE,
+ *     under task_lock) and signals task_cond.
  *   - Task management (ABORT TASK, ABORT/CLEAR TASK SET, LUN RESET, target
  *     resets), Logout and connection close abort tasks the same way:
  *     reader-owned ones are released at once, queued ones are taken back
- *     from the worker queue and released, running ones are marked aborted
+ *     from the worker queue and released, running ones are set ABORTED
  *     (their I/O finishes, their response is suppressed); then the reader
  *     waits on task_cond until every affected slot is FREE, and only then
  *     sends the TMF/Logout response or frees the connection. A worker never
@@ -482,8 +483,7 @@ static void task_release_locked(iscsiConn *c, iscsiTask *t)
     buf_put_locked(c, t->buf);
     t->lu = NULL;
     t->buf = NULL;
-    t->state = ISCSI_TASK_FREE;
-    t->aborted = false;
+    atomic_store(&t->state, ISCSI_TASK_FREE);
     pthread_cond_broadcast(&c->task_cond);
 }
 
@@ -519,10 +519,11 @@ static unsigned abort_tasks(iscsiConn *c, bool all, uint64_t lun, iscsiTask *onl
         if (!task_matches(t, all, lun, only))
             continue;
         n++;
+        iscsiTaskState st = ISCSI_TASK_QUEUED;
         if (t->state == ISCSI_TASK_RX)
             task_release_locked(c, t);
-        else if (t->state != ISCSI_TASK_RESPONDING)
-            t->aborted = true;
+        else /* fails if the worker is answering it already: let it finish */
+            atomic_compare_exchange_strong(&t->state, &st, ISCSI_TASK_ABORTED);
     }
     if (c->portal->workers)
         iscsi_workers_cancel(c->portal->workers, c, all, lun, only, &back);
@@ -619,40 +620,6 @@ out:
     return rc;
 }
 
-/* Commands that reach the backing store (and may wait for it): these go to
- * the worker pool. Everything else is answered from LU state by the reader,
- * in microseconds. */
-static bool media_command(uint8_t op)
-{
-    switch (op) {
-    case 0x08: /* READ 6 */
-    case 0x0a: /* WRITE 6 */
-    case 0x28: /* READ 10 */
-    case 0x2a: /* WRITE 10 */
-    case 0x2e: /* WRITE AND VERIFY 10 */
-    case 0x2f: /* VERIFY 10 */
-    case 0x34: /* PRE-FETCH 10 */
-    case 0x35: /* SYNCHRONIZE CACHE 10 */
-    case 0x41: /* WRITE SAME 10 */
-    case 0x42: /* UNMAP */
-    case 0x88: /* READ 16 */
-    case 0x89: /* COMPARE AND WRITE */
-    case 0x8a: /* WRITE 16 */
-    case 0x8e: /* WRITE AND VERIFY 16 */
-    case 0x8f: /* VERIFY 16 */
-    case 0x90: /* PRE-FETCH 16 */
-    case 0x91: /* SYNCHRONIZE CACHE 16 */
-    case 0x93: /* WRITE SAME 16 */
-    case 0xa8: /* READ 12 */
-    case 0xaa: /* WRITE 12 */
-    case 0xae: /* WRITE AND VERIFY 12 */
-    case 0xaf: /* VERIFY 12 */
-        return true;
-    default:
-        return false;
-    }
-}
-
 /* Execute a prepared task (all Data-Out in hand) into a Data-In buffer;
  * *in is the buffer to give back after the response. Runs on the reader or
  * on a worker: touches only the task, the LU and the buffer list (locked). */
@@ -687,76 +654,22 @@ respond:
     *in_out = in;
 }
 
-/* ---------------------------------------------- inline or worker */
-
-/* How long the LU behind a task takes to execute media commands, as an
- * exponentially weighted mean (weight 1/4 for the newest sample), kept per
- * connection for a few LUs. The reader alone picks and replaces entries
- * (lu); readers and workers update ewma_us atomically. A sample landing on
- * an entry just given to another LU only skews one mean: harmless. */
-static unsigned lat_slot(iscsiConn *c, const scsiLu *lu)
-{
-    for (unsigned i = 0; i < ISCSI_LAT_SLOTS; i++)
-        if (c->lat[i].lu == lu)
-            return i;
-    unsigned i = c->lat_next++ % ISCSI_LAT_SLOTS;
-    c->lat[i].lu = lu;
-    atomic_store(&c->lat[i].ewma_us, UINT32_MAX); /* unknown: not fast */
-    return i;
-}
-
-static void lat_sample(iscsiConn *c, unsigned slot, uint64_t t0_us)
-{
-    uint64_t us = iscsi_now_us() - t0_us;
-    uint32_t old = atomic_load(&c->lat[slot].ewma_us);
-    uint64_t v = old == UINT32_MAX ? us : ((uint64_t)old * 3 + us) / 4;
-    atomic_store(&c->lat[slot].ewma_us, v >= UINT32_MAX ? UINT32_MAX - 1 : (uint32_t)v);
-}
-
-/* Run this media command on the reader? Only when its LU is known to answer
- * within ISCSI_INLINE_MAX_US (memory, page cache, fast flash): handing over
- * to a worker costs two thread wake-ups, more than such a command itself.
- * Everything else goes to the workers, so a slow LU never holds the reader:
- * a LU that turns slow holds it for at most the one command that shows it
- * (the mean then jumps above the limit), and a LU the connection has not
- * measured yet goes to the workers. Large transfers always go to the
- * workers: the reader receives the next command's data meanwhile. */
-static bool run_inline(iscsiConn *c, iscsiTask *t)
-{
-    if (t->cmd.prepared_error || !c->portal->workers || !media_command(t->cdb[0]))
-        return true;
-    t->lat_slot = lat_slot(c, t->lu);
-    if (t->xfer_len > ISCSI_INLINE_MAX_XFER || t->cmd.data_in_max > ISCSI_INLINE_MAX_XFER)
-        return false;
-    return atomic_load(&c->lat[t->lat_slot].ewma_us) < ISCSI_INLINE_MAX_US;
-}
-
 /* Worker: run a queued task, answer it, release it. A task aborted while
  * queued or running is released without a response (the reader waiting in
- * abort_tasks() is woken by the release). */
+ * abort_tasks() is woken by the release). One task_lock hold per command
+ * (the release); the state changes are compare-and-swap. */
 void iscsi_task_run(iscsiTask *t)
 {
     iscsiConn *c = t->conn;
     iscsiBuf *in = NULL;
 
-    pthread_mutex_lock(&c->task_lock);
-    if (t->aborted) {
-        task_release_locked(c, t);
-        pthread_mutex_unlock(&c->task_lock);
-        return;
+    if (atomic_load(&t->state) != ISCSI_TASK_ABORTED) {
+        uint64_t t0 = iscsi_now_us();
+        task_exec_cmd(c, t, &in);
+        iscsi_lat_sample(c, t->lat_slot, t0);
     }
-    t->state = ISCSI_TASK_RUNNING;
-    pthread_mutex_unlock(&c->task_lock);
-
-    uint64_t t0 = iscsi_now_us();
-    task_exec_cmd(c, t, &in);
-    lat_sample(c, t->lat_slot, t0);
-
-    pthread_mutex_lock(&c->task_lock);
-    bool answer = !t->aborted;
-    if (answer)
-        t->state = ISCSI_TASK_RESPONDING;
-    pthread_mutex_unlock(&c->task_lock);
+    iscsiTaskState st = ISCSI_TASK_QUEUED;
+    bool answer = atomic_compare_exchange_strong(&t->state, &st, ISCSI_TASK_RESPONDING);
     if (answer && send_scsi_result(c, t) < 0)
         iscsi_conn_kick(c); /* the reader sees the dead socket and closes */
     pthread_mutex_lock(&c->task_lock);
@@ -773,20 +686,18 @@ static int task_execute(iscsiConn *c, iscsiTask *t)
     iscsiBuf *in = NULL;
     int rc;
 
-    if (!run_inline(c, t)) {
-        pthread_mutex_lock(&c->task_lock);
-        t->state = ISCSI_TASK_QUEUED;
-        /* under task_lock: abort_tasks() sees it either in the queue or
-         * not yet QUEUED, never in between */
+    if (!iscsi_run_inline(c, t)) {
+        /* no task_lock needed: abort_tasks() runs on this thread, so it
+         * never sees the task between QUEUED and in the queue */
+        atomic_store(&t->state, ISCSI_TASK_QUEUED);
         iscsi_workers_submit(c->portal->workers, t);
-        pthread_mutex_unlock(&c->task_lock);
         return 0;
     }
-    bool media = !t->cmd.prepared_error && media_command(t->cdb[0]) && c->portal->workers;
+    bool media = !t->cmd.prepared_error && iscsi_media_command(t->cdb[0]) && c->portal->workers;
     uint64_t t0 = media ? iscsi_now_us() : 0;
     task_exec_cmd(c, t, &in);
     if (media)
-        lat_sample(c, t->lat_slot, t0);
+        iscsi_lat_sample(c, t->lat_slot, t0);
     rc = send_scsi_result(c, t);
     buf_put(c, in);
     t->cmd.data_in = NULL;

@@ -58,6 +58,20 @@ uint64_t iscsi_now_us(void)
     return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
+/* Locks of the command path are held for a few hundred nanoseconds by up to
+ * a worker pool's worth of threads: spin a little before sleeping in the
+ * kernel (glibc's adaptive mutex), which saves a futex wake-up per
+ * contended hand-over. */
+void iscsi_mutex_init_hot(pthread_mutex_t *m)
+{
+    pthread_mutexattr_t a;
+
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ADAPTIVE_NP);
+    pthread_mutex_init(m, &a);
+    pthread_mutexattr_destroy(&a);
+}
+
 static void format_addr(const struct sockaddr_storage *ss, char *buf, size_t len, bool with_port)
 {
     char host[INET6_ADDRSTRLEN] = "?";
@@ -149,8 +163,8 @@ static void *accept_thread(void *arg)
         format_addr(&peer, c->peer, sizeof(c->peer), true);
         if (getsockname(fd, (struct sockaddr *)&local, &llen) == 0)
             format_addr(&local, c->local, sizeof(c->local), false);
-        pthread_mutex_init(&c->tx_lock, NULL);
-        pthread_mutex_init(&c->task_lock, NULL);
+        iscsi_mutex_init_hot(&c->tx_lock);
+        iscsi_mutex_init_hot(&c->task_lock);
         pthread_cond_init(&c->task_cond, NULL);
         iscsi_params_default(&c->params);
         pthread_mutex_lock(&p->lock);

@@ -160,8 +160,8 @@ static void cmd_cb(struct iscsi_context *iscsi, int status, void *command_data, 
     r->done = true;
     r->status = status;
     r->at_ms = now_ms();
-    /* a task libiscsi cancelled itself (ABORT TASK) is its to free */
-    if (command_data && status != SCSI_STATUS_CANCELLED)
+    /* also a task libiscsi cancelled itself (ABORT TASK): ours to free */
+    if (command_data)
         scsi_free_scsi_task(command_data);
 }
 
@@ -334,7 +334,8 @@ int main(void)
     /* 3. stop with slow I/O running and queued */
     memset(sr, 0, sizeof(sr));
     for (int i = 0; i < NSLOW; i++)
-        iscsi_read10_task(iscsi, 0, (uint32_t)i * 8, 4096, 512, 0, 0, 0, 0, 0, cmd_cb, &sr[i]);
+        tasks[i] =
+            iscsi_read10_task(iscsi, 0, (uint32_t)i * 8, 4096, 512, 0, 0, 0, 0, 0, cmd_cb, &sr[i]);
     {
         bool never = false;
         pump_until(iscsi, &never, now_ms() + 200);
@@ -346,6 +347,10 @@ int main(void)
           (unsigned long long)took);
 
     iscsi_destroy_context(iscsi);
+    /* commands the stop cut off never completed: libiscsi leaves them */
+    for (int i = 0; i < NSLOW; i++)
+        if (tasks[i] && !sr[i].done)
+            scsi_free_scsi_task(tasks[i]);
     tgt_inventory_free(inv);
     printf("%s: %d failure(s)\n", failures ? "FAIL" : "PASS", failures);
     return failures ? 1 : 0;
