@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,17 +58,84 @@ struct lunBacking {
     size_t npvs;
 };
 
+/* Every PV is opened once per process, O_EXCL, however many LUs use it:
+ * the exclusive claim keeps other programs from opening it exclusively
+ * (mkfs, pvcreate, another target) while we serve it, and lvm's metadata
+ * commands (lvcreate, lvextend, lvchange, lvremove, reports) still work
+ * with it held. A second O_EXCL open from this process would fail, hence
+ * the shared, reference-counted table. */
+typedef struct {
+    char *path;
+    int fd;
+    unsigned refs;
+} sharedPv;
+
+static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
+static sharedPv *shared;
+static size_t nshared;
+
+static int shared_pv_get(const char *path, const char *volname)
+{
+    pthread_mutex_lock(&shared_lock);
+    for (size_t i = 0; i < nshared; i++) {
+        if (strcmp(shared[i].path, path) == 0) {
+            shared[i].refs++;
+            int fd = shared[i].fd;
+            pthread_mutex_unlock(&shared_lock);
+            return fd;
+        }
+    }
+    int fd = open(path, O_RDWR | O_DIRECT | O_EXCL | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        pthread_mutex_unlock(&shared_lock);
+        pool_error(POOL_ERR_DEVICE, "volume %s: cannot open its PV %s: %s", volname, path,
+                   e == EBUSY ? "another program holds it exclusively (mounted, or in use by "
+                                "another target?)"
+                              : strerror(e));
+        return -1;
+    }
+    sharedPv *n = realloc(shared, (nshared + 1) * sizeof(*shared));
+    char *p = strdup(path);
+    if (!n || !p) {
+        if (n)
+            shared = n;
+        free(p);
+        close(fd);
+        pthread_mutex_unlock(&shared_lock);
+        pool_error_oom();
+        return -1;
+    }
+    shared = n;
+    shared[nshared++] = (sharedPv){p, fd, 1};
+    pthread_mutex_unlock(&shared_lock);
+    return fd;
+}
+
+static void shared_pv_put(int fd)
+{
+    pthread_mutex_lock(&shared_lock);
+    for (size_t i = 0; i < nshared; i++) {
+        if (shared[i].fd == fd) {
+            if (--shared[i].refs == 0) {
+                close(fd);
+                free(shared[i].path);
+                shared[i] = shared[--nshared];
+            }
+            break;
+        }
+    }
+    pthread_mutex_unlock(&shared_lock);
+}
+
 static int pv_open(lunBacking *b, const char *path)
 {
     for (size_t i = 0; i < b->npvs; i++)
         if (strcmp(b->pvs[i].path, path) == 0)
             return b->pvs[i].fd;
-    int fd = open(path, O_RDWR | O_DIRECT | O_CLOEXEC);
-    if (fd < 0) {
-        pool_error(POOL_ERR_DEVICE, "volume %s: cannot open its PV %s: %s", b->name, path,
-                   strerror(errno));
+    int fd = shared_pv_get(path, b->name);
+    if (fd < 0)
         return -1;
-    }
     uint64_t size = 0;
     struct stat st;
     if (fstat(fd, &st) == 0 && S_ISBLK(st.st_mode)) {
@@ -77,7 +145,7 @@ static int pv_open(lunBacking *b, const char *path)
         size = (uint64_t)st.st_size;
     }
     if (pool_realloc_n(&b->pvs, b->npvs + 1, sizeof(*b->pvs)) < 0) {
-        close(fd);
+        shared_pv_put(fd);
         return -1;
     }
     b->pvs[b->npvs].path = pool_strdup(path);
@@ -178,7 +246,7 @@ void lun_backing_close(void *p)
         m = older;
     }
     for (size_t i = 0; i < b->npvs; i++) {
-        close(b->pvs[i].fd);
+        shared_pv_put(b->pvs[i].fd);
         free(b->pvs[i].path);
     }
     free(b->pvs);

@@ -27,6 +27,17 @@ URL="iscsi://127.0.0.1:$PORT/$IQN"
 t_assert "pool create" pctl pool create --lease-slots 20 --host-ids 20 "$T_POOL" "$PV1" "$PV2"
 t_assert "volume create 1 GiB" pctl volume create "$T_POOL" disk1 1G
 lun=$(pctl --json volume info "$T_POOL" disk1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["lun"])')
+# the target holds the PV it serves exclusively: nobody can mkfs or
+# pvcreate over it, while lvm's own metadata commands keep working
+t_assert "exported PV is claimed exclusively" python3 -c "
+import errno, os, sys
+try:
+    os.close(os.open('$PV1', os.O_RDONLY | os.O_EXCL))
+except OSError as e:
+    sys.exit(0 if e.errno == errno.EBUSY else 1)
+sys.exit(1)"
+t_assert "lvm still works on the claimed PV" pctl volume create "$T_POOL" probe 4M
+t_assert "and can remove from it" pctl volume delete "$T_POOL" probe
 
 out=$(iscsi-ls -s "iscsi://127.0.0.1:$PORT" 2>&1)
 echo "$out"
