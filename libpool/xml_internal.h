@@ -63,6 +63,16 @@ int pool_xml_check_attrs(xmlNodePtr node, const char *const *allowed);
  * error reported; check *err when NULL comes back. */
 xmlNodePtr pool_xml_next_child(xmlNodePtr parent, xmlNodePtr prev, int *err);
 
+/* For documents whose children may come in any order but at most once:
+ * which of names[0..n) is the element cur? Marks seen[i] and returns i, or
+ * returns -1 with "<what>: unknown element <x>" / "duplicate element <x>". */
+int pool_xml_child_index(xmlNodePtr cur, const char *const *names, int n, bool *seen,
+                         const char *what);
+/* After the children: -1 with "<what>: missing element <x>" for the first
+ * names[i] that is required (required NULL: all are) and was not seen. */
+int pool_xml_check_required(const char *const *names, const bool *required, const bool *seen, int n,
+                            const char *what);
+
 /* Check that node has no element or text children (an empty element like
  * <format version="1"/>). */
 int pool_xml_check_empty(xmlNodePtr node);

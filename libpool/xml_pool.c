@@ -250,20 +250,8 @@ static int parse_status(xmlNodePtr node, poolPoolDef *def)
                 return -1;
             continue;
         }
-        for (int i = 0; i < ST_LAST; i++) {
-            if (pool_xml_is_element(cur, names[i]))
-                which = i;
-        }
-        if (which < 0) {
-            pool_error(POOL_ERR_XML, "pool <status>: unknown element <%s>",
-                       (const char *)cur->name);
+        if ((which = pool_xml_child_index(cur, names, ST_LAST, seen, "pool <status>")) < 0)
             return -1;
-        }
-        if (seen[which]) {
-            pool_error(POOL_ERR_XML, "pool <status>: duplicate element <%s>", names[which]);
-            return -1;
-        }
-        seen[which] = true;
         switch (which) {
         case ST_CAPACITY:
             if (pool_xml_get_size(cur, 0, POOL_BYTES_MAX, &def->capacity) < 0)
@@ -290,12 +278,8 @@ static int parse_status(xmlNodePtr node, poolPoolDef *def)
     }
     if (err < 0)
         return -1;
-    for (int i = 0; i < ST_LAST; i++) {
-        if (!seen[i]) {
-            pool_error(POOL_ERR_XML, "pool <status>: missing element <%s>", names[i]);
-            return -1;
-        }
-    }
+    if (pool_xml_check_required(names, NULL, seen, ST_LAST, "pool <status>") < 0)
+        return -1;
     def->has_status = true;
     return 0;
 }
@@ -314,6 +298,10 @@ enum {
 
 static const char *const pool_elements[EL_LAST] = {
     "name", "uuid", "format", "source", "extent-size", "host-ids", "lease-slots", "status",
+};
+/* everything but <status>, which only poold's replies carry */
+static const bool pool_required[EL_LAST] = {
+    true, true, true, true, true, true, true, false,
 };
 
 static int parse_element(xmlNodePtr cur, int which, poolPoolDef *def)
@@ -393,32 +381,15 @@ poolPoolDef *pool_pool_def_parse_node(xmlNodePtr node)
         return NULL;
 
     while ((cur = pool_xml_next_child(node, cur, &err))) {
-        int which = -1;
+        int which = pool_xml_child_index(cur, pool_elements, EL_LAST, seen, "pool");
 
-        for (int i = 0; i < EL_LAST; i++) {
-            if (pool_xml_is_element(cur, pool_elements[i]))
-                which = i;
-        }
-        if (which < 0) {
-            pool_error(POOL_ERR_XML, "pool: unknown element <%s>", (const char *)cur->name);
-            return NULL;
-        }
-        if (seen[which]) {
-            pool_error(POOL_ERR_XML, "pool: duplicate element <%s>", pool_elements[which]);
-            return NULL;
-        }
-        seen[which] = true;
-        if (parse_element(cur, which, def) < 0)
+        if (which < 0 || parse_element(cur, which, def) < 0)
             return NULL;
     }
     if (err < 0)
         return NULL;
-    for (int i = 0; i < EL_LAST; i++) {
-        if (i != EL_STATUS && !seen[i]) {
-            pool_error(POOL_ERR_XML, "pool: missing element <%s>", pool_elements[i]);
-            return NULL;
-        }
-    }
+    if (pool_xml_check_required(pool_elements, pool_required, seen, EL_LAST, "pool") < 0)
+        return NULL;
     if (pool_def_check(def) < 0)
         return NULL;
     return pool_steal_ptr(&def);

@@ -992,3 +992,32 @@ int pool_xml_check_uuid(const char *uuid, const char *what)
     }
     return 0;
 }
+
+int pool_xml_child_index(xmlNodePtr cur, const char *const *names, int n, bool *seen,
+                         const char *what)
+{
+    for (int i = 0; i < n; i++) {
+        if (!pool_xml_is_element(cur, names[i]))
+            continue;
+        if (seen[i]) {
+            pool_error(POOL_ERR_XML, "%s: duplicate element <%s>", what, names[i]);
+            return -1;
+        }
+        seen[i] = true;
+        return i;
+    }
+    pool_error(POOL_ERR_XML, "%s: unknown element <%s>", what, (const char *)cur->name);
+    return -1;
+}
+
+int pool_xml_check_required(const char *const *names, const bool *required, const bool *seen, int n,
+                            const char *what)
+{
+    for (int i = 0; i < n; i++) {
+        if ((!required || required[i]) && !seen[i]) {
+            pool_error(POOL_ERR_XML, "%s: missing element <%s>", what, names[i]);
+            return -1;
+        }
+    }
+    return 0;
+}

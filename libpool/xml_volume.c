@@ -293,32 +293,15 @@ poolVolDef *pool_vol_def_parse_node(xmlNodePtr node)
     def->lun = -1;
 
     while ((cur = pool_xml_next_child(node, cur, &err))) {
-        int which = -1;
+        int which = pool_xml_child_index(cur, vol_elements, EL_LAST, seen, "volume");
 
-        for (int i = 0; i < EL_LAST; i++) {
-            if (pool_xml_is_element(cur, vol_elements[i]))
-                which = i;
-        }
-        if (which < 0) {
-            pool_error(POOL_ERR_XML, "volume: unknown element <%s>", (const char *)cur->name);
-            return NULL;
-        }
-        if (seen[which]) {
-            pool_error(POOL_ERR_XML, "volume: duplicate element <%s>", vol_elements[which]);
-            return NULL;
-        }
-        seen[which] = true;
-        if (parse_element(cur, which, def) < 0)
+        if (which < 0 || parse_element(cur, which, def) < 0)
             return NULL;
     }
     if (err < 0)
         return NULL;
-    for (int i = 0; i < EL_LAST; i++) {
-        if (vol_required[i] && !seen[i]) {
-            pool_error(POOL_ERR_XML, "volume: missing element <%s>", vol_elements[i]);
-            return NULL;
-        }
-    }
+    if (pool_xml_check_required(vol_elements, vol_required, seen, EL_LAST, "volume") < 0)
+        return NULL;
     if (vol_def_check(def) < 0)
         return NULL;
     return pool_steal_ptr(&def);
