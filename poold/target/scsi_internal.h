@@ -244,7 +244,7 @@ void sbc_exec_read(scsiLu *lu, scsiCmd *cmd);
 void sbc_exec_write(scsiLu *lu, scsiCmd *cmd);
 int sbc_prep_verify(scsiLu *lu, scsiCmd *cmd);
 void sbc_exec_verify(scsiLu *lu, scsiCmd *cmd);
-int sbc_prep_write_verify(scsiLu *lu, scsiCmd *cmd);
+int sbc_prep_write_blocks(scsiLu *lu, scsiCmd *cmd);
 void sbc_exec_write_verify(scsiLu *lu, scsiCmd *cmd);
 int sbc_prep_sync_cache(scsiLu *lu, scsiCmd *cmd);
 void sbc_exec_sync_cache(scsiLu *lu, scsiCmd *cmd);
@@ -262,7 +262,6 @@ int sbc_prep_get_lba_status(scsiLu *lu, scsiCmd *cmd);
 void sbc_exec_get_lba_status(scsiLu *lu, scsiCmd *cmd);
 int sbc_prep_caw(scsiLu *lu, scsiCmd *cmd);
 void sbc_exec_caw(scsiLu *lu, scsiCmd *cmd);
-int sbc_prep_orwrite(scsiLu *lu, scsiCmd *cmd);
 void sbc_exec_orwrite(scsiLu *lu, scsiCmd *cmd);
 bool sbc_write_protected(scsiLu *lu, scsiCmd *cmd);
 

@@ -301,7 +301,9 @@ void sbc_exec_verify(scsiLu *lu, scsiCmd *cmd)
     verify_range(lu, cmd, lba, n, bytchk, cmd->data_out);
 }
 
-int sbc_prep_write_verify(scsiLu *lu, scsiCmd *cmd)
+/* WRITE AND VERIFY and ORWRITE: n blocks of Data-Out, with the write-protect,
+ * transfer-limit and range checks every write gets. */
+int sbc_prep_write_blocks(scsiLu *lu, scsiCmd *cmd)
 {
     uint64_t lba;
     uint32_t n;
@@ -705,25 +707,6 @@ void sbc_exec_caw(scsiLu *lu, scsiCmd *cmd)
         scsi_sense_backing_error(cmd, r, true);
 out:
     free(buf);
-}
-
-int sbc_prep_orwrite(scsiLu *lu, scsiCmd *cmd)
-{
-    uint64_t lba;
-    uint32_t n;
-    uint16_t lb;
-
-    parse_lba_len(cmd->cdb, &lba, &n, &lb);
-    if (sbc_write_protected(lu, cmd))
-        return -1;
-    if (n > lu->max_xfer) {
-        scsi_sense_invalid_cdb(cmd, lb, -1);
-        return -1;
-    }
-    if (range_check(lu, cmd, lba, n))
-        return -1;
-    cmd->data_out_needed = n * lu->cfg.block_size;
-    return 0;
 }
 
 void sbc_exec_orwrite(scsiLu *lu, scsiCmd *cmd)
