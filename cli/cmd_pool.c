@@ -29,12 +29,21 @@ static const cliArg create_args[] = {
      "number of host ids in the lockspace, 1..2000 (default 2000)"},
     {CLI_OPTION, "lease-slots", "lease-slots", CLI_CHECK_UINT,
      "number of 1 MiB volume lease slots (default 2000)"},
+    {CLI_OPTION, "locking", "locking", CLI_CHECK_NONE,
+     "sanlock (several hosts; the default unless poold.conf says otherwise) or none (one host)"},
+    {CLI_OPTION, "io-timeout", "io-timeout", CLI_CHECK_UINT,
+     "sanlock io_timeout in seconds, 1..300 (default 10): a host is dead ~8x this + 60 s "
+     "after it stops renewing"},
+    {CLI_OPTION, "host-id", "host-id", CLI_CHECK_HOST_ID,
+     "join the new pool's lockspace right away with this host id"},
     {CLI_FLAG, "force", "force", CLI_CHECK_NONE, "overwrite devices that hold data"},
     {0},
 };
 static const cliArg import_args[] = {
     {CLI_POSITIONAL, "NAME", "name", CLI_CHECK_POOL_NAME, "pool name"},
     {CLI_POSITIONAL_MULTI, "DEVICE", "device", CLI_CHECK_PATH, "all of the pool's PVs"},
+    {CLI_OPTION, "host-id", "host-id", CLI_CHECK_HOST_ID,
+     "join the pool's lockspace right away with this host id"},
     {0},
 };
 static const cliArg destroy_args[] = {

@@ -42,6 +42,14 @@ static const cliArg vol_args[] = {
     {CLI_POSITIONAL, "NAME", "name", CLI_CHECK_VOLUME_NAME, "volume name"},
     {0},
 };
+static const cliArg export_args[] = {
+    {CLI_POSITIONAL, "POOL", "pool", CLI_CHECK_POOL_NAME, "pool name"},
+    {CLI_POSITIONAL, "NAME", "name", CLI_CHECK_VOLUME_NAME, "volume name"},
+    {CLI_OPTION, "mode", "mode", CLI_CHECK_NONE,
+     "rw (default: writes only from the host holding the volume's lease), ro, or shared "
+     "(writes from every host)"},
+    {0},
+};
 static const cliArg list_args[] = {
     {CLI_POSITIONAL, "POOL", "pool", CLI_CHECK_POOL_NAME, "pool name"},
     {0},
@@ -55,8 +63,9 @@ const cliCommand cli_volume_commands[] = {
     {"volume", "list", "volume-list", "list a pool's volumes", list_args, print_vol_list},
     {"volume", "info", "volume-info", "show a volume, its lease slot and segment map", vol_args,
      print_vol},
-    {"volume", "export", "volume-export", "offer a volume to initiators again (its LUN returns)",
-     vol_args, print_vol},
+    {"volume", "export", "volume-export",
+     "offer a volume to initiators (again), or change how its LUN takes writes", export_args,
+     print_vol},
     {"volume", "unexport", "volume-unexport",
      "take a volume's LUN away from initiators (data kept)", vol_args, print_vol},
     {0},

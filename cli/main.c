@@ -28,7 +28,8 @@
 #define DEFAULT_SOCKET  "/run/poold/poold.sock"
 #define DEFAULT_TIMEOUT 600
 
-static const cliCommand *const families[] = {cli_pool_commands, cli_volume_commands,
+static const cliCommand *const families[] = {cli_pool_commands,   cli_volume_commands,
+                                             cli_host_commands,   cli_lease_commands,
                                              cli_target_commands, cli_daemon_commands};
 #define NFAMILIES (sizeof(families) / sizeof(families[0]))
 
@@ -90,6 +91,10 @@ static int check_value(const cliArg *a, const char *v)
         return pool_parse_size(v, a->name, &n);
     case CLI_CHECK_UINT:
         return pool_parse_uint(v, a->name, 1, UINT32_MAX, &n);
+    case CLI_CHECK_HOST_ID:
+        return pool_parse_uint(v, a->name, 1, 2000, &n);
+    case CLI_CHECK_SECONDS:
+        return pool_parse_uint(v, a->name, 0, 600, &n);
     case CLI_CHECK_PATH:
         if (v[0] != '/') {
             pool_error(POOL_ERR_INVALID_ARG, "%s '%s' must be an absolute path", a->name, v);

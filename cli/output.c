@@ -77,6 +77,11 @@ static json_object *pool_json(const poolPoolDef *p)
     json_object_object_add(o, "extent_size", json_object_new_uint64(p->extent_size));
     json_object_object_add(o, "host_ids", json_object_new_int(p->host_ids));
     json_object_object_add(o, "lease_slots", json_object_new_int(p->lease_slots));
+    json_object_object_add(o, "locking", json_object_new_string(pool_locking_name(p->locking)));
+    if (p->locking == POOL_LOCKING_SANLOCK)
+        json_object_object_add(o, "io_timeout", json_object_new_int(p->io_timeout));
+    if (p->host_id)
+        json_object_object_add(o, "host_id", json_object_new_int(p->host_id));
     if (p->has_status) {
         json_object_object_add(o, "capacity", json_object_new_uint64(p->capacity));
         json_object_object_add(o, "allocation", json_object_new_uint64(p->allocation));
@@ -108,9 +113,12 @@ static json_object *vol_json(const poolVolDef *v)
     json_object_object_add(o, "lun", json_object_new_int(v->lun));
     json_object_object_add(o, "created", json_object_new_int64(v->created));
     json_object_object_add(o, "state", json_object_new_string(v->state ? v->state : "ready"));
-    if (v->export_state != POOL_VOL_EXPORT_UNKNOWN)
+    if (v->export_state != POOL_VOL_EXPORT_UNKNOWN) {
         json_object_object_add(o, "exported",
                                json_object_new_boolean(v->export_state == POOL_VOL_EXPORT_ON));
+        json_object_object_add(o, "export_mode",
+                               json_object_new_string(pool_vol_mode_name(v->export_mode)));
+    }
     json_object_object_add(o, "segments", segments_json(v->segments, v->nsegments));
     return o;
 }
@@ -137,6 +145,12 @@ static void print_pool_human(const poolPoolDef *p)
     printf("Extent size:   %s\n", pool_format_size(p->extent_size, b, sizeof(b)));
     printf("Host ids:      %u\n", p->host_ids);
     printf("Lease slots:   %u\n", p->lease_slots);
+    if (p->locking == POOL_LOCKING_SANLOCK)
+        printf("Locking:       sanlock, io_timeout %u s\n", p->io_timeout);
+    else
+        printf("Locking:       none (single host)\n");
+    if (p->host_id)
+        printf("This host id:  %u\n", p->host_id);
     if (!p->has_status) {
         printf("Status:        unavailable\n");
         return;
@@ -155,7 +169,9 @@ static const char *export_word(const poolVolDef *v)
 {
     switch (v->export_state) {
     case POOL_VOL_EXPORT_ON:
-        return "yes";
+        return v->export_mode == POOL_VOL_MODE_RO       ? "yes (read-only)"
+               : v->export_mode == POOL_VOL_MODE_SHARED ? "yes (shared)"
+                                                        : "yes";
     case POOL_VOL_EXPORT_OFF:
         return "no";
     default:

@@ -28,6 +28,8 @@ typedef enum {
     CLI_CHECK_VOLUME_NAME,
     CLI_CHECK_SIZE,
     CLI_CHECK_UINT,
+    CLI_CHECK_SECONDS, /* a wait: 0 (try once) .. 600 */
+    CLI_CHECK_HOST_ID, /* sanlock host id: 1..2000 */
     CLI_CHECK_PATH,
     CLI_CHECK_ISCSI_NAME,  /* iqn. / eui. / naa. name (RFC 3720 3.2.6) */
     CLI_CHECK_CHAP_USER,   /* CHAP user name */
@@ -63,6 +65,8 @@ extern const cliCommand cli_pool_commands[];
 extern const cliCommand cli_volume_commands[];
 extern const cliCommand cli_daemon_commands[];
 extern const cliCommand cli_target_commands[];
+extern const cliCommand cli_host_commands[];
+extern const cliCommand cli_lease_commands[];
 
 /* output.c */
 int cli_print_pools(const cliOutput *out, xmlNodePtr reply, bool list);

@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "pool-config.h"
+#include "pool-xml.h"
 #include "pool-error.h"
 #include "pool-log.h"
 #include "pool-util.h"
@@ -77,6 +78,10 @@ typedef enum {
     KEY_CLIENT_TIMEOUT,
     KEY_HOST_NAME,
     KEY_ISCSI_PORTAL,
+    KEY_DEFAULT_LOCKING,
+    KEY_LEASE_WAIT,
+    KEY_REFRESH_INTERVAL_MS,
+    KEY_LVM_LOCKING_DIR,
     KEY_COUNT
 } cfgKey;
 
@@ -99,6 +104,10 @@ static const struct {
     [KEY_CLIENT_TIMEOUT] = {"client_timeout", VAL_UINT, 1, 3600},
     [KEY_HOST_NAME] = {"host_name", VAL_STRING, 0, 0},
     [KEY_ISCSI_PORTAL] = {"iscsi_portal", VAL_STRING, 0, 0},
+    [KEY_DEFAULT_LOCKING] = {"default_locking", VAL_STRING, 0, 0},
+    [KEY_LEASE_WAIT] = {"lease_wait", VAL_UINT, 0, 3600},
+    [KEY_REFRESH_INTERVAL_MS] = {"refresh_interval_ms", VAL_UINT, 0, 3600000},
+    [KEY_LVM_LOCKING_DIR] = {"lvm_locking_dir", VAL_STRING, 0, 0},
 };
 
 static const char *const activation_names[] = {
@@ -121,6 +130,7 @@ void pool_config_free(poolConfig *cfg)
     free(cfg->log_output);
     free(cfg->host_name);
     free(cfg->iscsi_portal);
+    free(cfg->lvm_locking_dir);
     free(cfg);
 }
 
@@ -145,6 +155,10 @@ poolConfig *pool_config_new_default(void)
     cfg->max_clients = 64;
     cfg->client_timeout = 30;
     cfg->host_name = NULL;
+    cfg->default_locking = POOL_LOCKING_SANLOCK;
+    cfg->lease_wait = 30;
+    cfg->refresh_interval_ms = 1000;
+    cfg->lvm_locking_dir = NULL;
     return pool_steal_ptr(&cfg);
 }
 
@@ -165,13 +179,15 @@ static poolConfig *config_copy(const poolConfig *src)
     *cfg = *src;
     cfg->socket_path = cfg->socket_group = cfg->state_dir = NULL;
     cfg->lvm_binary = cfg->log_output = cfg->host_name = cfg->iscsi_portal = NULL;
+    cfg->lvm_locking_dir = NULL;
     if (copy_str(&cfg->socket_path, src->socket_path) < 0 ||
         copy_str(&cfg->socket_group, src->socket_group) < 0 ||
         copy_str(&cfg->state_dir, src->state_dir) < 0 ||
         copy_str(&cfg->lvm_binary, src->lvm_binary) < 0 ||
         copy_str(&cfg->log_output, src->log_output) < 0 ||
         copy_str(&cfg->host_name, src->host_name) < 0 ||
-        copy_str(&cfg->iscsi_portal, src->iscsi_portal) < 0)
+        copy_str(&cfg->iscsi_portal, src->iscsi_portal) < 0 ||
+        copy_str(&cfg->lvm_locking_dir, src->lvm_locking_dir) < 0)
         return NULL;
     return pool_steal_ptr(&cfg);
 }
@@ -580,6 +596,21 @@ static int apply_value(const cfgParser *ps, unsigned line, poolConfig *cfg, cfgK
     case KEY_CLIENT_TIMEOUT:
         cfg->client_timeout = (unsigned)n;
         break;
+    case KEY_DEFAULT_LOCKING:
+        if (pool_locking_parse(v->str, &cfg->default_locking) < 0)
+            return cfg_error(ps, line, name, "'%s' is not one of \"sanlock\", \"none\"", v->str);
+        break;
+    case KEY_LEASE_WAIT:
+        cfg->lease_wait = (unsigned)n;
+        break;
+    case KEY_REFRESH_INTERVAL_MS:
+        cfg->refresh_interval_ms = (unsigned)n;
+        break;
+    case KEY_LVM_LOCKING_DIR:
+        if (check_abs_path(ps, line, name, v->str, CFG_MAX_STRING) < 0)
+            return -1;
+        take_string(&cfg->lvm_locking_dir, v);
+        break;
     case KEY_COUNT:
         break;
     }
@@ -803,6 +834,10 @@ char *pool_config_format(const poolConfig *cfg)
     buf_add(&b, "client_timeout = %u\n", cfg->client_timeout);
     buf_add_string(&b, "host_name", cfg->host_name, "the system host name is used");
     buf_add_string(&b, "iscsi_portal", cfg->iscsi_portal, "0.0.0.0:3260");
+    buf_add_string(&b, "default_locking", pool_locking_name(cfg->default_locking), "sanlock");
+    buf_add(&b, "lease_wait = %u\n", cfg->lease_wait);
+    buf_add(&b, "refresh_interval_ms = %u\n", cfg->refresh_interval_ms);
+    buf_add_string(&b, "lvm_locking_dir", cfg->lvm_locking_dir, "the host's lvm.conf setting");
     if (b.failed) {
         free(b.buf);
         return NULL;

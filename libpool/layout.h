@@ -4,9 +4,12 @@
  *
  * VG tags:  pd_pool:<format version>  pd_uuid:<uuid>  pd_hostids:<n>  pd_slots:<n>
  *           pd_op:create | pd_op:destroy          (operation in progress)
+ *           pd_lock:sanlock pd_ioto:<s>           (cluster coordination; absent = none)
+ *           pd_host:<id>:<name>                   (one per host that joined)
  * LV tags (volumes):
  *           pd_uuid:<uuid> pd_fmt:raw pd_slot:<n> pd_lun:<n> pd_ctime:<unix s>
  *           pd_op:create | pd_op:resize-<extents> | pd_op:delete
+ *           pd_export:off|ro|shared                (absent: exported rw)
  * Special LVs "ids" (sanlock delta leases, one sector per host id, sized for
  * 4 KiB sectors) and "leases" (slot 0 = pool-metadata lease, slot k = the
  * volume holding pd_slot:k; 1 MiB each) carry pd_special:<name>.
@@ -36,6 +39,11 @@
 #define POOL_TAG_LUN     "pd_lun"
 #define POOL_TAG_CTIME   "pd_ctime"
 #define POOL_TAG_SPECIAL "pd_special"
+#define POOL_TAG_EXPORT  "pd_export"
+/* VG tags of cluster coordination */
+#define POOL_TAG_LOCK "pd_lock" /* pd_lock:sanlock (absent: none) */
+#define POOL_TAG_IOTO "pd_ioto" /* pd_ioto:<seconds> (sanlock io_timeout) */
+#define POOL_TAG_HOST "pd_host" /* pd_host:<id>:<host name>, one per joined host */
 
 #define POOL_LV_IDS    "ids"
 #define POOL_LV_LEASES "leases"

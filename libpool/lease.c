@@ -847,6 +847,12 @@ int pool_lease_acquire(poolLeaseHolder *h, const poolLockspace *ls, const poolLe
     if (!res || !label)
         return -1;
     double deadline = now_mono() + wait_seconds;
+    /* Retry with a short, growing, jittered pause: the pool-metadata lease
+     * is held for one VG change (tens of ms), so a fixed 1 s pause would
+     * make hosts that contend for it idle most of the time, and hosts
+     * retrying in step would keep colliding in sanlock's paxos ballots. */
+    double pause = 0.01;
+    unsigned seed = (unsigned)getpid() ^ (unsigned)(now_mono() * 1e6);
     int rv;
     for (;;) {
         struct sanlk_resource *args[1] = {res};
@@ -862,7 +868,9 @@ int pool_lease_acquire(poolLeaseHolder *h, const poolLockspace *ls, const poolLe
         double left = deadline - now_mono();
         if (left <= 0)
             break;
-        sleep_seconds(left < 1.0 ? left : 1.0);
+        double t = pause * (0.5 + (double)rand_r(&seed) / RAND_MAX);
+        sleep_seconds(left < t ? left : t);
+        pause = pause * 2 > 0.25 ? 0.25 : pause * 2;
     }
     POOL_AUTOFREE(char *) what = pool_asprintf("acquire %s", label);
     if (!what)

@@ -600,7 +600,7 @@ static char *lvmconfig_value(const char *out, const char *key)
 
 /* The text of the private lvm.conf: use_aio=0 plus the host's values of
  * carried_settings; *host_locking gets the host's locking_dir. */
-static char *system_dir_config(const poolLvm *lvm, char **host_locking)
+static char *system_dir_config(const poolLvm *lvm, char **host_locking, const char *override)
 {
     char *nodes[NCARRIED + 1];
     char *values[NCARRIED] = {0};
@@ -624,6 +624,15 @@ static char *system_dir_config(const poolLvm *lvm, char **host_locking)
             pool_error(POOL_ERR_LVM, "lvm lvmconfig did not report %s", nodes[i]);
             goto out;
         }
+    }
+    if (override) {
+        /* poold.conf's lvm_locking_dir: lvm's flock files live there */
+        if (pool_mkdir_p(override, 0700) < 0)
+            goto out;
+        free(values[0]);
+        values[0] = pool_asprintf("\"%s\"", override);
+        if (values[0] == NULL)
+            goto out;
     }
     *host_locking = pool_strdup(values[0]); /* carried_settings[0] */
     if (*host_locking == NULL)
@@ -695,7 +704,7 @@ static int system_dir_check(const poolLvm *lvm, const char *dir, const char *hos
     return 0;
 }
 
-int pool_lvm_system_dir_prepare(poolLvm *lvm, const char *dir)
+int pool_lvm_system_dir_prepare(poolLvm *lvm, const char *dir, const char *locking_dir)
 {
     POOL_AUTOFREE(char *) text = NULL;
     POOL_AUTOFREE(char *) path = NULL;
@@ -707,7 +716,7 @@ int pool_lvm_system_dir_prepare(poolLvm *lvm, const char *dir)
     }
     /* Asked with the inherited environment: the host's view, even when
      * this context already uses a private directory. */
-    text = system_dir_config(lvm, &host_locking);
+    text = system_dir_config(lvm, &host_locking, locking_dir);
     if (text == NULL)
         return -1;
     path = pool_asprintf("%s/lvm.conf", dir);

@@ -11,6 +11,7 @@
 #include "pool-lvm.h"
 #include "pool-ops.h"
 #include "pool-xml.h"
+#include "lvm_mda.h"
 
 typedef struct {
     poolPoolDef *def; /* the record, without status */
@@ -23,6 +24,19 @@ typedef struct {
      * import all make a new entry). poold is single-threaded. */
     poolLvmPV *pv_cache;
     size_t npv_cache;
+    /* sanlock pools (cluster.c): the lockspace and the pool-metadata
+     * lease's address, built from the ids/leases LVs' maps on first use
+     * (those LVs never move); NULL/0 until then and for pools without
+     * locking. */
+    struct poolLockspace *ls;
+    char *meta_pv;
+    uint64_t meta_offset;
+    int lock_depth; /* > 0 while this host holds the pool-metadata lease */
+    /* change detection (pool_manager_pool_changed): the last metadata
+     * commit seen, by mda header or (fallback) VG seqno */
+    bool have_fp;
+    poolMdaFingerprint fp;
+    uint64_t seqno;
 } poolEntry;
 
 struct poolManager {
@@ -32,6 +46,9 @@ struct poolManager {
     bool activation;
     poolEntry **pools;
     size_t npools;
+    /* the sanlock client connection that holds this process's leases
+     * (cluster.c); created on first use */
+    struct poolLeaseHolder *holder;
 };
 
 /* What LVM says about one pool right now (VG and LVs from one `lvs`; PVs
@@ -57,5 +74,29 @@ int pool_create_rollback(poolManager *mgr, poolEntry *e);
 /* Finish a pool destroy from whatever state it reached. */
 int pool_destroy_finish(poolManager *mgr, poolEntry *e);
 void pool_manager_drop_entry(poolManager *mgr, poolEntry *e);
+
+/* ---- cluster.c ---- */
+/* Take the pool-metadata lease for a VG change (nested calls count; a pool
+ * without locking needs nothing). Bounded by cfg->lease_wait; POOL_ERR_BUSY
+ * names the holder. */
+int pool_cluster_lock(poolManager *mgr, poolEntry *e);
+/* Release it; keeps the caller's error. */
+void pool_cluster_unlock(poolManager *mgr, poolEntry *e);
+/* With the lease held (or in a pool without locking, where no operation of
+ * another request can be running): finish or undo volume operations that a
+ * crashed or dead host left tagged pd_op. Returns the number repaired (the
+ * caller reloads its snapshot when > 0) or -1. */
+int pool_cluster_repair_strays(poolEntry *e, const poolSnapshot *snap);
+/* Write a fresh lease for a new volume into its slot (sanlock pools). */
+int pool_cluster_format_volume_lease(poolManager *mgr, poolEntry *e, const poolSnapshot *snap,
+                                     int slot, const char *uuid, const char *name);
+/* Refuse (POOL_ERR_BUSY) when some host holds the volume's lease. */
+int pool_cluster_check_lease_free(poolManager *mgr, poolEntry *e, const poolVolDef *vol);
+/* Format the lockspace and the pool-metadata lease of a new sanlock pool. */
+int pool_cluster_format_pool(poolManager *mgr, poolEntry *e);
+void pool_cluster_entry_clear(poolEntry *e);
+void pool_cluster_manager_clear(poolManager *mgr);
+/* reconcile.c: one volume's interrupted operation */
+int pool_reconcile_volume(poolEntry *e, const poolLvmLV *lv, const char *op);
 
 #endif

@@ -41,6 +41,7 @@ static void entry_free(poolEntry *e)
     pool_pool_def_free(e->def);
     pool_lvm_free(e->lvm);
     pool_lvm_pvs_free(e->pv_cache, e->npv_cache);
+    pool_cluster_entry_clear(e);
     free(e);
 }
 
@@ -84,7 +85,7 @@ static void manager_prepare_lvm_dir(poolManager *mgr)
     POOL_AUTOPTR(poolLvm) probe = pool_manager_lvm_new(mgr, NULL);
 
     free(state);
-    if (dir && probe && pool_lvm_system_dir_prepare(probe, dir) == 0) {
+    if (dir && probe && pool_lvm_system_dir_prepare(probe, dir, mgr->cfg->lvm_locking_dir) == 0) {
         mgr->lvm_system_dir = pool_steal_ptr(&dir);
         log_debug("lvm: running with LVM_SYSTEM_DIR=%s (use_aio=0)", mgr->lvm_system_dir);
         return;
@@ -180,6 +181,7 @@ void pool_manager_free(poolManager *mgr)
     for (size_t i = 0; i < mgr->npools; i++)
         entry_free(mgr->pools[i]);
     free(mgr->pools);
+    pool_cluster_manager_clear(mgr);
     free(mgr->pools_dir);
     free(mgr->lvm_system_dir);
     free(mgr);
@@ -384,9 +386,28 @@ static int check_device(const char *dev, bool force, uint64_t *size)
     return 0;
 }
 
-static int validate_create_options(const poolCreateOptions *in, poolCreateOptions *out)
+static int validate_create_options(const poolManager *mgr, const poolCreateOptions *in,
+                                   poolCreateOptions *out)
 {
     *out = *in;
+    if (out->locking < 0)
+        out->locking = mgr->cfg->default_locking;
+    if (out->locking != POOL_LOCKING_NONE && out->locking != POOL_LOCKING_SANLOCK) {
+        pool_error(POOL_ERR_INVALID_ARG, "unknown locking %d", out->locking);
+        return -1;
+    }
+    if (out->locking == POOL_LOCKING_NONE && out->io_timeout) {
+        pool_error(POOL_ERR_INVALID_ARG, "io-timeout applies only to pools with sanlock locking");
+        return -1;
+    }
+    if (out->locking == POOL_LOCKING_SANLOCK && !out->io_timeout)
+        out->io_timeout = POOL_IO_TIMEOUT_DEFAULT;
+    if (out->locking == POOL_LOCKING_SANLOCK &&
+        (out->io_timeout < POOL_IO_TIMEOUT_MIN || out->io_timeout > POOL_IO_TIMEOUT_MAX)) {
+        pool_error(POOL_ERR_INVALID_ARG, "io-timeout %u s out of range %d..%d", out->io_timeout,
+                   POOL_IO_TIMEOUT_MIN, POOL_IO_TIMEOUT_MAX);
+        return -1;
+    }
     if (!out->extent_size)
         out->extent_size = POOL_DEFAULT_EXTENT_SIZE;
     if (!out->host_ids)
@@ -493,18 +514,21 @@ static char **vg_identity_tags(const poolPoolDef *def, bool in_progress)
     POOL_AUTOSTRV tags = pool_calloc(1, sizeof(char *));
     if (!tags)
         return NULL;
-    char *t[5] = {
+    bool sl = def->locking == POOL_LOCKING_SANLOCK;
+    char *t[7] = {
         pool_layout_tag(POOL_TAG_POOL, "%u", def->format_version),
         pool_layout_tag(POOL_TAG_UUID, "%s", def->uuid),
         pool_layout_tag(POOL_TAG_HOSTIDS, "%u", def->host_ids),
         pool_layout_tag(POOL_TAG_SLOTS, "%u", def->lease_slots),
         in_progress ? pool_layout_tag(POOL_TAG_OP, "create") : NULL,
+        sl ? pool_layout_tag(POOL_TAG_LOCK, "sanlock") : NULL,
+        sl ? pool_layout_tag(POOL_TAG_IOTO, "%u", def->io_timeout) : NULL,
     };
     int ok = 1;
-    for (size_t i = 0; i < 5; i++) {
+    for (size_t i = 0; i < 7; i++) {
         if (t[i] && pool_strv_add(&tags, t[i]) < 0)
             ok = 0;
-        if (i < 4 && !t[i])
+        if ((i < 4 || (sl && i >= 5)) && !t[i])
             ok = 0;
         free(t[i]);
     }
@@ -525,10 +549,10 @@ poolPoolDef *pool_manager_pool_create(poolManager *mgr, const char *name, char *
                                       const poolCreateOptions *in_opts)
 {
     poolCreateOptions opts;
-    poolCreateOptions zero = {0};
+    poolCreateOptions dflt = {.locking = -1};
     if (pool_name_validate(POOL_NAME_POOL, name) < 0)
         return NULL;
-    if (validate_create_options(in_opts ? in_opts : &zero, &opts) < 0)
+    if (validate_create_options(mgr, in_opts ? in_opts : &dflt, &opts) < 0)
         return NULL;
     for (size_t i = 0; i < mgr->npools; i++)
         if (strcmp(mgr->pools[i]->def->name, name) == 0) {
@@ -585,6 +609,8 @@ poolPoolDef *pool_manager_pool_create(poolManager *mgr, const char *name, char *
     def->extent_size = opts.extent_size;
     def->host_ids = opts.host_ids;
     def->lease_slots = opts.lease_slots;
+    def->locking = opts.locking;
+    def->io_timeout = opts.locking == POOL_LOCKING_SANLOCK ? opts.io_timeout : 0;
 
     POOL_AUTOSTRV tags = vg_identity_tags(def, true);
     if (!tags)
@@ -627,6 +653,8 @@ poolPoolDef *pool_manager_pool_create(poolManager *mgr, const char *name, char *
         create_special_lv(e, POOL_LV_LEASES, pool_layout_leases_bytes(opts.lease_slots)) < 0)
         goto rollback;
     pool_testhook("pool-create:after-special-lvs");
+    if (pool_cluster_format_pool(mgr, e) < 0)
+        goto rollback;
     {
         POOL_AUTOFREE(char *) op = pool_layout_tag(POOL_TAG_OP, "create");
         char *del[] = {op, NULL};
@@ -705,6 +733,40 @@ int pool_destroy_finish(poolManager *mgr, poolEntry *e)
     return 0;
 }
 
+/* A sanlock pool is destroyed only when no other host is still a member
+ * (pd_host tags of other hosts): their VMs may be using its volumes. */
+static int destroy_check_hosts(poolManager *mgr, poolEntry *e, bool force)
+{
+    poolSnapshot snap;
+    if (pool_snapshot_load(e, &snap) < 0)
+        return -1;
+    POOL_AUTOFREE(char *) others = NULL;
+    size_t prefix = strlen(POOL_TAG_HOST) + 1;
+    for (char **t = snap.vg->tags; *t; t++) {
+        if (strncmp(*t, POOL_TAG_HOST ":", prefix) != 0)
+            continue;
+        unsigned long id = strtoul(*t + prefix, NULL, 10);
+        if (id == e->def->host_id)
+            continue;
+        char *more = pool_asprintf("%s%s%s", others ? others : "", others ? ", " : "", *t + prefix);
+        free(others);
+        if (!(others = more)) {
+            pool_snapshot_clear(&snap);
+            return -1;
+        }
+    }
+    pool_snapshot_clear(&snap);
+    (void)mgr;
+    if (others && !force) {
+        pool_error(POOL_ERR_BUSY,
+                   "pool %s is still joined by other hosts (%s); they must 'poolctl host leave' "
+                   "first, or use --force",
+                   e->def->name, others);
+        return -1;
+    }
+    return 0;
+}
+
 int pool_manager_pool_destroy(poolManager *mgr, const char *name, bool force)
 {
     poolEntry *e = pool_manager_find(mgr, name);
@@ -743,13 +805,31 @@ int pool_manager_pool_destroy(poolManager *mgr, const char *name, bool force)
                    "pool %s still has %zu volume(s); delete them first or use --force", name, nvol);
         return -1;
     }
-    if (pool_store_journal_set(mgr->pools_dir, name, "destroy") < 0)
+    if (pool_cluster_lock(mgr, e) < 0)
         return -1;
+    if (e->def->locking == POOL_LOCKING_SANLOCK && destroy_check_hosts(mgr, e, force) < 0) {
+        pool_cluster_unlock(mgr, e);
+        return -1;
+    }
+    if (pool_store_journal_set(mgr->pools_dir, name, "destroy") < 0) {
+        pool_cluster_unlock(mgr, e);
+        return -1;
+    }
     POOL_AUTOFREE(char *) op = pool_layout_tag(POOL_TAG_OP, "destroy");
     char *add[] = {op, NULL};
-    if (!op || pool_lvm_vg_change_tags(e->lvm, name, add, NULL) < 0)
+    int r = op ? pool_lvm_vg_change_tags(e->lvm, name, add, NULL) : -1;
+    pool_cluster_unlock(mgr, e);
+    if (r < 0)
         return -1; /* journal stays: reconcile finishes the destroy */
     pool_testhook("pool-destroy:after-intent");
+    /* Leave the lockspace before its `ids` LV goes: every other host is
+     * gone (checked above) and pd_op:destroy keeps them from new changes. */
+    if (e->def->locking == POOL_LOCKING_SANLOCK && e->ls && e->def->host_id &&
+        pool_lockspace_leave(e->ls, 30) < 0) {
+        log_pool(POOL_LOG_WARN, name, "cannot leave the lockspace: %s; destroying anyway",
+                 pool_error_last_message());
+        pool_error_reset();
+    }
     log_pool(POOL_LOG_INFO, name, "destroying (%zu volume(s))", nvol);
     return pool_destroy_finish(mgr, e);
 }
@@ -803,6 +883,17 @@ poolPoolDef *pool_manager_pool_import(poolManager *mgr, const char *name, char *
         pool_error(POOL_ERR_BUSY, "pool %s has an operation in progress on another host", name);
         return NULL;
     }
+    const char *lock = pool_lvm_tag_get(vg->tags, POOL_TAG_LOCK);
+    const char *ioto = pool_lvm_tag_get(vg->tags, POOL_TAG_IOTO);
+    uint64_t io_timeout = 0;
+    if (lock && (pool_locking_parse(lock, &def->locking) < 0 || !ioto ||
+                 pool_parse_uint(ioto, "io_timeout", POOL_IO_TIMEOUT_MIN, POOL_IO_TIMEOUT_MAX,
+                                 &io_timeout) < 0)) {
+        pool_lvm_vgs_free(vg, 1);
+        pool_error(POOL_ERR_DEVICE, "volume group %s has unreadable locking tags", name);
+        return NULL;
+    }
+    def->io_timeout = (unsigned)io_timeout;
     memcpy(def->uuid, uuid, 37);
     def->format_version = (unsigned)ver;
     def->host_ids = (unsigned)hostids;

@@ -20,7 +20,7 @@
 #include "pool-util.h"
 #include "pool_store.h"
 
-static int reconcile_volume(poolEntry *e, const poolLvmLV *lv, const char *op)
+int pool_reconcile_volume(poolEntry *e, const poolLvmLV *lv, const char *op)
 {
     const char *pool = e->def->name;
     POOL_AUTOFREE(char *) tag = pool_layout_tag(POOL_TAG_OP, "%s", op);
@@ -126,8 +126,18 @@ static int reconcile_pool(poolManager *mgr, poolEntry *e, int *repairs)
         const char *vop = pool_lvm_tag_get(lv->tags, POOL_TAG_OP);
         if (!vop)
             continue;
+        if (e->def->locking == POOL_LOCKING_SANLOCK) {
+            /* a VG change needs the pool-metadata lease, which this host
+             * cannot have before it has joined the lockspace: the next
+             * operation under the lease (on any host) repairs it */
+            log_vol(POOL_LOG_WARN, name, lv->name,
+                    "operation '%s' was interrupted; it is repaired by the next change made "
+                    "under the pool-metadata lease",
+                    vop);
+            continue;
+        }
         (*repairs)++;
-        if (reconcile_volume(e, lv, vop) < 0) {
+        if (pool_reconcile_volume(e, lv, vop) < 0) {
             log_vol(POOL_LOG_ERROR, name, lv->name, "repair failed: %s", pool_error_last_message());
             ret = -1;
         }

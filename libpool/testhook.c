@@ -15,6 +15,14 @@
 
 void pool_testhook(const char *point)
 {
+    /* POOLD_TEST_STOP_AT freezes the process instead (SIGSTOP), holding
+     * whatever it holds (the pool-metadata lease): a test then kills the
+     * whole simulated host, sanlock daemon included, as a power cut would. */
+    const char *stop = getenv("POOLD_TEST_STOP_AT");
+    if (stop && strcmp(stop, point) == 0) {
+        log_warnx("test hook: stopping myself at %s", point);
+        kill(getpid(), SIGSTOP);
+    }
     const char *want = getenv("POOLD_TEST_CRASH_AT");
     if (!want || strcmp(want, point) != 0)
         return;

@@ -3,8 +3,9 @@
  * pool's iSCSI target — `poolctl volume export|unexport`.
  *
  * The state lives in LVM, like every other volume attribute (pool-ops.h):
- * an LV tag `pd_export:off` on a volume taken away from initiators, no tag
- * for an exported one. Absent = exported, so every volume made before this
+ * an LV tag `pd_export:off` on a volume taken away from initiators,
+ * `pd_export:ro` / `pd_export:shared` for the other write modes, no tag
+ * for one exported rw. Absent = exported, so every volume made before this
  * existed, and every new one, is exported, and the tag survives restarts
  * and is seen by every host of the pool. One lvchange per change, a single
  * step: there is nothing for reconcile to finish after a crash (the tag is
@@ -61,24 +62,59 @@ int pool_manager_vol_export_get(poolManager *mgr, const char *pool, const char *
     return 0;
 }
 
-int pool_manager_vol_export_set(poolManager *mgr, const char *pool, const char *name, bool exported)
+/* The tag for a state: none for exported rw (the default). */
+static const char *export_tag_value(bool exported, int mode)
 {
-    bool now;
-    if (pool_manager_vol_export_get(mgr, pool, name, &now) < 0)
+    if (!exported)
+        return "off";
+    return mode == POOL_VOL_MODE_RW ? NULL : pool_vol_mode_name(mode);
+}
+
+int pool_manager_vol_export_set(poolManager *mgr, const char *pool, const char *name, bool exported,
+                                int mode)
+{
+    if (pool_name_validate(POOL_NAME_VOLUME, name) < 0)
         return -1;
-    if (now == exported)
-        return 0; /* already so: no metadata change, no new VG seqno */
-    poolEntry *e = pool_manager_find(mgr, pool);
-    if (!e)
-        return -1;
-    char *tag[] = {TAG_OFF, NULL};
-    if (pool_lvm_lv_change_tags(e->lvm, pool, name, exported ? NULL : tag, exported ? tag : NULL) <
-        0) {
-        pool_error_prefix("cannot record the export state of volume %s", name);
+    if (mode != POOL_VOL_MODE_RW && mode != POOL_VOL_MODE_RO && mode != POOL_VOL_MODE_SHARED) {
+        pool_error(POOL_ERR_INVALID_ARG, "unknown export mode %d", mode);
         return -1;
     }
-    log_vol(POOL_LOG_INFO, pool, name, "export state recorded: %s", exported ? "on" : "off");
-    return 0;
+    poolEntry *e = pool_manager_find(mgr, pool);
+    if (!e || pool_cluster_lock(mgr, e) < 0)
+        return -1;
+    poolLvmLV *lvs = NULL;
+    size_t n = 0;
+    int r = pool_lvm_report_lvs(e->lvm, pool, &lvs, &n);
+    size_t i = 0;
+    while (r == 0 && i < n && strcmp(lvs[i].name, name) != 0)
+        i++;
+    if (r == 0 && i == n) {
+        pool_error(POOL_ERR_NO_VOLUME, "no volume '%s' in pool '%s'", name, pool);
+        r = -1;
+    }
+    if (r == 0) {
+        const char *now = pool_lvm_tag_get(lvs[i].tags, TAG_KEY);
+        const char *want = export_tag_value(exported, mode);
+        if (!(now == want || (now && want && strcmp(now, want) == 0))) {
+            POOL_AUTOFREE(char *) add = want ? pool_asprintf(TAG_KEY ":%s", want) : NULL;
+            POOL_AUTOFREE(char *) del = now ? pool_asprintf(TAG_KEY ":%s", now) : NULL;
+            char *addv[] = {add, NULL}, *delv[] = {del, NULL};
+            /* one lvchange swaps the tags: never two states, never none
+             * by accident */
+            if ((want && !add) || (now && !del) ||
+                pool_lvm_lv_change_tags(e->lvm, pool, name, add ? addv : NULL, del ? delv : NULL) <
+                    0) {
+                pool_error_prefix("cannot record the export state of volume %s", name);
+                r = -1;
+            } else {
+                log_vol(POOL_LOG_INFO, pool, name, "export state recorded: %s",
+                        exported ? pool_vol_mode_name(mode) : "off");
+            }
+        }
+    }
+    pool_lvm_lvs_free(lvs, n);
+    pool_cluster_unlock(mgr, e);
+    return r;
 }
 
 int pool_manager_vol_unexported(poolManager *mgr, const char *pool, char ***names)

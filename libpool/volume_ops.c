@@ -126,18 +126,29 @@ static poolVolDef *vol_info_after_change(poolEntry *e, const char *name)
     return known ? def : vol_info_fresh(e, name);
 }
 
-poolVolDef *pool_manager_vol_create(poolManager *mgr, const char *pool, const char *name,
-                                    uint64_t capacity)
+/* The snapshot a change starts from, taken with the pool-metadata lease
+ * held: operations a crashed or dead host left half-done are repaired
+ * first (cluster.c), so the change sees a consistent pool. */
+static int snapshot_for_change(poolEntry *e, poolSnapshot *snap)
 {
-    poolEntry *e = pool_manager_find(mgr, pool);
-    if (!e || pool_name_validate(POOL_NAME_VOLUME, name) < 0)
-        return NULL;
-    if (capacity == 0) {
-        pool_error(POOL_ERR_INVALID_ARG, "volume size must be greater than zero");
-        return NULL;
+    if (pool_snapshot_load(e, snap) < 0)
+        return -1;
+    int repaired = pool_cluster_repair_strays(e, snap);
+    if (repaired != 0) {
+        pool_snapshot_clear(snap);
+        if (repaired < 0)
+            return -1;
+        return pool_snapshot_load(e, snap);
     }
+    return 0;
+}
+
+static poolVolDef *vol_create_locked(poolManager *mgr, poolEntry *e, const char *name,
+                                     uint64_t capacity)
+{
+    const char *pool = e->def->name;
     poolSnapshot snap;
-    if (pool_snapshot_load(e, &snap) < 0)
+    if (snapshot_for_change(e, &snap) < 0)
         return NULL;
     uint64_t extents = pool_layout_extents_for(capacity, e->def->extent_size);
     int slot = -1, lun = -1;
@@ -152,11 +163,16 @@ poolVolDef *pool_manager_vol_create(poolManager *mgr, const char *pool, const ch
     if ((slot = pool_layout_alloc_slot(snap.lvs, snap.nlvs, e->def->lease_slots)) < 0 ||
         (lun = pool_layout_alloc_lun(snap.lvs, snap.nlvs)) < 0)
         goto fail;
-    pool_snapshot_clear(&snap);
 
     char uuid[37];
     if (pool_uuid_generate(uuid) < 0)
-        return NULL;
+        goto fail;
+    /* The lease slot is written before the LV exists: a crash leaves at
+     * most a fresh lease in a slot nobody owns, which the next create
+     * there rewrites. */
+    if (pool_cluster_format_volume_lease(mgr, e, &snap, slot, uuid, name) < 0)
+        goto fail;
+    pool_snapshot_clear(&snap);
     char *tags[7] = {
         pool_layout_tag("pd_uuid", "%s", uuid),
         pool_layout_tag("pd_fmt", "raw"),
@@ -201,6 +217,23 @@ fail:
     return NULL;
 }
 
+poolVolDef *pool_manager_vol_create(poolManager *mgr, const char *pool, const char *name,
+                                    uint64_t capacity)
+{
+    poolEntry *e = pool_manager_find(mgr, pool);
+    if (!e || pool_name_validate(POOL_NAME_VOLUME, name) < 0)
+        return NULL;
+    if (capacity == 0) {
+        pool_error(POOL_ERR_INVALID_ARG, "volume size must be greater than zero");
+        return NULL;
+    }
+    if (pool_cluster_lock(mgr, e) < 0)
+        return NULL;
+    poolVolDef *def = vol_create_locked(mgr, e, name, capacity);
+    pool_cluster_unlock(mgr, e);
+    return def;
+}
+
 /* The resize proper, once the request has been checked: intent, lvresize,
  * commit (see pool-ops.h). */
 static poolVolDef *resize_steps(poolEntry *e, const char *name, uint64_t cur, uint64_t extents)
@@ -232,18 +265,12 @@ static poolVolDef *resize_steps(poolEntry *e, const char *name, uint64_t cur, ui
     return vol_info_after_change(e, name);
 }
 
-poolVolDef *pool_manager_vol_resize(poolManager *mgr, const char *pool, const char *name,
-                                    uint64_t capacity, bool allow_shrink)
+static poolVolDef *vol_resize_locked(poolEntry *e, const char *name, uint64_t capacity,
+                                     bool allow_shrink)
 {
-    poolEntry *e = pool_manager_find(mgr, pool);
-    if (!e)
-        return NULL;
-    if (capacity == 0) {
-        pool_error(POOL_ERR_INVALID_ARG, "volume size must be greater than zero");
-        return NULL;
-    }
+    const char *pool = e->def->name;
     poolSnapshot snap;
-    if (pool_snapshot_load(e, &snap) < 0)
+    if (snapshot_for_change(e, &snap) < 0)
         return NULL;
     const poolLvmLV *lv = find_volume(e, &snap, name);
     uint64_t extents = pool_layout_extents_for(capacity, e->def->extent_size);
@@ -279,16 +306,36 @@ fail:
     return NULL;
 }
 
-int pool_manager_vol_delete(poolManager *mgr, const char *pool, const char *name)
+poolVolDef *pool_manager_vol_resize(poolManager *mgr, const char *pool, const char *name,
+                                    uint64_t capacity, bool allow_shrink)
 {
     poolEntry *e = pool_manager_find(mgr, pool);
     if (!e)
-        return -1;
+        return NULL;
+    if (capacity == 0) {
+        pool_error(POOL_ERR_INVALID_ARG, "volume size must be greater than zero");
+        return NULL;
+    }
+    if (pool_cluster_lock(mgr, e) < 0)
+        return NULL;
+    poolVolDef *def = vol_resize_locked(e, name, capacity, allow_shrink);
+    pool_cluster_unlock(mgr, e);
+    return def;
+}
+
+static int vol_delete_locked(poolManager *mgr, poolEntry *e, const char *name)
+{
+    const char *pool = e->def->name;
     poolSnapshot snap;
-    if (pool_snapshot_load(e, &snap) < 0)
+    if (snapshot_for_change(e, &snap) < 0)
         return -1;
     const poolLvmLV *lv = find_volume(e, &snap, name);
     int r = lv ? check_pool_idle(e, &snap) : -1;
+    if (r == 0 && e->def->locking == POOL_LOCKING_SANLOCK) {
+        /* never delete what a VM on some host may be writing */
+        POOL_AUTOPTR(poolVolDef) vol = vol_from_snapshot(e, &snap, lv);
+        r = vol ? pool_cluster_check_lease_free(mgr, e, vol) : -1;
+    }
     /* A delete supersedes an unfinished operation (reconcile normally
      * finishes those at start): swap its tag for ours in one lvchange, so
      * the LV never carries two pd_op tags. */
@@ -313,6 +360,18 @@ int pool_manager_vol_delete(poolManager *mgr, const char *pool, const char *name
     pool_testhook("vol-delete:after-lvremove");
     log_vol(POOL_LOG_INFO, pool, name, "deleted");
     return 0;
+}
+
+int pool_manager_vol_delete(poolManager *mgr, const char *pool, const char *name)
+{
+    poolEntry *e = pool_manager_find(mgr, pool);
+    if (!e)
+        return -1;
+    if (pool_cluster_lock(mgr, e) < 0)
+        return -1;
+    int r = vol_delete_locked(mgr, e, name);
+    pool_cluster_unlock(mgr, e);
+    return r;
 }
 
 int pool_manager_vol_list(poolManager *mgr, const char *pool, poolVolDef ***defs, size_t *n)

@@ -9,6 +9,8 @@
  *     <extent-size unit="bytes">4194304</extent-size>
  *     <host-ids>2000</host-ids>
  *     <lease-slots>2000</lease-slots>
+ *     <locking type="sanlock" io-timeout="10"/>    (optional: absent = none)
+ *     <host-id>3</host-id>                         (optional: this host's id)
  *     <status>...</status>                         (optional, output only)
  *   </pool>
  *
@@ -117,6 +119,25 @@ static int pool_def_check(const poolPoolDef *def)
     if (def->lease_slots < 1 || def->lease_slots > POOL_LEASE_SLOTS_MAX) {
         pool_error(POOL_ERR_XML, "pool <lease-slots>: %u is out of range 1..%d", def->lease_slots,
                    POOL_LEASE_SLOTS_MAX);
+        return -1;
+    }
+    if (def->locking != POOL_LOCKING_NONE && def->locking != POOL_LOCKING_SANLOCK) {
+        pool_error(POOL_ERR_XML, "pool <locking>: unknown locking %d", def->locking);
+        return -1;
+    }
+    if (def->locking == POOL_LOCKING_SANLOCK &&
+        (def->io_timeout < POOL_IO_TIMEOUT_MIN || def->io_timeout > POOL_IO_TIMEOUT_MAX)) {
+        pool_error(POOL_ERR_XML, "pool <locking>: io-timeout %u is out of range %d..%d s",
+                   def->io_timeout, POOL_IO_TIMEOUT_MIN, POOL_IO_TIMEOUT_MAX);
+        return -1;
+    }
+    if (def->host_id > def->host_ids) {
+        pool_error(POOL_ERR_XML, "pool <host-id>: %u is out of range 1..%u", def->host_id,
+                   def->host_ids);
+        return -1;
+    }
+    if (def->host_id && def->locking != POOL_LOCKING_SANLOCK) {
+        pool_error(POOL_ERR_XML, "pool <host-id>: only sanlock pools have host ids");
         return -1;
     }
     if (!def->has_status)
@@ -292,17 +313,65 @@ enum {
     EL_EXTENT_SIZE,
     EL_HOST_IDS,
     EL_LEASE_SLOTS,
+    EL_LOCKING,
+    EL_HOST_ID,
     EL_STATUS,
     EL_LAST,
 };
 
 static const char *const pool_elements[EL_LAST] = {
-    "name", "uuid", "format", "source", "extent-size", "host-ids", "lease-slots", "status",
+    "name",     "uuid",        "format",  "source",  "extent-size",
+    "host-ids", "lease-slots", "locking", "host-id", "status",
 };
-/* everything but <status>, which only poold's replies carry */
+/* everything but <locking>, <host-id> and <status> */
 static const bool pool_required[EL_LAST] = {
-    true, true, true, true, true, true, true, false,
+    true, true, true, true, true, true, true, false, false, false,
 };
+
+const char *pool_locking_name(int locking)
+{
+    return locking == POOL_LOCKING_SANLOCK ? "sanlock" : "none";
+}
+
+int pool_locking_parse(const char *text, int *locking)
+{
+    if (text && strcmp(text, "sanlock") == 0)
+        *locking = POOL_LOCKING_SANLOCK;
+    else if (text && strcmp(text, "none") == 0)
+        *locking = POOL_LOCKING_NONE;
+    else {
+        pool_error(POOL_ERR_INVALID_ARG, "unknown locking '%.64s' (expected sanlock or none)",
+                   text ? text : "");
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_locking(xmlNodePtr cur, poolPoolDef *def)
+{
+    static const char *const attrs[] = {"type", "io-timeout", NULL};
+    POOL_AUTOFREE(char *) type = NULL;
+    uint64_t v = 0;
+    bool have = false;
+    if (pool_xml_check_attrs(cur, attrs) < 0 || pool_xml_check_empty(cur) < 0 ||
+        pool_xml_get_attr(cur, "type", true, &type) < 0)
+        return -1;
+    if (pool_locking_parse(type, &def->locking) < 0) {
+        pool_error(POOL_ERR_XML, "pool <locking>: unknown type '%.64s' (expected sanlock or none)",
+                   type);
+        return -1;
+    }
+    if (pool_xml_get_attr_u64(cur, "io-timeout", false, POOL_IO_TIMEOUT_MIN, POOL_IO_TIMEOUT_MAX,
+                              &v, &have) < 0)
+        return -1;
+    if (def->locking == POOL_LOCKING_SANLOCK)
+        def->io_timeout = have ? (unsigned)v : POOL_IO_TIMEOUT_DEFAULT;
+    else if (have) {
+        pool_error(POOL_ERR_XML, "pool <locking type='none'>: io-timeout only applies to sanlock");
+        return -1;
+    }
+    return 0;
+}
 
 static int parse_element(xmlNodePtr cur, int which, poolPoolDef *def)
 {
@@ -349,6 +418,13 @@ static int parse_element(xmlNodePtr cur, int which, poolPoolDef *def)
         if (pool_xml_get_u64(cur, 1, POOL_LEASE_SLOTS_MAX, &v) < 0)
             return -1;
         def->lease_slots = (unsigned)v;
+        return 0;
+    case EL_LOCKING:
+        return parse_locking(cur, def);
+    case EL_HOST_ID:
+        if (pool_xml_get_u64(cur, 1, POOL_HOST_IDS_MAX, &v) < 0)
+            return -1;
+        def->host_id = (unsigned)v;
         return 0;
     case EL_STATUS:
         return parse_status(cur, def);
@@ -494,6 +570,17 @@ xmlNodePtr pool_pool_def_format_node(const poolPoolDef *def)
     if (!pool_xml_new_size_child(root, "extent-size", def->extent_size) ||
         !pool_xml_new_u64_child(root, "host-ids", def->host_ids) ||
         !pool_xml_new_u64_child(root, "lease-slots", def->lease_slots))
+        return NULL;
+    if (def->locking == POOL_LOCKING_SANLOCK) {
+        if (!(node = xmlNewChild(root, NULL, BAD_CAST "locking", NULL))) {
+            pool_error_oom();
+            return NULL;
+        }
+        if (pool_xml_set_attr(node, "type", "sanlock") < 0 ||
+            pool_xml_set_attr_u64(node, "io-timeout", def->io_timeout) < 0)
+            return NULL;
+    }
+    if (def->host_id && !pool_xml_new_u64_child(root, "host-id", def->host_id))
         return NULL;
     if (def->has_status && format_status(root, def) < 0)
         return NULL;

@@ -139,6 +139,32 @@ static int vol_def_check(const poolVolDef *def)
         pool_error(POOL_ERR_XML, "volume <export>: unknown state %d", def->export_state);
         return -1;
     }
+    if (def->export_mode != POOL_VOL_MODE_RW && def->export_mode != POOL_VOL_MODE_RO &&
+        def->export_mode != POOL_VOL_MODE_SHARED) {
+        pool_error(POOL_ERR_XML, "volume <export>: unknown mode %d", def->export_mode);
+        return -1;
+    }
+    return 0;
+}
+
+const char *pool_vol_mode_name(int mode)
+{
+    return mode == POOL_VOL_MODE_RO ? "ro" : mode == POOL_VOL_MODE_SHARED ? "shared" : "rw";
+}
+
+int pool_vol_mode_parse(const char *text, int *mode)
+{
+    if (text && strcmp(text, "rw") == 0)
+        *mode = POOL_VOL_MODE_RW;
+    else if (text && strcmp(text, "ro") == 0)
+        *mode = POOL_VOL_MODE_RO;
+    else if (text && strcmp(text, "shared") == 0)
+        *mode = POOL_VOL_MODE_SHARED;
+    else {
+        pool_error(POOL_ERR_INVALID_ARG, "unknown export mode '%.32s' (expected rw, ro or shared)",
+                   text ? text : "");
+        return -1;
+    }
     return 0;
 }
 
@@ -195,7 +221,7 @@ static int parse_element(xmlNodePtr cur, int which, poolVolDef *def)
 {
     static const char *const type_attrs[] = {"type", NULL};
     static const char *const id_attrs[] = {"id", NULL};
-    static const char *const state_attrs[] = {"state", NULL};
+    static const char *const export_attrs[] = {"state", "mode", NULL};
     POOL_AUTOFREE(char *) text = NULL;
     uint64_t v = 0;
 
@@ -255,7 +281,7 @@ static int parse_element(xmlNodePtr cur, int which, poolVolDef *def)
             return -1;
         return pool_xml_parse_segments(cur, "volume <target>", &def->segments, &def->nsegments);
     case EL_EXPORT:
-        if (pool_xml_check_attrs(cur, state_attrs) < 0 || pool_xml_check_empty(cur) < 0 ||
+        if (pool_xml_check_attrs(cur, export_attrs) < 0 || pool_xml_check_empty(cur) < 0 ||
             pool_xml_get_attr(cur, "state", true, &text) < 0)
             return -1;
         if (strcmp(text, "on") == 0)
@@ -266,6 +292,17 @@ static int parse_element(xmlNodePtr cur, int which, poolVolDef *def)
             pool_error(POOL_ERR_XML, "volume <export>: state '%.32s' is not \"on\" or \"off\"",
                        text);
             return -1;
+        }
+        {
+            POOL_AUTOFREE(char *) mode = NULL;
+            if (pool_xml_get_attr(cur, "mode", false, &mode) < 0)
+                return -1;
+            if (mode && pool_vol_mode_parse(mode, &def->export_mode) < 0) {
+                pool_error(POOL_ERR_XML,
+                           "volume <export>: mode '%.32s' is not \"rw\", \"ro\" or \"shared\"",
+                           mode);
+                return -1;
+            }
         }
         return 0;
     }
@@ -383,7 +420,9 @@ xmlNodePtr pool_vol_def_format_node(const poolVolDef *def)
             return NULL;
         }
         if (pool_xml_set_attr(node, "state",
-                              def->export_state == POOL_VOL_EXPORT_OFF ? "off" : "on") < 0)
+                              def->export_state == POOL_VOL_EXPORT_OFF ? "off" : "on") < 0 ||
+            (def->export_mode != POOL_VOL_MODE_RW &&
+             pool_xml_set_attr(node, "mode", pool_vol_mode_name(def->export_mode)) < 0))
             return NULL;
     }
     return pool_steal_ptr(&root);

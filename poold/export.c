@@ -26,6 +26,8 @@
 typedef struct {
     char *pool;
     int lun;
+    char uuid[37];       /* the volume served: a LUN id may be reused by another */
+    int mode;            /* POOL_VOL_MODE_* */
     lunBacking *backing; /* owned by the LU (released with it) */
 } exportEntry;
 
@@ -40,6 +42,7 @@ typedef struct {
 } exportTarget;
 
 struct poolExport {
+    poolManager *mgr; /* for lease checks (not owned) */
     tgtInventory *inv;
     char *state_dir;
     char **portal_addrs; /* as configured; portal group tag = index + 1 */
@@ -50,6 +53,8 @@ struct poolExport {
     exportEntry *entries;
     size_t n;
 };
+
+static exportTarget *find_target(poolExport *ex, const char *pool);
 
 static void iqn_of(const char *pool, char *buf, size_t len)
 {
@@ -134,8 +139,11 @@ int poold_export_vol_add(poolExport *ex, const poolVolDef *vol)
     }
     ex->entries[ex->n].pool = pool_strdup(vol->pool);
     ex->entries[ex->n].lun = vol->lun;
+    memcpy(ex->entries[ex->n].uuid, vol->uuid, sizeof(vol->uuid));
+    ex->entries[ex->n].mode = vol->export_mode;
     ex->entries[ex->n].backing = b;
     ex->n++;
+    poold_export_vol_access(ex, vol);
     log_vol(POOL_LOG_INFO, vol->pool, vol->name, "exported as LUN %d of %s", vol->lun, iqn);
     return 0;
 }
@@ -173,6 +181,112 @@ int poold_export_vol_resize(poolExport *ex, const poolVolDef *vol)
         log_vol(POOL_LOG_INFO, vol->pool, vol->name, "LUN %d now %llu blocks", vol->lun,
                 (unsigned long long)(vol->capacity / LU_BLOCK_SIZE));
     return r;
+}
+
+/* Who may write: ro never, shared always, rw only the host holding the
+ * volume's lease (DESIGN.md choice 4; any host in a pool without locking).
+ * A lease that cannot be read counts as not held: refusing a write is
+ * recoverable, a write from the wrong host is not. */
+int poold_export_vol_access(poolExport *ex, const poolVolDef *vol)
+{
+    exportEntry *e = find_entry(ex, vol->pool, vol->lun);
+    if (!e)
+        return 0;
+    e->mode = vol->export_mode;
+    bool writable = vol->export_mode == POOL_VOL_MODE_SHARED;
+    if (vol->export_mode == POOL_VOL_MODE_RW) {
+        bool held = false;
+        if (ex->mgr && pool_manager_lease_held_here(ex->mgr, vol, &held) < 0) {
+            log_vol(POOL_LOG_WARN, vol->pool, vol->name,
+                    "cannot read its lease (%s): LUN %d refuses writes", pool_error_last_message(),
+                    vol->lun);
+            pool_error_reset();
+        }
+        writable = held;
+    }
+    char iqn[256];
+    iqn_of(vol->pool, iqn, sizeof(iqn));
+    scsiLu *lu = tgt_lun_get(ex->inv, iqn, (uint64_t)vol->lun);
+    if (!lu)
+        return 0;
+    bool was = scsi_lu_write_protected(lu);
+    scsi_lu_set_write_protect(lu, !writable);
+    tgt_lun_put(lu);
+    if (was == writable)
+        log_vol(POOL_LOG_INFO, vol->pool, vol->name, "LUN %d %s (export mode %s)", vol->lun,
+                writable ? "takes writes" : "is write-protected",
+                pool_vol_mode_name(vol->export_mode));
+    return 0;
+}
+
+/* Bring one pool's LUNs in step with LVM (another host changed the VG):
+ * new volumes appear, resized ones get their new size (and the capacity
+ * unit attention), deleted or unexported ones go, a LUN id now naming
+ * another volume is replaced. Volumes being changed (state not ready) are
+ * left as they are until their operation ends. */
+int poold_export_pool_sync(poolExport *ex, poolManager *mgr, const char *pool)
+{
+    exportTarget *t = find_target(ex, pool);
+    if (!t)
+        return 0;
+    poolVolDef **vols = NULL;
+    size_t n = 0;
+    if (pool_manager_vol_list(mgr, pool, &vols, &n) < 0)
+        return -1;
+    POOL_AUTOSTRV off = pool_calloc(1, sizeof(char *));
+    if (!off) {
+        pool_vol_defs_free(vols, n);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        poolVolDef *v = vols[i];
+        bool ready = !v->state || strcmp(v->state, "ready") == 0;
+        exportEntry *e = find_entry(ex, pool, v->lun);
+        if (v->export_state == POOL_VOL_EXPORT_OFF) {
+            pool_strv_add(&off, v->name);
+            if (e)
+                poold_export_vol_remove(ex, pool, v->lun);
+            continue;
+        }
+        if (!ready)
+            continue;
+        if (e && strcmp(e->uuid, v->uuid) != 0) {
+            poold_export_vol_remove(ex, pool, v->lun);
+            e = NULL;
+        }
+        if (!e) {
+            if (poold_export_vol_add(ex, v) < 0)
+                log_vol(POOL_LOG_ERROR, pool, v->name, "not exported: %s",
+                        pool_error_last_message());
+            continue;
+        }
+        char iqn[256];
+        iqn_of(pool, iqn, sizeof(iqn));
+        scsiLu *lu = tgt_lun_get(ex->inv, iqn, (uint64_t)v->lun);
+        uint64_t blocks = lu ? scsi_lu_get_capacity(lu) : 0;
+        if (lu)
+            tgt_lun_put(lu);
+        if (lu && blocks != v->capacity / LU_BLOCK_SIZE && poold_export_vol_resize(ex, v) < 0)
+            log_vol(POOL_LOG_ERROR, pool, v->name, "LUN keeps its old size: %s",
+                    pool_error_last_message());
+        if (e->mode != v->export_mode)
+            poold_export_vol_access(ex, v);
+    }
+    /* entries of this pool whose volume is gone (iterate from the end:
+     * removal moves the last entry into the freed place) */
+    for (size_t i = ex->n; i-- > 0;) {
+        if (strcmp(ex->entries[i].pool, pool) != 0)
+            continue;
+        bool exists = false;
+        for (size_t k = 0; k < n && !exists; k++)
+            exists = vols[k]->lun == ex->entries[i].lun;
+        if (!exists)
+            poold_export_vol_remove(ex, pool, ex->entries[i].lun);
+    }
+    pool_strv_free(t->unexported);
+    t->unexported = pool_steal_ptr(&off);
+    pool_vol_defs_free(vols, n);
+    return 0;
 }
 
 bool poold_export_vol_exported(poolExport *ex, const char *pool, int lun)
@@ -486,6 +600,8 @@ void poold_export_pool_remove(poolExport *ex, const char *pool)
 poolExport *poold_export_start(const poolConfig *cfg, poolManager *mgr)
 {
     poolExport *ex = pool_calloc(1, sizeof(*ex));
+    if (ex)
+        ex->mgr = mgr;
     if (!ex || !(ex->inv = tgt_inventory_new()) || !(ex->state_dir = pool_strdup(cfg->state_dir))) {
         if (ex)
             tgt_inventory_free(ex->inv);

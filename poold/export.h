@@ -31,6 +31,12 @@ void poold_export_vol_remove(poolExport *ex, const char *pool, int lun);
 int poold_export_vol_resize(poolExport *ex, const poolVolDef *vol);
 /* Is this LUN exported (for volume info)? */
 bool poold_export_vol_exported(poolExport *ex, const char *pool, int lun);
+/* Set the LUN's write protection from the volume's export mode and lease
+ * (export.c explains the rule). */
+int poold_export_vol_access(poolExport *ex, const poolVolDef *vol);
+/* Re-read the pool's volumes and bring its LUNs in step (another host
+ * changed the VG). */
+int poold_export_pool_sync(poolExport *ex, poolManager *mgr, const char *pool);
 
 /* Access control and export state (poolctl target ..., volume
  * export|unexport). Each pool's ACL and CHAP settings are kept in

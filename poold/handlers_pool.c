@@ -18,20 +18,53 @@ static int add_pool(xmlNodePtr reply, poolPoolDef *def)
     return 0;
 }
 
+/* pool create/import --host-id: join right away. The pool stays if the
+ * join fails (it exists on disk either way); the error says how to retry. */
+static int join_after(poolDaemon *d, const char *name, unsigned host_id, poolPoolDef *def)
+{
+    if (def->locking != POOL_LOCKING_SANLOCK) {
+        pool_error(POOL_ERR_INVALID_ARG,
+                   "pool %s does not use sanlock locking: --host-id does not apply", name);
+        return -1;
+    }
+    if (pool_manager_host_join(d->mgr, name, host_id, POOLD_JOIN_WAIT) < 0) {
+        pool_error_prefix("pool %s is ready but joining it as host id %u failed (retry with "
+                          "'poolctl host join %s --host-id %u')",
+                          name, host_id, name, host_id);
+        return -1;
+    }
+    def->host_id = host_id;
+    return 0;
+}
+
 static int pool_create(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
 {
     const char *name;
-    poolCreateOptions opts = {0};
+    const char *locking = pool_request_get(req, "locking");
+    poolCreateOptions opts = {.locking = -1};
+    unsigned host_id = 0;
     if (poold_param_required(req, "name", &name) < 0 ||
         poold_param_size(req, "extent-size", false, &opts.extent_size) < 0 ||
         poold_param_uint(req, "host-ids", POOL_MAX_HOST_IDS, &opts.host_ids) < 0 ||
         poold_param_uint(req, "lease-slots", POOL_MAX_LEASE_SLOTS, &opts.lease_slots) < 0 ||
+        poold_param_uint(req, "io-timeout", POOL_IO_TIMEOUT_MAX, &opts.io_timeout) < 0 ||
+        poold_param_uint(req, "host-id", POOL_MAX_HOST_IDS, &host_id) < 0 ||
         pool_request_get_bool(req, "force", false, &opts.force) < 0)
         return -1;
+    if (locking && pool_locking_parse(locking, &opts.locking) < 0)
+        return -1;
+    if (host_id && opts.locking == POOL_LOCKING_NONE) {
+        pool_error(POOL_ERR_INVALID_ARG, "--host-id needs a pool with sanlock locking");
+        return -1;
+    }
     POOL_AUTOSTRV devices = pool_request_get_all(req, "device");
     if (!devices)
         return -1;
     poolPoolDef *def = pool_manager_pool_create(d->mgr, name, devices, &opts);
+    if (def && host_id && join_after(d, name, host_id, def) < 0) {
+        pool_pool_def_free(def);
+        return -1;
+    }
     if (def && d->ex && poold_export_pool_add(d->ex, d->mgr, name) < 0)
         log_pool(POOL_LOG_ERROR, name, "not exported: %s", pool_error_last_message());
     return def ? add_pool(reply, def) : -1;
@@ -40,12 +73,18 @@ static int pool_create(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
 static int pool_import(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
 {
     const char *name;
-    if (poold_param_required(req, "name", &name) < 0)
+    unsigned host_id = 0;
+    if (poold_param_required(req, "name", &name) < 0 ||
+        poold_param_uint(req, "host-id", POOL_MAX_HOST_IDS, &host_id) < 0)
         return -1;
     POOL_AUTOSTRV devices = pool_request_get_all(req, "device");
     if (!devices)
         return -1;
     poolPoolDef *def = pool_manager_pool_import(d->mgr, name, devices);
+    if (def && host_id && join_after(d, name, host_id, def) < 0) {
+        pool_pool_def_free(def);
+        return -1;
+    }
     if (def && d->ex && poold_export_pool_add(d->ex, d->mgr, name) < 0)
         log_pool(POOL_LOG_ERROR, name, "not exported: %s", pool_error_last_message());
     return def ? add_pool(reply, def) : -1;
@@ -106,9 +145,10 @@ static int pool_list(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
 }
 
 static const char *const create_params[] = {"name",        "device", "extent-size", "host-ids",
-                                            "lease-slots", "force",  NULL};
+                                            "lease-slots", "force",  "locking",     "io-timeout",
+                                            "host-id",     NULL};
 static const char *const name_params[] = {"name", NULL};
-static const char *const import_params[] = {"name", "device", NULL};
+static const char *const import_params[] = {"name", "device", "host-id", NULL};
 static const char *const destroy_params[] = {"name", "force", NULL};
 static const char *const no_params[] = {NULL};
 

@@ -201,8 +201,12 @@ static int chap_clear(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
 static int vol_export_change(poolDaemon *d, const poolRequest *req, xmlNodePtr reply, bool on)
 {
     const char *pool, *name;
+    const char *mode_text = pool_request_get(req, "mode");
+    int mode = POOL_VOL_MODE_RW;
     if (poold_param_required(req, "pool", &pool) < 0 ||
         poold_param_required(req, "name", &name) < 0 || need_target(d, pool) < 0)
+        return -1;
+    if (mode_text && pool_vol_mode_parse(mode_text, &mode) < 0)
         return -1;
     POOL_AUTOPTR(poolVolDef) def = pool_manager_vol_info(d->mgr, pool, name);
     if (!def)
@@ -211,17 +215,22 @@ static int vol_export_change(poolDaemon *d, const poolRequest *req, xmlNodePtr r
         pool_error(POOL_ERR_BUSY, "volume %s is busy (state %s)", name, def->state);
         return -1;
     }
+    bool was_on = def->export_state != POOL_VOL_EXPORT_OFF;
+    int was_mode = def->export_mode;
     bool live = poold_export_vol_exported(d->ex, pool, def->lun);
     if (on) {
-        if (pool_manager_vol_export_set(d->mgr, pool, name, true) < 0)
+        if (pool_manager_vol_export_set(d->mgr, pool, name, true, mode) < 0)
             return -1;
         poold_export_vol_mark(d->ex, pool, name, true);
-        if (!live && poold_export_vol_add(d->ex, def) < 0) {
+        def->export_mode = mode;
+        if (live) {
+            poold_export_vol_access(d->ex, def);
+        } else if (poold_export_vol_add(d->ex, def) < 0) {
             /* never leave a volume marked exported that the target cannot
              * serve: put the tag back and say why */
             poolError *err = pool_error_copy(pool_error_last());
-            if (pool_manager_vol_export_set(d->mgr, pool, name, false) == 0)
-                poold_export_vol_mark(d->ex, pool, name, false);
+            if (pool_manager_vol_export_set(d->mgr, pool, name, was_on, was_mode) == 0)
+                poold_export_vol_mark(d->ex, pool, name, was_on);
             if (err) {
                 pool_error_set(err->code, err->message, err->file, err->func, err->line);
                 pool_error_free(err);
@@ -229,7 +238,7 @@ static int vol_export_change(poolDaemon *d, const poolRequest *req, xmlNodePtr r
             return -1;
         }
     } else {
-        if (pool_manager_vol_export_set(d->mgr, pool, name, false) < 0)
+        if (pool_manager_vol_export_set(d->mgr, pool, name, false, POOL_VOL_MODE_RW) < 0)
             return -1;
         if (poold_export_vol_mark(d->ex, pool, name, false) < 0)
             return -1;
@@ -260,10 +269,11 @@ static const char *const acl_params[] = {"pool", "initiator", NULL};
 static const char *const chap_params[] = {"pool",        "user",          "secret",
                                           "mutual-user", "mutual-secret", NULL};
 static const char *const vol_params[] = {"pool", "name", NULL};
+static const char *const export_params[] = {"pool", "name", "mode", NULL};
 
 const poolDispatchEntry poold_target_handlers[] = {
     {"target-info", target_info, pool_params},      {"target-acl-add", acl_add, acl_params},
     {"target-acl-remove", acl_remove, acl_params},  {"target-chap-set", chap_set, chap_params},
-    {"target-chap-clear", chap_clear, pool_params}, {"volume-export", vol_export, vol_params},
+    {"target-chap-clear", chap_clear, pool_params}, {"volume-export", vol_export, export_params},
     {"volume-unexport", vol_unexport, vol_params},  {NULL, NULL, NULL},
 };

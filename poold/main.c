@@ -251,6 +251,9 @@ int main(int argc, char **argv)
         log_info("reconcile: %d repair(s)", repairs);
 
     poolDaemon d = {.cfg = cfg, .mgr = mgr, .ready_fd = ready_fd};
+    /* rejoin the lockspaces of sanlock pools (in the background: joining
+     * takes a few io_timeouts; changes wait for it, reads do not) */
+    pool_manager_rejoin_all(mgr);
     d.ex = poold_export_start(cfg, mgr);
     if (!d.ex) {
         log_error("%s", pool_error_last_message());

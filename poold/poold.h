@@ -8,6 +8,7 @@
 #define POOLD_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <libxml/tree.h>
 
 #include "pool-config.h"
@@ -21,6 +22,7 @@ typedef struct {
     poolExport *ex;          /* the embedded iSCSI target's view of the pools */
     bool shutdown_requested; /* set by SIGTERM/SIGINT or the shutdown request */
     int ready_fd;            /* written to once listening (daemon mode), else -1 */
+    uint64_t refresh_next;   /* monotonic ms of the next change check (refresh.c) */
 } poolDaemon;
 
 /* A handler reads the request's params, does the work and appends result
@@ -42,11 +44,21 @@ extern const poolDispatchEntry poold_pool_handlers[];
 extern const poolDispatchEntry poold_volume_handlers[];
 extern const poolDispatchEntry poold_daemon_handlers[];
 extern const poolDispatchEntry poold_target_handlers[];
+extern const poolDispatchEntry poold_cluster_handlers[];
+
+/* How long pool create/import --host-id wait for sanlock's join before
+ * answering "still joining" (host join takes --wait). */
+#define POOLD_JOIN_WAIT 120
 
 /* Helpers for handlers (handlers_common.c). */
 int poold_param_required(const poolRequest *req, const char *name, const char **value);
 int poold_param_size(const poolRequest *req, const char *name, bool required, uint64_t *bytes);
 int poold_param_uint(const poolRequest *req, const char *name, uint64_t max, unsigned *out);
+
+/* refresh.c: look for other hosts' VG changes (between requests) */
+void poold_refresh_tick(poolDaemon *d);
+/* how long the loop may sleep before the next check is due */
+int poold_refresh_timeout_ms(const poolDaemon *d);
 
 /* server.c */
 int poold_server_run(poolDaemon *d);

@@ -447,7 +447,7 @@ int poold_server_run(poolDaemon *d)
 
     while (!d->shutdown_requested) {
         struct epoll_event evs[32];
-        int n = epoll_wait(s.epfd, evs, 32, 1000);
+        int n = epoll_wait(s.epfd, evs, 32, poold_refresh_timeout_ms(d));
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -481,6 +481,7 @@ int poold_server_run(poolDaemon *d)
             }
         }
         sweep_idle(&s);
+        poold_refresh_tick(d);
     }
     /* Flush pending replies (the shutdown request's own reply among them)
      * with a short bound, then close everything. */

@@ -142,6 +142,10 @@ void scsi_lu_set_capacity(scsiLu *lu, uint64_t nblocks);
 uint64_t scsi_lu_get_capacity(const scsiLu *lu);
 /* REPORTED LUNS DATA HAS CHANGED (3F/0E) for every nexus: LUN added/removed. */
 void scsi_lu_report_luns_changed(scsiLu *lu);
+/* Refuse writes (DATA PROTECT / WRITE PROTECTED, MODE SENSE WP bit) from
+ * now on, or allow them again; commands already past their check finish. */
+void scsi_lu_set_write_protect(scsiLu *lu, bool wp);
+bool scsi_lu_write_protected(const scsiLu *lu);
 /* A new I_T nexus logged in: POWER ON, RESET, OR BUS DEVICE RESET (29/00). */
 void scsi_lu_nexus_add(scsiLu *lu, const scsiNexus *nexus);
 /* Session gone: drop its UAs and (non-persistent) reservation. */

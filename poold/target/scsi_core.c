@@ -379,6 +379,16 @@ void scsi_lu_set_capacity(scsiLu *lu, uint64_t nblocks)
     pthread_mutex_unlock(&lu->lock);
 }
 
+void scsi_lu_set_write_protect(scsiLu *lu, bool wp)
+{
+    __atomic_store_n(&lu->wp, wp, __ATOMIC_RELEASE);
+}
+
+bool scsi_lu_write_protected(const scsiLu *lu)
+{
+    return lu->cfg.read_only || __atomic_load_n(&lu->wp, __ATOMIC_ACQUIRE);
+}
+
 void scsi_lu_report_luns_changed(scsiLu *lu)
 {
     pthread_mutex_lock(&lu->lock);

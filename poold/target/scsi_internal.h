@@ -128,7 +128,10 @@ struct scsiLu {
     int refs;         /* atomic */
     pthread_mutex_t lock;
     pthread_mutex_t caw_lock;
-    uint64_t nblocks;  /* [L] written; atomic reads */
+    uint64_t nblocks; /* [L] written; atomic reads */
+    /* write protection set at run time (scsi_lu_set_write_protect): the
+     * host does not hold the volume's lease, or it is exported read-only */
+    bool wp;
     uint32_t max_xfer; /* blocks */
     bool thin;         /* cfg.ops->unmap != NULL */
 

@@ -132,7 +132,7 @@ void mode_exec_sense(scsiLu *lu, scsiCmd *cmd)
         off += build_page(lu, page, pc, swp, &b[off]);
     }
     uint8_t dsp = 0x10; /* DPOFUA */
-    if (lu->cfg.read_only || swp)
+    if (lu->cfg.read_only || __atomic_load_n(&lu->wp, __ATOMIC_ACQUIRE) || swp)
         dsp |= 0x80; /* WP */
     if (ten) {
         put_be16(&b[0], (uint16_t)(off - 2));

@@ -92,6 +92,8 @@ state_dir = "$T_DIR/state"
 log_level = "debug"
 client_timeout = 5
 EOC
+    # single-host tests: pools without sanlock unless the test says so
+    grep -q '^default_locking' <<< "$extra" || echo 'default_locking = "none"' >> "$T_DIR/poold.conf"
     # the target is off unless the test asks for a portal (tests run in
     # parallel and must not fight over port 3260)
     grep -q '^iscsi_portal' <<< "$extra" || echo 'iscsi_portal = ""' >> "$T_DIR/poold.conf"

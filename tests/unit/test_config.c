@@ -19,6 +19,7 @@
 #include "pool-error.h"
 #include "pool-log.h"
 #include "pool-util.h"
+#include "pool-xml.h"
 
 static int parse(poolConfig *cfg, const char *text)
 {
@@ -41,7 +42,11 @@ static void assert_configs_equal(const poolConfig *a, const poolConfig *b)
     STR_EQ(lvm_binary);
     STR_EQ(log_output);
     STR_EQ(host_name);
+    STR_EQ(lvm_locking_dir);
 #undef STR_EQ
+    ck_assert_int_eq(a->default_locking, b->default_locking);
+    ck_assert_uint_eq(a->lease_wait, b->lease_wait);
+    ck_assert_uint_eq(a->refresh_interval_ms, b->refresh_interval_ms);
     ck_assert_uint_eq(a->socket_mode, b->socket_mode);
     ck_assert_int_eq(a->activation, b->activation);
     ck_assert_uint_eq(a->lvm_timeout, b->lvm_timeout);
@@ -69,6 +74,10 @@ START_TEST(test_defaults)
     ck_assert_uint_eq(cfg->max_clients, 64);
     ck_assert_uint_eq(cfg->client_timeout, 30);
     ck_assert_ptr_null(cfg->host_name);
+    ck_assert_int_eq(cfg->default_locking, POOL_LOCKING_SANLOCK);
+    ck_assert_uint_eq(cfg->lease_wait, 30);
+    ck_assert_uint_eq(cfg->refresh_interval_ms, 1000);
+    ck_assert_ptr_null(cfg->lvm_locking_dir);
 
     /* Empty text and comment-only text change nothing. */
     ck_assert_int_eq(pool_config_parse(cfg, NULL, 0, "empty"), 0);
@@ -90,7 +99,11 @@ static const char good_conf[] = "# poold test configuration\n"
                                 "max_message_size = 65536\n"
                                 "max_clients = 8\n"
                                 "client_timeout = 5\n"
-                                "host_name = \"node-1.example\"";
+                                "host_name = \"node-1.example\"\n"
+                                "default_locking = \"none\"\n"
+                                "lease_wait = 0\n"
+                                "refresh_interval_ms = 250\n"
+                                "lvm_locking_dir = \"/run/poold-test/lvm-lock\"";
 
 START_TEST(test_good_file)
 {
@@ -110,6 +123,10 @@ START_TEST(test_good_file)
     ck_assert_uint_eq(cfg->max_clients, 8);
     ck_assert_uint_eq(cfg->client_timeout, 5);
     ck_assert_str_eq(cfg->host_name, "node-1.example");
+    ck_assert_int_eq(cfg->default_locking, POOL_LOCKING_NONE);
+    ck_assert_uint_eq(cfg->lease_wait, 0);
+    ck_assert_uint_eq(cfg->refresh_interval_ms, 250);
+    ck_assert_str_eq(cfg->lvm_locking_dir, "/run/poold-test/lvm-lock");
 }
 END_TEST
 
@@ -201,6 +218,11 @@ static const badCase bad_cases[] = {
     {"socket_group = \"\"", 1, "socket_group", "group name must be"},
     {"host_name = \"node/1\"", 1, "host_name", "invalid host name 'node/1'"},
     {"host_name = \"-node\"", 1, "host_name", "must start with a letter or digit"},
+    {"default_locking = \"dlm\"", 1, "default_locking", "not one of \"sanlock\", \"none\""},
+    {"default_locking = 1", 1, "default_locking", "expected a string"},
+    {"lease_wait = 3601", 1, "lease_wait", "3601"},
+    {"refresh_interval_ms = \"fast\"", 1, "refresh_interval_ms", "expected"},
+    {"lvm_locking_dir = \"lock\"", 1, "lvm_locking_dir", "not an absolute path"},
     /* syntax */
     {"socket_path \"/x\"", 1, "socket_path", "expected '='"},
     {"socket_path =", 1, "socket_path", "missing value"},

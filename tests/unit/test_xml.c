@@ -166,6 +166,9 @@ static void assert_pool_equal(const poolPoolDef *a, const poolPoolDef *b)
         ck_assert_str_eq(a->devices[i], b->devices[i]);
     }
     ck_assert_ptr_null(b->devices[i]);
+    ck_assert_int_eq(a->locking, b->locking);
+    ck_assert_uint_eq(a->io_timeout, b->io_timeout);
+    ck_assert_uint_eq(a->host_id, b->host_id);
     ck_assert_uint_eq(a->extent_size, b->extent_size);
     ck_assert_uint_eq(a->host_ids, b->host_ids);
     ck_assert_uint_eq(a->lease_slots, b->lease_slots);
@@ -257,6 +260,80 @@ START_TEST(test_pool_round_trip)
     pool_round_trip(full);
     full->extent_size = 1u << 20;
     pool_round_trip(full);
+
+    /* cluster coordination: sanlock with an io_timeout and this host's id */
+    full->host_ids = 16;
+    full->locking = POOL_LOCKING_SANLOCK;
+    full->io_timeout = 1;
+    full->host_id = 16;
+    pool_round_trip(full);
+    full->io_timeout = 300;
+    full->host_id = 0;
+    pool_round_trip(full);
+}
+END_TEST
+
+static void pool_doc(char *buf, size_t len, const char *extra)
+{
+    snprintf(buf, len,
+             "<pool type=\"poold\"><name>p</name>"
+             "<uuid>3f2c6a52-8d0e-4f8e-9a51-2b7c1d5e9f01</uuid><format version=\"1\"/>"
+             "<source><device path=\"/dev/loop0\"/></source><extent-size>4194304</extent-size>"
+             "<host-ids>8</host-ids><lease-slots>4</lease-slots>%s</pool>",
+             extra);
+}
+
+/* <locking> and <host-id>: what is refused, and the defaults. */
+START_TEST(test_pool_locking)
+{
+    char xml[1024];
+    pool_doc(xml, sizeof(xml), "");
+    POOL_AUTOPTR(poolPoolDef) none = pool_pool_def_parse_string(xml, strlen(xml));
+    ck_assert_ptr_nonnull(none);
+    ck_assert_int_eq(none->locking, POOL_LOCKING_NONE);
+    POOL_AUTOFREE(char *) f0 = pool_pool_def_format(none);
+    ck_assert_ptr_null(strstr(f0, "locking"));
+
+    pool_doc(xml, sizeof(xml), "<locking type=\"sanlock\"/>");
+    POOL_AUTOPTR(poolPoolDef) dflt = pool_pool_def_parse_string(xml, strlen(xml));
+    ck_assert_ptr_nonnull(dflt);
+    ck_assert_int_eq(dflt->locking, POOL_LOCKING_SANLOCK);
+    ck_assert_uint_eq(dflt->io_timeout, POOL_IO_TIMEOUT_DEFAULT);
+
+    pool_doc(xml, sizeof(xml),
+             "<host-id>8</host-id><locking type=\"sanlock\" "
+             "io-timeout=\"2\"/>");
+    POOL_AUTOPTR(poolPoolDef) sl = pool_pool_def_parse_string(xml, strlen(xml));
+    ck_assert_ptr_nonnull(sl);
+    ck_assert_uint_eq(sl->io_timeout, 2);
+    ck_assert_uint_eq(sl->host_id, 8);
+
+    static const struct {
+        const char *extra, *msg;
+    } bad[] = {
+        {"<locking type=\"dlm\"/>", "unknown type"},
+        {"<locking/>", "type"},
+        {"<locking type=\"sanlock\" io-timeout=\"0\"/>", "io-timeout"},
+        {"<locking type=\"sanlock\" io-timeout=\"301\"/>", "io-timeout"},
+        {"<locking type=\"none\" io-timeout=\"5\"/>", "only applies to sanlock"},
+        {"<locking type=\"sanlock\">x</locking>", "locking"},
+        {"<host-id>1</host-id>", "only sanlock pools"},
+        {"<locking type=\"sanlock\"/><host-id>9</host-id>", "out of range 1..8"},
+        {"<locking type=\"sanlock\"/><host-id>0</host-id>", "host-id"},
+        {"<locking type=\"sanlock\"/><locking type=\"sanlock\"/>", "locking"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        pool_doc(xml, sizeof(xml), bad[i].extra);
+        ck_assert_msg(pool_pool_def_parse_string(xml, strlen(xml)) == NULL, "accepted %s",
+                      bad[i].extra);
+        ck_assert_msg(strstr(pool_error_last_message(), bad[i].msg) != NULL, "%s: %s", bad[i].extra,
+                      pool_error_last_message());
+    }
+    int l = -1;
+    ck_assert_int_eq(pool_locking_parse("none", &l), 0);
+    ck_assert_int_eq(l, POOL_LOCKING_NONE);
+    ck_assert_int_eq(pool_locking_parse("Sanlock", &l), -1);
+    ck_assert_str_eq(pool_locking_name(POOL_LOCKING_SANLOCK), "sanlock");
 }
 END_TEST
 
@@ -961,6 +1038,7 @@ static Suite *xml_suite(void)
 
     tcase_add_test(tc, test_pool_round_trip);
     tcase_add_test(tc, test_pool_canonical_text);
+    tcase_add_test(tc, test_pool_locking);
     tcase_add_test(tc, test_vol_round_trip);
     tcase_add_test(tc, test_vol_omits_unknowns);
     tcase_add_test(tc, test_format_rejects_bad_defs);

@@ -287,9 +287,32 @@ START_TEST(test_volume_export_state)
     POOL_AUTOFREE(char *) f2 = pool_vol_def_format(off);
     ck_assert_ptr_nonnull(strstr(f2, "<export state=\"on\"/>"));
 
-    static const char *const bad[] = {"<export state=\"maybe\"/>", "<export/>",
-                                      "<export state=\"on\">x</export>",
-                                      "<export state=\"on\"/><export state=\"on\"/>"};
+    /* write modes: rw is the default and is not written out */
+    snprintf(xml, sizeof(xml), VOL_DOC("<export state=\"on\" mode=\"ro\"/>"));
+    POOL_AUTOPTR(poolVolDef) ro = pool_vol_def_parse_string(xml, strlen(xml));
+    ck_assert_ptr_nonnull(ro);
+    ck_assert_int_eq(ro->export_mode, POOL_VOL_MODE_RO);
+    POOL_AUTOFREE(char *) f3 = pool_vol_def_format(ro);
+    ck_assert_ptr_nonnull(strstr(f3, "<export state=\"on\" mode=\"ro\"/>"));
+    ro->export_mode = POOL_VOL_MODE_SHARED;
+    POOL_AUTOFREE(char *) f4 = pool_vol_def_format(ro);
+    ck_assert_ptr_nonnull(strstr(f4, "mode=\"shared\""));
+    ro->export_mode = POOL_VOL_MODE_RW;
+    POOL_AUTOFREE(char *) f5 = pool_vol_def_format(ro);
+    ck_assert_ptr_null(strstr(f5, "mode="));
+    ro->export_mode = 7;
+    ck_assert_ptr_null(pool_vol_def_format(ro));
+    int mode = -1;
+    ck_assert_int_eq(pool_vol_mode_parse("shared", &mode), 0);
+    ck_assert_int_eq(mode, POOL_VOL_MODE_SHARED);
+    ck_assert_int_eq(pool_vol_mode_parse("RW", &mode), -1);
+    ck_assert_ptr_nonnull(strstr(pool_error_last_message(), "expected rw, ro or shared"));
+
+    static const char *const bad[] = {
+        "<export state=\"maybe\"/>",           "<export/>",
+        "<export state=\"on\">x</export>",     "<export state=\"on\"/><export state=\"on\"/>",
+        "<export state=\"on\" mode=\"rwx\"/>", "<export state=\"on\" mode=\"\"/>",
+        "<export state=\"on\" other=\"ro\"/>"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         snprintf(xml, sizeof(xml), VOL_DOC(bad[i]));
         ck_assert_msg(pool_vol_def_parse_string(xml, strlen(xml)) == NULL, "accepted %s", bad[i]);

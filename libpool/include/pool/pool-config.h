@@ -32,15 +32,19 @@ typedef struct {
     char *state_dir;      /* "/var/lib/poold" */
     char *lvm_binary;     /* NULL = find lvm in /sbin, /usr/sbin */
     poolActivation activation;
-    unsigned lvm_timeout;      /* seconds per lvm command, 120 */
-    unsigned log_level;        /* poolLogLevel, "info" */
-    char *log_output;          /* "stderr" or "syslog" */
-    uint32_t max_message_size; /* bytes, 4 MiB */
-    unsigned max_clients;      /* 64 */
-    unsigned client_timeout;   /* seconds a client may take to send a request, 30 */
-    char *host_name;           /* NULL = gethostname() */
-    char *iscsi_portal;        /* space-separated "ADDR:PORT" / "[V6]:PORT" entries the target
-                                * listens on (portal group tags 1, 2, ... in order); "" = off */
+    unsigned lvm_timeout;         /* seconds per lvm command, 120 */
+    unsigned log_level;           /* poolLogLevel, "info" */
+    char *log_output;             /* "stderr" or "syslog" */
+    uint32_t max_message_size;    /* bytes, 4 MiB */
+    unsigned max_clients;         /* 64 */
+    unsigned client_timeout;      /* seconds a client may take to send a request, 30 */
+    char *host_name;              /* NULL = gethostname() */
+    char *iscsi_portal;           /* space-separated "ADDR:PORT" / "[V6]:PORT" entries the target
+                                   * listens on (portal group tags 1, 2, ... in order); "" = off */
+    int default_locking;          /* POOL_LOCKING_* of pools created here: sanlock */
+    unsigned lease_wait;          /* seconds a request waits for the pool-metadata lease, 30 */
+    unsigned refresh_interval_ms; /* how often other hosts' VG changes are looked for, 1000 */
+    char *lvm_locking_dir;        /* lvm's file-lock directory; NULL = the host's */
 } poolConfig;
 
 void pool_config_free(poolConfig *cfg);

@@ -152,7 +152,9 @@ int pool_lvm_lvresize_from(poolLvm *lvm, const char *vg, const char *lv, uint64_
  * (creating dir, 0700), asking the host's lvm for the settings it carries;
  * pool_lvm_set_system_dir then only points a context at a prepared dir
  * (NULL: back to the host's /etc/lvm). Both copy dir. */
-int pool_lvm_system_dir_prepare(poolLvm *lvm, const char *dir);
+/* locking_dir: lvm's file-lock directory to use instead of the host's
+ * (NULL = the host's). */
+int pool_lvm_system_dir_prepare(poolLvm *lvm, const char *dir, const char *locking_dir);
 int pool_lvm_set_system_dir(poolLvm *lvm, const char *dir);
 
 #endif

@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "pool-config.h"
+#include "pool-lease.h"
 #include "pool-xml.h"
 
 typedef struct poolManager poolManager;
@@ -46,6 +47,8 @@ typedef struct {
     unsigned host_ids;    /* 0 = default */
     unsigned lease_slots; /* 0 = default */
     bool force;           /* overwrite devices that hold data */
+    int locking;          /* POOL_LOCKING_*; -1 = the config's default_locking */
+    unsigned io_timeout;  /* sanlock pools: seconds, 0 = POOL_IO_TIMEOUT_DEFAULT */
 } poolCreateOptions;
 
 /* cfg is copied where needed; it must outlive the manager. Loads the pool
@@ -84,9 +87,77 @@ poolVolDef *pool_manager_vol_info(poolManager *mgr, const char *pool, const char
  * pool_strv_free). */
 int pool_manager_vol_export_get(poolManager *mgr, const char *pool, const char *name,
                                 bool *exported);
-int pool_manager_vol_export_set(poolManager *mgr, const char *pool, const char *name,
-                                bool exported);
+int pool_manager_vol_export_set(poolManager *mgr, const char *pool, const char *name, bool exported,
+                                int mode);
 int pool_manager_vol_unexported(poolManager *mgr, const char *pool, char ***names);
+
+/* ---- cluster coordination (cluster.c; DESIGN.md choices 2-4) ----------
+ *
+ * Only for pools with <locking type="sanlock">. A host joins a pool's
+ * lockspace with a host id (recorded in the VG as pd_host:<id>:<host name>
+ * and in this host's pool record, so poold rejoins at start); every VG
+ * change then happens under the pool-metadata lease; volume leases are
+ * taken by operators (lease acquire) or by the VMs' lock manager. */
+
+/* Join with host_id; waits at most wait_seconds for sanlock (joining takes
+ * a few io_timeouts). POOL_ERR_EXISTS when the id is another host's or this
+ * host joined with another id; POOL_ERR_TIMEOUT when still joining. */
+int pool_manager_host_join(poolManager *mgr, const char *pool, unsigned host_id,
+                           unsigned wait_seconds);
+/* Leave the lockspace (refused while this host holds leases in it). */
+int pool_manager_host_leave(poolManager *mgr, const char *pool, unsigned wait_seconds);
+
+typedef struct {
+    unsigned host_id;
+    char *name;         /* from the VG's pd_host tag; NULL if none */
+    poolLeaseHost seen; /* sanlock's view (state UNKNOWN when not joined) */
+    bool this_host;
+} poolHostInfo;
+
+typedef struct {
+    poolHostInfo *hosts;
+    size_t n;
+    poolLeaseTimeouts timeouts;
+    unsigned this_host_id; /* 0 = not joined */
+    bool joined;           /* sanlock says this host is in the lockspace */
+} poolHostList;
+
+void pool_host_list_clear(poolHostList *l);
+int pool_manager_host_list(poolManager *mgr, const char *pool, poolHostList *out);
+/* Rejoin every sanlock pool this host had joined (poold start): asks
+ * sanlock and returns at once; the join completes in the background. */
+void pool_manager_rejoin_all(poolManager *mgr);
+
+/* Has the pool's VG changed (any host) since the previous call? Cheap: one
+ * O_DIRECT read of the first PV's metadata header (lvm_mda.h); falls back
+ * to the VG seqno (one vgs) when that header cannot be read. The first
+ * call for a pool reports a change. */
+int pool_manager_pool_changed(poolManager *mgr, const char *pool, bool *changed);
+/* Names of this host's pools, NULL-terminated (free with pool_strv_free). */
+char **pool_manager_pool_names(poolManager *mgr);
+
+/* Volume leases, held by this process (released if poold exits). */
+int pool_manager_lease_acquire(poolManager *mgr, const char *pool, const char *volume,
+                               unsigned wait_seconds);
+int pool_manager_lease_release(poolManager *mgr, const char *pool, const char *volume);
+
+typedef struct {
+    bool held;
+    unsigned owner; /* host id */
+    char *owner_name;
+    poolLeaseHostState owner_state;
+    bool this_host;   /* the owner is this host */
+    bool this_holder; /* held by this process */
+    uint64_t lver;
+} poolVolLease;
+void pool_vol_lease_clear(poolVolLease *l);
+int pool_manager_lease_status(poolManager *mgr, const char *pool, const char *volume,
+                              poolVolLease *out);
+/* Does this host (any process) hold the volume's lease? For a pool
+ * without locking: always true. Reads the lease from disk. */
+int pool_manager_lease_held_here(poolManager *mgr, const poolVolDef *vol, bool *held);
+/* The pool's locking and this host's id (0 = not joined). */
+int pool_manager_pool_locking(poolManager *mgr, const char *pool, int *locking, unsigned *host_id);
 
 void pool_pool_defs_free(poolPoolDef **defs, size_t n);
 void pool_vol_defs_free(poolVolDef **defs, size_t n);

@@ -38,6 +38,13 @@ typedef struct {
     uint64_t extent_size; /* bytes; multiple of 1 MiB */
     unsigned host_ids;    /* sanlock host ids, 1..2000 */
     unsigned lease_slots; /* volume lease slots (1 MiB each), >= 1 */
+    /* Cluster coordination (<locking type= io-timeout=/>, optional: absent
+     * means "none", which is what pools made before it existed are). */
+    int locking;         /* POOL_LOCKING_NONE or POOL_LOCKING_SANLOCK */
+    unsigned io_timeout; /* sanlock io_timeout of the lockspace, seconds (sanlock only) */
+    /* This host's id in the lockspace (<host-id>), 0 = not joined. Only in
+     * this host's record and in replies about this host's view. */
+    unsigned host_id;
     /* status, present in output only when has_status */
     bool has_status;
     uint64_t capacity;
@@ -69,11 +76,31 @@ typedef struct {
      * POOL_VOL_EXPORT_UNKNOWN (0, what calloc gives) leaves the element out,
      * so documents without it stay valid and mean "not reported". */
     int export_state;
+    /* How its LUN takes writes (<export mode="rw|ro|shared"/>, LV tag
+     * pd_export:ro|shared; default rw): rw = only on the host holding the
+     * volume's lease (sanlock pools) or always (pools without locking);
+     * ro = never; shared = always, on every host (the operator's choice,
+     * e.g. a cluster filesystem that coordinates its own writers). */
+    int export_mode;
 } poolVolDef;
+
+#define POOL_VOL_MODE_RW     0
+#define POOL_VOL_MODE_RO     1
+#define POOL_VOL_MODE_SHARED 2
+const char *pool_vol_mode_name(int mode); /* "rw", "ro", "shared" */
+int pool_vol_mode_parse(const char *text, int *mode);
 
 #define POOL_VOL_EXPORT_UNKNOWN 0
 #define POOL_VOL_EXPORT_ON      1
 #define POOL_VOL_EXPORT_OFF     2
+
+#define POOL_LOCKING_NONE       0
+#define POOL_LOCKING_SANLOCK    1
+#define POOL_IO_TIMEOUT_MIN     1
+#define POOL_IO_TIMEOUT_MAX     300
+#define POOL_IO_TIMEOUT_DEFAULT 10          /* what oVirt uses */
+const char *pool_locking_name(int locking); /* "none", "sanlock" */
+int pool_locking_parse(const char *text, int *locking);
 
 void pool_pool_def_free(poolPoolDef *def);
 void pool_vol_def_free(poolVolDef *def);

@@ -1,0 +1,124 @@
+/*
+ * cmd_host.c: poolctl host join | leave | list — a host's membership in a
+ * sanlock pool's lockspace, and every host's liveness as sanlock sees it.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <json-c/json.h>
+
+#include "poolctl.h"
+
+static xmlNodePtr find_result(xmlNodePtr reply)
+{
+    for (xmlNodePtr n = reply->children; n; n = n->next)
+        if (n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, "result") == 0)
+            return n;
+    return NULL;
+}
+
+/* An attribute's value, "" when absent; valid until the next call with
+ * the same slot. */
+static const char *attr(xmlNodePtr n, const char *name, int slot)
+{
+    static xmlChar *held[8];
+    xmlFree(held[slot]);
+    held[slot] = xmlGetProp(n, BAD_CAST name);
+    return held[slot] ? (const char *)held[slot] : "";
+}
+
+static long long num(xmlNodePtr n, const char *name)
+{
+    return atoll(attr(n, name, 7));
+}
+
+static bool yes(xmlNodePtr n, const char *name)
+{
+    return strcmp(attr(n, name, 6), "yes") == 0;
+}
+
+static int print_joined(const cliOutput *out, xmlNodePtr reply, const poolRequest *req)
+{
+    return cli_print_message(out, "This host joined pool %s as host id %s",
+                             pool_request_get(req, "pool"), pool_request_get(req, "host-id"));
+}
+
+static int print_left(const cliOutput *out, xmlNodePtr reply, const poolRequest *req)
+{
+    return cli_print_message(out, "This host left pool %s", pool_request_get(req, "pool"));
+}
+
+static int print_hosts(const cliOutput *out, xmlNodePtr reply, const poolRequest *req)
+{
+    xmlNodePtr r = find_result(reply);
+    if (!r)
+        return cli_print_message(out, "no host information");
+    if (out->json) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "pool", json_object_new_string(attr(r, "pool", 0)));
+        json_object_object_add(o, "io_timeout", json_object_new_int64(num(r, "io-timeout")));
+        json_object_object_add(o, "renewal_seconds",
+                               json_object_new_int64(num(r, "renewal-seconds")));
+        json_object_object_add(o, "fail_seconds", json_object_new_int64(num(r, "fail-seconds")));
+        json_object_object_add(o, "dead_seconds", json_object_new_int64(num(r, "dead-seconds")));
+        json_object_object_add(o, "this_host_id", json_object_new_int64(num(r, "this-host-id")));
+        json_object_object_add(o, "joined", json_object_new_boolean(yes(r, "joined")));
+        json_object *a = json_object_new_array();
+        for (xmlNodePtr h = r->children; h; h = h->next) {
+            if (h->type != XML_ELEMENT_NODE)
+                continue;
+            json_object *e = json_object_new_object();
+            json_object_object_add(e, "host_id", json_object_new_int64(num(h, "id")));
+            const char *name = attr(h, "name", 1);
+            json_object_object_add(e, "name", *name ? json_object_new_string(name) : NULL);
+            json_object_object_add(e, "state", json_object_new_string(attr(h, "state", 2)));
+            json_object_object_add(e, "generation", json_object_new_int64(num(h, "generation")));
+            json_object_object_add(e, "timestamp", json_object_new_int64(num(h, "timestamp")));
+            json_object_object_add(e, "this_host", json_object_new_boolean(yes(h, "this-host")));
+            json_object_array_add(a, e);
+        }
+        json_object_object_add(o, "hosts", a);
+        return cli_print_json(o);
+    }
+    printf("Pool %s: io_timeout %lld s (renewal every %lld s; a silent host is 'fail' after "
+           "%lld s, 'dead' after %lld s)\n",
+           attr(r, "pool", 0), num(r, "io-timeout"), num(r, "renewal-seconds"),
+           num(r, "fail-seconds"), num(r, "dead-seconds"));
+    if (!yes(r, "joined"))
+        printf("This host is not in the lockspace%s: states are unknown.\n",
+               num(r, "this-host-id") ? " yet (still joining)" : "");
+    printf("%-8s %-24s %-8s %-11s %s\n", "HOST-ID", "NAME", "STATE", "GENERATION", "RENEWED-AT");
+    for (xmlNodePtr h = r->children; h; h = h->next) {
+        if (h->type != XML_ELEMENT_NODE)
+            continue;
+        const char *name = attr(h, "name", 1);
+        printf("%-8lld %-24s %-8s %-11lld %lld%s\n", num(h, "id"), *name ? name : "(untagged)",
+               attr(h, "state", 2), num(h, "generation"), num(h, "timestamp"),
+               yes(h, "this-host") ? "  (this host)" : "");
+    }
+    return 0;
+}
+
+static const cliArg join_args[] = {
+    {CLI_POSITIONAL, "POOL", "pool", CLI_CHECK_POOL_NAME, "pool name"},
+    {CLI_OPTION_REQUIRED, "host-id", "host-id", CLI_CHECK_HOST_ID,
+     "this host's id in the pool, 1..the pool's host ids (unique per host)"},
+    {CLI_OPTION, "wait", "wait", CLI_CHECK_SECONDS,
+     "seconds to wait for sanlock (default 120; joining takes a few io_timeouts)"},
+    {0},
+};
+static const cliArg pool_args[] = {
+    {CLI_POSITIONAL, "POOL", "pool", CLI_CHECK_POOL_NAME, "pool name"},
+    {0},
+};
+
+const cliCommand cli_host_commands[] = {
+    {"host", "join", "host-join", "join a sanlock pool's lockspace with a host id", join_args,
+     print_joined},
+    {"host", "leave", "host-leave", "leave a pool's lockspace (no leases may be held)", pool_args,
+     print_left},
+    {"host", "list", "host-list", "every host of a pool and sanlock's view of it", pool_args,
+     print_hosts},
+    {0},
+};

@@ -1,0 +1,736 @@
+/*
+ * cluster.c: cluster coordination of a pool's hosts through sanlock
+ * (DESIGN.md choices 2-4; the sanlock side is lease.c, this file ties it to
+ * pools and volumes).
+ *
+ * Invariants, for pools with <locking type="sanlock">:
+ *   - A VG change (lvcreate, lvresize, lvremove, tag change) is made only by
+ *     a host holding the pool-metadata lease (slot 0 of `leases`), taken per
+ *     request with a bounded wait (poolConfig.lease_wait) and released when
+ *     the request ends. sanlock grants it to one live host at a time; a host
+ *     that dies holding it keeps it until sanlock calls that host dead.
+ *   - Every multi-step change tags its LV with pd_op first (pool-ops.h).
+ *     Whoever holds the lease knows no other host is between two steps, so
+ *     any pd_op tag it sees was left by a crash or a dead host: it repairs
+ *     it (pool_cluster_repair_strays) before its own change. That is how a
+ *     dead host's half-done work is reconciled without waiting for it.
+ *   - A host joins the lockspace with a host id recorded in the VG as
+ *     pd_host:<id>:<name> (so ids stay unique by name) and in its own pool
+ *     record (so poold rejoins at start). sanlock itself refuses a host id
+ *     whose delta lease another live host renews.
+ *   - A volume's lease slot is (re)written when the volume is created, and
+ *     a volume whose lease some live host holds is never deleted.
+ *
+ * Pools without locking keep the single-host rules: poold's serial request
+ * loop is the only writer, so nothing here applies except stray repair.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "layout.h"
+#include "manager.h"
+#include "pool-alloc.h"
+#include "pool-error.h"
+#include "pool-lease.h"
+#include "pool-log.h"
+#include "pool-util.h"
+#include "pool_store.h"
+
+static const char *this_host_name(poolManager *mgr)
+{
+    static char buf[256];
+    if (mgr->cfg->host_name)
+        return mgr->cfg->host_name;
+    if (!buf[0] && gethostname(buf, sizeof(buf) - 1) < 0)
+        snprintf(buf, sizeof(buf), "unknown");
+    return buf;
+}
+
+void pool_cluster_entry_clear(poolEntry *e)
+{
+    pool_lockspace_free(e->ls);
+    e->ls = NULL;
+    free(e->meta_pv);
+    e->meta_pv = NULL;
+}
+
+void pool_cluster_manager_clear(poolManager *mgr)
+{
+    pool_lease_holder_free(mgr->holder);
+    mgr->holder = NULL;
+}
+
+static int need_sanlock(poolEntry *e)
+{
+    if (e->def->locking == POOL_LOCKING_SANLOCK)
+        return 0;
+    pool_error(POOL_ERR_INVALID_ARG,
+               "pool %s does not use sanlock locking (created with --locking none): it has no "
+               "host ids or leases",
+               e->def->name);
+    return -1;
+}
+
+static int first_segment(const poolSnapshot *snap, const char *lv, uint64_t extent_size,
+                         poolSegment *out)
+{
+    const poolLvmLV *l = pool_snapshot_find_lv(snap, lv);
+    if (!l) {
+        pool_error(POOL_ERR_LVM, "the pool's %s logical volume is missing", lv);
+        return -1;
+    }
+    poolSegment *segs = NULL;
+    size_t n = 0;
+    if (pool_layout_segments(l, snap->pvs, snap->npvs, extent_size, &segs, &n) < 0)
+        return -1;
+    if (n == 0) {
+        pool_segments_free(segs, n);
+        pool_error(POOL_ERR_LVM, "the pool's %s logical volume has no segments", lv);
+        return -1;
+    }
+    *out = segs[0];
+    out->pv = pool_strdup(segs[0].pv);
+    pool_segments_free(segs, n);
+    return out->pv ? 0 : -1;
+}
+
+/* Build the lockspace and the metadata lease address from the special LVs'
+ * maps (snap may be NULL: one is loaded). */
+static int ensure_lockspace(poolEntry *e, const poolSnapshot *snap)
+{
+    if (e->ls)
+        return 0;
+    if (need_sanlock(e) < 0)
+        return -1;
+    poolSnapshot own;
+    if (!snap) {
+        if (pool_snapshot_load(e, &own) < 0)
+            return -1;
+        snap = &own;
+    }
+    poolSegment ids = {0}, leases = {0};
+    int r = -1;
+    if (first_segment(snap, POOL_LV_IDS, e->def->extent_size, &ids) == 0 &&
+        first_segment(snap, POOL_LV_LEASES, e->def->extent_size, &leases) == 0) {
+        e->ls =
+            pool_lockspace_new(e->def->uuid, ids.pv, ids.pv_offset, ids.length, e->def->host_ids);
+        if (e->ls) {
+            e->meta_pv = pool_steal_ptr(&leases.pv);
+            e->meta_offset = leases.pv_offset;
+            r = 0;
+        }
+    }
+    free(ids.pv);
+    free(leases.pv);
+    if (snap == &own)
+        pool_snapshot_clear(&own);
+    return r;
+}
+
+static poolLeaseHolder *holder(poolManager *mgr)
+{
+    if (!mgr->holder)
+        mgr->holder = pool_lease_holder_new();
+    return mgr->holder;
+}
+
+static poolLeaseRef meta_ref(poolEntry *e, char *label, size_t len)
+{
+    poolLeaseRef ref = pool_lease_metadata_ref(e->meta_pv, e->meta_offset);
+    snprintf(label, len, "pool-metadata lease of pool %s", e->def->name);
+    ref.label = label;
+    return ref;
+}
+
+/* This host must be in the lockspace before it can hold any lease. */
+static int check_joined(poolEntry *e)
+{
+    bool joined = false;
+    unsigned id = 0;
+    if (pool_lockspace_joined(e->ls, &joined, &id) < 0)
+        return -1;
+    if (joined)
+        return 0;
+    if (e->def->host_id)
+        pool_error(POOL_ERR_BUSY,
+                   "this host is still joining pool %s's lockspace as host id %u (sanlock takes "
+                   "a few io_timeouts); try again shortly",
+                   e->def->name, e->def->host_id);
+    else
+        pool_error(POOL_ERR_PERMISSION,
+                   "this host has not joined pool %s: run 'poolctl host join %s --host-id N' "
+                   "first",
+                   e->def->name, e->def->name);
+    return -1;
+}
+
+int pool_cluster_lock(poolManager *mgr, poolEntry *e)
+{
+    if (e->def->locking != POOL_LOCKING_SANLOCK)
+        return 0;
+    if (e->lock_depth > 0) {
+        e->lock_depth++;
+        return 0;
+    }
+    if (ensure_lockspace(e, NULL) < 0 || check_joined(e) < 0)
+        return -1;
+    poolLeaseHolder *h = holder(mgr);
+    if (!h)
+        return -1;
+    char label[128];
+    poolLeaseRef ref = meta_ref(e, label, sizeof(label));
+    if (pool_lease_acquire(h, e->ls, &ref, mgr->cfg->lease_wait) < 0) {
+        pool_error_prefix("cannot change pool %s", e->def->name);
+        return -1;
+    }
+    e->lock_depth = 1;
+    return 0;
+}
+
+void pool_cluster_unlock(poolManager *mgr, poolEntry *e)
+{
+    if (e->def->locking != POOL_LOCKING_SANLOCK || e->lock_depth == 0)
+        return;
+    if (--e->lock_depth > 0)
+        return;
+    poolError *err = pool_error_copy(pool_error_last());
+    char label[128];
+    poolLeaseRef ref = meta_ref(e, label, sizeof(label));
+    if (pool_lease_release(mgr->holder, e->ls, &ref) < 0)
+        log_pool(POOL_LOG_ERROR, e->def->name,
+                 "cannot release the pool-metadata lease: %s (sanlock frees it when poold exits)",
+                 pool_error_last_message());
+    pool_error_reset();
+    if (err) {
+        pool_error_set(err->code, err->message, err->file, err->func, err->line);
+        pool_error_free(err);
+    }
+}
+
+int pool_cluster_repair_strays(poolEntry *e, const poolSnapshot *snap)
+{
+    if (e->def->locking == POOL_LOCKING_SANLOCK && e->lock_depth == 0)
+        return 0; /* only the lease holder may */
+    int repaired = 0;
+    for (size_t i = 0; i < snap->nlvs; i++) {
+        const poolLvmLV *lv = &snap->lvs[i];
+        if (!pool_layout_lv_is_volume(lv))
+            continue;
+        const char *op = pool_lvm_tag_get(lv->tags, POOL_TAG_OP);
+        if (!op)
+            continue;
+        log_vol(POOL_LOG_WARN, e->def->name, lv->name,
+                "found '%s' left unfinished by a crashed or dead host; repairing it", op);
+        if (pool_reconcile_volume(e, lv, op) < 0)
+            return -1;
+        repaired++;
+    }
+    return repaired;
+}
+
+static int slot_ref(poolEntry *e, const poolSnapshot *snap, int slot, char **pv, uint64_t *off)
+{
+    const poolLvmLV *leases = pool_snapshot_find_lv(snap, POOL_LV_LEASES);
+    if (!leases) {
+        pool_error(POOL_ERR_LVM, "the pool's leases logical volume is missing");
+        return -1;
+    }
+    poolSegment *segs = NULL;
+    size_t n = 0;
+    const char *p;
+    int r = pool_layout_segments(leases, snap->pvs, snap->npvs, e->def->extent_size, &segs, &n);
+    if (r == 0)
+        r = pool_layout_locate(segs, n, (uint64_t)slot * POOL_LEASE_SLOT_SIZE, POOL_LEASE_SLOT_SIZE,
+                               &p, off);
+    if (r == 0 && !(*pv = pool_strdup(p)))
+        r = -1;
+    pool_segments_free(segs, n);
+    return r;
+}
+
+int pool_cluster_format_volume_lease(poolManager *mgr, poolEntry *e, const poolSnapshot *snap,
+                                     int slot, const char *uuid, const char *name)
+{
+    (void)mgr;
+    if (e->def->locking != POOL_LOCKING_SANLOCK)
+        return 0;
+    POOL_AUTOFREE(char *) pv = NULL;
+    uint64_t off = 0;
+    if (ensure_lockspace(e, snap) < 0 || slot_ref(e, snap, slot, &pv, &off) < 0)
+        return -1;
+    char label[128];
+    snprintf(label, sizeof(label), "lease of volume %s", name);
+    poolLeaseRef ref = {.name = uuid, .pv = pv, .offset = off, .label = label};
+    return pool_lease_format(e->ls, &ref);
+}
+
+static int vol_ref(poolEntry *e, const poolVolDef *vol, char *label, size_t len, poolLeaseRef *ref)
+{
+    if (!vol->lease_pv) {
+        pool_error(POOL_ERR_LVM, "volume %s has no lease slot address", vol->name);
+        return -1;
+    }
+    snprintf(label, len, "lease of volume %s", vol->name);
+    *ref = (poolLeaseRef){
+        .name = vol->uuid, .pv = vol->lease_pv, .offset = vol->lease_offset, .label = label};
+    return ensure_lockspace(e, NULL);
+}
+
+int pool_cluster_check_lease_free(poolManager *mgr, poolEntry *e, const poolVolDef *vol)
+{
+    (void)mgr;
+    if (e->def->locking != POOL_LOCKING_SANLOCK)
+        return 0;
+    char label[128];
+    poolLeaseRef ref;
+    poolLeaseStatus st;
+    if (vol_ref(e, vol, label, sizeof(label), &ref) < 0 || pool_lease_status(e->ls, &ref, &st) < 0)
+        return -1;
+    if (st.held && st.owner_state != POOL_LEASE_HOST_DEAD &&
+        st.owner_state != POOL_LEASE_HOST_FREE) {
+        pool_error(POOL_ERR_BUSY,
+                   "volume %s is in use: its lease is held by host %u (%s); release it first",
+                   vol->name, st.owner, pool_lease_host_state_name(st.owner_state));
+        return -1;
+    }
+    return 0;
+}
+
+int pool_cluster_format_pool(poolManager *mgr, poolEntry *e)
+{
+    (void)mgr;
+    if (e->def->locking != POOL_LOCKING_SANLOCK)
+        return 0;
+    pool_cluster_entry_clear(e);
+    if (ensure_lockspace(e, NULL) < 0)
+        return -1;
+    /* force: the VG was made by this request, so whatever the ids area
+     * holds is left over from earlier use of these disks (LVs are not
+     * zeroed), never a lockspace anyone is in */
+    if (pool_lockspace_format(e->ls, e->def->io_timeout, true) < 0)
+        return -1;
+    char label[128];
+    poolLeaseRef ref = meta_ref(e, label, sizeof(label));
+    return pool_lease_format(e->ls, &ref);
+}
+
+/* ---- hosts ------------------------------------------------------------- */
+
+/* pd_host:<id>:<name> → id and name (name points into the tag). */
+static bool parse_host_tag(const char *tag, unsigned *id, const char **name)
+{
+    static const char prefix[] = POOL_TAG_HOST ":";
+    if (strncmp(tag, prefix, sizeof(prefix) - 1) != 0)
+        return false;
+    const char *p = tag + sizeof(prefix) - 1;
+    char *end;
+    unsigned long v = strtoul(p, &end, 10);
+    if (end == p || *end != ':' || v < 1 || v > POOL_LEASE_MAX_HOST_ID)
+        return false;
+    *id = (unsigned)v;
+    *name = end + 1;
+    return true;
+}
+
+static int load_vg_tags(poolEntry *e, poolSnapshot *snap)
+{
+    return pool_snapshot_load(e, snap);
+}
+
+static int check_host_name(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > 64)
+        goto bad;
+    for (size_t i = 0; i < n; i++)
+        if (!(name[i] >= 'a' && name[i] <= 'z') && !(name[i] >= 'A' && name[i] <= 'Z') &&
+            !(name[i] >= '0' && name[i] <= '9') && name[i] != '-' && name[i] != '.' &&
+            name[i] != '_')
+            goto bad;
+    return 0;
+bad:
+    pool_error(POOL_ERR_CONFIG,
+               "host name '%.64s' cannot be recorded in the pool (1-64 of A-Z a-z 0-9 . _ -); "
+               "set host_name in poold.conf",
+               name);
+    return -1;
+}
+
+int pool_manager_host_join(poolManager *mgr, const char *pool, unsigned host_id,
+                           unsigned wait_seconds)
+{
+    poolEntry *e = pool_manager_find(mgr, pool);
+    if (!e || need_sanlock(e) < 0)
+        return -1;
+    const char *me = this_host_name(mgr);
+    if (check_host_name(me) < 0)
+        return -1;
+    if (host_id < 1 || host_id > e->def->host_ids) {
+        pool_error(POOL_ERR_INVALID_ARG, "host id %u is out of range 1..%u for pool %s", host_id,
+                   e->def->host_ids, pool);
+        return -1;
+    }
+    if (e->def->host_id && e->def->host_id != host_id) {
+        pool_error(POOL_ERR_EXISTS, "this host already joined pool %s as host id %u", pool,
+                   e->def->host_id);
+        return -1;
+    }
+    poolSnapshot snap;
+    if (load_vg_tags(e, &snap) < 0)
+        return -1;
+    bool tagged = false;
+    int r = 0;
+    for (char **t = snap.vg->tags; *t && r == 0; t++) {
+        unsigned id;
+        const char *name;
+        if (!parse_host_tag(*t, &id, &name))
+            continue;
+        if (id == host_id && strcmp(name, me) == 0) {
+            tagged = true;
+        } else if (id == host_id) {
+            pool_error(POOL_ERR_EXISTS, "host id %u of pool %s is already used by host %s", host_id,
+                       pool, name);
+            r = -1;
+        } else if (strcmp(name, me) == 0) {
+            pool_error(POOL_ERR_EXISTS,
+                       "this host (%s) already joined pool %s as host id %u; leave first", me, pool,
+                       id);
+            r = -1;
+        }
+    }
+    if (r == 0)
+        r = ensure_lockspace(e, &snap);
+    pool_snapshot_clear(&snap);
+    if (r < 0)
+        return -1;
+    log_pool(POOL_LOG_INFO, pool, "joining the lockspace as host id %u (%s)", host_id, me);
+    if (pool_lockspace_join(e->ls, host_id, e->def->io_timeout, wait_seconds) < 0)
+        return -1;
+    if (!tagged) {
+        POOL_AUTOFREE(char *) tag = pool_layout_tag(POOL_TAG_HOST, "%u:%s", host_id, me);
+        char *add[] = {tag, NULL};
+        if (!tag || pool_cluster_lock(mgr, e) < 0)
+            return -1;
+        r = pool_lvm_vg_change_tags(e->lvm, pool, add, NULL);
+        pool_cluster_unlock(mgr, e);
+        if (r < 0)
+            return -1;
+    }
+    if (e->def->host_id != host_id) {
+        e->def->host_id = host_id;
+        if (pool_store_save(mgr->pools_dir, e->def) < 0)
+            return -1;
+    }
+    log_pool(POOL_LOG_INFO, pool, "joined as host id %u", host_id);
+    return 0;
+}
+
+int pool_manager_host_leave(poolManager *mgr, const char *pool, unsigned wait_seconds)
+{
+    poolEntry *e = pool_manager_find(mgr, pool);
+    if (!e || need_sanlock(e) < 0)
+        return -1;
+    if (!e->def->host_id) {
+        pool_error(POOL_ERR_INVALID_ARG, "this host has not joined pool %s", pool);
+        return -1;
+    }
+    if (pool_cluster_lock(mgr, e) < 0)
+        return -1;
+    POOL_AUTOFREE(char *)
+    tag = pool_layout_tag(POOL_TAG_HOST, "%u:%s", e->def->host_id, this_host_name(mgr));
+    char *del[] = {tag, NULL};
+    int r = tag ? pool_lvm_vg_change_tags(e->lvm, pool, NULL, del) : -1;
+    pool_cluster_unlock(mgr, e);
+    if (r < 0)
+        return -1;
+    if (pool_lockspace_leave(e->ls, wait_seconds) < 0)
+        return -1;
+    log_pool(POOL_LOG_INFO, pool, "left the lockspace (was host id %u)", e->def->host_id);
+    e->def->host_id = 0;
+    return pool_store_save(mgr->pools_dir, e->def);
+}
+
+void pool_host_list_clear(poolHostList *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->hosts[i].name);
+    free(l->hosts);
+    memset(l, 0, sizeof(*l));
+}
+
+static poolHostInfo *host_slot(poolHostList *l, unsigned id)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (l->hosts[i].host_id == id)
+            return &l->hosts[i];
+    if (pool_realloc_n(&l->hosts, l->n + 1, sizeof(*l->hosts)) < 0)
+        return NULL;
+    poolHostInfo *h = &l->hosts[l->n++];
+    memset(h, 0, sizeof(*h));
+    h->host_id = id;
+    h->seen.host_id = id;
+    return h;
+}
+
+static int cmp_host_info(const void *a, const void *b)
+{
+    unsigned x = ((const poolHostInfo *)a)->host_id, y = ((const poolHostInfo *)b)->host_id;
+    return x < y ? -1 : x > y;
+}
+
+int pool_manager_host_list(poolManager *mgr, const char *pool, poolHostList *out)
+{
+    memset(out, 0, sizeof(*out));
+    poolEntry *e = pool_manager_find(mgr, pool);
+    if (!e || need_sanlock(e) < 0)
+        return -1;
+    poolSnapshot snap;
+    if (load_vg_tags(e, &snap) < 0)
+        return -1;
+    int r = ensure_lockspace(e, &snap);
+    for (char **t = snap.vg->tags; r == 0 && *t; t++) {
+        unsigned id;
+        const char *name;
+        if (!parse_host_tag(*t, &id, &name))
+            continue;
+        poolHostInfo *h = host_slot(out, id);
+        if (!h || (!h->name && !(h->name = pool_strdup(name))))
+            r = -1;
+    }
+    pool_snapshot_clear(&snap);
+    if (r < 0) {
+        pool_host_list_clear(out);
+        return -1;
+    }
+    pool_lease_timeouts(e->def->io_timeout, &out->timeouts);
+    unsigned id = 0;
+    if (pool_lockspace_joined(e->ls, &out->joined, &id) < 0)
+        pool_error_reset();
+    out->this_host_id = out->joined ? id : e->def->host_id;
+    if (out->joined) {
+        poolLeaseHost *seen = NULL;
+        size_t n = 0;
+        if (pool_lockspace_hosts(e->ls, &seen, &n) == 0) {
+            for (size_t i = 0; i < n; i++) {
+                if (seen[i].state == POOL_LEASE_HOST_FREE)
+                    continue;
+                poolHostInfo *h = host_slot(out, seen[i].host_id);
+                if (!h) {
+                    free(seen);
+                    pool_host_list_clear(out);
+                    return -1;
+                }
+                h->seen = seen[i];
+            }
+            free(seen);
+        } else {
+            log_pool(POOL_LOG_WARN, pool, "cannot read the hosts' delta leases: %s",
+                     pool_error_last_message());
+            pool_error_reset();
+        }
+    }
+    for (size_t i = 0; i < out->n; i++)
+        out->hosts[i].this_host = out->hosts[i].host_id == out->this_host_id;
+    if (out->n > 1)
+        qsort(out->hosts, out->n, sizeof(*out->hosts), cmp_host_info);
+    return 0;
+}
+
+void pool_manager_rejoin_all(poolManager *mgr)
+{
+    for (size_t i = 0; i < mgr->npools; i++) {
+        poolEntry *e = mgr->pools[i];
+        if (e->def->locking != POOL_LOCKING_SANLOCK || !e->def->host_id)
+            continue;
+        if (ensure_lockspace(e, NULL) < 0 ||
+            pool_lockspace_join(e->ls, e->def->host_id, e->def->io_timeout, 0) < 0) {
+            if (pool_error_last() && pool_error_last()->code == POOL_ERR_TIMEOUT)
+                log_pool(POOL_LOG_INFO, e->def->name,
+                         "rejoining the lockspace as host id %u in the background",
+                         e->def->host_id);
+            else
+                log_pool(POOL_LOG_ERROR, e->def->name, "cannot rejoin the lockspace: %s",
+                         pool_error_last_message());
+            pool_error_reset();
+        } else {
+            log_pool(POOL_LOG_INFO, e->def->name, "in the lockspace as host id %u",
+                     e->def->host_id);
+        }
+    }
+}
+
+int pool_manager_pool_locking(poolManager *mgr, const char *pool, int *locking, unsigned *host_id)
+{
+    poolEntry *e = pool_manager_find(mgr, pool);
+    if (!e)
+        return -1;
+    *locking = e->def->locking;
+    *host_id = e->def->host_id;
+    return 0;
+}
+
+/* ---- change detection ---------------------------------------------------- */
+
+int pool_manager_pool_changed(poolManager *mgr, const char *pool, bool *changed)
+{
+    *changed = false;
+    poolEntry *e = pool_manager_find(mgr, pool);
+    if (!e)
+        return -1;
+    poolMdaFingerprint fp;
+    if (pool_lvm_mda_fingerprint(e->def->devices[0], &fp) == 0) {
+        *changed = !e->have_fp || !pool_lvm_mda_fingerprint_equal(&fp, &e->fp);
+        e->fp = fp;
+        e->have_fp = true;
+        return 0;
+    }
+    log_pool(POOL_LOG_DEBUG, pool, "metadata header unreadable (%s); asking lvm",
+             pool_error_last_message());
+    pool_error_reset();
+    poolLvmVG *vg = NULL;
+    if (pool_lvm_report_vg(e->lvm, pool, &vg) < 0)
+        return -1;
+    *changed = !e->have_fp || vg->seqno != e->seqno;
+    e->seqno = vg->seqno;
+    e->have_fp = true;
+    memset(&e->fp, 0, sizeof(e->fp));
+    pool_lvm_vgs_free(vg, 1);
+    return 0;
+}
+
+char **pool_manager_pool_names(poolManager *mgr)
+{
+    char **out = pool_calloc(1, sizeof(char *));
+    for (size_t i = 0; out && i < mgr->npools; i++)
+        if (pool_strv_add(&out, mgr->pools[i]->def->name) < 0) {
+            pool_strv_free(out);
+            return NULL;
+        }
+    return out;
+}
+
+/* ---- volume leases ------------------------------------------------------ */
+
+static poolEntry *vol_entry(poolManager *mgr, const char *pool, const char *volume,
+                            poolVolDef **vol)
+{
+    poolEntry *e = pool_manager_find(mgr, pool);
+    if (!e || need_sanlock(e) < 0)
+        return NULL;
+    *vol = pool_manager_vol_info(mgr, pool, volume);
+    return *vol ? e : NULL;
+}
+
+int pool_manager_lease_acquire(poolManager *mgr, const char *pool, const char *volume,
+                               unsigned wait_seconds)
+{
+    POOL_AUTOPTR(poolVolDef) vol = NULL;
+    poolEntry *e = vol_entry(mgr, pool, volume, &vol);
+    char label[128];
+    poolLeaseRef ref;
+    if (!e || vol_ref(e, vol, label, sizeof(label), &ref) < 0 || check_joined(e) < 0)
+        return -1;
+    poolLeaseHolder *h = holder(mgr);
+    if (!h || pool_lease_acquire(h, e->ls, &ref, wait_seconds) < 0)
+        return -1;
+    log_vol(POOL_LOG_INFO, pool, volume, "lease acquired (host id %u)", e->def->host_id);
+    return 0;
+}
+
+int pool_manager_lease_release(poolManager *mgr, const char *pool, const char *volume)
+{
+    POOL_AUTOPTR(poolVolDef) vol = NULL;
+    poolEntry *e = vol_entry(mgr, pool, volume, &vol);
+    char label[128];
+    poolLeaseRef ref;
+    bool held = false;
+    if (!e || vol_ref(e, vol, label, sizeof(label), &ref) < 0)
+        return -1;
+    if (!mgr->holder || pool_lease_held(mgr->holder, e->ls, &ref, &held) < 0 || !held) {
+        pool_error_reset();
+        pool_error(POOL_ERR_INVALID_ARG, "poold on this host does not hold the lease of volume %s",
+                   volume);
+        return -1;
+    }
+    if (pool_lease_release(mgr->holder, e->ls, &ref) < 0)
+        return -1;
+    log_vol(POOL_LOG_INFO, pool, volume, "lease released");
+    return 0;
+}
+
+void pool_vol_lease_clear(poolVolLease *l)
+{
+    free(l->owner_name);
+    memset(l, 0, sizeof(*l));
+}
+
+static char *host_name_of(poolEntry *e, unsigned id)
+{
+    poolSnapshot snap;
+    if (pool_snapshot_load(e, &snap) < 0) {
+        pool_error_reset();
+        return NULL;
+    }
+    char *out = NULL;
+    for (char **t = snap.vg->tags; *t && !out; t++) {
+        unsigned tid;
+        const char *name;
+        if (parse_host_tag(*t, &tid, &name) && tid == id)
+            out = pool_strdup(name);
+    }
+    pool_snapshot_clear(&snap);
+    return out;
+}
+
+int pool_manager_lease_status(poolManager *mgr, const char *pool, const char *volume,
+                              poolVolLease *out)
+{
+    memset(out, 0, sizeof(*out));
+    POOL_AUTOPTR(poolVolDef) vol = NULL;
+    poolEntry *e = vol_entry(mgr, pool, volume, &vol);
+    char label[128];
+    poolLeaseRef ref;
+    poolLeaseStatus st;
+    if (!e || vol_ref(e, vol, label, sizeof(label), &ref) < 0 ||
+        pool_lease_status(e->ls, &ref, &st) < 0)
+        return -1;
+    out->held = st.held;
+    out->owner = st.owner;
+    out->owner_state = st.owner_state;
+    out->lver = st.lver;
+    if (st.held) {
+        out->owner_name = host_name_of(e, st.owner);
+        out->this_host = e->def->host_id && st.owner == e->def->host_id;
+        bool mine = false;
+        if (mgr->holder && pool_lease_held(mgr->holder, e->ls, &ref, &mine) == 0)
+            out->this_holder = mine;
+        pool_error_reset();
+    }
+    return 0;
+}
+
+int pool_manager_lease_held_here(poolManager *mgr, const poolVolDef *vol, bool *held)
+{
+    *held = false;
+    poolEntry *e = pool_manager_find(mgr, vol->pool);
+    if (!e)
+        return -1;
+    if (e->def->locking != POOL_LOCKING_SANLOCK) {
+        *held = true;
+        return 0;
+    }
+    if (!e->def->host_id)
+        return 0;
+    char label[128];
+    poolLeaseRef ref;
+    poolLeaseStatus st;
+    if (vol_ref(e, vol, label, sizeof(label), &ref) < 0 || pool_lease_status(e->ls, &ref, &st) < 0)
+        return -1;
+    *held = st.held && st.owner == e->def->host_id && st.owner_state != POOL_LEASE_HOST_DEAD;
+    return 0;
+}
