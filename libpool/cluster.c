@@ -139,6 +139,25 @@ static poolLeaseHolder *holder(poolManager *mgr)
     return mgr->holder;
 }
 
+/* Acquire through this process's holder. If the sanlock daemon restarted,
+ * the registered connection is dead (and every lease it held is gone
+ * with it): reconnect once and try again. */
+static int acquire(poolManager *mgr, poolEntry *e, const poolLeaseRef *ref, unsigned wait)
+{
+    for (int attempt = 0;; attempt++) {
+        poolLeaseHolder *h = holder(mgr);
+        if (h && pool_lease_acquire(h, e->ls, ref, wait) == 0)
+            return 0;
+        if (attempt > 0 || !h || pool_error_last_code() != POOL_ERR_CONNECT)
+            return -1;
+        log_pool(POOL_LOG_WARN, e->def->name,
+                 "lost the connection to the sanlock daemon (%s); reconnecting",
+                 pool_error_last_message());
+        pool_error_reset();
+        pool_cluster_manager_clear(mgr);
+    }
+}
+
 static poolLeaseRef meta_ref(poolEntry *e, char *label, size_t len)
 {
     poolLeaseRef ref = pool_lease_metadata_ref(e->meta_pv, e->meta_offset);
@@ -156,6 +175,13 @@ static int check_joined(poolEntry *e)
         return -1;
     if (joined)
         return 0;
+    if (e->def->host_id) {
+        /* recorded but not in sanlock's lockspaces (the daemon restarted,
+         * or the start-up join failed): ask again, in the background */
+        if (pool_lockspace_join(e->ls, e->def->host_id, e->def->io_timeout, 0) == 0)
+            return 0;
+        pool_error_reset();
+    }
     if (e->def->host_id)
         pool_error(POOL_ERR_BUSY,
                    "this host is still joining pool %s's lockspace as host id %u (sanlock takes "
@@ -179,12 +205,9 @@ int pool_cluster_lock(poolManager *mgr, poolEntry *e)
     }
     if (ensure_lockspace(e, NULL) < 0 || check_joined(e) < 0)
         return -1;
-    poolLeaseHolder *h = holder(mgr);
-    if (!h)
-        return -1;
     char label[128];
     poolLeaseRef ref = meta_ref(e, label, sizeof(label));
-    if (pool_lease_acquire(h, e->ls, &ref, mgr->cfg->lease_wait) < 0) {
+    if (acquire(mgr, e, &ref, mgr->cfg->lease_wait) < 0) {
         pool_error_prefix("cannot change pool %s", e->def->name);
         return -1;
     }
@@ -635,8 +658,7 @@ int pool_manager_lease_acquire(poolManager *mgr, const char *pool, const char *v
     poolLeaseRef ref;
     if (!e || vol_ref(e, vol, label, sizeof(label), &ref) < 0 || check_joined(e) < 0)
         return -1;
-    poolLeaseHolder *h = holder(mgr);
-    if (!h || pool_lease_acquire(h, e->ls, &ref, wait_seconds) < 0)
+    if (acquire(mgr, e, &ref, wait_seconds) < 0)
         return -1;
     log_vol(POOL_LOG_INFO, pool, volume, "lease acquired (host id %u)", e->def->host_id);
     return 0;

@@ -120,6 +120,13 @@ static int report_sanlock(int rv, const char *what)
                    what, run_dir(), strerror(-rv));
         return -1;
     }
+    if (rv == -EPIPE || rv == -ECONNRESET || rv == -ENOTCONN) {
+        /* the daemon answers but our registered connection is gone: it
+         * restarted (and dropped every lease the connection held) */
+        pool_error(POOL_ERR_CONNECT, "%s: the connection to the sanlock daemon was lost: %s", what,
+                   strerror(-rv));
+        return -1;
+    }
     switch (rv) {
     case SANLK_LEADER_MAGIC:
         pool_error(POOL_ERR_DEVICE, "%s: the area is not initialised (no sanlock lease there)",
