@@ -75,6 +75,7 @@ static int print_hosts(const cliOutput *out, xmlNodePtr reply, const poolRequest
             json_object_object_add(e, "state", json_object_new_string(attr(h, "state", 2)));
             json_object_object_add(e, "generation", json_object_new_int64(num(h, "generation")));
             json_object_object_add(e, "timestamp", json_object_new_int64(num(h, "timestamp")));
+            json_object_object_add(e, "io_timeout", json_object_new_int64(num(h, "io-timeout")));
             json_object_object_add(e, "this_host", json_object_new_boolean(yes(h, "this-host")));
             json_object_array_add(a, e);
         }

@@ -169,8 +169,9 @@ static const char *export_word(const poolVolDef *v)
 {
     switch (v->export_state) {
     case POOL_VOL_EXPORT_ON:
-        return v->export_mode == POOL_VOL_MODE_RO       ? "yes (read-only)"
-               : v->export_mode == POOL_VOL_MODE_SHARED ? "yes (shared)"
+        /* "yes" = rw; fits the list's EXPORTED column */
+        return v->export_mode == POOL_VOL_MODE_RO       ? "ro"
+               : v->export_mode == POOL_VOL_MODE_SHARED ? "shared"
                                                         : "yes";
     case POOL_VOL_EXPORT_OFF:
         return "no";

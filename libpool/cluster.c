@@ -365,22 +365,14 @@ static int load_vg_tags(poolEntry *e, poolSnapshot *snap)
     return pool_snapshot_load(e, snap);
 }
 
+/* The host name goes into a VG tag: poold's host-name rules (letters,
+ * digits, _ . + -) are a subset of what LVM tags allow. */
 static int check_host_name(const char *name)
 {
-    size_t n = strlen(name);
-    if (n == 0 || n > 64)
-        goto bad;
-    for (size_t i = 0; i < n; i++)
-        if (!(name[i] >= 'a' && name[i] <= 'z') && !(name[i] >= 'A' && name[i] <= 'Z') &&
-            !(name[i] >= '0' && name[i] <= '9') && name[i] != '-' && name[i] != '.' &&
-            name[i] != '_')
-            goto bad;
-    return 0;
-bad:
-    pool_error(POOL_ERR_CONFIG,
-               "host name '%.64s' cannot be recorded in the pool (1-64 of A-Z a-z 0-9 . _ -); "
-               "set host_name in poold.conf",
-               name);
+    if (pool_name_validate(POOL_NAME_HOST, name) == 0)
+        return 0;
+    pool_error_prefix("this host's name cannot be recorded in the pool; set host_name in "
+                      "poold.conf");
     return -1;
 }
 
@@ -462,17 +454,41 @@ int pool_manager_host_leave(poolManager *mgr, const char *pool, unsigned wait_se
         pool_error(POOL_ERR_INVALID_ARG, "this host has not joined pool %s", pool);
         return -1;
     }
-    if (pool_cluster_lock(mgr, e) < 0)
+    size_t held = 0;
+    if (ensure_lockspace(e, NULL) < 0 ||
+        (mgr->holder && pool_lease_holder_count(mgr->holder, e->ls, &held) < 0))
         return -1;
+    if (held) {
+        pool_error(POOL_ERR_BUSY,
+                   "poold on this host holds %zu lease(s) in pool %s; release them first", held,
+                   pool);
+        return -1;
+    }
     POOL_AUTOFREE(char *)
     tag = pool_layout_tag(POOL_TAG_HOST, "%u:%s", e->def->host_id, this_host_name(mgr));
-    char *del[] = {tag, NULL};
-    int r = tag ? pool_lvm_vg_change_tags(e->lvm, pool, NULL, del) : -1;
+    char *tags[] = {tag, NULL};
+    if (!tag || pool_cluster_lock(mgr, e) < 0)
+        return -1;
+    int r = pool_lvm_vg_change_tags(e->lvm, pool, NULL, tags);
     pool_cluster_unlock(mgr, e);
     if (r < 0)
         return -1;
-    if (pool_lockspace_leave(e->ls, wait_seconds) < 0)
+    if (pool_lockspace_leave(e->ls, wait_seconds) < 0) {
+        /* still a member (another process of this host holds a lease, or
+         * sanlock is slow): the VG must keep saying so */
+        poolError *err = pool_error_copy(pool_error_last());
+        if (pool_cluster_lock(mgr, e) == 0) {
+            if (pool_lvm_vg_change_tags(e->lvm, pool, tags, NULL) < 0)
+                log_pool(POOL_LOG_ERROR, pool, "cannot restore tag %s: %s", tag,
+                         pool_error_last_message());
+            pool_cluster_unlock(mgr, e);
+        }
+        if (err) {
+            pool_error_set(err->code, err->message, err->file, err->func, err->line);
+            pool_error_free(err);
+        }
         return -1;
+    }
     log_pool(POOL_LOG_INFO, pool, "left the lockspace (was host id %u)", e->def->host_id);
     e->def->host_id = 0;
     return pool_store_save(mgr->pools_dir, e->def);
@@ -746,13 +762,15 @@ int pool_manager_lease_held_here(poolManager *mgr, const poolVolDef *vol, bool *
         *held = true;
         return 0;
     }
-    if (!e->def->host_id)
+    /* Only leases this poold holds count: sanlock tells us exactly (no
+     * disk read, no stale owner from an earlier incarnation of this host),
+     * and it hears at once when they go. Leases other processes of this
+     * host hold (a VM's lock manager) are not seen here. */
+    if (!e->def->host_id || !mgr->holder)
         return 0;
     char label[128];
     poolLeaseRef ref;
-    poolLeaseStatus st;
-    if (vol_ref(e, vol, label, sizeof(label), &ref) < 0 || pool_lease_status(e->ls, &ref, &st) < 0)
+    if (vol_ref(e, vol, label, sizeof(label), &ref) < 0)
         return -1;
-    *held = st.held && st.owner == e->def->host_id && st.owner_state != POOL_LEASE_HOST_DEAD;
-    return 0;
+    return pool_lease_held(mgr->holder, e->ls, &ref, held);
 }

@@ -156,7 +156,7 @@ static int report_sanlock(int rv, const char *what)
         break;
     case SANLK_ACQUIRE_LOCKSPACE:
     case -ENOSPC:
-        pool_error(POOL_ERR_NO_POOL, "%s: this host has not joined the lockspace", what);
+        pool_error(POOL_ERR_PERMISSION, "%s: this host has not joined the lockspace", what);
         break;
     case SANLK_ADDLS_INVALID_HOSTID:
         pool_error(POOL_ERR_INVALID_ARG, "%s: host id is larger than the lockspace allows", what);
@@ -921,20 +921,24 @@ int pool_lease_release(poolLeaseHolder *h, const poolLockspace *ls, const poolLe
     return report_sanlock(rv, what ? what : label);
 }
 
-int pool_lease_held(poolLeaseHolder *h, const poolLockspace *ls, const poolLeaseRef *ref,
-                    bool *held)
+/* Leases this holder has in lockspace ls: how many, and whether one of
+ * them is `name` (NULL: none asked for). */
+static int holder_inquire(poolLeaseHolder *h, const poolLockspace *ls, const char *name,
+                          size_t *count, bool *found)
 {
     char *state = NULL;
-    int count = 0;
-    *held = false;
+    int n = 0;
+    *count = 0;
+    if (found)
+        *found = false;
     pthread_mutex_lock(&h->lock);
-    int rv = sanlock_inquire(h->sock, -1, 0, &count, &state);
+    int rv = sanlock_inquire(h->sock, -1, 0, &n, &state);
     pthread_mutex_unlock(&h->lock);
     if (rv < 0) {
         free(state);
         return report_sanlock(rv, "inquire held leases");
     }
-    if (!state || count == 0) {
+    if (!state || n == 0) {
         free(state);
         return 0;
     }
@@ -945,11 +949,25 @@ int pool_lease_held(poolLeaseHolder *h, const poolLockspace *ls, const poolLease
     if (rv < 0)
         return report_sanlock(rv, "parse held leases");
     for (int i = 0; i < nargs; i++) {
-        if (strncmp(args[i]->lockspace_name, ls->name, SANLK_NAME_LEN) == 0 &&
-            strncmp(args[i]->name, ref->name, SANLK_NAME_LEN) == 0)
-            *held = true;
+        if (strncmp(args[i]->lockspace_name, ls->name, SANLK_NAME_LEN) == 0) {
+            (*count)++;
+            if (name && found && strncmp(args[i]->name, name, SANLK_NAME_LEN) == 0)
+                *found = true;
+        }
         free(args[i]);
     }
     free(args);
     return 0;
+}
+
+int pool_lease_held(poolLeaseHolder *h, const poolLockspace *ls, const poolLeaseRef *ref,
+                    bool *held)
+{
+    size_t n;
+    return holder_inquire(h, ls, ref->name, &n, held);
+}
+
+int pool_lease_holder_count(poolLeaseHolder *h, const poolLockspace *ls, size_t *n)
+{
+    return holder_inquire(h, ls, NULL, n, NULL);
 }

@@ -734,8 +734,10 @@ int pool_destroy_finish(poolManager *mgr, poolEntry *e)
 }
 
 /* A sanlock pool is destroyed only when no other host is still a member
- * (pd_host tags of other hosts): their VMs may be using its volumes. */
-static int destroy_check_hosts(poolManager *mgr, poolEntry *e, bool force)
+ * (pd_host tags of other hosts: their VMs may be using its volumes; --force
+ * overrides that) and no live host holds a volume's lease (never
+ * overridden). */
+static int destroy_check_members(poolManager *mgr, poolEntry *e, bool force)
 {
     poolSnapshot snap;
     if (pool_snapshot_load(e, &snap) < 0)
@@ -756,7 +758,6 @@ static int destroy_check_hosts(poolManager *mgr, poolEntry *e, bool force)
         }
     }
     pool_snapshot_clear(&snap);
-    (void)mgr;
     if (others && !force) {
         pool_error(POOL_ERR_BUSY,
                    "pool %s is still joined by other hosts (%s); they must 'poolctl host leave' "
@@ -764,7 +765,18 @@ static int destroy_check_hosts(poolManager *mgr, poolEntry *e, bool force)
                    e->def->name, others);
         return -1;
     }
-    return 0;
+    /* never, not even with --force, delete a volume a live host holds */
+    poolVolDef **vols = NULL;
+    size_t n = 0;
+    if (pool_manager_vol_list(mgr, e->def->name, &vols, &n) < 0)
+        return -1;
+    int r = 0;
+    for (size_t i = 0; i < n && r == 0; i++)
+        r = pool_cluster_check_lease_free(mgr, e, vols[i]);
+    pool_vol_defs_free(vols, n);
+    if (r < 0)
+        pool_error_prefix("pool %s not destroyed", e->def->name);
+    return r;
 }
 
 int pool_manager_pool_destroy(poolManager *mgr, const char *name, bool force)
@@ -773,8 +785,27 @@ int pool_manager_pool_destroy(poolManager *mgr, const char *name, bool force)
     if (!e)
         return -1;
     poolSnapshot snap;
-    if (pool_snapshot_load(e, &snap) < 0)
-        return -1;
+    if (pool_snapshot_load(e, &snap) < 0) {
+        if (pool_error_last_code() != POOL_ERR_NO_POOL)
+            return -1;
+        /* the VG is gone (another host destroyed the pool): only this
+         * host's record is left to drop */
+        if (!force) {
+            pool_error_prefix("pool %s cannot be destroyed (use --force to forget this host's "
+                              "record of a pool whose volume group is gone)",
+                              name);
+            return -1;
+        }
+        pool_error_reset();
+        log_pool(POOL_LOG_WARN, name, "volume group is gone; forgetting the pool on this host");
+        if (e->ls && e->def->host_id && pool_lockspace_leave(e->ls, 10) < 0)
+            pool_error_reset();
+        if (pool_store_remove(mgr->pools_dir, name) < 0 ||
+            pool_store_journal_clear(mgr->pools_dir, name) < 0)
+            return -1;
+        pool_manager_drop_entry(mgr, e);
+        return 0;
+    }
     size_t nvol = 0;
     POOL_AUTOFREE(char *) foreign = NULL;
     for (size_t i = 0; i < snap.nlvs; i++) {
@@ -807,7 +838,7 @@ int pool_manager_pool_destroy(poolManager *mgr, const char *name, bool force)
     }
     if (pool_cluster_lock(mgr, e) < 0)
         return -1;
-    if (e->def->locking == POOL_LOCKING_SANLOCK && destroy_check_hosts(mgr, e, force) < 0) {
+    if (e->def->locking == POOL_LOCKING_SANLOCK && destroy_check_members(mgr, e, force) < 0) {
         pool_cluster_unlock(mgr, e);
         return -1;
     }

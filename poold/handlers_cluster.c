@@ -52,9 +52,6 @@ static int host_join(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
     }
     if (pool_manager_host_join(d->mgr, pool, id, wait) < 0)
         return -1;
-    /* leases held elsewhere on this host can count now: recheck the LUNs */
-    if (d->ex)
-        poold_export_pool_sync(d->ex, d->mgr, pool);
     xmlNodePtr n = xmlNewChild(reply, NULL, BAD_CAST "result", NULL);
     if (!n)
         return pool_error_oom();

@@ -53,6 +53,8 @@ static int pool_create(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
         return -1;
     if (locking && pool_locking_parse(locking, &opts.locking) < 0)
         return -1;
+    if (opts.locking < 0)
+        opts.locking = d->cfg->default_locking;
     if (host_id && opts.locking == POOL_LOCKING_NONE) {
         pool_error(POOL_ERR_INVALID_ARG, "--host-id needs a pool with sanlock locking");
         return -1;

@@ -252,7 +252,8 @@ int main(int argc, char **argv)
 
     poolDaemon d = {.cfg = cfg, .mgr = mgr, .ready_fd = ready_fd};
     /* rejoin the lockspaces of sanlock pools (in the background: joining
-     * takes a few io_timeouts; changes wait for it, reads do not) */
+     * takes a few io_timeouts; until it is done, changes are refused as
+     * busy and reads work) */
     pool_manager_rejoin_all(mgr);
     d.ex = poold_export_start(cfg, mgr);
     if (!d.ex) {

@@ -46,7 +46,7 @@
  *   POOL_ERR_CONNECT      the sanlock daemon cannot be reached
  *   POOL_ERR_BUSY         "lease of volume V is held by host 3 (live)"
  *   POOL_ERR_TIMEOUT      a bounded wait ran out (join, leave)
- *   POOL_ERR_NO_POOL      lockspace not joined by this host
+ *   POOL_ERR_PERMISSION   lockspace not joined by this host
  *   POOL_ERR_DEVICE       area not initialised / holds another lease / I/O
  *   POOL_ERR_EXISTS       lockspace already formatted, lease already held
  *   POOL_ERR_INVALID_ARG  host id out of range, bad name
@@ -195,6 +195,8 @@ int pool_lease_release(poolLeaseHolder *h, const poolLockspace *ls, const poolLe
 /* Does this holder hold the lease? */
 int pool_lease_held(poolLeaseHolder *h, const poolLockspace *ls, const poolLeaseRef *ref,
                     bool *held);
+/* How many leases of lockspace ls this holder holds. */
+int pool_lease_holder_count(poolLeaseHolder *h, const poolLockspace *ls, size_t *n);
 
 #ifdef __cplusplus
 }
