@@ -655,35 +655,29 @@ char **pool_manager_pool_names(poolManager *mgr)
 
 /* ---- volume leases ------------------------------------------------------ */
 
-static poolEntry *vol_entry(poolManager *mgr, const char *pool, const char *volume,
-                            poolVolDef **vol)
+/* The volume's pool, which must use sanlock. */
+static poolEntry *vol_entry(poolManager *mgr, const poolVolDef *vol)
 {
-    poolEntry *e = pool_manager_find(mgr, pool);
-    if (!e || need_sanlock(e) < 0)
-        return NULL;
-    *vol = pool_manager_vol_info(mgr, pool, volume);
-    return *vol ? e : NULL;
+    poolEntry *e = pool_manager_find(mgr, vol->pool);
+    return e && need_sanlock(e) == 0 ? e : NULL;
 }
 
-int pool_manager_lease_acquire(poolManager *mgr, const char *pool, const char *volume,
-                               unsigned wait_seconds)
+int pool_manager_lease_acquire(poolManager *mgr, const poolVolDef *vol, unsigned wait_seconds)
 {
-    POOL_AUTOPTR(poolVolDef) vol = NULL;
-    poolEntry *e = vol_entry(mgr, pool, volume, &vol);
+    poolEntry *e = vol_entry(mgr, vol);
     char label[128];
     poolLeaseRef ref;
     if (!e || vol_ref(e, vol, label, sizeof(label), &ref) < 0 || check_joined(e) < 0)
         return -1;
     if (acquire(mgr, e, &ref, wait_seconds) < 0)
         return -1;
-    log_vol(POOL_LOG_INFO, pool, volume, "lease acquired (host id %u)", e->def->host_id);
+    log_vol(POOL_LOG_INFO, vol->pool, vol->name, "lease acquired (host id %u)", e->def->host_id);
     return 0;
 }
 
-int pool_manager_lease_release(poolManager *mgr, const char *pool, const char *volume)
+int pool_manager_lease_release(poolManager *mgr, const poolVolDef *vol)
 {
-    POOL_AUTOPTR(poolVolDef) vol = NULL;
-    poolEntry *e = vol_entry(mgr, pool, volume, &vol);
+    poolEntry *e = vol_entry(mgr, vol);
     char label[128];
     poolLeaseRef ref;
     bool held = false;
@@ -692,12 +686,12 @@ int pool_manager_lease_release(poolManager *mgr, const char *pool, const char *v
     if (!mgr->holder || pool_lease_held(mgr->holder, e->ls, &ref, &held) < 0 || !held) {
         pool_error_reset();
         pool_error(POOL_ERR_INVALID_ARG, "poold on this host does not hold the lease of volume %s",
-                   volume);
+                   vol->name);
         return -1;
     }
     if (pool_lease_release(mgr->holder, e->ls, &ref) < 0)
         return -1;
-    log_vol(POOL_LOG_INFO, pool, volume, "lease released");
+    log_vol(POOL_LOG_INFO, vol->pool, vol->name, "lease released");
     return 0;
 }
 
@@ -707,30 +701,32 @@ void pool_vol_lease_clear(poolVolLease *l)
     memset(l, 0, sizeof(*l));
 }
 
-static char *host_name_of(poolEntry *e, unsigned id)
+/* A host id's name: this host's own, or from the VG's pd_host tags (one
+ * vgs); NULL when unknown. */
+static char *host_name_of(poolManager *mgr, poolEntry *e, unsigned id)
 {
-    poolSnapshot snap;
-    if (pool_snapshot_load(e, &snap) < 0) {
+    if (id && id == e->def->host_id)
+        return pool_strdup(this_host_name(mgr));
+    poolLvmVG *vg = NULL;
+    if (pool_lvm_report_vg(e->lvm, e->def->name, &vg) < 0) {
         pool_error_reset();
         return NULL;
     }
     char *out = NULL;
-    for (char **t = snap.vg->tags; *t && !out; t++) {
+    for (char **t = vg->tags; *t && !out; t++) {
         unsigned tid;
         const char *name;
         if (parse_host_tag(*t, &tid, &name) && tid == id)
             out = pool_strdup(name);
     }
-    pool_snapshot_clear(&snap);
+    pool_lvm_vgs_free(vg, 1);
     return out;
 }
 
-int pool_manager_lease_status(poolManager *mgr, const char *pool, const char *volume,
-                              poolVolLease *out)
+int pool_manager_lease_status(poolManager *mgr, const poolVolDef *vol, poolVolLease *out)
 {
     memset(out, 0, sizeof(*out));
-    POOL_AUTOPTR(poolVolDef) vol = NULL;
-    poolEntry *e = vol_entry(mgr, pool, volume, &vol);
+    poolEntry *e = vol_entry(mgr, vol);
     char label[128];
     poolLeaseRef ref;
     poolLeaseStatus st;
@@ -742,7 +738,7 @@ int pool_manager_lease_status(poolManager *mgr, const char *pool, const char *vo
     out->owner_state = st.owner_state;
     out->lver = st.lver;
     if (st.held) {
-        out->owner_name = host_name_of(e, st.owner);
+        out->owner_name = host_name_of(mgr, e, st.owner);
         out->this_host = e->def->host_id && st.owner == e->def->host_id;
         bool mine = false;
         if (mgr->holder && pool_lease_held(mgr->holder, e->ls, &ref, &mine) == 0)

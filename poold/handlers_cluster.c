@@ -107,27 +107,15 @@ out:
     return r;
 }
 
-/* After a lease changes hands on this host, the LUN's write permission
- * follows (export.c). */
-static void refresh_access(poolDaemon *d, const char *pool, const char *volume)
-{
-    if (!d->ex)
-        return;
-    POOL_AUTOPTR(poolVolDef) vol = pool_manager_vol_info(d->mgr, pool, volume);
-    if (vol)
-        poold_export_vol_access(d->ex, vol);
-    pool_error_reset();
-}
-
-static int lease_reply(poolDaemon *d, const char *pool, const char *volume, xmlNodePtr reply)
+static int lease_reply(poolDaemon *d, const poolVolDef *vol, xmlNodePtr reply)
 {
     poolVolLease l;
-    if (pool_manager_lease_status(d->mgr, pool, volume, &l) < 0)
+    if (pool_manager_lease_status(d->mgr, vol, &l) < 0)
         return -1;
     int r = -1;
     xmlNodePtr n = xmlNewChild(reply, NULL, BAD_CAST "result", NULL);
-    if (n && set_str(n, "type", "lease") == 0 && set_str(n, "pool", pool) == 0 &&
-        set_str(n, "volume", volume) == 0 && set_str(n, "held", l.held ? "yes" : "no") == 0 &&
+    if (n && set_str(n, "type", "lease") == 0 && set_str(n, "pool", vol->pool) == 0 &&
+        set_str(n, "volume", vol->name) == 0 && set_str(n, "held", l.held ? "yes" : "no") == 0 &&
         set_uint(n, "lver", l.lver) == 0 &&
         (!l.held || (set_uint(n, "owner", l.owner) == 0 &&
                      (!l.owner_name || set_str(n, "owner-name", l.owner_name) == 0) &&
@@ -141,38 +129,45 @@ static int lease_reply(poolDaemon *d, const char *pool, const char *volume, xmlN
     return r;
 }
 
-static int lease_acquire(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
+/* The volume a lease request names (one lvs; its lease address, uuid and
+ * LUN serve the whole request). */
+static poolVolDef *lease_volume(poolDaemon *d, const poolRequest *req)
 {
     const char *pool, *volume;
-    unsigned wait = 0;
     if (poold_param_required(req, "pool", &pool) < 0 ||
-        poold_param_required(req, "volume", &volume) < 0 || param_wait(req, 0, &wait) < 0)
+        poold_param_required(req, "volume", &volume) < 0)
+        return NULL;
+    return pool_manager_vol_info(d->mgr, pool, volume);
+}
+
+static int lease_acquire(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
+{
+    unsigned wait = 0;
+    if (param_wait(req, 0, &wait) < 0)
         return -1;
-    if (pool_manager_lease_acquire(d->mgr, pool, volume, wait) < 0)
+    POOL_AUTOPTR(poolVolDef) vol = lease_volume(d, req);
+    if (!vol || pool_manager_lease_acquire(d->mgr, vol, wait) < 0)
         return -1;
-    refresh_access(d, pool, volume);
-    return lease_reply(d, pool, volume, reply);
+    /* the LUN's write permission follows the lease (export.c) */
+    if (d->ex)
+        poold_export_vol_access(d->ex, vol);
+    return lease_reply(d, vol, reply);
 }
 
 static int lease_release(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
 {
-    const char *pool, *volume;
-    if (poold_param_required(req, "pool", &pool) < 0 ||
-        poold_param_required(req, "volume", &volume) < 0)
+    POOL_AUTOPTR(poolVolDef) vol = lease_volume(d, req);
+    if (!vol || pool_manager_lease_release(d->mgr, vol) < 0)
         return -1;
-    if (pool_manager_lease_release(d->mgr, pool, volume) < 0)
-        return -1;
-    refresh_access(d, pool, volume);
-    return lease_reply(d, pool, volume, reply);
+    if (d->ex)
+        poold_export_vol_access(d->ex, vol);
+    return lease_reply(d, vol, reply);
 }
 
 static int lease_status(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
 {
-    const char *pool, *volume;
-    if (poold_param_required(req, "pool", &pool) < 0 ||
-        poold_param_required(req, "volume", &volume) < 0)
-        return -1;
-    return lease_reply(d, pool, volume, reply);
+    POOL_AUTOPTR(poolVolDef) vol = lease_volume(d, req);
+    return vol ? lease_reply(d, vol, reply) : -1;
 }
 
 static const char *const join_params[] = {"pool", "host-id", "wait", NULL};

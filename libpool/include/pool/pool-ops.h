@@ -137,9 +137,9 @@ int pool_manager_pool_changed(poolManager *mgr, const char *pool, bool *changed)
 char **pool_manager_pool_names(poolManager *mgr);
 
 /* Volume leases, held by this process (released if poold exits). */
-int pool_manager_lease_acquire(poolManager *mgr, const char *pool, const char *volume,
-                               unsigned wait_seconds);
-int pool_manager_lease_release(poolManager *mgr, const char *pool, const char *volume);
+/* vol: from pool_manager_vol_info (its uuid and lease address). */
+int pool_manager_lease_acquire(poolManager *mgr, const poolVolDef *vol, unsigned wait_seconds);
+int pool_manager_lease_release(poolManager *mgr, const poolVolDef *vol);
 
 typedef struct {
     bool held;
@@ -151,8 +151,7 @@ typedef struct {
     uint64_t lver;
 } poolVolLease;
 void pool_vol_lease_clear(poolVolLease *l);
-int pool_manager_lease_status(poolManager *mgr, const char *pool, const char *volume,
-                              poolVolLease *out);
+int pool_manager_lease_status(poolManager *mgr, const poolVolDef *vol, poolVolLease *out);
 /* Does this host (any process) hold the volume's lease? For a pool
  * without locking: always true. Reads the lease from disk. */
 int pool_manager_lease_held_here(poolManager *mgr, const poolVolDef *vol, bool *held);
