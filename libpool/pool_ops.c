@@ -891,8 +891,13 @@ poolPoolDef *pool_manager_pool_import(poolManager *mgr, const char *name, char *
     if (!lvm)
         return NULL;
     poolLvmVG *vg = NULL;
-    if (pool_lvm_report_vg(lvm, name, &vg) < 0)
+    if (pool_lvm_report_vg(lvm, name, &vg) < 0) {
+        if (pool_error_last_code() == POOL_ERR_NO_POOL)
+            pool_error_prefix("cannot import pool %s: the given device(s) (%s%s) hold no volume "
+                              "group of that name",
+                              name, devices[0], devices[1] ? ", ..." : "");
         return NULL;
+    }
     POOL_AUTOPTR(poolPoolDef) def = pool_calloc(1, sizeof(*def));
     uint64_t ver = 0, hostids = 0, slots = 0;
     const char *uuid = pool_lvm_tag_get(vg->tags, POOL_TAG_UUID);

@@ -322,7 +322,7 @@ t_expect_fail 2 "host id 17 .*1\.\.16" cpctl 3 host join "$P" --host-id 17
 t_expect_fail 3 "nosuchpool" cpctl 3 host join nosuchpool --host-id 3
 t_expect_fail 3 "nosuchvol" cpctl 2 lease acquire "$P" nosuchvol --wait 0
 t_expect_fail 3 "nosuchvol" cpctl 2 lease status "$P" nosuchvol
-t_expect_fail 3 "other$$ not found" cpctl 3 pool import "other$$" "$BLANK" --host-id 3
+t_expect_fail 3 "hold no volume group of that name: volume group other$$ not found" cpctl 3 pool import "other$$" "$BLANK" --host-id 3
 t_expect_fail 5 "plain$$.*not a pool" cpctl 3 pool import "plain$$" "$PLAINVG" --host-id 3
 after=$(vg_snapshot)
 t_assert "VG tags and LVs unchanged by the refused requests" [ "$before" = "$after" ]
