@@ -169,6 +169,8 @@ static const struct {
     {POOL_ERR_PERMISSION, "permission", 6},
     {POOL_ERR_UNSUPPORTED, "unsupported", 7},
     {POOL_ERR_TIMEOUT, "timeout", 1},
+    {POOL_ERR_NO_VM, "no-vm", 3},
+    {POOL_ERR_CONFLICT, "conflict", 4},
 };
 
 START_TEST(test_code_names_and_exit_codes)

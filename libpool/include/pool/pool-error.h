@@ -44,6 +44,8 @@ typedef enum {
     POOL_ERR_PERMISSION,  /* peer not allowed */
     POOL_ERR_UNSUPPORTED, /* operation not supported */
     POOL_ERR_TIMEOUT,
+    POOL_ERR_NO_VM,    /* no such VM record */
+    POOL_ERR_CONFLICT, /* the object changed since it was read (retry) */
     POOL_ERR_LAST
 } poolErrorCode;
 
