@@ -82,6 +82,9 @@ typedef enum {
     KEY_LEASE_WAIT,
     KEY_REFRESH_INTERVAL_MS,
     KEY_LVM_LOCKING_DIR,
+    KEY_LIBVIRT_URI,
+    KEY_LIBVIRT_POOL_TYPE,
+    KEY_LIBVIRT_INITIATOR,
     KEY_COUNT
 } cfgKey;
 
@@ -108,6 +111,16 @@ static const struct {
     [KEY_LEASE_WAIT] = {"lease_wait", VAL_UINT, 0, 3600},
     [KEY_REFRESH_INTERVAL_MS] = {"refresh_interval_ms", VAL_UINT, 0, 3600000},
     [KEY_LVM_LOCKING_DIR] = {"lvm_locking_dir", VAL_STRING, 0, 0},
+    [KEY_LIBVIRT_URI] = {"libvirt_uri", VAL_STRING, 0, 0},
+    [KEY_LIBVIRT_POOL_TYPE] = {"libvirt_pool_type", VAL_STRING, 0, 0},
+    [KEY_LIBVIRT_INITIATOR] = {"libvirt_initiator", VAL_STRING, 0, 0},
+};
+
+static const char *const libvirt_pool_type_names[] = {
+    [POOL_LIBVIRT_POOL_AUTO] = "auto",
+    [POOL_LIBVIRT_POOL_ISCSI_DIRECT] = "iscsi-direct",
+    [POOL_LIBVIRT_POOL_LOGICAL] = "logical",
+    [POOL_LIBVIRT_POOL_OFF] = "off",
 };
 
 static const char *const activation_names[] = {
@@ -131,6 +144,8 @@ void pool_config_free(poolConfig *cfg)
     free(cfg->host_name);
     free(cfg->iscsi_portal);
     free(cfg->lvm_locking_dir);
+    free(cfg->libvirt_uri);
+    free(cfg->libvirt_initiator);
     free(cfg);
 }
 
@@ -143,7 +158,8 @@ poolConfig *pool_config_new_default(void)
     if (!(cfg->socket_path = pool_strdup("/run/poold/poold.sock")) ||
         !(cfg->state_dir = pool_strdup("/var/lib/poold")) ||
         !(cfg->log_output = pool_strdup("stderr")) ||
-        !(cfg->iscsi_portal = pool_strdup("0.0.0.0:3260")))
+        !(cfg->iscsi_portal = pool_strdup("0.0.0.0:3260")) ||
+        !(cfg->libvirt_uri = pool_strdup("qemu:///system")))
         return NULL;
     cfg->socket_group = NULL;
     cfg->socket_mode = 0660;
@@ -159,6 +175,8 @@ poolConfig *pool_config_new_default(void)
     cfg->lease_wait = 30;
     cfg->refresh_interval_ms = 1000;
     cfg->lvm_locking_dir = NULL;
+    cfg->libvirt_pool_type = POOL_LIBVIRT_POOL_AUTO;
+    cfg->libvirt_initiator = NULL;
     return pool_steal_ptr(&cfg);
 }
 
@@ -179,7 +197,7 @@ static poolConfig *config_copy(const poolConfig *src)
     *cfg = *src;
     cfg->socket_path = cfg->socket_group = cfg->state_dir = NULL;
     cfg->lvm_binary = cfg->log_output = cfg->host_name = cfg->iscsi_portal = NULL;
-    cfg->lvm_locking_dir = NULL;
+    cfg->lvm_locking_dir = cfg->libvirt_uri = cfg->libvirt_initiator = NULL;
     if (copy_str(&cfg->socket_path, src->socket_path) < 0 ||
         copy_str(&cfg->socket_group, src->socket_group) < 0 ||
         copy_str(&cfg->state_dir, src->state_dir) < 0 ||
@@ -187,7 +205,9 @@ static poolConfig *config_copy(const poolConfig *src)
         copy_str(&cfg->log_output, src->log_output) < 0 ||
         copy_str(&cfg->host_name, src->host_name) < 0 ||
         copy_str(&cfg->iscsi_portal, src->iscsi_portal) < 0 ||
-        copy_str(&cfg->lvm_locking_dir, src->lvm_locking_dir) < 0)
+        copy_str(&cfg->lvm_locking_dir, src->lvm_locking_dir) < 0 ||
+        copy_str(&cfg->libvirt_uri, src->libvirt_uri) < 0 ||
+        copy_str(&cfg->libvirt_initiator, src->libvirt_initiator) < 0)
         return NULL;
     return pool_steal_ptr(&cfg);
 }
@@ -611,6 +631,27 @@ static int apply_value(const cfgParser *ps, unsigned line, poolConfig *cfg, cfgK
             return -1;
         take_string(&cfg->lvm_locking_dir, v);
         break;
+    case KEY_LIBVIRT_URI:
+        /* libvirt parses it; only what it can never accept is refused here */
+        if (!v->str[0] || strchr(v->str, ' ') || !strstr(v->str, ":/"))
+            return cfg_error(ps, line, name, "'%s' is not a libvirt URI (like qemu:///system)",
+                             v->str);
+        take_string(&cfg->libvirt_uri, v);
+        break;
+    case KEY_LIBVIRT_POOL_TYPE:
+        idx = lookup_name(libvirt_pool_type_names, 4, v->str);
+        if (idx < 0)
+            return cfg_error(ps, line, name,
+                             "'%s' is not one of \"auto\", \"iscsi-direct\", \"logical\", "
+                             "\"off\"",
+                             v->str);
+        cfg->libvirt_pool_type = idx;
+        break;
+    case KEY_LIBVIRT_INITIATOR:
+        if (pool_iscsi_name_validate(v->str) < 0)
+            return cfg_error(ps, line, name, "%s", pool_error_last_message());
+        take_string(&cfg->libvirt_initiator, v);
+        break;
     case KEY_COUNT:
         break;
     }
@@ -838,6 +879,14 @@ char *pool_config_format(const poolConfig *cfg)
     buf_add(&b, "lease_wait = %u\n", cfg->lease_wait);
     buf_add(&b, "refresh_interval_ms = %u\n", cfg->refresh_interval_ms);
     buf_add_string(&b, "lvm_locking_dir", cfg->lvm_locking_dir, "the host's lvm.conf setting");
+    buf_add_string(&b, "libvirt_uri", cfg->libvirt_uri, "qemu:///system");
+    buf_add_string(&b, "libvirt_pool_type",
+                   (unsigned)cfg->libvirt_pool_type < 4
+                       ? libvirt_pool_type_names[cfg->libvirt_pool_type]
+                       : "auto",
+                   "auto");
+    buf_add_string(&b, "libvirt_initiator", cfg->libvirt_initiator,
+                   "iqn.2026-11.org.poold:initiator:<host name>");
     if (b.failed) {
         free(b.buf);
         return NULL;

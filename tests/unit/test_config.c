@@ -43,7 +43,10 @@ static void assert_configs_equal(const poolConfig *a, const poolConfig *b)
     STR_EQ(log_output);
     STR_EQ(host_name);
     STR_EQ(lvm_locking_dir);
+    STR_EQ(libvirt_uri);
+    STR_EQ(libvirt_initiator);
 #undef STR_EQ
+    ck_assert_int_eq(a->libvirt_pool_type, b->libvirt_pool_type);
     ck_assert_int_eq(a->default_locking, b->default_locking);
     ck_assert_uint_eq(a->lease_wait, b->lease_wait);
     ck_assert_uint_eq(a->refresh_interval_ms, b->refresh_interval_ms);
@@ -78,6 +81,9 @@ START_TEST(test_defaults)
     ck_assert_uint_eq(cfg->lease_wait, 30);
     ck_assert_uint_eq(cfg->refresh_interval_ms, 1000);
     ck_assert_ptr_null(cfg->lvm_locking_dir);
+    ck_assert_str_eq(cfg->libvirt_uri, "qemu:///system");
+    ck_assert_int_eq(cfg->libvirt_pool_type, POOL_LIBVIRT_POOL_AUTO);
+    ck_assert_ptr_null(cfg->libvirt_initiator);
 
     /* Empty text and comment-only text change nothing. */
     ck_assert_int_eq(pool_config_parse(cfg, NULL, 0, "empty"), 0);
@@ -103,7 +109,10 @@ static const char good_conf[] = "# poold test configuration\n"
                                 "default_locking = \"none\"\n"
                                 "lease_wait = 0\n"
                                 "refresh_interval_ms = 250\n"
-                                "lvm_locking_dir = \"/run/poold-test/lvm-lock\"";
+                                "lvm_locking_dir = \"/run/poold-test/lvm-lock\"\n"
+                                "libvirt_uri = \"qemu:///system?socket=/run/t/libvirt-sock\"\n"
+                                "libvirt_pool_type = \"iscsi-direct\"\n"
+                                "libvirt_initiator = \"iqn.2026-11.org.example:host1\"";
 
 START_TEST(test_good_file)
 {
@@ -127,6 +136,9 @@ START_TEST(test_good_file)
     ck_assert_uint_eq(cfg->lease_wait, 0);
     ck_assert_uint_eq(cfg->refresh_interval_ms, 250);
     ck_assert_str_eq(cfg->lvm_locking_dir, "/run/poold-test/lvm-lock");
+    ck_assert_str_eq(cfg->libvirt_uri, "qemu:///system?socket=/run/t/libvirt-sock");
+    ck_assert_int_eq(cfg->libvirt_pool_type, POOL_LIBVIRT_POOL_ISCSI_DIRECT);
+    ck_assert_str_eq(cfg->libvirt_initiator, "iqn.2026-11.org.example:host1");
 }
 END_TEST
 
@@ -223,6 +235,9 @@ static const badCase bad_cases[] = {
     {"lease_wait = 3601", 1, "lease_wait", "3601"},
     {"refresh_interval_ms = \"fast\"", 1, "refresh_interval_ms", "expected"},
     {"lvm_locking_dir = \"lock\"", 1, "lvm_locking_dir", "not an absolute path"},
+    {"libvirt_uri = \"qemu\"", 1, "libvirt_uri", "not a libvirt URI"},
+    {"libvirt_pool_type = \"dir\"", 1, "libvirt_pool_type", "not one of"},
+    {"libvirt_initiator = \"host1\"", 1, "libvirt_initiator", "host1"},
     /* syntax */
     {"socket_path \"/x\"", 1, "socket_path", "expected '='"},
     {"socket_path =", 1, "socket_path", "missing value"},

@@ -45,7 +45,17 @@ typedef struct {
     unsigned lease_wait;          /* seconds a request waits for the pool-metadata lease, 30 */
     unsigned refresh_interval_ms; /* how often other hosts' VG changes are looked for, 1000 */
     char *lvm_locking_dir;        /* lvm's file-lock directory; NULL = the host's */
+    char *libvirt_uri;            /* libvirt connection poold publishes pools to: qemu:///system */
+    int libvirt_pool_type;        /* POOL_LIBVIRT_POOL_*: auto */
+    char *libvirt_initiator;      /* initiator IQN of iscsi-direct pools; NULL = derived from
+                                   * the host name */
 } poolConfig;
+
+/* How poold publishes its pools in libvirt (libvirt_pool_type). */
+#define POOL_LIBVIRT_POOL_AUTO         0 /* logical where LVs are activated, else iscsi-direct */
+#define POOL_LIBVIRT_POOL_ISCSI_DIRECT 1
+#define POOL_LIBVIRT_POOL_LOGICAL      2
+#define POOL_LIBVIRT_POOL_OFF          3
 
 void pool_config_free(poolConfig *cfg);
 POOL_DEFINE_AUTOPTR_CLEANUP_FUNC(poolConfig, pool_config_free)
