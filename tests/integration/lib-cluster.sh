@@ -230,7 +230,7 @@ c_cleanup() { # c_cleanup RC
 c_detach_loops() {
     local l
     for l in "${C_LOOPS[@]}"; do
-        losetup -d "$l" 2>/dev/null
+        t_loop_is_ours "$l" && losetup -d "$l" 2>/dev/null
     done
     C_LOOPS=()
 }

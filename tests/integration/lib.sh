@@ -30,7 +30,7 @@ t_cleanup() {
         t_wait_gone "$T_POOLD_PID" 10 || kill -KILL "$T_POOLD_PID" 2>/dev/null
     fi
     for l in "${T_LOOPS[@]}"; do
-        losetup -d "$l" 2>/dev/null
+        t_loop_is_ours "$l" && losetup -d "$l" 2>/dev/null
     done
     if [ "$rc" -ne 0 ] && [ -f "$T_DIR/poold.log" ]; then
         echo "---- poold log (last 40 lines) ----" >&2
@@ -43,6 +43,15 @@ trap t_cleanup EXIT
 trap 'exit 130' INT TERM
 
 t_log() { echo "# $*"; }
+
+# Is loop device $1 still backed by a file of this test? A device this test
+# detached on purpose may since have been attached by a test running in
+# parallel: never detach by name alone.
+t_loop_is_ours() {
+    local back
+    back=$(losetup -nO BACK-FILE "$1" 2>/dev/null) || return 1
+    [[ "$back" == "$T_DIR"/* ]]
+}
 
 t_fail() {
     echo "FAIL: $*" >&2
