@@ -28,9 +28,9 @@
 #define DEFAULT_SOCKET  "/run/poold/poold.sock"
 #define DEFAULT_TIMEOUT 600
 
-static const cliCommand *const families[] = {cli_pool_commands,   cli_volume_commands,
-                                             cli_host_commands,   cli_lease_commands,
-                                             cli_target_commands, cli_daemon_commands};
+static const cliCommand *const families[] = {
+    cli_pool_commands,   cli_volume_commands, cli_host_commands, cli_lease_commands,
+    cli_target_commands, cli_daemon_commands, cli_vm_commands};
 #define NFAMILIES (sizeof(families) / sizeof(families[0]))
 
 static void usage_global(FILE *f)
@@ -103,6 +103,11 @@ static int check_value(const cliArg *a, const char *v)
         return 0;
     case CLI_CHECK_ISCSI_NAME:
         return pool_iscsi_name_validate(v);
+    case CLI_CHECK_STORE_URL:
+        return pool_store_url_check(v);
+    case CLI_CHECK_TIMEOUT_MS:
+        return pool_parse_uint(v, a->name, POOL_STORE_TIMEOUT_MIN_MS, POOL_STORE_TIMEOUT_MAX_MS,
+                               &n);
     case CLI_CHECK_CHAP_USER:
         if (pool_chap_user_validate(v) < 0) {
             pool_error_prefix("--%s", a->name);
@@ -148,11 +153,45 @@ static int add_secret_file(poolRequest *req, const cliArg *a, const char *path)
     return r;
 }
 
+/* An XML file (vm define): its content goes in the request. Line ends
+ * CRLF become LF; other control characters cannot travel in a request and
+ * are refused here, naming the line. */
+static int add_xml_file(poolRequest *req, const cliArg *a, const char *path)
+{
+    POOL_AUTOFREE(char *) data = NULL;
+    size_t len = 0;
+    if (pool_file_read_all(path, CLI_XML_FILE_MAX, &data, &len) < 0) {
+        pool_error_prefix("%s", a->name);
+        return -1;
+    }
+    size_t o = 0, line = 1;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)data[i];
+        if (c == '\r' && i + 1 < len && data[i + 1] == '\n')
+            continue;
+        if (c < 0x20 && c != '\n' && c != '\t') {
+            pool_error(POOL_ERR_XML, "%s: control character 0x%02x on line %zu", path, c, line);
+            return -1;
+        }
+        if (c == '\n')
+            line++;
+        data[o++] = (char)c;
+    }
+    data[o] = '\0';
+    if (o == 0) {
+        pool_error(POOL_ERR_XML, "%s: the file is empty", path);
+        return -1;
+    }
+    return pool_request_add(req, a->param, data);
+}
+
 /* Check a value and add it to the request under the argument's param. */
 static int add_value(poolRequest *req, const cliArg *a, const char *v)
 {
     if (a->check == CLI_CHECK_SECRET_FILE)
         return add_secret_file(req, a, v);
+    if (a->check == CLI_CHECK_XML_FILE)
+        return add_xml_file(req, a, v);
     if (check_value(a, v) < 0)
         return -1;
     return pool_request_add(req, a->param, v);

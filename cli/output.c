@@ -15,6 +15,7 @@
 #include <json-c/json.h>
 
 #include "pool-error.h"
+#include "pool-meta.h"
 #include "pool-util.h"
 #include "pool-xml.h"
 #include "poolctl.h"
@@ -82,6 +83,15 @@ static json_object *pool_json(const poolPoolDef *p)
         json_object_object_add(o, "io_timeout", json_object_new_int(p->io_timeout));
     if (p->host_id)
         json_object_object_add(o, "host_id", json_object_new_int(p->host_id));
+    if (p->store_url) {
+        json_object *s = json_object_new_object();
+        json_object_object_add(s, "url", json_object_new_string(p->store_url));
+        json_object_object_add(s, "timeout_ms",
+                               json_object_new_int64(p->store_timeout_ms
+                                                         ? p->store_timeout_ms
+                                                         : POOL_META_DEFAULT_TIMEOUT_MS));
+        json_object_object_add(o, "metadata_store", s);
+    }
     if (p->has_status) {
         json_object_object_add(o, "capacity", json_object_new_uint64(p->capacity));
         json_object_object_add(o, "allocation", json_object_new_uint64(p->allocation));
@@ -151,6 +161,11 @@ static void print_pool_human(const poolPoolDef *p)
         printf("Locking:       none (single host)\n");
     if (p->host_id)
         printf("This host id:  %u\n", p->host_id);
+    if (p->store_url)
+        printf("VM store:      %s (timeout %u ms)\n", p->store_url,
+               p->store_timeout_ms ? p->store_timeout_ms : POOL_META_DEFAULT_TIMEOUT_MS);
+    else
+        printf("VM store:      none (poolctl pool set-store)\n");
     if (!p->has_status) {
         printf("Status:        unavailable\n");
         return;

@@ -36,7 +36,13 @@ typedef enum {
     CLI_CHECK_SECRET_FILE, /* a file holding a CHAP secret: poolctl sends the
                             * file's content (one trailing newline dropped),
                             * never the path, so secrets stay out of argv */
+    CLI_CHECK_XML_FILE,    /* an XML document (up to CLI_XML_FILE_MAX bytes):
+                            * poolctl sends the file's content */
+    CLI_CHECK_STORE_URL,   /* nfs://server[:port]/export/path or an absolute path */
+    CLI_CHECK_TIMEOUT_MS,  /* milliseconds, 100..600000 */
 } cliCheck;
+
+#define CLI_XML_FILE_MAX (1024 * 1024)
 
 typedef struct {
     cliArgKind kind;
@@ -67,6 +73,7 @@ extern const cliCommand cli_daemon_commands[];
 extern const cliCommand cli_target_commands[];
 extern const cliCommand cli_host_commands[];
 extern const cliCommand cli_lease_commands[];
+extern const cliCommand cli_vm_commands[]; /* cmd_vm.c: vm ..., pool set-store */
 
 /* output.c */
 int cli_print_pools(const cliOutput *out, xmlNodePtr reply, bool list);

@@ -6,6 +6,7 @@
  *           pd_op:create | pd_op:destroy          (operation in progress)
  *           pd_lock:sanlock pd_ioto:<s>           (cluster coordination; absent = none)
  *           pd_host:<id>:<name>                   (one per host that joined)
+ *           pd_store:<url, escaped> pd_storeto:<ms> (the VM metadata store; vm_ops.c)
  * LV tags (volumes):
  *           pd_uuid:<uuid> pd_fmt:raw pd_slot:<n> pd_lun:<n> pd_ctime:<unix s>
  *           pd_op:create | pd_op:resize-<extents> | pd_op:delete
@@ -44,6 +45,19 @@
 #define POOL_TAG_LOCK "pd_lock" /* pd_lock:sanlock (absent: none) */
 #define POOL_TAG_IOTO "pd_ioto" /* pd_ioto:<seconds> (sanlock io_timeout) */
 #define POOL_TAG_HOST "pd_host" /* pd_host:<id>:<host name>, one per joined host */
+/* VG tags of the VM metadata store (vm_ops.c): the URL with every byte
+ * outside LVM's tag alphabet [A-Za-z0-9_+.-/=!:&#], and '#' itself, written
+ * as #xx (two lower-case hex digits); the per-call timeout in ms. */
+#define POOL_TAG_STORE    "pd_store"
+#define POOL_TAG_STORE_TO "pd_storeto"
+
+/* The store URL as a tag value (malloc'd) and back (-1: not a valid
+ * escape). */
+char *pool_layout_store_escape(const char *url);
+char *pool_layout_store_unescape(const char *value);
+/* The store recorded in VG tags: *url NULL (and *timeout_ms 0) when none;
+ * -1 with POOL_ERR_LVM when the tags are unreadable. */
+int pool_layout_store_from_tags(char *const *tags, char **url, unsigned *timeout_ms);
 
 #define POOL_LV_IDS    "ids"
 #define POOL_LV_LEASES "leases"

@@ -929,6 +929,11 @@ poolPoolDef *pool_manager_pool_import(poolManager *mgr, const char *name, char *
         pool_error(POOL_ERR_DEVICE, "volume group %s has unreadable locking tags", name);
         return NULL;
     }
+    if (pool_layout_store_from_tags(vg->tags, &def->store_url, &def->store_timeout_ms) < 0) {
+        pool_lvm_vgs_free(vg, 1);
+        pool_error_prefix("cannot import pool %s", name);
+        return NULL;
+    }
     def->io_timeout = (unsigned)io_timeout;
     memcpy(def->uuid, uuid, 37);
     def->format_version = (unsigned)ver;
@@ -1012,6 +1017,14 @@ poolPoolDef *pool_manager_pool_info(poolManager *mgr, const char *name)
     def->available = snap.vg->free;
     def->allocation = snap.vg->size - snap.vg->free;
     def->seqno = snap.vg->seqno;
+    /* the store is the VG's (any host may have changed it) */
+    free(def->store_url);
+    def->store_url = NULL;
+    def->store_timeout_ms = 0;
+    if (pool_layout_store_from_tags(snap.vg->tags, &def->store_url, &def->store_timeout_ms) < 0) {
+        log_pool(POOL_LOG_WARN, name, "%s", pool_error_last_message());
+        pool_error_reset();
+    }
     for (size_t i = 0; i < snap.nlvs; i++)
         if (pool_layout_lv_is_volume(&snap.lvs[i]))
             def->volume_count++;

@@ -11,6 +11,7 @@
  *     <lease-slots>2000</lease-slots>
  *     <locking type="sanlock" io-timeout="10"/>    (optional: absent = none)
  *     <host-id>3</host-id>                         (optional: this host's id)
+ *     <metadata-store url="nfs://srv/exp/vms" timeout-ms="5000"/>  (optional)
  *     <status>...</status>                         (optional, output only)
  *   </pool>
  *
@@ -55,6 +56,7 @@ void pool_pool_def_free(poolPoolDef *def)
     if (!def)
         return;
     free(def->name);
+    free(def->store_url);
     if (def->devices) {
         for (size_t i = 0; def->devices[i]; i++)
             free(def->devices[i]);
@@ -138,6 +140,20 @@ static int pool_def_check(const poolPoolDef *def)
     }
     if (def->host_id && def->locking != POOL_LOCKING_SANLOCK) {
         pool_error(POOL_ERR_XML, "pool <host-id>: only sanlock pools have host ids");
+        return -1;
+    }
+    if (def->store_url && pool_store_url_check(def->store_url) < 0) {
+        pool_error_prefix("pool <metadata-store>");
+        return -1;
+    }
+    if (!def->store_url && def->store_timeout_ms) {
+        pool_error(POOL_ERR_XML, "pool <metadata-store>: a timeout without a url");
+        return -1;
+    }
+    if (def->store_timeout_ms && (def->store_timeout_ms < POOL_STORE_TIMEOUT_MIN_MS ||
+                                  def->store_timeout_ms > POOL_STORE_TIMEOUT_MAX_MS)) {
+        pool_error(POOL_ERR_XML, "pool <metadata-store>: timeout-ms %u is out of range %d..%d",
+                   def->store_timeout_ms, POOL_STORE_TIMEOUT_MIN_MS, POOL_STORE_TIMEOUT_MAX_MS);
         return -1;
     }
     if (!def->has_status)
@@ -315,18 +331,78 @@ enum {
     EL_LEASE_SLOTS,
     EL_LOCKING,
     EL_HOST_ID,
+    EL_STORE,
     EL_STATUS,
     EL_LAST,
 };
 
 static const char *const pool_elements[EL_LAST] = {
-    "name",     "uuid",        "format",  "source",  "extent-size",
-    "host-ids", "lease-slots", "locking", "host-id", "status",
+    "name",        "uuid",    "format",  "source",         "extent-size", "host-ids",
+    "lease-slots", "locking", "host-id", "metadata-store", "status",
 };
-/* everything but <locking>, <host-id> and <status> */
+/* everything but <locking>, <host-id>, <metadata-store> and <status> */
 static const bool pool_required[EL_LAST] = {
-    true, true, true, true, true, true, true, false, false, false,
+    true, true, true, true, true, true, true, false, false, false, false,
 };
+
+int pool_store_url_check(const char *url)
+{
+    size_t len = url ? strnlen(url, POOL_STORE_URL_MAX + 1) : 0;
+    if (len == 0) {
+        pool_error(POOL_ERR_INVALID_ARG, "metadata store URL is empty");
+        return -1;
+    }
+    if (len > POOL_STORE_URL_MAX) {
+        pool_error(POOL_ERR_INVALID_ARG, "metadata store URL is longer than %d bytes",
+                   POOL_STORE_URL_MAX);
+        return -1;
+    }
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)url[i] <= 0x20 || (unsigned char)url[i] >= 0x7f) {
+            pool_error(POOL_ERR_INVALID_ARG,
+                       "metadata store URL: byte 0x%02x not allowed (printable ASCII, no spaces)",
+                       (unsigned char)url[i]);
+            return -1;
+        }
+    if (url[0] == '/')
+        return 0;
+    if (strncmp(url, "nfs://", 6) != 0 || !url[6] || url[6] == '/') {
+        pool_error(POOL_ERR_INVALID_ARG,
+                   "metadata store URL '%.128s': expected nfs://server[:port]/export/path or an "
+                   "absolute directory path",
+                   url);
+        return -1;
+    }
+    const char *slash = strchr(url + 6, '/');
+    if (!slash || !slash[1]) {
+        pool_error(POOL_ERR_INVALID_ARG,
+                   "metadata store URL '%.128s': no export path after the server (expected "
+                   "nfs://server[:port]/export/path)",
+                   url);
+        return -1;
+    }
+    return 0;
+}
+
+static int parse_store(xmlNodePtr cur, poolPoolDef *def)
+{
+    static const char *const attrs[] = {"url", "timeout-ms", NULL};
+    uint64_t v = 0;
+    bool have = false;
+    if (pool_xml_check_attrs(cur, attrs) < 0 || pool_xml_check_empty(cur) < 0 ||
+        pool_xml_get_attr(cur, "url", true, &def->store_url) < 0)
+        return -1;
+    if (pool_store_url_check(def->store_url) < 0) {
+        POOL_AUTOFREE(char *) msg = strdup(pool_error_last_message());
+        pool_error(POOL_ERR_XML, "pool <metadata-store>: %s", msg ? msg : "bad url");
+        return -1;
+    }
+    if (pool_xml_get_attr_u64(cur, "timeout-ms", false, POOL_STORE_TIMEOUT_MIN_MS,
+                              POOL_STORE_TIMEOUT_MAX_MS, &v, &have) < 0)
+        return -1;
+    def->store_timeout_ms = have ? (unsigned)v : 0;
+    return 0;
+}
 
 const char *pool_locking_name(int locking)
 {
@@ -426,6 +502,8 @@ static int parse_element(xmlNodePtr cur, int which, poolPoolDef *def)
             return -1;
         def->host_id = (unsigned)v;
         return 0;
+    case EL_STORE:
+        return parse_store(cur, def);
     case EL_STATUS:
         return parse_status(cur, def);
     }
@@ -582,6 +660,16 @@ xmlNodePtr pool_pool_def_format_node(const poolPoolDef *def)
     }
     if (def->host_id && !pool_xml_new_u64_child(root, "host-id", def->host_id))
         return NULL;
+    if (def->store_url) {
+        if (!(node = xmlNewChild(root, NULL, BAD_CAST "metadata-store", NULL))) {
+            pool_error_oom();
+            return NULL;
+        }
+        if (pool_xml_set_attr(node, "url", def->store_url) < 0 ||
+            (def->store_timeout_ms &&
+             pool_xml_set_attr_u64(node, "timeout-ms", def->store_timeout_ms) < 0))
+            return NULL;
+    }
     if (def->has_status && format_status(root, def) < 0)
         return NULL;
     return pool_steal_ptr(&root);

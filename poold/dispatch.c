@@ -13,7 +13,7 @@
 
 static const poolDispatchEntry *const tables[] = {
     poold_pool_handlers,   poold_volume_handlers,  poold_daemon_handlers,
-    poold_target_handlers, poold_cluster_handlers,
+    poold_target_handlers, poold_cluster_handlers, poold_vm_handlers,
 };
 
 static const poolDispatchEntry *lookup(const char *op)

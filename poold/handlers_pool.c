@@ -69,6 +69,8 @@ static int pool_create(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
     }
     if (def && d->ex && poold_export_pool_add(d->ex, d->mgr, name) < 0)
         log_pool(POOL_LOG_ERROR, name, "not exported: %s", pool_error_last_message());
+    if (def)
+        poold_libvirt_publish(d->lv, d->mgr, d->ex, name);
     return def ? add_pool(reply, def) : -1;
 }
 
@@ -89,6 +91,8 @@ static int pool_import(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
     }
     if (def && d->ex && poold_export_pool_add(d->ex, d->mgr, name) < 0)
         log_pool(POOL_LOG_ERROR, name, "not exported: %s", pool_error_last_message());
+    if (def)
+        poold_libvirt_publish(d->lv, d->mgr, d->ex, name);
     return def ? add_pool(reply, def) : -1;
 }
 
@@ -108,6 +112,8 @@ static int pool_destroy(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
     /* a new pool of the same name must not inherit this one's ACL and CHAP */
     if (r == 0 && d->ex && poold_export_target_forget(d->ex, name) < 0)
         log_pool(POOL_LOG_ERROR, name, "%s", pool_error_last_message());
+    if (r == 0)
+        poold_libvirt_unpublish(d->lv, name);
     if (r < 0 && d->ex && pool_manager_find_exists(d->mgr, name)) {
         poolError *err = pool_error_copy(pool_error_last());
         poold_export_pool_add(d->ex, d->mgr, name);

@@ -247,6 +247,7 @@ static int vol_export_change(poolDaemon *d, const poolRequest *req, xmlNodePtr r
             poold_export_vol_remove(d->ex, pool, def->lun);
     }
     def->export_state = on ? POOL_VOL_EXPORT_ON : POOL_VOL_EXPORT_OFF;
+    poold_libvirt_refresh(d->lv, pool);
     xmlNodePtr node = pool_vol_def_format_node(def);
     if (!node)
         return -1;

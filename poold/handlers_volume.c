@@ -53,6 +53,7 @@ static int vol_create(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
         pool_vol_def_free(def);
         return -1;
     }
+    poold_libvirt_refresh(d->lv, pool);
     return add_vol(reply, def);
 }
 
@@ -75,6 +76,7 @@ static int vol_resize(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
         pool_vol_def_free(def);
         return -1;
     }
+    poold_libvirt_refresh(d->lv, pool);
     return add_vol(reply, def);
 }
 
@@ -94,6 +96,8 @@ static int vol_delete(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
     int r = pool_manager_vol_delete(d->mgr, pool, name);
     if (r == 0 && d->ex) /* a new volume of this name starts exported */
         poold_export_vol_mark(d->ex, pool, name, true);
+    if (r == 0)
+        poold_libvirt_refresh(d->lv, pool);
     if (r < 0 && exported) {
         poolError *err = pool_error_copy(pool_error_last());
         if (poold_export_vol_add(d->ex, def) < 0)

@@ -260,7 +260,12 @@ int main(int argc, char **argv)
         log_error("%s", pool_error_last_message());
         return 1;
     }
+    /* libvirt storage pools: defined/started/refreshed by a worker thread */
+    d.lv = poold_libvirt_start(cfg);
+    poold_libvirt_publish_all(d.lv, mgr, d.ex);
     int r = poold_server_run(&d);
+    /* before the target: a refresh under way is one of its initiators */
+    poold_libvirt_stop(d.lv, 3000);
     /* initiators get an async logout request and a few seconds to leave */
     poold_export_stop(d.ex, 5000);
     if (r < 0)

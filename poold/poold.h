@@ -15,11 +15,13 @@
 #include "pool-ops.h"
 #include "pool-proto.h"
 #include "export.h"
+#include "libvirt_pool.h"
 
 typedef struct {
     const poolConfig *cfg;
     poolManager *mgr;
     poolExport *ex;          /* the embedded iSCSI target's view of the pools */
+    poolLibvirt *lv;         /* libvirt storage pools (libvirt_pool.c); NULL = off */
     bool shutdown_requested; /* set by SIGTERM/SIGINT or the shutdown request */
     int ready_fd;            /* written to once listening (daemon mode), else -1 */
     uint64_t refresh_next;   /* monotonic ms of the next change check (refresh.c) */
@@ -45,6 +47,7 @@ extern const poolDispatchEntry poold_volume_handlers[];
 extern const poolDispatchEntry poold_daemon_handlers[];
 extern const poolDispatchEntry poold_target_handlers[];
 extern const poolDispatchEntry poold_cluster_handlers[];
+extern const poolDispatchEntry poold_vm_handlers[]; /* handlers_vm.c */
 
 /* How long pool create/import --host-id wait for sanlock's join before
  * answering "still joining" (host join takes --wait). */

@@ -66,6 +66,7 @@ void poold_refresh_tick(poolDaemon *d)
         if (poold_export_pool_sync(d->ex, d->mgr, names[i]) < 0)
             log_pool(POOL_LOG_WARN, names[i], "cannot refresh the target: %s",
                      pool_error_last_message());
+        poold_libvirt_refresh(d->lv, names[i]);
     }
     pool_error_reset();
 }

@@ -109,6 +109,8 @@ c_write_config() { # c_write_config I
         [default_locking]='"sanlock"'
         [refresh_interval_ms]=200
         [lease_wait]=60
+        # no libvirt unless the test gives this host one (c_host_conf)
+        [libvirt_pool_type]='"off"'
     )
     for key in "${!C_CONF[@]}"; do
         if [ "${key%%:*}" = "$h" ]; then conf[${key#*:}]=${C_CONF[$key]}; fi

@@ -103,6 +103,8 @@ client_timeout = 5
 EOC
     # single-host tests: pools without sanlock unless the test says so
     grep -q '^default_locking' <<< "$extra" || echo 'default_locking = "none"' >> "$T_DIR/poold.conf"
+    # and no libvirt: a host's system libvirtd must never see test pools
+    grep -q '^libvirt_' <<< "$extra" || echo 'libvirt_pool_type = "off"' >> "$T_DIR/poold.conf"
     # the target is off unless the test asks for a portal (tests run in
     # parallel and must not fight over port 3260)
     grep -q '^iscsi_portal' <<< "$extra" || echo 'iscsi_portal = ""' >> "$T_DIR/poold.conf"

@@ -210,6 +210,40 @@ START_TEST(test_tag_format)
 }
 END_TEST
 
+/* The metadata store URL in a VG tag: LVM tags allow only
+ * [A-Za-z0-9_+.-/=!:&#], so everything else is #xx, and back. */
+START_TEST(test_store_tag_escape)
+{
+    static const char *const urls[] = {
+        "nfs://10.0.0.5/export/vms",
+        "nfs://[fd00::5]:2049/export/vms?version=3&uid=0",
+        "/srv/poold store/~vms,1#2%",
+    };
+    for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+        char *tag = pool_layout_store_escape(urls[i]);
+        ck_assert_ptr_nonnull(tag);
+        for (const char *p = tag; *p; p++)
+            ck_assert_msg(strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                                 "_+.-/=!:&#",
+                                 *p) != NULL,
+                          "tag %s has '%c'", tag, *p);
+        char *back = pool_layout_store_unescape(tag);
+        ck_assert_ptr_nonnull(back);
+        ck_assert_str_eq(back, urls[i]);
+        free(tag);
+        free(back);
+    }
+    /* a plain URL stays readable in lvs output */
+    char *plain = pool_layout_store_escape("nfs://h/e/p");
+    ck_assert_str_eq(plain, "nfs://h/e/p");
+    free(plain);
+    /* malformed escapes are refused, not guessed */
+    static const char *const bad[] = {"#", "#4", "#zz", "a#g0", "#00"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        ck_assert_msg(pool_layout_store_unescape(bad[i]) == NULL, "accepted %s", bad[i]);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("layout");
@@ -221,6 +255,7 @@ int main(void)
     tcase_add_test(tc, test_vol_from_lv_rejects_bad_tags);
     tcase_add_test(tc, test_alloc_lowest_free);
     tcase_add_test(tc, test_tag_format);
+    tcase_add_test(tc, test_store_tag_escape);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

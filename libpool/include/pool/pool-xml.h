@@ -45,6 +45,13 @@ typedef struct {
     /* This host's id in the lockspace (<host-id>), 0 = not joined. Only in
      * this host's record and in replies about this host's view. */
     unsigned host_id;
+    /* The pool's VM metadata store (<metadata-store url= timeout-ms=/>,
+     * optional; recorded in the VG as pd_store/pd_storeto tags, so every
+     * host sees the same one): "nfs://server/export/path" or an absolute
+     * directory path; NULL = none. store_timeout_ms: per NFS call, 0 =
+     * the store's default. */
+    char *store_url;
+    unsigned store_timeout_ms;
     /* status, present in output only when has_status */
     bool has_status;
     uint64_t capacity;
@@ -100,6 +107,14 @@ int pool_vol_mode_parse(const char *text, int *mode);
 #define POOL_IO_TIMEOUT_MAX     300
 #define POOL_IO_TIMEOUT_DEFAULT 10          /* what oVirt uses */
 const char *pool_locking_name(int locking); /* "none", "sanlock" */
+#define POOL_STORE_URL_MAX        900       /* bytes; its escaped form must fit an LVM tag */
+#define POOL_STORE_TIMEOUT_MIN_MS 100
+#define POOL_STORE_TIMEOUT_MAX_MS 600000
+/* A metadata store URL as a pool document may carry it: nfs://... or an
+ * absolute path, at most POOL_STORE_URL_MAX bytes of printable ASCII.
+ * -1 with POOL_ERR_INVALID_ARG otherwise. (Reachability is checked by
+ * pool_meta_store_open.) */
+int pool_store_url_check(const char *url);
 int pool_locking_parse(const char *text, int *locking);
 
 void pool_pool_def_free(poolPoolDef *def);

@@ -1,0 +1,213 @@
+/*
+ * cmd_vm.c: poolctl vm define | undefine | list | show — a pool's VMs, kept
+ * in the pool's metadata store so every host can read them — and poolctl
+ * pool set-store, which names that store.
+ *
+ * `vm define POOL FILE.xml`: poolctl reads the domain XML (up to 1 MiB)
+ * and sends its content; poold checks it (libvirt's schema and ours) and
+ * records it. See poolctl(8).
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <json-c/json.h>
+
+#include "poolctl.h"
+
+static xmlNodePtr find_result(xmlNodePtr reply)
+{
+    for (xmlNodePtr n = reply->children; n; n = n->next)
+        if (n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, "result") == 0)
+            return n;
+    return NULL;
+}
+
+/* An attribute's value, "" when absent; valid until the next call with
+ * the same slot. */
+static const char *attr(xmlNodePtr n, const char *name, int slot)
+{
+    static xmlChar *held[8];
+    xmlFree(held[slot]);
+    held[slot] = xmlGetProp(n, BAD_CAST name);
+    return held[slot] ? (const char *)held[slot] : "";
+}
+
+static long long num(xmlNodePtr n, const char *name)
+{
+    return atoll(attr(n, name, 7));
+}
+
+static bool is_elem(xmlNodePtr n, const char *name)
+{
+    return n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0;
+}
+
+static json_object *str_or_null(const char *s)
+{
+    return s && *s ? json_object_new_string(s) : NULL;
+}
+
+static int print_vm(const cliOutput *out, xmlNodePtr reply, const poolRequest *req)
+{
+    xmlNodePtr r = find_result(reply);
+    if (!r)
+        return cli_print_message(out, "no VM information");
+    xmlChar *dom = NULL;
+    for (xmlNodePtr c = r->children; c; c = c->next)
+        if (is_elem(c, "domain-xml") && !dom)
+            dom = xmlNodeGetContent(c);
+    int ret;
+    if (out->json) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "pool", json_object_new_string(attr(r, "pool", 0)));
+        json_object_object_add(o, "name", json_object_new_string(attr(r, "name", 1)));
+        json_object_object_add(o, "uuid", json_object_new_string(attr(r, "uuid", 2)));
+        json_object_object_add(o, "generation", json_object_new_int64(num(r, "generation")));
+        json_object_object_add(o, "owner", str_or_null(attr(r, "owner", 3)));
+        json_object_object_add(o, "owner_host_id", json_object_new_int64(num(r, "owner-host-id")));
+        json_object_object_add(o, "modified", json_object_new_int64(num(r, "modified")));
+        json_object_object_add(o, "modified_by", str_or_null(attr(r, "modified-by", 4)));
+        json_object *a = json_object_new_array();
+        for (xmlNodePtr c = r->children; c; c = c->next) {
+            if (!is_elem(c, "disk"))
+                continue;
+            json_object *d = json_object_new_object();
+            json_object_object_add(d, "pool", json_object_new_string(attr(c, "pool", 5)));
+            json_object_object_add(d, "volume", json_object_new_string(attr(c, "volume", 6)));
+            json_object_array_add(a, d);
+        }
+        json_object_object_add(o, "disks", a);
+        json_object_object_add(o, "domain_xml", str_or_null((const char *)dom));
+        ret = cli_print_json(o);
+    } else {
+        time_t t = (time_t)num(r, "modified");
+        char when[64] = "";
+        struct tm tm;
+        if (t > 0 && gmtime_r(&t, &tm))
+            strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+        const char *owner = attr(r, "owner", 3);
+        printf("Name:        %s\n", attr(r, "name", 1));
+        printf("UUID:        %s\n", attr(r, "uuid", 2));
+        printf("Pool:        %s\n", attr(r, "pool", 0));
+        printf("Owner:       %s\n", *owner ? owner : "(none: not running)");
+        printf("Generation:  %lld\n", num(r, "generation"));
+        printf("Modified:    %s by %s\n", *when ? when : "?", attr(r, "modified-by", 4));
+        printf("Disks:      ");
+        bool any = false;
+        for (xmlNodePtr c = r->children; c; c = c->next)
+            if (is_elem(c, "disk")) {
+                printf(" %s/%s", attr(c, "pool", 5), attr(c, "volume", 6));
+                any = true;
+            }
+        printf("%s\n", any ? "" : " (none)");
+        if (dom) {
+            size_t l = strlen((const char *)dom);
+            printf("Domain XML:\n%s%s", (const char *)dom, l && dom[l - 1] == '\n' ? "" : "\n");
+        }
+        ret = 0;
+    }
+    xmlFree(dom);
+    return ret;
+}
+
+static int print_defined(const cliOutput *out, xmlNodePtr reply, const poolRequest *req)
+{
+    if (out->json)
+        return print_vm(out, reply, req);
+    xmlNodePtr r = find_result(reply);
+    if (!r)
+        return cli_print_message(out, "VM defined");
+    return cli_print_message(out, "VM %s defined in pool %s (uuid %s, generation %lld)",
+                             attr(r, "name", 1), attr(r, "pool", 0), attr(r, "uuid", 2),
+                             num(r, "generation"));
+}
+
+static int print_undefined(const cliOutput *out, xmlNodePtr reply, const poolRequest *req)
+{
+    return cli_print_message(out, "VM %s undefined from pool %s", pool_request_get(req, "name"),
+                             pool_request_get(req, "pool"));
+}
+
+static int print_list(const cliOutput *out, xmlNodePtr reply, const poolRequest *req)
+{
+    xmlNodePtr r = find_result(reply);
+    if (out->json) {
+        json_object *a = json_object_new_array();
+        for (xmlNodePtr c = r ? r->children : NULL; c; c = c->next) {
+            if (!is_elem(c, "vm"))
+                continue;
+            json_object *o = json_object_new_object();
+            json_object_object_add(o, "name", json_object_new_string(attr(c, "name", 1)));
+            json_object_object_add(o, "uuid", json_object_new_string(attr(c, "uuid", 2)));
+            json_object_object_add(o, "owner", str_or_null(attr(c, "owner", 3)));
+            json_object_object_add(o, "generation", json_object_new_int64(num(c, "generation")));
+            json_object_object_add(o, "disks", json_object_new_int64(num(c, "disks")));
+            json_object_array_add(a, o);
+        }
+        return cli_print_json(a);
+    }
+    printf("%-32s %-24s %s\n", "NAME", "OWNER", "GENERATION");
+    for (xmlNodePtr c = r ? r->children : NULL; c; c = c->next) {
+        if (!is_elem(c, "vm"))
+            continue;
+        const char *owner = attr(c, "owner", 3);
+        printf("%-32s %-24s %lld\n", attr(c, "name", 1), *owner ? owner : "-",
+               num(c, "generation"));
+    }
+    return 0;
+}
+
+static int print_store(const cliOutput *out, xmlNodePtr reply, const poolRequest *req)
+{
+    xmlNodePtr r = find_result(reply);
+    if (!r)
+        return cli_print_message(out, "metadata store set");
+    if (out->json) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "pool", json_object_new_string(attr(r, "pool", 0)));
+        json_object_object_add(o, "url", json_object_new_string(attr(r, "url", 1)));
+        json_object_object_add(o, "timeout_ms", json_object_new_int64(num(r, "timeout-ms")));
+        return cli_print_json(o);
+    }
+    return cli_print_message(out, "Pool %s: metadata store %s (timeout %lld ms)",
+                             attr(r, "pool", 0), attr(r, "url", 1), num(r, "timeout-ms"));
+}
+
+static const cliArg define_args[] = {
+    {CLI_POSITIONAL, "POOL", "pool", CLI_CHECK_POOL_NAME, "pool name"},
+    {CLI_POSITIONAL, "FILE", "xml", CLI_CHECK_XML_FILE,
+     "libvirt domain XML; every <disk> type='volume' with <source pool='POOL' volume='V'/>"},
+    {0},
+};
+static const cliArg name_args[] = {
+    {CLI_POSITIONAL, "POOL", "pool", CLI_CHECK_POOL_NAME, "pool name"},
+    {CLI_POSITIONAL, "NAME", "name", CLI_CHECK_NONE, "VM name"},
+    {0},
+};
+static const cliArg pool_args[] = {
+    {CLI_POSITIONAL, "POOL", "pool", CLI_CHECK_POOL_NAME, "pool name"},
+    {0},
+};
+static const cliArg store_args[] = {
+    {CLI_POSITIONAL, "POOL", "pool", CLI_CHECK_POOL_NAME, "pool name"},
+    {CLI_POSITIONAL, "URL", "url", CLI_CHECK_STORE_URL,
+     "nfs://server[:port]/export/path or an absolute directory path (a mounted share)"},
+    {CLI_OPTION, "timeout-ms", "timeout-ms", CLI_CHECK_TIMEOUT_MS,
+     "bound on every NFS call, 100..600000 ms (default 5000)"},
+    {0},
+};
+
+const cliCommand cli_vm_commands[] = {
+    {"pool", "set-store", "pool-set-store", "name the pool's VM metadata store (must be reachable)",
+     store_args, print_store},
+    {"vm", "define", "vm-define", "define a VM from a domain XML file (disks: pool volumes)",
+     define_args, print_defined},
+    {"vm", "undefine", "vm-undefine", "remove a VM's definition (not while it runs)", name_args,
+     print_undefined},
+    {"vm", "list", "vm-list", "every VM of a pool, with the host it runs on", pool_args,
+     print_list},
+    {"vm", "show", "vm-show", "a VM's record and domain XML", name_args, print_vm},
+    {0},
+};

@@ -1,0 +1,717 @@
+/*
+ * libvirt_pool.c: one libvirt storage pool per managed pool (DESIGN.md
+ * choice 6), so `virsh pool-list`, `vol-list`, `vol-info` are current.
+ *
+ * Rules.
+ *  - Type (libvirt_pool_type): "auto" is "logical" where poold activates
+ *    LVs (activation not "off" and the host has device-mapper), else
+ *    "iscsi-direct"; "off" disables all of this. iscsi-direct points at the
+ *    embedded target: host = the first iscsi_portal address (0.0.0.0 ->
+ *    127.0.0.1, :: -> ::1) and its port, device = the pool's target IQN,
+ *    initiator = libvirt_initiator or "iqn.2026-11.org.poold:initiator:"
+ *    + the host name (host_name or gethostname(), lower case, '_' and '+'
+ *    as '-'). Without a portal (iscsi_portal = "") an iscsi-direct pool
+ *    cannot be published: logged once, skipped.
+ *  - Name: the libvirt pool is named like the poold pool.
+ *  - Ownership: a libvirt pool of that name is poold's when its persistent
+ *    definition has the type and the source identity poold would write
+ *    (iscsi-direct: same host, port and target IQN; logical: same VG
+ *    name). Nothing else is recorded: the definition is the mark. Another
+ *    pool of that name (an operator's) is never redefined, started,
+ *    refreshed or undefined; poold logs an error once and leaves it. A pool
+ *    of ours whose other details differ (e.g. libvirt_initiator changed) is
+ *    redefined and restarted.
+ *  - When: at startup for every pool, after pool create/import (define,
+ *    start, autostart, refresh), after pool destroy (destroy + undefine if
+ *    ours), after volume create/resize/delete/export/unexport here and when
+ *    refresh.c sees another host's change (refresh). A refresh of a pool
+ *    that is not active starts it (which refreshes it).
+ *  - Never blocking poold: every libvirt call runs on this file's worker
+ *    thread; the main loop only queues jobs (queued refreshes of one pool
+ *    coalesce). The connection is opened lazily, and after a failure
+ *    (libvirtd down or restarted) reopened at most every
+ *    LIBVIRT_RECONNECT_MS; once reopened, every published pool is checked
+ *    again (define/start/autostart/refresh). Failures are logged only.
+ *  - An iscsi-direct refresh makes libvirtd log in to this poold's own
+ *    target; the target runs on its own threads and the worker is not the
+ *    main loop, so nothing waits on itself.
+ *
+ * Threads: the job queue is shared (mutex + condition); the connection and
+ * the `wanted` table belong to the worker alone.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+#include "libvirt_pool.h"
+#include "pool-error.h"
+#include "pool-log.h"
+#include "pool-lvm.h"
+#include "pool-util.h"
+#include "pool-xml.h"
+#include "target/target.h"
+
+#define LIBVIRT_RECONNECT_MS     3000
+#define LIBVIRT_INITIATOR_PREFIX "iqn.2026-11.org.poold:initiator:"
+
+typedef enum { JOB_PUBLISH, JOB_UNPUBLISH, JOB_REFRESH } lvJobKind;
+
+typedef struct lvJob {
+    lvJobKind kind;
+    char *pool;
+    char *xml; /* JOB_PUBLISH: the definition */
+    struct lvJob *next;
+} lvJob;
+
+typedef struct {
+    char *pool;
+    char *xml;
+    bool ours;   /* the libvirt pool of that name was seen to be ours */
+    bool warned; /* "not ours" logged */
+} lvWanted;
+
+struct poolLibvirt {
+    char *uri;
+    int type; /* POOL_LIBVIRT_POOL_ISCSI_DIRECT or _LOGICAL */
+    /* iscsi-direct source (main thread) */
+    char *host;
+    unsigned port;
+    char *initiator;
+    bool warned_no_target;
+    /* shared */
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    lvJob *head, *tail;
+    bool stop, exited;
+    /* worker only */
+    virConnectPtr conn;
+    uint64_t next_connect_ms;
+    bool conn_failed_logged;
+    bool resync; /* check every wanted pool once connected */
+    lvWanted *wanted;
+    size_t nwanted;
+};
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static const char *lv_errmsg(void)
+{
+    const char *m = virGetLastErrorMessage();
+    return m ? m : "unknown libvirt error";
+}
+
+/* libvirt prints every error on stderr unless told otherwise: poold logs
+ * the ones it cares about itself. */
+static void lv_quiet(void *opaque, virErrorPtr err)
+{
+}
+
+static void job_free(lvJob *j)
+{
+    if (!j)
+        return;
+    free(j->pool);
+    free(j->xml);
+    free(j);
+}
+
+/* ---- source description (main thread) ------------------------------------ */
+
+static char *derive_initiator(const poolConfig *cfg)
+{
+    char hn[256] = "";
+    if (cfg->host_name)
+        snprintf(hn, sizeof(hn), "%s", cfg->host_name);
+    else if (gethostname(hn, sizeof(hn) - 1) < 0)
+        snprintf(hn, sizeof(hn), "unknown");
+    for (char *p = hn; *p; p++) {
+        *p = (char)tolower((unsigned char)*p);
+        if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-')
+            *p = '-';
+    }
+    return pool_asprintf("%s%s", LIBVIRT_INITIATOR_PREFIX, hn);
+}
+
+static int portal_source(poolLibvirt *lv, const poolConfig *cfg)
+{
+    POOL_AUTOSTRV entries = NULL;
+    if (!cfg->iscsi_portal || !cfg->iscsi_portal[0])
+        return 0;
+    if (pool_parse_portal_list(cfg->iscsi_portal, &entries) <= 0 || !entries)
+        return -1;
+    char addr[128];
+    uint16_t port;
+    if (pool_parse_portal(entries[0], addr, sizeof(addr), &port) < 0)
+        return -1;
+    if (strcmp(addr, "0.0.0.0") == 0)
+        snprintf(addr, sizeof(addr), "127.0.0.1");
+    else if (strcmp(addr, "::") == 0)
+        snprintf(addr, sizeof(addr), "::1");
+    lv->host = pool_strdup(addr);
+    lv->port = port;
+    return lv->host ? 0 : -1;
+}
+
+static char *build_xml(poolLibvirt *lv, poolExport *ex, const char *pool)
+{
+    if (lv->type == POOL_LIBVIRT_POOL_LOGICAL)
+        return pool_asprintf("<pool type='logical'>\n"
+                             "  <name>%s</name>\n"
+                             "  <source>\n"
+                             "    <name>%s</name>\n"
+                             "    <format type='lvm2'/>\n"
+                             "  </source>\n"
+                             "  <target>\n"
+                             "    <path>/dev/%s</path>\n"
+                             "  </target>\n"
+                             "</pool>\n",
+                             pool, pool, pool);
+    if (!lv->host) {
+        if (!lv->warned_no_target)
+            log_warnx("libvirt: the iSCSI target is off (iscsi_portal is empty): pools cannot be "
+                      "published as iscsi-direct storage pools");
+        lv->warned_no_target = true;
+        return NULL;
+    }
+    if (!ex || !poold_export_has_pool(ex, pool)) {
+        log_pool(POOL_LOG_WARN, pool,
+                 "no iSCSI target here: not published as a libvirt storage pool");
+        return NULL;
+    }
+    return pool_asprintf("<pool type='iscsi-direct'>\n"
+                         "  <name>%s</name>\n"
+                         "  <source>\n"
+                         "    <host name='%s' port='%u'/>\n"
+                         "    <device path='%s%s'/>\n"
+                         "    <initiator>\n"
+                         "      <iqn name='%s'/>\n"
+                         "    </initiator>\n"
+                         "  </source>\n"
+                         "</pool>\n",
+                         pool, lv->host, lv->port, TGT_IQN_PREFIX, pool, lv->initiator);
+}
+
+/* ---- ownership: compare definitions ------------------------------------- */
+
+static xmlNodePtr child(xmlNodePtr n, const char *name)
+{
+    for (xmlNodePtr c = n ? n->children : NULL; c; c = c->next)
+        if (c->type == XML_ELEMENT_NODE && xmlStrcmp(c->name, BAD_CAST name) == 0)
+            return c;
+    return NULL;
+}
+
+static void add_prop(char *buf, size_t len, xmlNodePtr n, const char *attr)
+{
+    xmlChar *v = n ? xmlGetProp(n, BAD_CAST attr) : NULL;
+    size_t used = strlen(buf);
+    snprintf(buf + used, len - used, "|%s", v ? (const char *)v : "");
+    xmlFree(v);
+}
+
+static void add_text(char *buf, size_t len, xmlNodePtr n)
+{
+    xmlChar *v = n ? xmlNodeGetContent(n) : NULL;
+    size_t used = strlen(buf);
+    snprintf(buf + used, len - used, "|%s", v ? (const char *)v : "");
+    xmlFree(v);
+}
+
+/* identity: what makes the pool poold's; detail: the rest poold writes */
+static int describe(const char *xml, char *identity, char *detail, size_t len)
+{
+    xmlDocPtr doc = xmlReadMemory(xml, (int)strlen(xml), "pool.xml", NULL,
+                                  XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR |
+                                      XML_PARSE_NOWARNING);
+    if (!doc)
+        return -1;
+    xmlNodePtr root = xmlDocGetRootElement(doc);
+    xmlNodePtr src = child(root, "source");
+    identity[0] = detail[0] = '\0';
+    add_prop(identity, len, root, "type");
+    add_prop(identity, len, child(src, "host"), "name");
+    add_prop(identity, len, child(src, "host"), "port");
+    add_prop(identity, len, child(src, "device"), "path");
+    add_text(identity, len, child(src, "name"));
+    add_prop(detail, len, child(child(src, "initiator"), "iqn"), "name");
+    add_prop(detail, len, child(src, "format"), "type");
+    add_text(detail, len, child(child(root, "target"), "path"));
+    xmlFreeDoc(doc);
+    return 0;
+}
+
+/* ---- worker --------------------------------------------------------------- */
+
+static lvWanted *wanted_find(poolLibvirt *lv, const char *pool)
+{
+    for (size_t i = 0; i < lv->nwanted; i++)
+        if (strcmp(lv->wanted[i].pool, pool) == 0)
+            return &lv->wanted[i];
+    return NULL;
+}
+
+static void wanted_remove(poolLibvirt *lv, const char *pool)
+{
+    lvWanted *w = wanted_find(lv, pool);
+    if (!w)
+        return;
+    free(w->pool);
+    free(w->xml);
+    *w = lv->wanted[--lv->nwanted];
+}
+
+/* Take the definition (xml); NULL if out of memory. */
+static lvWanted *wanted_set(poolLibvirt *lv, const char *pool, char *xml)
+{
+    lvWanted *w = wanted_find(lv, pool);
+    if (w) {
+        free(w->xml);
+        w->xml = xml;
+        w->ours = w->warned = false;
+        return w;
+    }
+    lvWanted *n = realloc(lv->wanted, (lv->nwanted + 1) * sizeof(*n));
+    char *name = pool_strdup(pool);
+    if (!n || !name) {
+        if (n)
+            lv->wanted = n;
+        free(name);
+        free(xml);
+        return NULL;
+    }
+    lv->wanted = n;
+    w = &lv->wanted[lv->nwanted++];
+    *w = (lvWanted){.pool = name, .xml = xml};
+    return w;
+}
+
+/* A call failed: if the connection is gone, drop it; the next use
+ * reconnects and checks every published pool again. */
+static void conn_check(poolLibvirt *lv)
+{
+    if (lv->conn && virConnectIsAlive(lv->conn) != 1) {
+        log_warnx("libvirt: lost the connection to %s; reconnecting", lv->uri);
+        virConnectClose(lv->conn);
+        lv->conn = NULL;
+        lv->resync = true;
+        lv->next_connect_ms = now_ms() + LIBVIRT_RECONNECT_MS;
+    }
+}
+
+static int ensure(poolLibvirt *lv, lvWanted *w);
+
+static virConnectPtr conn_get(poolLibvirt *lv)
+{
+    if (lv->conn)
+        return lv->conn;
+    uint64_t now = now_ms();
+    if (now < lv->next_connect_ms)
+        return NULL;
+    lv->conn = virConnectOpen(lv->uri);
+    if (!lv->conn) {
+        lv->next_connect_ms = now + LIBVIRT_RECONNECT_MS;
+        lv->resync = true;
+        if (!lv->conn_failed_logged)
+            log_warnx("libvirt: cannot connect to %s (retrying every %d s): %s", lv->uri,
+                      LIBVIRT_RECONNECT_MS / 1000, lv_errmsg());
+        lv->conn_failed_logged = true;
+        return NULL;
+    }
+    log_info("libvirt: connected to %s", lv->uri);
+    lv->conn_failed_logged = false;
+    if (lv->resync) {
+        lv->resync = false;
+        for (size_t i = 0; i < lv->nwanted && lv->conn; i++)
+            ensure(lv, &lv->wanted[i]);
+    }
+    return lv->conn;
+}
+
+/* Start (which refreshes) or refresh an existing libvirt pool of ours. */
+static int start_or_refresh(poolLibvirt *lv, virStoragePoolPtr p, const char *pool)
+{
+    int active = virStoragePoolIsActive(p);
+    if (active == 1) {
+        if (virStoragePoolRefresh(p, 0) < 0) {
+            log_pool(POOL_LOG_WARN, pool, "libvirt pool refresh failed: %s", lv_errmsg());
+            return -1;
+        }
+        log_pool(POOL_LOG_DEBUG, pool, "libvirt pool refreshed");
+        return 0;
+    }
+    if (virStoragePoolCreate(p, 0) < 0) {
+        log_pool(POOL_LOG_WARN, pool, "cannot start the libvirt pool: %s", lv_errmsg());
+        return -1;
+    }
+    log_pool(POOL_LOG_INFO, pool, "libvirt pool started");
+    return 0;
+}
+
+/* Define (or take over) the libvirt pool, autostart, start/refresh. */
+static int ensure(poolLibvirt *lv, lvWanted *w)
+{
+    virConnectPtr conn = lv->conn;
+    virStoragePoolPtr p = virStoragePoolLookupByName(conn, w->pool);
+    if (!p) {
+        virErrorPtr e = virGetLastError();
+        if (!e || e->code != VIR_ERR_NO_STORAGE_POOL) {
+            log_pool(POOL_LOG_WARN, w->pool, "libvirt pool lookup failed: %s", lv_errmsg());
+            conn_check(lv);
+            return -1;
+        }
+        p = virStoragePoolDefineXML(conn, w->xml, 0);
+        if (!p) {
+            log_pool(POOL_LOG_ERROR, w->pool, "cannot define the libvirt pool: %s", lv_errmsg());
+            conn_check(lv);
+            return -1;
+        }
+        log_pool(POOL_LOG_INFO, w->pool, "libvirt pool defined");
+    } else {
+        char have_id[1024], have_detail[1024], want_id[1024], want_detail[1024];
+        char *desc = virStoragePoolGetXMLDesc(p, VIR_STORAGE_XML_INACTIVE);
+        if (!desc) {
+            log_pool(POOL_LOG_WARN, w->pool, "cannot read the libvirt pool: %s", lv_errmsg());
+            virStoragePoolFree(p);
+            conn_check(lv);
+            return -1;
+        }
+        int r1 = describe(desc, have_id, have_detail, sizeof(have_id));
+        int r2 = describe(w->xml, want_id, want_detail, sizeof(want_id));
+        free(desc);
+        if (r1 < 0 || r2 < 0 || strcmp(have_id, want_id) != 0) {
+            if (!w->warned)
+                log_pool(POOL_LOG_ERROR, w->pool,
+                         "libvirt already has a storage pool of this name with another type or "
+                         "source (%s, poold's would be %s): left alone, not published",
+                         have_id + 1, want_id + 1);
+            w->warned = true;
+            w->ours = false;
+            virStoragePoolFree(p);
+            return -1;
+        }
+        if (strcmp(have_detail, want_detail) != 0) {
+            virStoragePoolPtr np = virStoragePoolDefineXML(conn, w->xml, 0);
+            if (!np) {
+                log_pool(POOL_LOG_WARN, w->pool, "cannot update the libvirt pool: %s", lv_errmsg());
+            } else {
+                log_pool(POOL_LOG_INFO, w->pool, "libvirt pool definition updated (%s -> %s)",
+                         have_detail, want_detail);
+                virStoragePoolFree(np);
+                if (virStoragePoolIsActive(p) == 1 && virStoragePoolDestroy(p) < 0)
+                    log_pool(POOL_LOG_WARN, w->pool, "cannot restart the libvirt pool: %s",
+                             lv_errmsg());
+            }
+        }
+    }
+    w->ours = true;
+    int autostart = 0;
+    if (virStoragePoolGetAutostart(p, &autostart) < 0 ||
+        (!autostart && virStoragePoolSetAutostart(p, 1) < 0))
+        log_pool(POOL_LOG_WARN, w->pool, "cannot autostart the libvirt pool: %s", lv_errmsg());
+    int r = start_or_refresh(lv, p, w->pool);
+    virStoragePoolFree(p);
+    if (r < 0)
+        conn_check(lv);
+    return r;
+}
+
+static void do_publish(poolLibvirt *lv, lvJob *j)
+{
+    lvWanted *w = wanted_set(lv, j->pool, j->xml);
+    j->xml = NULL;
+    if (!w) {
+        log_pool(POOL_LOG_ERROR, j->pool, "libvirt: out of memory");
+        return;
+    }
+    if (!conn_get(lv)) /* ensured when the connection comes back */
+        return;
+    ensure(lv, w);
+}
+
+static void do_unpublish(poolLibvirt *lv, lvJob *j)
+{
+    lvWanted *w = wanted_find(lv, j->pool);
+    bool ours = w && w->ours;
+    wanted_remove(lv, j->pool);
+    if (!ours)
+        return;
+    virConnectPtr conn = conn_get(lv);
+    if (!conn) {
+        log_pool(POOL_LOG_WARN, j->pool, "libvirt unreachable: its storage pool stays defined");
+        return;
+    }
+    virStoragePoolPtr p = virStoragePoolLookupByName(conn, j->pool);
+    if (!p) {
+        conn_check(lv);
+        return;
+    }
+    if (virStoragePoolIsActive(p) == 1 && virStoragePoolDestroy(p) < 0)
+        log_pool(POOL_LOG_WARN, j->pool, "cannot stop the libvirt pool: %s", lv_errmsg());
+    if (virStoragePoolUndefine(p) < 0)
+        log_pool(POOL_LOG_WARN, j->pool, "cannot undefine the libvirt pool: %s", lv_errmsg());
+    else
+        log_pool(POOL_LOG_INFO, j->pool, "libvirt pool undefined");
+    virStoragePoolFree(p);
+    conn_check(lv);
+}
+
+static void do_refresh(poolLibvirt *lv, lvJob *j)
+{
+    lvWanted *w = wanted_find(lv, j->pool);
+    if (!w)
+        return;
+    bool was_resync = lv->resync;
+    virConnectPtr conn = conn_get(lv);
+    if (!conn || (was_resync && !lv->resync)) /* later, or just ensured */
+        return;
+    if (!w->ours) { /* not yet checked (or an operator's: ensure says so once) */
+        ensure(lv, w);
+        return;
+    }
+    virStoragePoolPtr p = virStoragePoolLookupByName(conn, j->pool);
+    if (!p) { /* undefined behind our back: define it again */
+        conn_check(lv);
+        if (lv->conn)
+            ensure(lv, w);
+        return;
+    }
+    if (start_or_refresh(lv, p, j->pool) < 0)
+        conn_check(lv);
+    virStoragePoolFree(p);
+}
+
+static void *worker(void *opaque)
+{
+    poolLibvirt *lv = opaque;
+    pthread_mutex_lock(&lv->lock);
+    while (!lv->stop) {
+        lvJob *j = lv->head;
+        if (j) {
+            lv->head = j->next;
+            if (!lv->head)
+                lv->tail = NULL;
+            pthread_mutex_unlock(&lv->lock);
+            uint64_t t0 = now_ms();
+            if (j->kind == JOB_PUBLISH)
+                do_publish(lv, j);
+            else if (j->kind == JOB_UNPUBLISH)
+                do_unpublish(lv, j);
+            else
+                do_refresh(lv, j);
+            uint64_t took = now_ms() - t0;
+            if (took > 2000)
+                log_pool(POOL_LOG_WARN, j->pool, "libvirt took %llu ms", (unsigned long long)took);
+            job_free(j);
+            pool_error_reset();
+            pthread_mutex_lock(&lv->lock);
+            continue;
+        }
+        if (!lv->conn && lv->resync && lv->nwanted > 0) {
+            /* reconnect in the background, at most every few seconds */
+            uint64_t now = now_ms();
+            if (now >= lv->next_connect_ms) {
+                pthread_mutex_unlock(&lv->lock);
+                conn_get(lv);
+                pthread_mutex_lock(&lv->lock);
+                continue;
+            }
+            uint64_t at_ms = lv->next_connect_ms - now;
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += (time_t)(at_ms / 1000);
+            ts.tv_nsec += (long)(at_ms % 1000) * 1000000;
+            if (ts.tv_nsec >= 1000000000) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000;
+            }
+            pthread_cond_timedwait(&lv->cond, &lv->lock, &ts);
+            continue;
+        }
+        pthread_cond_wait(&lv->cond, &lv->lock);
+    }
+    lv->exited = true;
+    pthread_mutex_unlock(&lv->lock);
+    return NULL;
+}
+
+/* ---- main-thread API ------------------------------------------------------ */
+
+static void enqueue(poolLibvirt *lv, lvJobKind kind, const char *pool, char *xml)
+{
+    pthread_mutex_lock(&lv->lock);
+    if (kind == JOB_REFRESH) {
+        /* a queued publish or refresh of this pool does it already */
+        for (lvJob *q = lv->head; q; q = q->next) {
+            if (q->kind != JOB_UNPUBLISH && strcmp(q->pool, pool) == 0) {
+                pthread_mutex_unlock(&lv->lock);
+                return;
+            }
+        }
+    }
+    lvJob *j = calloc(1, sizeof(*j));
+    if (!j || !(j->pool = strdup(pool))) {
+        pthread_mutex_unlock(&lv->lock);
+        free(j);
+        free(xml);
+        log_pool(POOL_LOG_ERROR, pool, "libvirt: out of memory");
+        return;
+    }
+    j->kind = kind;
+    j->xml = xml;
+    if (lv->tail)
+        lv->tail->next = j;
+    else
+        lv->head = j;
+    lv->tail = j;
+    pthread_cond_signal(&lv->cond);
+    pthread_mutex_unlock(&lv->lock);
+}
+
+static void lv_free(poolLibvirt *lv)
+{
+    while (lv->head) {
+        lvJob *j = lv->head;
+        lv->head = j->next;
+        job_free(j);
+    }
+    for (size_t i = 0; i < lv->nwanted; i++) {
+        free(lv->wanted[i].pool);
+        free(lv->wanted[i].xml);
+    }
+    free(lv->wanted);
+    if (lv->conn)
+        virConnectClose(lv->conn);
+    free(lv->uri);
+    free(lv->host);
+    free(lv->initiator);
+    pthread_mutex_destroy(&lv->lock);
+    pthread_cond_destroy(&lv->cond);
+    free(lv);
+}
+
+poolLibvirt *poold_libvirt_start(const poolConfig *cfg)
+{
+    int type = cfg->libvirt_pool_type;
+    if (type == POOL_LIBVIRT_POOL_OFF) {
+        log_info("libvirt: storage pools are not published (libvirt_pool_type = \"off\")");
+        return NULL;
+    }
+    if (type == POOL_LIBVIRT_POOL_AUTO)
+        type = cfg->activation != POOL_ACTIVATION_OFF && pool_lvm_host_has_dm()
+                   ? POOL_LIBVIRT_POOL_LOGICAL
+                   : POOL_LIBVIRT_POOL_ISCSI_DIRECT;
+    if (virInitialize() < 0) {
+        log_error("libvirt: cannot initialise the library: storage pools are not published");
+        return NULL;
+    }
+    virSetErrorFunc(NULL, lv_quiet);
+    poolLibvirt *lv = calloc(1, sizeof(*lv));
+    if (!lv)
+        return NULL;
+    pthread_mutex_init(&lv->lock, NULL);
+    pthread_cond_init(&lv->cond, NULL);
+    lv->type = type;
+    lv->uri = pool_strdup(cfg->libvirt_uri ? cfg->libvirt_uri : "qemu:///system");
+    lv->initiator =
+        cfg->libvirt_initiator ? pool_strdup(cfg->libvirt_initiator) : derive_initiator(cfg);
+    if (!lv->uri || !lv->initiator) {
+        lv_free(lv);
+        return NULL;
+    }
+    if (type == POOL_LIBVIRT_POOL_ISCSI_DIRECT) {
+        if (pool_iscsi_name_validate(lv->initiator) < 0) {
+            log_error("libvirt: initiator name %s: %s (set libvirt_initiator): storage pools are "
+                      "not published",
+                      lv->initiator, pool_error_last_message());
+            lv_free(lv);
+            return NULL;
+        }
+        if (portal_source(lv, cfg) < 0) {
+            log_error("libvirt: %s: storage pools are not published", pool_error_last_message());
+            lv_free(lv);
+            return NULL;
+        }
+    }
+    if (pthread_create(&lv->thread, NULL, worker, lv) != 0) {
+        log_error("libvirt: cannot start the worker thread: storage pools are not published");
+        lv_free(lv);
+        return NULL;
+    }
+    log_info("libvirt: publishing pools as %s storage pools on %s%s%s",
+             type == POOL_LIBVIRT_POOL_LOGICAL ? "logical" : "iscsi-direct", lv->uri,
+             type == POOL_LIBVIRT_POOL_LOGICAL ? "" : ", initiator ",
+             type == POOL_LIBVIRT_POOL_LOGICAL ? "" : lv->initiator);
+    return lv;
+}
+
+void poold_libvirt_stop(poolLibvirt *lv, int wait_ms)
+{
+    if (!lv)
+        return;
+    pthread_mutex_lock(&lv->lock);
+    lv->stop = true;
+    pthread_cond_broadcast(&lv->cond);
+    pthread_mutex_unlock(&lv->lock);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += wait_ms / 1000;
+    ts.tv_nsec += (long)(wait_ms % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    if (pthread_timedjoin_np(lv->thread, NULL, &ts) != 0) {
+        /* stuck in a libvirt call: leave it (and lv) behind */
+        log_warnx("libvirt: a call did not finish within %d ms; not waiting for it", wait_ms);
+        pthread_detach(lv->thread);
+        return;
+    }
+    lv_free(lv);
+}
+
+void poold_libvirt_publish(poolLibvirt *lv, poolManager *mgr, poolExport *ex, const char *pool)
+{
+    if (!lv)
+        return;
+    char *xml = build_xml(lv, ex, pool);
+    if (xml)
+        enqueue(lv, JOB_PUBLISH, pool, xml);
+}
+
+void poold_libvirt_publish_all(poolLibvirt *lv, poolManager *mgr, poolExport *ex)
+{
+    if (!lv)
+        return;
+    POOL_AUTOSTRV names = pool_manager_pool_names(mgr);
+    for (size_t i = 0; names && names[i]; i++)
+        poold_libvirt_publish(lv, mgr, ex, names[i]);
+    pool_error_reset();
+}
+
+void poold_libvirt_unpublish(poolLibvirt *lv, const char *pool)
+{
+    if (lv)
+        enqueue(lv, JOB_UNPUBLISH, pool, NULL);
+}
+
+void poold_libvirt_refresh(poolLibvirt *lv, const char *pool)
+{
+    if (lv)
+        enqueue(lv, JOB_REFRESH, pool, NULL);
+}
