@@ -469,17 +469,23 @@ static int nfs_list(poolMetaBackend *be, poolMetaDirent **ents, size_t *n)
     if (nfs_connect(nb) < 0)
         return -1;
     path = nb->dir[0] ? nb->dir : "/";
-    /* nfs-ganesha fails a whole READDIRPLUS with NFS3ERR_NOENT when an
-     * entry is unlinked while it collects attributes (seen with 3 writers
-     * and 4.3): a listing racing a writer's unlink is retried. */
+    /* nfs-ganesha (4.3) fails a whole READDIRPLUS with NFS3ERR_NOENT or
+     * NFS3ERR_STALE when an entry is unlinked while it collects attributes
+     * (a quarter of listings under two busy writers): a listing racing a
+     * writer's unlink is retried, with a short growing pause, within the
+     * call's deadline. */
+    int64_t deadline = now_ms() + (int64_t)nb->timeout_ms;
     for (int attempt = 0;; attempt++) {
         call_init(&c);
         if (nfs_opendir_async(nb->nfs, path, generic_cb, &c) != 0)
             return queue_fail(nb, "opendir", path);
-        if (nfs_wait(nb, &c, now_ms() + nb->timeout_ms, "readdir") < 0)
+        if (nfs_wait(nb, &c, deadline, "readdir") < 0)
             return -1;
-        if (c.status == -ENOENT && attempt < 5)
+        if ((c.status == -ENOENT || c.status == -ESTALE) && attempt < 20 &&
+            now_ms() + 2 * (attempt + 1) < deadline) {
+            poll(NULL, 0, 2 * (attempt + 1));
             continue;
+        }
         if (c.status < 0)
             return call_fail(nb, &c, "readdir", path);
         break;
