@@ -324,6 +324,45 @@ int pool_cluster_check_lease_free(poolManager *mgr, poolEntry *e, const poolVolD
     return 0;
 }
 
+int pool_cluster_hold_volume(poolManager *mgr, poolEntry *e, const poolVolDef *vol)
+{
+    if (e->def->locking != POOL_LOCKING_SANLOCK)
+        return 0;
+    char label[128];
+    poolLeaseRef ref;
+    if (vol_ref(e, vol, label, sizeof(label), &ref) < 0)
+        return -1;
+    if (acquire(mgr, e, &ref, 0) == 0)
+        return 0;
+    if (pool_error_last_code() == POOL_ERR_EXISTS) {
+        pool_error_reset();
+        pool_error(POOL_ERR_BUSY,
+                   "volume %s is in use: poold on this host holds its lease; release it first",
+                   vol->name);
+    } else {
+        pool_error_prefix("volume %s is in use", vol->name);
+    }
+    return -1;
+}
+
+void pool_cluster_drop_volume(poolManager *mgr, poolEntry *e, const poolVolDef *vol)
+{
+    if (e->def->locking != POOL_LOCKING_SANLOCK || !mgr->holder)
+        return;
+    poolError *err = pool_error_copy(pool_error_last());
+    char label[128];
+    poolLeaseRef ref;
+    if (vol_ref(e, vol, label, sizeof(label), &ref) == 0 &&
+        pool_lease_release(mgr->holder, e->ls, &ref) < 0)
+        log_vol(POOL_LOG_WARN, e->def->name, vol->name, "cannot release its lease: %s",
+                pool_error_last_message());
+    pool_error_reset();
+    if (err) {
+        pool_error_set(err->code, err->message, err->file, err->func, err->line);
+        pool_error_free(err);
+    }
+}
+
 int pool_cluster_format_pool(poolManager *mgr, poolEntry *e)
 {
     (void)mgr;

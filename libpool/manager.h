@@ -90,6 +90,12 @@ int pool_cluster_repair_strays(poolEntry *e, const poolSnapshot *snap);
 /* Write a fresh lease for a new volume into its slot (sanlock pools). */
 int pool_cluster_format_volume_lease(poolManager *mgr, poolEntry *e, const poolSnapshot *snap,
                                      int slot, const char *uuid, const char *name);
+/* Hold the volume's lease for the length of a delete (wait 0): nobody can
+ * take it between the check and the lvremove. POOL_ERR_BUSY naming the
+ * holder when some host (this one included) has it. drop releases it and
+ * keeps the caller's error. No-ops for pools without locking. */
+int pool_cluster_hold_volume(poolManager *mgr, poolEntry *e, const poolVolDef *vol);
+void pool_cluster_drop_volume(poolManager *mgr, poolEntry *e, const poolVolDef *vol);
 /* Refuse (POOL_ERR_BUSY) when some host holds the volume's lease. */
 int pool_cluster_check_lease_free(poolManager *mgr, poolEntry *e, const poolVolDef *vol);
 /* Format the lockspace and the pool-metadata lease of a new sanlock pool. */

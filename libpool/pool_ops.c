@@ -850,8 +850,19 @@ int pool_manager_pool_destroy(poolManager *mgr, const char *name, bool force)
     char *add[] = {op, NULL};
     int r = op ? pool_lvm_vg_change_tags(e->lvm, name, add, NULL) : -1;
     pool_cluster_unlock(mgr, e);
-    if (r < 0)
-        return -1; /* journal stays: reconcile finishes the destroy */
+    if (r < 0) {
+        /* the destroy did not begin: drop the journal (should the tag
+         * have been written after all, reconcile sees it, and a new
+         * destroy finishes it) */
+        poolError *err = pool_error_copy(pool_error_last());
+        if (pool_store_journal_clear(mgr->pools_dir, name) < 0)
+            pool_error_reset();
+        if (err) {
+            pool_error_set(err->code, err->message, err->file, err->func, err->line);
+            pool_error_free(err);
+        }
+        return -1;
+    }
     pool_testhook("pool-destroy:after-intent");
     /* Leave the lockspace before its `ids` LV goes: every other host is
      * gone (checked above) and pd_op:destroy keeps them from new changes. */

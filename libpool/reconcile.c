@@ -89,6 +89,27 @@ static int reconcile_pool(poolManager *mgr, poolEntry *e, int *repairs)
     }
     if (op && strcmp(op, "destroy") == 0) {
         (*repairs)++;
+        /* The journal is written before the VG is tagged pd_op:destroy:
+         * without the tag the destroy never began (crash or failure
+         * between the two), its checks and lease were never passed on the
+         * VG, and other hosts may be using it. Never finish that. */
+        poolLvmVG *vg = NULL;
+        if (pool_lvm_report_vg(e->lvm, name, &vg) == 0) {
+            const char *vop = pool_lvm_tag_get(vg->tags, POOL_TAG_OP);
+            bool begun = vop && strcmp(vop, "destroy") == 0;
+            pool_lvm_vgs_free(vg, 1);
+            if (!begun) {
+                log_pool(POOL_LOG_WARN, name,
+                         "a destroy was journalled but never began on the volume group; "
+                         "keeping the pool");
+                return pool_store_journal_clear(mgr->pools_dir, name);
+            }
+        } else if (pool_error_last_code() != POOL_ERR_NO_POOL) {
+            log_pool(POOL_LOG_ERROR, name, "cannot check the interrupted destroy: %s; will retry",
+                     pool_error_last_message());
+            return -1;
+        }
+        pool_error_reset();
         log_pool(POOL_LOG_WARN, name, "destroy was interrupted; finishing it");
         if (pool_destroy_finish(mgr, e) < 0) { /* drops e on success */
             log_pool(POOL_LOG_ERROR, name, "cannot finish the destroy: %s; will retry",

@@ -331,10 +331,15 @@ static int vol_delete_locked(poolManager *mgr, poolEntry *e, const char *name)
         return -1;
     const poolLvmLV *lv = find_volume(e, &snap, name);
     int r = lv ? check_pool_idle(e, &snap) : -1;
+    POOL_AUTOPTR(poolVolDef) vol = NULL;
+    bool held = false;
     if (r == 0 && e->def->locking == POOL_LOCKING_SANLOCK) {
-        /* never delete what a VM on some host may be writing */
-        POOL_AUTOPTR(poolVolDef) vol = vol_from_snapshot(e, &snap, lv);
-        r = vol ? pool_cluster_check_lease_free(mgr, e, vol) : -1;
+        /* Never delete what a VM on some host may be writing: hold the
+         * volume's own lease until the LV is gone, so nobody can take it
+         * between a check and the lvremove. */
+        vol = vol_from_snapshot(e, &snap, lv);
+        r = vol ? pool_cluster_hold_volume(mgr, e, vol) : -1;
+        held = r == 0;
     }
     /* A delete supersedes an unfinished operation (reconcile normally
      * finishes those at start): swap its tag for ours in one lvchange, so
@@ -345,21 +350,26 @@ static int vol_delete_locked(poolManager *mgr, poolEntry *e, const char *name)
     if (op && !marked)
         old = pool_layout_tag("pd_op", "%s", op);
     pool_snapshot_clear(&snap);
-    if (r < 0 || (op && !marked && !old))
-        return -1;
-    if (!marked) {
+    if (r == 0 && op && !marked && !old)
+        r = -1;
+    if (r == 0 && !marked) {
         POOL_AUTOFREE(char *) tag = pool_layout_tag("pd_op", "delete");
         char *tags[] = {tag, NULL};
         char *del[] = {old, NULL};
         if (!tag || pool_lvm_lv_change_tags(e->lvm, pool, name, tags, old ? del : NULL) < 0)
-            return -1;
+            r = -1;
     }
-    pool_testhook("vol-delete:after-intent");
-    if (pool_lvm_lvremove(e->lvm, pool, name) < 0)
-        return -1;
-    pool_testhook("vol-delete:after-lvremove");
-    log_vol(POOL_LOG_INFO, pool, name, "deleted");
-    return 0;
+    if (r == 0) {
+        pool_testhook("vol-delete:after-intent");
+        r = pool_lvm_lvremove(e->lvm, pool, name);
+    }
+    if (r == 0) {
+        pool_testhook("vol-delete:after-lvremove");
+        log_vol(POOL_LOG_INFO, pool, name, "deleted");
+    }
+    if (held)
+        pool_cluster_drop_volume(mgr, e, vol);
+    return r;
 }
 
 int pool_manager_vol_delete(poolManager *mgr, const char *pool, const char *name)

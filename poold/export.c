@@ -26,7 +26,10 @@
 typedef struct {
     char *pool;
     int lun;
-    char uuid[37];       /* the volume served: a LUN id may be reused by another */
+    char uuid[37]; /* the volume served: a LUN id may be reused by another */
+    char *name;    /* its name and lease address, to recheck the lease */
+    char *lease_pv;
+    uint64_t lease_offset;
     int mode;            /* POOL_VOL_MODE_* */
     lunBacking *backing; /* owned by the LU (released with it) */
 } exportEntry;
@@ -132,6 +135,10 @@ int poold_export_vol_add(poolExport *ex, const poolVolDef *vol)
         lun_backing_close(b);
         return -1;
     }
+    /* Published write-protected; poold_export_vol_access below opens it
+     * for writes if the rule allows. An initiator still writing to a LUN
+     * id that now names another volume must never reach it first. */
+    scsi_lu_set_write_protect(lu, true);
     if (pool_realloc_n(&ex->entries, ex->n + 1, sizeof(*ex->entries)) < 0 ||
         tgt_lun_add(ex->inv, iqn, (uint64_t)vol->lun, lu) < 0) {
         scsi_lu_unref(lu);
@@ -140,6 +147,9 @@ int poold_export_vol_add(poolExport *ex, const poolVolDef *vol)
     ex->entries[ex->n].pool = pool_strdup(vol->pool);
     ex->entries[ex->n].lun = vol->lun;
     memcpy(ex->entries[ex->n].uuid, vol->uuid, sizeof(vol->uuid));
+    ex->entries[ex->n].name = pool_strdup(vol->name);
+    ex->entries[ex->n].lease_pv = vol->lease_pv ? pool_strdup(vol->lease_pv) : NULL;
+    ex->entries[ex->n].lease_offset = vol->lease_offset;
     ex->entries[ex->n].mode = vol->export_mode;
     ex->entries[ex->n].backing = b;
     ex->n++;
@@ -157,6 +167,8 @@ void poold_export_vol_remove(poolExport *ex, const char *pool, int lun)
     iqn_of(pool, iqn, sizeof(iqn));
     tgt_lun_remove(ex->inv, iqn, (uint64_t)lun);
     free(e->pool);
+    free(e->name);
+    free(e->lease_pv);
     *e = ex->entries[--ex->n];
     log_pool(POOL_LOG_INFO, pool, "LUN %d unexported", lun);
 }
@@ -217,6 +229,45 @@ int poold_export_vol_access(poolExport *ex, const poolVolDef *vol)
                 writable ? "takes writes" : "is write-protected",
                 pool_vol_mode_name(vol->export_mode));
     return 0;
+}
+
+void poold_export_vol_protect(poolExport *ex, const poolVolDef *vol)
+{
+    char iqn[256];
+    iqn_of(vol->pool, iqn, sizeof(iqn));
+    scsiLu *lu =
+        find_entry(ex, vol->pool, vol->lun) ? tgt_lun_get(ex->inv, iqn, (uint64_t)vol->lun) : NULL;
+    if (!lu)
+        return;
+    scsi_lu_set_write_protect(lu, true);
+    tgt_lun_put(lu);
+}
+
+void poold_export_recheck_leases(poolExport *ex)
+{
+    for (size_t i = 0; i < ex->n; i++) {
+        exportEntry *e = &ex->entries[i];
+        if (e->mode != POOL_VOL_MODE_RW || !e->name)
+            continue;
+        char iqn[256];
+        iqn_of(e->pool, iqn, sizeof(iqn));
+        scsiLu *lu = tgt_lun_get(ex->inv, iqn, (uint64_t)e->lun);
+        if (!lu)
+            continue;
+        bool writable = !scsi_lu_write_protected(lu);
+        tgt_lun_put(lu);
+        if (!writable)
+            continue; /* only a lease that went away matters here */
+        poolVolDef v = {.name = e->name,
+                        .pool = e->pool,
+                        .lun = e->lun,
+                        .lease_pv = e->lease_pv,
+                        .lease_offset = e->lease_offset,
+                        .export_mode = e->mode,
+                        .export_state = POOL_VOL_EXPORT_ON};
+        memcpy(v.uuid, e->uuid, sizeof(v.uuid));
+        poold_export_vol_access(ex, &v);
+    }
 }
 
 /* Bring one pool's LUNs in step with LVM (another host changed the VG):

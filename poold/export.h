@@ -34,6 +34,12 @@ bool poold_export_vol_exported(poolExport *ex, const char *pool, int lun);
 /* Set the LUN's write protection from the volume's export mode and lease
  * (export.c explains the rule). */
 int poold_export_vol_access(poolExport *ex, const poolVolDef *vol);
+/* Refuse writes to the volume's LUN now (before its lease is released). */
+void poold_export_vol_protect(poolExport *ex, const poolVolDef *vol);
+/* Write-protect every rw LUN whose lease poold no longer holds (the sanlock
+ * daemon restarted and dropped poold's leases, ...). One sanlock inquire
+ * per writable LUN: cheap, local. */
+void poold_export_recheck_leases(poolExport *ex);
 /* Re-read the pool's volumes and bring its LUNs in step (another host
  * changed the VG). */
 int poold_export_pool_sync(poolExport *ex, poolManager *mgr, const char *pool);

@@ -157,10 +157,17 @@ static int lease_acquire(poolDaemon *d, const poolRequest *req, xmlNodePtr reply
 static int lease_release(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
 {
     POOL_AUTOPTR(poolVolDef) vol = lease_volume(d, req);
-    if (!vol || pool_manager_lease_release(d->mgr, vol) < 0)
+    if (!vol)
         return -1;
+    /* writes stop before the lease goes, never after: another host may
+     * take it the moment it is free */
+    if (d->ex)
+        poold_export_vol_protect(d->ex, vol);
+    int r = pool_manager_lease_release(d->mgr, vol);
     if (d->ex)
         poold_export_vol_access(d->ex, vol);
+    if (r < 0)
+        return -1;
     return lease_reply(d, vol, reply);
 }
 

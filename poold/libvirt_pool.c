@@ -43,6 +43,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -348,7 +349,20 @@ static int start_or_refresh(poolLibvirt *lv, virStoragePoolPtr p, const char *po
 {
     int active = virStoragePoolIsActive(p);
     if (active == 1) {
-        if (virStoragePoolRefresh(p, 0) < 0) {
+        /* An iscsi-direct refresh is a whole login, REPORT LUNS and a scan
+         * of each LUN: one racing a LUN going away (a delete on any host)
+         * fails. On this worker thread a short pause and a new try cost
+         * nothing; only a refresh that keeps failing is worth a warning. */
+        int r = -1;
+        for (int attempt = 0; attempt < 3 && r < 0; attempt++) {
+            if (attempt > 0) {
+                log_pool(POOL_LOG_DEBUG, pool, "libvirt pool refresh failed (%s); retrying",
+                         lv_errmsg());
+                poll(NULL, 0, 200 * attempt);
+            }
+            r = virStoragePoolRefresh(p, 0);
+        }
+        if (r < 0) {
             log_pool(POOL_LOG_WARN, pool, "libvirt pool refresh failed: %s", lv_errmsg());
             return -1;
         }

@@ -47,6 +47,9 @@ void poold_refresh_tick(poolDaemon *d)
     if (now < d->refresh_next)
         return;
     d->refresh_next = now + iv;
+    /* a lease poold lost (its sanlock connection dropped) must stop the
+     * LUN's writes even when no VG changed */
+    poold_export_recheck_leases(d->ex);
     POOL_AUTOSTRV names = pool_manager_pool_names(d->mgr);
     for (size_t i = 0; names && names[i]; i++) {
         int locking;
