@@ -59,6 +59,14 @@ struct poolExport {
 
 static exportTarget *find_target(poolExport *ex, const char *pool);
 
+/* An entry's own strings (the LU and its backing go with the inventory). */
+static void entry_clear(exportEntry *e)
+{
+    free(e->pool);
+    free(e->name);
+    free(e->lease_pv);
+}
+
 static void iqn_of(const char *pool, char *buf, size_t len)
 {
     snprintf(buf, len, "%s%s", TGT_IQN_PREFIX, pool);
@@ -166,9 +174,7 @@ void poold_export_vol_remove(poolExport *ex, const char *pool, int lun)
     char iqn[256];
     iqn_of(pool, iqn, sizeof(iqn));
     tgt_lun_remove(ex->inv, iqn, (uint64_t)lun);
-    free(e->pool);
-    free(e->name);
-    free(e->lease_pv);
+    entry_clear(e);
     *e = ex->entries[--ex->n];
     log_pool(POOL_LOG_INFO, pool, "LUN %d unexported", lun);
 }
@@ -632,7 +638,7 @@ void poold_export_pool_remove(poolExport *ex, const char *pool)
 {
     for (size_t i = 0; i < ex->n;) {
         if (strcmp(ex->entries[i].pool, pool) == 0) {
-            free(ex->entries[i].pool);
+            entry_clear(&ex->entries[i]);
             ex->entries[i] = ex->entries[--ex->n];
             continue;
         }
@@ -712,7 +718,7 @@ void poold_export_stop(poolExport *ex, int grace_ms)
         iscsi_portal_stop(ex->portals[i], grace_ms <= 0 ? 0 : left < 1000 ? 1000 : left);
     }
     for (size_t i = 0; i < ex->n; i++)
-        free(ex->entries[i].pool);
+        entry_clear(&ex->entries[i]);
     free(ex->entries);
     for (size_t i = 0; i < ex->ntargets; i++)
         target_clear(&ex->targets[i]);
