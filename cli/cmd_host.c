@@ -10,32 +10,9 @@
 
 #include "poolctl.h"
 
-static xmlNodePtr find_result(xmlNodePtr reply)
-{
-    for (xmlNodePtr n = reply->children; n; n = n->next)
-        if (n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, "result") == 0)
-            return n;
-    return NULL;
-}
-
-/* An attribute's value, "" when absent; valid until the next call with
- * the same slot. */
-static const char *attr(xmlNodePtr n, const char *name, int slot)
-{
-    static xmlChar *held[8];
-    xmlFree(held[slot]);
-    held[slot] = xmlGetProp(n, BAD_CAST name);
-    return held[slot] ? (const char *)held[slot] : "";
-}
-
-static long long num(xmlNodePtr n, const char *name)
-{
-    return atoll(attr(n, name, 7));
-}
-
 static bool yes(xmlNodePtr n, const char *name)
 {
-    return strcmp(attr(n, name, 6), "yes") == 0;
+    return strcmp(cli_attr(n, name, 6), "yes") == 0;
 }
 
 static int print_joined(const cliOutput *out, xmlNodePtr reply, const poolRequest *req)
@@ -51,31 +28,38 @@ static int print_left(const cliOutput *out, xmlNodePtr reply, const poolRequest 
 
 static int print_hosts(const cliOutput *out, xmlNodePtr reply, const poolRequest *req)
 {
-    xmlNodePtr r = find_result(reply);
+    xmlNodePtr r = cli_reply_result(reply);
     if (!r)
         return cli_print_message(out, "no host information");
     if (out->json) {
         json_object *o = json_object_new_object();
-        json_object_object_add(o, "pool", json_object_new_string(attr(r, "pool", 0)));
-        json_object_object_add(o, "io_timeout", json_object_new_int64(num(r, "io-timeout")));
+        json_object_object_add(o, "pool", json_object_new_string(cli_attr(r, "pool", 0)));
+        json_object_object_add(o, "io_timeout",
+                               json_object_new_int64(cli_attr_num(r, "io-timeout")));
         json_object_object_add(o, "renewal_seconds",
-                               json_object_new_int64(num(r, "renewal-seconds")));
-        json_object_object_add(o, "fail_seconds", json_object_new_int64(num(r, "fail-seconds")));
-        json_object_object_add(o, "dead_seconds", json_object_new_int64(num(r, "dead-seconds")));
-        json_object_object_add(o, "this_host_id", json_object_new_int64(num(r, "this-host-id")));
+                               json_object_new_int64(cli_attr_num(r, "renewal-seconds")));
+        json_object_object_add(o, "fail_seconds",
+                               json_object_new_int64(cli_attr_num(r, "fail-seconds")));
+        json_object_object_add(o, "dead_seconds",
+                               json_object_new_int64(cli_attr_num(r, "dead-seconds")));
+        json_object_object_add(o, "this_host_id",
+                               json_object_new_int64(cli_attr_num(r, "this-host-id")));
         json_object_object_add(o, "joined", json_object_new_boolean(yes(r, "joined")));
         json_object *a = json_object_new_array();
         for (xmlNodePtr h = r->children; h; h = h->next) {
             if (h->type != XML_ELEMENT_NODE)
                 continue;
             json_object *e = json_object_new_object();
-            json_object_object_add(e, "host_id", json_object_new_int64(num(h, "id")));
-            const char *name = attr(h, "name", 1);
+            json_object_object_add(e, "host_id", json_object_new_int64(cli_attr_num(h, "id")));
+            const char *name = cli_attr(h, "name", 1);
             json_object_object_add(e, "name", *name ? json_object_new_string(name) : NULL);
-            json_object_object_add(e, "state", json_object_new_string(attr(h, "state", 2)));
-            json_object_object_add(e, "generation", json_object_new_int64(num(h, "generation")));
-            json_object_object_add(e, "timestamp", json_object_new_int64(num(h, "timestamp")));
-            json_object_object_add(e, "io_timeout", json_object_new_int64(num(h, "io-timeout")));
+            json_object_object_add(e, "state", json_object_new_string(cli_attr(h, "state", 2)));
+            json_object_object_add(e, "generation",
+                                   json_object_new_int64(cli_attr_num(h, "generation")));
+            json_object_object_add(e, "timestamp",
+                                   json_object_new_int64(cli_attr_num(h, "timestamp")));
+            json_object_object_add(e, "io_timeout",
+                                   json_object_new_int64(cli_attr_num(h, "io-timeout")));
             json_object_object_add(e, "this_host", json_object_new_boolean(yes(h, "this-host")));
             json_object_array_add(a, e);
         }
@@ -84,19 +68,20 @@ static int print_hosts(const cliOutput *out, xmlNodePtr reply, const poolRequest
     }
     printf("Pool %s: io_timeout %lld s (renewal every %lld s; a silent host is 'fail' after "
            "%lld s, 'dead' after %lld s)\n",
-           attr(r, "pool", 0), num(r, "io-timeout"), num(r, "renewal-seconds"),
-           num(r, "fail-seconds"), num(r, "dead-seconds"));
+           cli_attr(r, "pool", 0), cli_attr_num(r, "io-timeout"),
+           cli_attr_num(r, "renewal-seconds"), cli_attr_num(r, "fail-seconds"),
+           cli_attr_num(r, "dead-seconds"));
     if (!yes(r, "joined"))
         printf("This host is not in the lockspace%s: states are unknown.\n",
-               num(r, "this-host-id") ? " yet (still joining)" : "");
+               cli_attr_num(r, "this-host-id") ? " yet (still joining)" : "");
     printf("%-8s %-24s %-8s %-11s %s\n", "HOST-ID", "NAME", "STATE", "GENERATION", "RENEWED-AT");
     for (xmlNodePtr h = r->children; h; h = h->next) {
         if (h->type != XML_ELEMENT_NODE)
             continue;
-        const char *name = attr(h, "name", 1);
-        printf("%-8lld %-24s %-8s %-11lld %lld%s\n", num(h, "id"), *name ? name : "(untagged)",
-               attr(h, "state", 2), num(h, "generation"), num(h, "timestamp"),
-               yes(h, "this-host") ? "  (this host)" : "");
+        const char *name = cli_attr(h, "name", 1);
+        printf("%-8lld %-24s %-8s %-11lld %lld%s\n", cli_attr_num(h, "id"),
+               *name ? name : "(untagged)", cli_attr(h, "state", 2), cli_attr_num(h, "generation"),
+               cli_attr_num(h, "timestamp"), yes(h, "this-host") ? "  (this host)" : "");
     }
     return 0;
 }

@@ -12,10 +12,7 @@
 
 static int print_lease(const cliOutput *out, xmlNodePtr reply, const poolRequest *req)
 {
-    xmlNodePtr r = NULL;
-    for (xmlNodePtr n = reply->children; n && !r; n = n->next)
-        if (n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, "result") == 0)
-            r = n;
+    xmlNodePtr r = cli_reply_result(reply);
     if (!r)
         return cli_print_message(out, "no lease information");
     xmlChar *vol = xmlGetProp(r, BAD_CAST "volume");

@@ -16,34 +16,6 @@
 
 #include "poolctl.h"
 
-static xmlNodePtr find_result(xmlNodePtr reply)
-{
-    for (xmlNodePtr n = reply->children; n; n = n->next)
-        if (n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, "result") == 0)
-            return n;
-    return NULL;
-}
-
-/* An attribute's value, "" when absent; valid until the next call with
- * the same slot. */
-static const char *attr(xmlNodePtr n, const char *name, int slot)
-{
-    static xmlChar *held[8];
-    xmlFree(held[slot]);
-    held[slot] = xmlGetProp(n, BAD_CAST name);
-    return held[slot] ? (const char *)held[slot] : "";
-}
-
-static long long num(xmlNodePtr n, const char *name)
-{
-    return atoll(attr(n, name, 7));
-}
-
-static bool is_elem(xmlNodePtr n, const char *name)
-{
-    return n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0;
-}
-
 static json_object *str_or_null(const char *s)
 {
     return s && *s ? json_object_new_string(s) : NULL;
@@ -51,54 +23,56 @@ static json_object *str_or_null(const char *s)
 
 static int print_vm(const cliOutput *out, xmlNodePtr reply, const poolRequest *req)
 {
-    xmlNodePtr r = find_result(reply);
+    xmlNodePtr r = cli_reply_result(reply);
     if (!r)
         return cli_print_message(out, "no VM information");
     xmlChar *dom = NULL;
     for (xmlNodePtr c = r->children; c; c = c->next)
-        if (is_elem(c, "domain-xml") && !dom)
+        if (cli_is_elem(c, "domain-xml") && !dom)
             dom = xmlNodeGetContent(c);
     int ret;
     if (out->json) {
         json_object *o = json_object_new_object();
-        json_object_object_add(o, "pool", json_object_new_string(attr(r, "pool", 0)));
-        json_object_object_add(o, "name", json_object_new_string(attr(r, "name", 1)));
-        json_object_object_add(o, "uuid", json_object_new_string(attr(r, "uuid", 2)));
-        json_object_object_add(o, "generation", json_object_new_int64(num(r, "generation")));
-        json_object_object_add(o, "owner", str_or_null(attr(r, "owner", 3)));
-        json_object_object_add(o, "owner_host_id", json_object_new_int64(num(r, "owner-host-id")));
-        json_object_object_add(o, "modified", json_object_new_int64(num(r, "modified")));
-        json_object_object_add(o, "modified_by", str_or_null(attr(r, "modified-by", 4)));
+        json_object_object_add(o, "pool", json_object_new_string(cli_attr(r, "pool", 0)));
+        json_object_object_add(o, "name", json_object_new_string(cli_attr(r, "name", 1)));
+        json_object_object_add(o, "uuid", json_object_new_string(cli_attr(r, "uuid", 2)));
+        json_object_object_add(o, "generation",
+                               json_object_new_int64(cli_attr_num(r, "generation")));
+        json_object_object_add(o, "owner", str_or_null(cli_attr(r, "owner", 3)));
+        json_object_object_add(o, "owner_host_id",
+                               json_object_new_int64(cli_attr_num(r, "owner-host-id")));
+        json_object_object_add(o, "modified", json_object_new_int64(cli_attr_num(r, "modified")));
+        json_object_object_add(o, "modified_by", str_or_null(cli_attr(r, "modified-by", 4)));
         json_object *a = json_object_new_array();
         for (xmlNodePtr c = r->children; c; c = c->next) {
-            if (!is_elem(c, "disk"))
+            if (!cli_is_elem(c, "disk"))
                 continue;
             json_object *d = json_object_new_object();
-            json_object_object_add(d, "pool", json_object_new_string(attr(c, "pool", 5)));
-            json_object_object_add(d, "volume", json_object_new_string(attr(c, "volume", 6)));
+            json_object_object_add(d, "pool", json_object_new_string(cli_attr(c, "pool", 5)));
+            json_object_object_add(d, "volume", json_object_new_string(cli_attr(c, "volume", 6)));
             json_object_array_add(a, d);
         }
         json_object_object_add(o, "disks", a);
         json_object_object_add(o, "domain_xml", str_or_null((const char *)dom));
         ret = cli_print_json(o);
     } else {
-        time_t t = (time_t)num(r, "modified");
+        time_t t = (time_t)cli_attr_num(r, "modified");
         char when[64] = "";
         struct tm tm;
         if (t > 0 && gmtime_r(&t, &tm))
             strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
-        const char *owner = attr(r, "owner", 3);
-        printf("Name:        %s\n", attr(r, "name", 1));
-        printf("UUID:        %s\n", attr(r, "uuid", 2));
-        printf("Pool:        %s\n", attr(r, "pool", 0));
+        const char *owner = cli_attr(r, "owner", 3);
+        printf("Name:        %s\n", cli_attr(r, "name", 1));
+        printf("UUID:        %s\n", cli_attr(r, "uuid", 2));
+        printf("Pool:        %s\n", cli_attr(r, "pool", 0));
         printf("Owner:       %s\n", *owner ? owner : "(none: not running)");
-        printf("Generation:  %lld\n", num(r, "generation"));
-        printf("Modified:    %s by %s\n", *when ? when : "?", attr(r, "modified-by", 4));
+        printf("Generation:  %lld\n", cli_attr_num(r, "generation"));
+        printf("Modified:    %s by %s\n", *when ? when : "?", cli_attr(r, "modified-by", 4));
         printf("Disks:      ");
         bool any = false;
         for (xmlNodePtr c = r->children; c; c = c->next)
-            if (is_elem(c, "disk")) {
-                printf(" %s/%s", attr(c, "pool", 5), attr(c, "volume", 6));
+            if (cli_is_elem(c, "disk")) {
+                printf(" %s/%s", cli_attr(c, "pool", 5), cli_attr(c, "volume", 6));
                 any = true;
             }
         printf("%s\n", any ? "" : " (none)");
@@ -116,12 +90,12 @@ static int print_defined(const cliOutput *out, xmlNodePtr reply, const poolReque
 {
     if (out->json)
         return print_vm(out, reply, req);
-    xmlNodePtr r = find_result(reply);
+    xmlNodePtr r = cli_reply_result(reply);
     if (!r)
         return cli_print_message(out, "VM defined");
     return cli_print_message(out, "VM %s defined in pool %s (uuid %s, generation %lld)",
-                             attr(r, "name", 1), attr(r, "pool", 0), attr(r, "uuid", 2),
-                             num(r, "generation"));
+                             cli_attr(r, "name", 1), cli_attr(r, "pool", 0), cli_attr(r, "uuid", 2),
+                             cli_attr_num(r, "generation"));
 }
 
 static int print_undefined(const cliOutput *out, xmlNodePtr reply, const poolRequest *req)
@@ -132,47 +106,50 @@ static int print_undefined(const cliOutput *out, xmlNodePtr reply, const poolReq
 
 static int print_list(const cliOutput *out, xmlNodePtr reply, const poolRequest *req)
 {
-    xmlNodePtr r = find_result(reply);
+    xmlNodePtr r = cli_reply_result(reply);
     if (out->json) {
         json_object *a = json_object_new_array();
         for (xmlNodePtr c = r ? r->children : NULL; c; c = c->next) {
-            if (!is_elem(c, "vm"))
+            if (!cli_is_elem(c, "vm"))
                 continue;
             json_object *o = json_object_new_object();
-            json_object_object_add(o, "name", json_object_new_string(attr(c, "name", 1)));
-            json_object_object_add(o, "uuid", json_object_new_string(attr(c, "uuid", 2)));
-            json_object_object_add(o, "owner", str_or_null(attr(c, "owner", 3)));
-            json_object_object_add(o, "generation", json_object_new_int64(num(c, "generation")));
-            json_object_object_add(o, "disks", json_object_new_int64(num(c, "disks")));
+            json_object_object_add(o, "name", json_object_new_string(cli_attr(c, "name", 1)));
+            json_object_object_add(o, "uuid", json_object_new_string(cli_attr(c, "uuid", 2)));
+            json_object_object_add(o, "owner", str_or_null(cli_attr(c, "owner", 3)));
+            json_object_object_add(o, "generation",
+                                   json_object_new_int64(cli_attr_num(c, "generation")));
+            json_object_object_add(o, "disks", json_object_new_int64(cli_attr_num(c, "disks")));
             json_object_array_add(a, o);
         }
         return cli_print_json(a);
     }
     printf("%-32s %-24s %s\n", "NAME", "OWNER", "GENERATION");
     for (xmlNodePtr c = r ? r->children : NULL; c; c = c->next) {
-        if (!is_elem(c, "vm"))
+        if (!cli_is_elem(c, "vm"))
             continue;
-        const char *owner = attr(c, "owner", 3);
-        printf("%-32s %-24s %lld\n", attr(c, "name", 1), *owner ? owner : "-",
-               num(c, "generation"));
+        const char *owner = cli_attr(c, "owner", 3);
+        printf("%-32s %-24s %lld\n", cli_attr(c, "name", 1), *owner ? owner : "-",
+               cli_attr_num(c, "generation"));
     }
     return 0;
 }
 
 static int print_store(const cliOutput *out, xmlNodePtr reply, const poolRequest *req)
 {
-    xmlNodePtr r = find_result(reply);
+    xmlNodePtr r = cli_reply_result(reply);
     if (!r)
         return cli_print_message(out, "metadata store set");
     if (out->json) {
         json_object *o = json_object_new_object();
-        json_object_object_add(o, "pool", json_object_new_string(attr(r, "pool", 0)));
-        json_object_object_add(o, "url", json_object_new_string(attr(r, "url", 1)));
-        json_object_object_add(o, "timeout_ms", json_object_new_int64(num(r, "timeout-ms")));
+        json_object_object_add(o, "pool", json_object_new_string(cli_attr(r, "pool", 0)));
+        json_object_object_add(o, "url", json_object_new_string(cli_attr(r, "url", 1)));
+        json_object_object_add(o, "timeout_ms",
+                               json_object_new_int64(cli_attr_num(r, "timeout-ms")));
         return cli_print_json(o);
     }
     return cli_print_message(out, "Pool %s: metadata store %s (timeout %lld ms)",
-                             attr(r, "pool", 0), attr(r, "url", 1), num(r, "timeout-ms"));
+                             cli_attr(r, "pool", 0), cli_attr(r, "url", 1),
+                             cli_attr_num(r, "timeout-ms"));
 }
 
 static const cliArg define_args[] = {

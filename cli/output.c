@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <json-c/json.h>
@@ -221,9 +222,30 @@ static void print_vol_human(const poolVolDef *v)
     print_segments("Segments", v->segments, v->nsegments);
 }
 
-static bool is_elem(xmlNodePtr n, const char *name)
+bool cli_is_elem(xmlNodePtr n, const char *name)
 {
     return n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0;
+}
+
+xmlNodePtr cli_reply_result(xmlNodePtr reply)
+{
+    for (xmlNodePtr n = reply->children; n; n = n->next)
+        if (cli_is_elem(n, "result"))
+            return n;
+    return NULL;
+}
+
+const char *cli_attr(xmlNodePtr n, const char *name, int slot)
+{
+    static xmlChar *held[CLI_ATTR_SLOTS];
+    xmlFree(held[slot]);
+    held[slot] = xmlGetProp(n, BAD_CAST name);
+    return held[slot] ? (const char *)held[slot] : "";
+}
+
+long long cli_attr_num(xmlNodePtr n, const char *name)
+{
+    return atoll(cli_attr(n, name, CLI_ATTR_SLOTS - 1));
 }
 
 int cli_print_pools(const cliOutput *out, xmlNodePtr reply, bool list)
@@ -233,7 +255,7 @@ int cli_print_pools(const cliOutput *out, xmlNodePtr reply, bool list)
         printf("%-20s %-12s %-12s %-8s %s\n", "NAME", "CAPACITY", "AVAILABLE", "VOLUMES",
                "DEVICES");
     for (xmlNodePtr n = reply->children; n; n = n->next) {
-        if (!is_elem(n, "pool"))
+        if (!cli_is_elem(n, "pool"))
             continue;
         poolPoolDef *p = pool_pool_def_parse_node(n);
         if (!p) {
@@ -270,7 +292,7 @@ int cli_print_volumes(const cliOutput *out, xmlNodePtr reply, bool list)
         printf("%-32s %-12s %-5s %-5s %-9s %-8s %s\n", "NAME", "CAPACITY", "LUN", "SLOT",
                "SEGMENTS", "EXPORTED", "STATE");
     for (xmlNodePtr n = reply->children; n; n = n->next) {
-        if (!is_elem(n, "volume"))
+        if (!cli_is_elem(n, "volume"))
             continue;
         poolVolDef *v = pool_vol_def_parse_node(n);
         if (!v) {
@@ -305,7 +327,7 @@ static const char *chap_mode(const poolTargetDef *t)
 int cli_print_target(const cliOutput *out, xmlNodePtr reply)
 {
     for (xmlNodePtr n = reply->children; n; n = n->next) {
-        if (!is_elem(n, "target"))
+        if (!cli_is_elem(n, "target"))
             continue;
         poolTargetDef *t = pool_target_def_parse_node(n);
         if (!t)

@@ -79,6 +79,15 @@ extern const cliCommand cli_vm_commands[]; /* cmd_vm.c: vm ..., pool set-store *
 int cli_print_pools(const cliOutput *out, xmlNodePtr reply, bool list);
 int cli_print_volumes(const cliOutput *out, xmlNodePtr reply, bool list);
 int cli_print_target(const cliOutput *out, xmlNodePtr reply);
+/* Reading replies: the first <result> child of the reply (NULL if none);
+ * is n the element `name`; an attribute's value ("" when absent), valid
+ * until the next call with the same slot (0..CLI_ATTR_SLOTS-2); an
+ * attribute as a number (0 when absent, own slot). */
+#define CLI_ATTR_SLOTS 8
+xmlNodePtr cli_reply_result(xmlNodePtr reply);
+bool cli_is_elem(xmlNodePtr n, const char *name);
+const char *cli_attr(xmlNodePtr n, const char *name, int slot);
+long long cli_attr_num(xmlNodePtr n, const char *name);
 /* Print and release a JSON value (pretty, newline-terminated). */
 struct json_object;
 int cli_print_json(struct json_object *obj);

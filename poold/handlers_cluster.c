@@ -14,18 +14,6 @@
 #include "pool-util.h"
 #include "poold.h"
 
-static int set_uint(xmlNodePtr n, const char *name, uint64_t v)
-{
-    char buf[32];
-    snprintf(buf, sizeof(buf), "%" PRIu64, v);
-    return xmlNewProp(n, BAD_CAST name, BAD_CAST buf) ? 0 : pool_error_oom();
-}
-
-static int set_str(xmlNodePtr n, const char *name, const char *v)
-{
-    return xmlNewProp(n, BAD_CAST name, BAD_CAST v) ? 0 : pool_error_oom();
-}
-
 /* --wait SECONDS: 0 (try once) .. 600; absent = dflt. */
 static int param_wait(const poolRequest *req, unsigned dflt, unsigned *out)
 {
@@ -55,8 +43,8 @@ static int host_join(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
     xmlNodePtr n = xmlNewChild(reply, NULL, BAD_CAST "result", NULL);
     if (!n)
         return pool_error_oom();
-    return set_str(n, "type", "joined") < 0 || set_str(n, "pool", pool) < 0 ||
-                   set_uint(n, "host-id", id) < 0
+    return poold_set_str(n, "type", "joined") < 0 || poold_set_str(n, "pool", pool) < 0 ||
+                   poold_set_uint(n, "host-id", id) < 0
                ? -1
                : 0;
 }
@@ -79,24 +67,24 @@ static int host_list(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
         return -1;
     int r = -1;
     xmlNodePtr n = xmlNewChild(reply, NULL, BAD_CAST "result", NULL);
-    if (!n || set_str(n, "type", "hosts") < 0 || set_str(n, "pool", pool) < 0 ||
-        set_uint(n, "io-timeout", l.timeouts.io_timeout) < 0 ||
-        set_uint(n, "renewal-seconds", l.timeouts.renewal_seconds) < 0 ||
-        set_uint(n, "fail-seconds", l.timeouts.fail_seconds) < 0 ||
-        set_uint(n, "dead-seconds", l.timeouts.dead_seconds) < 0 ||
-        set_uint(n, "this-host-id", l.this_host_id) < 0 ||
-        set_str(n, "joined", l.joined ? "yes" : "no") < 0)
+    if (!n || poold_set_str(n, "type", "hosts") < 0 || poold_set_str(n, "pool", pool) < 0 ||
+        poold_set_uint(n, "io-timeout", l.timeouts.io_timeout) < 0 ||
+        poold_set_uint(n, "renewal-seconds", l.timeouts.renewal_seconds) < 0 ||
+        poold_set_uint(n, "fail-seconds", l.timeouts.fail_seconds) < 0 ||
+        poold_set_uint(n, "dead-seconds", l.timeouts.dead_seconds) < 0 ||
+        poold_set_uint(n, "this-host-id", l.this_host_id) < 0 ||
+        poold_set_str(n, "joined", l.joined ? "yes" : "no") < 0)
         goto out;
     for (size_t i = 0; i < l.n; i++) {
         const poolHostInfo *h = &l.hosts[i];
         xmlNodePtr c = xmlNewChild(n, NULL, BAD_CAST "host", NULL);
-        if (!c || set_uint(c, "id", h->host_id) < 0 ||
-            (h->name && set_str(c, "name", h->name) < 0) ||
-            set_str(c, "state", pool_lease_host_state_name(h->seen.state)) < 0 ||
-            set_uint(c, "generation", h->seen.generation) < 0 ||
-            set_uint(c, "timestamp", h->seen.timestamp) < 0 ||
-            set_uint(c, "io-timeout", h->seen.io_timeout) < 0 ||
-            set_str(c, "this-host", h->this_host ? "yes" : "no") < 0)
+        if (!c || poold_set_uint(c, "id", h->host_id) < 0 ||
+            (h->name && poold_set_str(c, "name", h->name) < 0) ||
+            poold_set_str(c, "state", pool_lease_host_state_name(h->seen.state)) < 0 ||
+            poold_set_uint(c, "generation", h->seen.generation) < 0 ||
+            poold_set_uint(c, "timestamp", h->seen.timestamp) < 0 ||
+            poold_set_uint(c, "io-timeout", h->seen.io_timeout) < 0 ||
+            poold_set_str(c, "this-host", h->this_host ? "yes" : "no") < 0)
             goto out;
     }
     r = 0;
@@ -114,14 +102,16 @@ static int lease_reply(poolDaemon *d, const poolVolDef *vol, xmlNodePtr reply)
         return -1;
     int r = -1;
     xmlNodePtr n = xmlNewChild(reply, NULL, BAD_CAST "result", NULL);
-    if (n && set_str(n, "type", "lease") == 0 && set_str(n, "pool", vol->pool) == 0 &&
-        set_str(n, "volume", vol->name) == 0 && set_str(n, "held", l.held ? "yes" : "no") == 0 &&
-        set_uint(n, "lver", l.lver) == 0 &&
-        (!l.held || (set_uint(n, "owner", l.owner) == 0 &&
-                     (!l.owner_name || set_str(n, "owner-name", l.owner_name) == 0) &&
-                     set_str(n, "owner-state", pool_lease_host_state_name(l.owner_state)) == 0 &&
-                     set_str(n, "this-host", l.this_host ? "yes" : "no") == 0 &&
-                     set_str(n, "this-holder", l.this_holder ? "yes" : "no") == 0)))
+    if (n && poold_set_str(n, "type", "lease") == 0 && poold_set_str(n, "pool", vol->pool) == 0 &&
+        poold_set_str(n, "volume", vol->name) == 0 &&
+        poold_set_str(n, "held", l.held ? "yes" : "no") == 0 &&
+        poold_set_uint(n, "lver", l.lver) == 0 &&
+        (!l.held ||
+         (poold_set_uint(n, "owner", l.owner) == 0 &&
+          (!l.owner_name || poold_set_str(n, "owner-name", l.owner_name) == 0) &&
+          poold_set_str(n, "owner-state", pool_lease_host_state_name(l.owner_state)) == 0 &&
+          poold_set_str(n, "this-host", l.this_host ? "yes" : "no") == 0 &&
+          poold_set_str(n, "this-holder", l.this_holder ? "yes" : "no") == 0)))
         r = 0;
     else if (!n)
         pool_error_oom();

@@ -4,6 +4,9 @@
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
+#include <inttypes.h>
+#include <stdio.h>
+
 #include "pool-error.h"
 #include "pool-util.h"
 #include "poold.h"
@@ -43,4 +46,16 @@ int poold_param_uint(const poolRequest *req, const char *name, uint64_t max, uns
         return -1;
     *out = (unsigned)n;
     return 0;
+}
+
+int poold_set_uint(xmlNodePtr n, const char *name, uint64_t v)
+{
+    char buf[32];
+    snprintf(buf, sizeof(buf), "%" PRIu64, v);
+    return xmlNewProp(n, BAD_CAST name, BAD_CAST buf) ? 0 : pool_error_oom();
+}
+
+int poold_set_str(xmlNodePtr n, const char *name, const char *v)
+{
+    return xmlNewProp(n, BAD_CAST name, BAD_CAST v) ? 0 : pool_error_oom();
 }

@@ -22,18 +22,6 @@
 #include "pool-vm.h"
 #include "poold.h"
 
-static int set_uint(xmlNodePtr n, const char *name, uint64_t v)
-{
-    char buf[32];
-    snprintf(buf, sizeof(buf), "%" PRIu64, v);
-    return xmlNewProp(n, BAD_CAST name, BAD_CAST buf) ? 0 : pool_error_oom();
-}
-
-static int set_str(xmlNodePtr n, const char *name, const char *v)
-{
-    return xmlNewProp(n, BAD_CAST name, BAD_CAST v) ? 0 : pool_error_oom();
-}
-
 static xmlNodePtr new_result(xmlNodePtr reply, const char *type, const char *pool)
 {
     xmlNodePtr n = xmlNewChild(reply, NULL, BAD_CAST "result", NULL);
@@ -41,7 +29,7 @@ static xmlNodePtr new_result(xmlNodePtr reply, const char *type, const char *poo
         pool_error_oom();
         return NULL;
     }
-    if (set_str(n, "type", type) < 0 || set_str(n, "pool", pool) < 0)
+    if (poold_set_str(n, "type", type) < 0 || poold_set_str(n, "pool", pool) < 0)
         return NULL;
     return n;
 }
@@ -49,19 +37,19 @@ static xmlNodePtr new_result(xmlNodePtr reply, const char *type, const char *poo
 static int record_reply(const char *pool, const poolVmRecord *rec, xmlNodePtr reply)
 {
     xmlNodePtr n = new_result(reply, "vm", pool);
-    if (!n || set_str(n, "name", rec->name) < 0 || set_str(n, "uuid", rec->uuid) < 0 ||
-        set_uint(n, "generation", rec->generation) < 0 ||
-        set_uint(n, "modified", rec->modified > 0 ? (uint64_t)rec->modified : 0) < 0 ||
-        (rec->modified_by && set_str(n, "modified-by", rec->modified_by) < 0) ||
-        (rec->owner_host && (set_str(n, "owner", rec->owner_host) < 0 ||
-                             set_uint(n, "owner-host-id", rec->owner_host_id) < 0)))
+    if (!n || poold_set_str(n, "name", rec->name) < 0 || poold_set_str(n, "uuid", rec->uuid) < 0 ||
+        poold_set_uint(n, "generation", rec->generation) < 0 ||
+        poold_set_uint(n, "modified", rec->modified > 0 ? (uint64_t)rec->modified : 0) < 0 ||
+        (rec->modified_by && poold_set_str(n, "modified-by", rec->modified_by) < 0) ||
+        (rec->owner_host && (poold_set_str(n, "owner", rec->owner_host) < 0 ||
+                             poold_set_uint(n, "owner-host-id", rec->owner_host_id) < 0)))
         return -1;
     for (size_t i = 0; i < rec->ndisks; i++) {
         xmlNodePtr d = xmlNewChild(n, NULL, BAD_CAST "disk", NULL);
         if (!d)
             return pool_error_oom();
-        if (set_str(d, "pool", rec->disks[i].pool) < 0 ||
-            set_str(d, "volume", rec->disks[i].name) < 0)
+        if (poold_set_str(d, "pool", rec->disks[i].pool) < 0 ||
+            poold_set_str(d, "volume", rec->disks[i].name) < 0)
             return -1;
     }
     /* xmlNewTextChild escapes the text */
@@ -121,11 +109,11 @@ static int vm_list(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
             pool_error_oom();
             goto out;
         }
-        if (set_str(c, "name", rec->name) < 0 || set_str(c, "uuid", rec->uuid) < 0 ||
-            set_uint(c, "generation", rec->generation) < 0 ||
-            set_uint(c, "disks", rec->ndisks) < 0 ||
-            (rec->owner_host && (set_str(c, "owner", rec->owner_host) < 0 ||
-                                 set_uint(c, "owner-host-id", rec->owner_host_id) < 0)))
+        if (poold_set_str(c, "name", rec->name) < 0 || poold_set_str(c, "uuid", rec->uuid) < 0 ||
+            poold_set_uint(c, "generation", rec->generation) < 0 ||
+            poold_set_uint(c, "disks", rec->ndisks) < 0 ||
+            (rec->owner_host && (poold_set_str(c, "owner", rec->owner_host) < 0 ||
+                                 poold_set_uint(c, "owner-host-id", rec->owner_host_id) < 0)))
             goto out;
     }
     r = 0;
@@ -147,8 +135,8 @@ static int pool_set_store(poolDaemon *d, const poolRequest *req, xmlNodePtr repl
     if (pool_manager_pool_set_store(d->mgr, pool, url, (unsigned)ms) < 0)
         return -1;
     xmlNodePtr n = new_result(reply, "store", pool);
-    if (!n || set_str(n, "url", url) < 0 ||
-        set_uint(n, "timeout-ms", ms ? ms : POOL_META_DEFAULT_TIMEOUT_MS) < 0)
+    if (!n || poold_set_str(n, "url", url) < 0 ||
+        poold_set_uint(n, "timeout-ms", ms ? ms : POOL_META_DEFAULT_TIMEOUT_MS) < 0)
         return -1;
     return 0;
 }

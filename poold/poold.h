@@ -57,6 +57,9 @@ extern const poolDispatchEntry poold_vm_handlers[]; /* handlers_vm.c */
 int poold_param_required(const poolRequest *req, const char *name, const char **value);
 int poold_param_size(const poolRequest *req, const char *name, bool required, uint64_t *bytes);
 int poold_param_uint(const poolRequest *req, const char *name, uint64_t max, unsigned *out);
+/* Attributes of <result> replies; 0, or -1 out of memory. */
+int poold_set_uint(xmlNodePtr n, const char *name, uint64_t v);
+int poold_set_str(xmlNodePtr n, const char *name, const char *v);
 
 /* refresh.c: look for other hosts' VG changes (between requests) */
 void poold_refresh_tick(poolDaemon *d);
