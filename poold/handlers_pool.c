@@ -106,6 +106,7 @@ static int pool_destroy(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
     /* the target lets go of the pool's LUNs first; on failure they return */
     if (!pool_manager_find_exists(d->mgr, name))
         return pool_manager_pool_destroy(d->mgr, name, force);
+    poold_libvirt_suspend(d->lv, name);
     if (d->ex)
         poold_export_pool_remove(d->ex, name);
     int r = pool_manager_pool_destroy(d->mgr, name, force);
@@ -122,6 +123,8 @@ static int pool_destroy(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
             pool_error_free(err);
         }
     }
+    if (r < 0)
+        poold_libvirt_resume(d->lv, name);
     return r;
 }
 

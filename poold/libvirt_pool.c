@@ -31,7 +31,12 @@
  *    coalesce). The connection is opened lazily, and after a failure
  *    (libvirtd down or restarted) reopened at most every
  *    LIBVIRT_RECONNECT_MS; once reopened, every published pool is checked
- *    again (define/start/autostart/refresh). Failures are logged only.
+ *    again (define/start/autostart/refresh). Failures are logged only; a
+ *    failed start or refresh is tried again with a backoff (1 s .. 30 s)
+ *    and warned about once it failed three times in a row.
+ *  - A pool whose target is being taken away (pool destroy) is suspended
+ *    first: no refresh of it runs or is retried until it is resumed (the
+ *    destroy failed) or unpublished.
  *  - An iscsi-direct refresh makes libvirtd log in to this poold's own
  *    target; the target runs on its own threads and the worker is not the
  *    main loop, so nothing waits on itself.
@@ -79,7 +84,18 @@ typedef struct {
     char *xml;
     bool ours;   /* the libvirt pool of that name was seen to be ours */
     bool warned; /* "not ours" logged */
+    /* a refresh that failed is tried again at retry_ms (0: none due);
+     * fails counts the failed rounds in a row, warned_fail says the streak
+     * was logged as a warning */
+    uint64_t retry_ms;
+    unsigned fails;
+    bool warned_fail;
 } lvWanted;
+
+typedef struct lvSuspended {
+    char *pool;
+    struct lvSuspended *next;
+} lvSuspended;
 
 struct poolLibvirt {
     char *uri;
@@ -94,6 +110,7 @@ struct poolLibvirt {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     lvJob *head, *tail;
+    lvSuspended *suspended; /* pools whose target is being taken away */
     bool stop, exited;
     /* worker only */
     virConnectPtr conn;
@@ -344,36 +361,88 @@ static virConnectPtr conn_get(poolLibvirt *lv)
     return lv->conn;
 }
 
+static bool is_suspended(poolLibvirt *lv, const char *pool)
+{
+    pthread_mutex_lock(&lv->lock);
+    lvSuspended *s = lv->suspended;
+    while (s && strcmp(s->pool, pool) != 0)
+        s = s->next;
+    pthread_mutex_unlock(&lv->lock);
+    return s != NULL;
+}
+
+/* A start or refresh failed with the connection still up. The pool's
+ * target may be briefly unreachable (a LUN going away under the scan, a
+ * loaded host), so the pool is tried again, backing off from 1 s to 30 s;
+ * a warning is logged only once three rounds in a row failed (so about
+ * 4 s of failures), and the recovery is logged after it. A pool whose
+ * target is being taken away (suspended) is not retried: its unpublish
+ * or resume decides. */
+static void refresh_failed(poolLibvirt *lv, lvWanted *w, const char *what)
+{
+    if (is_suspended(lv, w->pool)) {
+        log_pool(POOL_LOG_DEBUG, w->pool, "%s (pool going away): %s", what, lv_errmsg());
+        w->retry_ms = 0;
+        return;
+    }
+    if (!lv->conn || virConnectIsAlive(lv->conn) != 1)
+        return; /* conn_check drops it; the reconnect checks every pool */
+    w->fails++;
+    unsigned shift = w->fails < 6 ? w->fails - 1 : 5;
+    uint64_t delay = (uint64_t)1000 << shift;
+    w->retry_ms = now_ms() + (delay < 30000 ? delay : 30000);
+    if (w->fails >= 3 && !w->warned_fail) {
+        log_pool(POOL_LOG_WARN, w->pool, "%s (%u times in a row; still trying): %s", what, w->fails,
+                 lv_errmsg());
+        w->warned_fail = true;
+    } else {
+        log_pool(POOL_LOG_DEBUG, w->pool, "%s (try %u; again in %llu ms): %s", what, w->fails,
+                 (unsigned long long)(w->retry_ms - now_ms()), lv_errmsg());
+    }
+}
+
+static void refresh_worked(lvWanted *w)
+{
+    if (w->warned_fail)
+        log_pool(POOL_LOG_INFO, w->pool, "libvirt pool current again after %u failed tries",
+                 w->fails);
+    w->fails = 0;
+    w->retry_ms = 0;
+    w->warned_fail = false;
+}
+
 /* Start (which refreshes) or refresh an existing libvirt pool of ours. */
-static int start_or_refresh(poolLibvirt *lv, virStoragePoolPtr p, const char *pool)
+static int start_or_refresh(poolLibvirt *lv, virStoragePoolPtr p, lvWanted *w)
 {
     int active = virStoragePoolIsActive(p);
     if (active == 1) {
         /* An iscsi-direct refresh is a whole login, REPORT LUNS and a scan
          * of each LUN: one racing a LUN going away (a delete on any host)
          * fails. On this worker thread a short pause and a new try cost
-         * nothing; only a refresh that keeps failing is worth a warning. */
+         * nothing; what keeps failing goes to refresh_failed. */
         int r = -1;
         for (int attempt = 0; attempt < 3 && r < 0; attempt++) {
             if (attempt > 0) {
-                log_pool(POOL_LOG_DEBUG, pool, "libvirt pool refresh failed (%s); retrying",
+                log_pool(POOL_LOG_DEBUG, w->pool, "libvirt pool refresh failed (%s); retrying",
                          lv_errmsg());
                 poll(NULL, 0, 200 * attempt);
             }
             r = virStoragePoolRefresh(p, 0);
         }
         if (r < 0) {
-            log_pool(POOL_LOG_WARN, pool, "libvirt pool refresh failed: %s", lv_errmsg());
+            refresh_failed(lv, w, "libvirt pool refresh failed");
             return -1;
         }
-        log_pool(POOL_LOG_DEBUG, pool, "libvirt pool refreshed");
+        refresh_worked(w);
+        log_pool(POOL_LOG_DEBUG, w->pool, "libvirt pool refreshed");
         return 0;
     }
     if (virStoragePoolCreate(p, 0) < 0) {
-        log_pool(POOL_LOG_WARN, pool, "cannot start the libvirt pool: %s", lv_errmsg());
+        refresh_failed(lv, w, "cannot start the libvirt pool");
         return -1;
     }
-    log_pool(POOL_LOG_INFO, pool, "libvirt pool started");
+    refresh_worked(w);
+    log_pool(POOL_LOG_INFO, w->pool, "libvirt pool started");
     return 0;
 }
 
@@ -438,7 +507,7 @@ static int ensure(poolLibvirt *lv, lvWanted *w)
     if (virStoragePoolGetAutostart(p, &autostart) < 0 ||
         (!autostart && virStoragePoolSetAutostart(p, 1) < 0))
         log_pool(POOL_LOG_WARN, w->pool, "cannot autostart the libvirt pool: %s", lv_errmsg());
-    int r = start_or_refresh(lv, p, w->pool);
+    int r = start_or_refresh(lv, p, w);
     virStoragePoolFree(p);
     if (r < 0)
         conn_check(lv);
@@ -485,12 +554,10 @@ static void do_unpublish(poolLibvirt *lv, lvJob *j)
     conn_check(lv);
 }
 
-static void do_refresh(poolLibvirt *lv, lvJob *j)
+static void refresh_wanted(poolLibvirt *lv, lvWanted *w)
 {
-    lvWanted *w = wanted_find(lv, j->pool);
-    if (!w)
-        return;
     bool was_resync = lv->resync;
+    w->retry_ms = 0;
     virConnectPtr conn = conn_get(lv);
     if (!conn || (was_resync && !lv->resync)) /* later, or just ensured */
         return;
@@ -498,16 +565,46 @@ static void do_refresh(poolLibvirt *lv, lvJob *j)
         ensure(lv, w);
         return;
     }
-    virStoragePoolPtr p = virStoragePoolLookupByName(conn, j->pool);
+    virStoragePoolPtr p = virStoragePoolLookupByName(conn, w->pool);
     if (!p) { /* undefined behind our back: define it again */
         conn_check(lv);
         if (lv->conn)
             ensure(lv, w);
         return;
     }
-    if (start_or_refresh(lv, p, j->pool) < 0)
+    if (start_or_refresh(lv, p, w) < 0)
         conn_check(lv);
     virStoragePoolFree(p);
+}
+
+static void do_refresh(poolLibvirt *lv, lvJob *j)
+{
+    lvWanted *w = wanted_find(lv, j->pool);
+    if (w && !is_suspended(lv, j->pool))
+        refresh_wanted(lv, w);
+}
+
+/* The wanted pool whose failed refresh is due first, or NULL. */
+static lvWanted *next_retry(poolLibvirt *lv)
+{
+    lvWanted *first = NULL;
+    for (size_t i = 0; i < lv->nwanted; i++) {
+        lvWanted *w = &lv->wanted[i];
+        if (w->retry_ms && (!first || w->retry_ms < first->retry_ms))
+            first = w;
+    }
+    return first;
+}
+
+static void deadline_in(struct timespec *ts, uint64_t ms)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+    ts->tv_sec += (time_t)(ms / 1000);
+    ts->tv_nsec += (long)(ms % 1000) * 1000000;
+    if (ts->tv_nsec >= 1000000000) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000;
+    }
 }
 
 static void *worker(void *opaque)
@@ -536,28 +633,33 @@ static void *worker(void *opaque)
             pthread_mutex_lock(&lv->lock);
             continue;
         }
-        if (!lv->conn && lv->resync && lv->nwanted > 0) {
-            /* reconnect in the background, at most every few seconds */
-            uint64_t now = now_ms();
-            if (now >= lv->next_connect_ms) {
-                pthread_mutex_unlock(&lv->lock);
-                conn_get(lv);
-                pthread_mutex_lock(&lv->lock);
-                continue;
-            }
-            uint64_t at_ms = lv->next_connect_ms - now;
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += (time_t)(at_ms / 1000);
-            ts.tv_nsec += (long)(at_ms % 1000) * 1000000;
-            if (ts.tv_nsec >= 1000000000) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000;
-            }
-            pthread_cond_timedwait(&lv->cond, &lv->lock, &ts);
+        /* nothing queued: reconnect, or retry a failed refresh, when due */
+        uint64_t now = now_ms(), due = 0;
+        bool reconnect = !lv->conn && lv->resync && lv->nwanted > 0;
+        if (reconnect)
+            due = lv->next_connect_ms;
+        lvWanted *retry = reconnect ? NULL : next_retry(lv);
+        if (retry)
+            due = retry->retry_ms;
+        if (!reconnect && !retry) {
+            pthread_cond_wait(&lv->cond, &lv->lock);
             continue;
         }
-        pthread_cond_wait(&lv->cond, &lv->lock);
+        if (now >= due) {
+            pthread_mutex_unlock(&lv->lock);
+            if (reconnect)
+                conn_get(lv);
+            else if (!is_suspended(lv, retry->pool))
+                refresh_wanted(lv, retry);
+            else
+                retry->retry_ms = 0;
+            pool_error_reset();
+            pthread_mutex_lock(&lv->lock);
+            continue;
+        }
+        struct timespec ts;
+        deadline_in(&ts, due - now);
+        pthread_cond_timedwait(&lv->cond, &lv->lock, &ts);
     }
     lv->exited = true;
     pthread_mutex_unlock(&lv->lock);
@@ -603,6 +705,12 @@ static void lv_free(poolLibvirt *lv)
         lvJob *j = lv->head;
         lv->head = j->next;
         job_free(j);
+    }
+    while (lv->suspended) {
+        lvSuspended *s = lv->suspended;
+        lv->suspended = s->next;
+        free(s->pool);
+        free(s);
     }
     for (size_t i = 0; i < lv->nwanted; i++) {
         free(lv->wanted[i].pool);
@@ -683,13 +791,7 @@ void poold_libvirt_stop(poolLibvirt *lv, int wait_ms)
     pthread_cond_broadcast(&lv->cond);
     pthread_mutex_unlock(&lv->lock);
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += wait_ms / 1000;
-    ts.tv_nsec += (long)(wait_ms % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
+    deadline_in(&ts, (uint64_t)wait_ms);
     if (pthread_timedjoin_np(lv->thread, NULL, &ts) != 0) {
         /* stuck in a libvirt call: leave it (and lv) behind */
         log_warnx("libvirt: a call did not finish within %d ms; not waiting for it", wait_ms);
@@ -718,10 +820,52 @@ void poold_libvirt_publish_all(poolLibvirt *lv, poolManager *mgr, poolExport *ex
     pool_error_reset();
 }
 
+static void suspended_drop(poolLibvirt *lv, const char *pool)
+{
+    for (lvSuspended **pp = &lv->suspended; *pp; pp = &(*pp)->next) {
+        if (strcmp((*pp)->pool, pool) == 0) {
+            lvSuspended *s = *pp;
+            *pp = s->next;
+            free(s->pool);
+            free(s);
+            return;
+        }
+    }
+}
+
 void poold_libvirt_unpublish(poolLibvirt *lv, const char *pool)
 {
-    if (lv)
-        enqueue(lv, JOB_UNPUBLISH, pool, NULL);
+    if (!lv)
+        return;
+    enqueue(lv, JOB_UNPUBLISH, pool, NULL);
+    pthread_mutex_lock(&lv->lock);
+    suspended_drop(lv, pool);
+    pthread_mutex_unlock(&lv->lock);
+}
+
+void poold_libvirt_suspend(poolLibvirt *lv, const char *pool)
+{
+    if (!lv || is_suspended(lv, pool))
+        return;
+    lvSuspended *s = calloc(1, sizeof(*s));
+    if (!s || !(s->pool = strdup(pool))) {
+        free(s);
+        return; /* then a failure may be logged: nothing worse */
+    }
+    pthread_mutex_lock(&lv->lock);
+    s->next = lv->suspended;
+    lv->suspended = s;
+    pthread_mutex_unlock(&lv->lock);
+}
+
+void poold_libvirt_resume(poolLibvirt *lv, const char *pool)
+{
+    if (!lv)
+        return;
+    pthread_mutex_lock(&lv->lock);
+    suspended_drop(lv, pool);
+    pthread_mutex_unlock(&lv->lock);
+    enqueue(lv, JOB_REFRESH, pool, NULL);
 }
 
 void poold_libvirt_refresh(poolLibvirt *lv, const char *pool)

@@ -35,6 +35,10 @@ void poold_libvirt_publish(poolLibvirt *lv, poolManager *mgr, poolExport *ex, co
 void poold_libvirt_publish_all(poolLibvirt *lv, poolManager *mgr, poolExport *ex);
 /* Pool destroyed: destroy and undefine its libvirt pool, if it is ours. */
 void poold_libvirt_unpublish(poolLibvirt *lv, const char *pool);
+/* The pool's target is about to go away (pool destroy): no refresh of it
+ * until resume (the destroy failed: refreshed again) or unpublish. */
+void poold_libvirt_suspend(poolLibvirt *lv, const char *pool);
+void poold_libvirt_resume(poolLibvirt *lv, const char *pool);
 /* Volumes changed (here or on another host): refresh the libvirt pool. */
 void poold_libvirt_refresh(poolLibvirt *lv, const char *pool);
 
