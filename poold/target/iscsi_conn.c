@@ -506,10 +506,15 @@ static bool task_matches(const iscsiTask *t, bool all, uint64_t lun, const iscsi
  * task, and wait until each of their slots is free: reader-owned tasks are
  * released here, queued ones taken back from the workers, running ones
  * marked aborted (no response) and waited for; a response already going
- * out is let finish. Returns how many tasks were affected. */
-static unsigned abort_tasks(iscsiConn *c, bool all, uint64_t lun, iscsiTask *only)
+ * out is let finish (counted in *answered, may be NULL: the initiator gets
+ * that response, so such a task was not aborted). Returns how many tasks
+ * were affected. */
+static unsigned abort_tasks(iscsiConn *c, bool all, uint64_t lun, iscsiTask *only,
+                            unsigned *answered)
 {
     unsigned n = 0;
+    if (answered)
+        *answered = 0;
     bool waiting;
     iscsiTask *back = NULL;
 
@@ -522,8 +527,9 @@ static unsigned abort_tasks(iscsiConn *c, bool all, uint64_t lun, iscsiTask *onl
         iscsiTaskState st = ISCSI_TASK_QUEUED;
         if (t->state == ISCSI_TASK_RX)
             task_release_locked(c, t);
-        else /* fails if the worker is answering it already: let it finish */
-            atomic_compare_exchange_strong(&t->state, &st, ISCSI_TASK_ABORTED);
+        else if (!atomic_compare_exchange_strong(&t->state, &st, ISCSI_TASK_ABORTED) &&
+                 st == ISCSI_TASK_RESPONDING && answered)
+            (*answered)++; /* the worker is answering it already: let it finish */
     }
     if (c->portal->workers)
         iscsi_workers_cancel(c->portal->workers, c, all, lun, only, &back);
@@ -1072,7 +1078,15 @@ static int handle_tmf(iscsiConn *c, const iscsiHdr *h)
         if (t) {
             /* only the reader allocates slots, so t stays this task until
              * abort_tasks() has freed it */
-            abort_tasks(c, false, 0, t);
+            /* A task whose response is already on its way completed
+             * before the abort took effect: to the initiator, which will
+             * see that response, it no longer exists (RFC 7143 11.6.1:
+             * answering "function complete" as well would report one
+             * command both done and aborted) */
+            unsigned answered = 0;
+            abort_tasks(c, false, 0, t, &answered);
+            if (answered)
+                resp = ISCSI_TMF_RSP_NO_TASK;
         } else if (iscsi_sn_le(s->exp_cmdsn, ref) && iscsi_sn_le(ref, iscsi_session_max_cmdsn(s))) {
             resp = ISCSI_TMF_RSP_COMPLETE; /* never received: nothing to abort */
         } else {
@@ -1090,7 +1104,7 @@ static int handle_tmf(iscsiConn *c, const iscsiHdr *h)
             resp = ISCSI_TMF_RSP_NO_LUN;
             break;
         }
-        abort_tasks(c, false, lun, NULL);
+        abort_tasks(c, false, lun, NULL, NULL);
         if (fn == ISCSI_TMF_LUN_RESET)
             scsi_lu_reset(lu, NULL, 0x03); /* every nexus, the issuer too (SAM-5) */
         tgt_lun_put(lu);
@@ -1098,7 +1112,7 @@ static int handle_tmf(iscsiConn *c, const iscsiHdr *h)
     }
     case ISCSI_TMF_TARGET_WARM_RESET:
     case ISCSI_TMF_TARGET_COLD_RESET:
-        abort_tasks(c, true, 0, NULL);
+        abort_tasks(c, true, 0, NULL, NULL);
         iscsi_session_reset_target(s, 0x02);
         drop_after = fn == ISCSI_TMF_TARGET_COLD_RESET;
         break;
@@ -1258,7 +1272,7 @@ static int handle_logout(iscsiConn *c, const iscsiHdr *h, const uint8_t *bhs)
     iscsi_build_logout_rsp(&r, h->itt, resp, (uint16_t)c->params.time2wait,
                            (uint16_t)c->params.time2retain);
     if (ret == 1)
-        abort_tasks(c, true, 0, NULL);
+        abort_tasks(c, true, 0, NULL, NULL);
     if (iscsi_conn_send(c, &r, NULL, 0, true) < 0)
         return -1;
     if (ret == 1)
@@ -1410,7 +1424,7 @@ void *iscsi_conn_thread(void *arg)
             full_feature_loop(c);
         /* no worker may still hold a task of this connection when it goes */
         if (c->tasks)
-            abort_tasks(c, true, 0, NULL);
+            abort_tasks(c, true, 0, NULL, NULL);
         c->state = ISCSI_CONN_CLOSING;
         if (c->sess)
             log_info("iscsi %s: session tsih %u closed", c->peer, c->sess->tsih);
