@@ -1,0 +1,81 @@
+/*
+ * pool-vm-domain.h: the domain XML a host gives libvirt to run a VM — the
+ * stored definition (pool-vm.h: every disk a <disk type='volume'> naming a
+ * volume of the pool) with its disks pointed at this host's embedded
+ * iSCSI target and the volumes' sanlock leases added, so that QEMU cannot
+ * run without them (libvirt's sanlock lock manager acquires every <lease>
+ * before QEMU starts and QEMU is killed if one is lost). A pure function
+ * of its inputs: libpool/vm_domain.c.
+ *
+ * Rewrite rules (pool_vm_domain_runtime):
+ *   - the stored XML is parsed like vm define does (pool_xml_read_memory:
+ *     no DTD, no entities, no network, size-capped); the root is <domain>;
+ *   - every <disk> under <devices> must be type='volume' with one
+ *     <source pool= volume=/> whose pool is rt->pool and whose volume is
+ *     one of rt->disks (else POOL_ERR_INVALID_ARG naming the disk by its
+ *     <target dev=>, or "#N" when it has none);
+ *   - such a disk becomes type='network', its <source> is replaced by
+ *       <source protocol='iscsi' name='IQN/LUN'>
+ *         <host name='HOST' port='PORT'/>
+ *         <initiator><iqn name='INITIATOR'/></initiator>
+ *       </source>
+ *     in the same place among the disk's children; every other child
+ *     (<target>, <boot>, <address>, <serial>, <readonly/>, <driver>, ...)
+ *     and attribute (device=, ...) is kept as it was. A disk without a
+ *     <driver> gets <driver name='qemu' type='raw'/> as its first child
+ *     (pool volumes are raw block devices);
+ *   - for each disk whose map entry has a lockspace, a
+ *       <lease>
+ *         <lockspace>LOCKSPACE</lockspace>
+ *         <key>KEY</key>
+ *         <target path='PATH' offset='OFFSET'/>
+ *       </lease>
+ *     is appended to <devices> (after its last child), in rt->disks order
+ *     of the disks as they appear in the domain; <lease> elements already
+ *     in the stored XML are kept;
+ *   - nothing else changes (name, uuid, memory, other devices, comments);
+ *     the result is serialized without an XML declaration.
+ *
+ * Errors: NULL with a pool_error: POOL_ERR_XML (does not parse, root is
+ * not <domain>), POOL_ERR_INVALID_ARG (a disk as above; an rt field NULL
+ * or empty where required: pool, host, initiator, iqn; port 0),
+ * POOL_ERR_NO_MEMORY.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifndef POOL_VM_DOMAIN_H
+#define POOL_VM_DOMAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+    const char *volume;     /* the <source volume=> this entry serves */
+    const char *iqn;        /* the pool's target IQN */
+    unsigned lun;           /* the volume's LUN id */
+    const char *lockspace;  /* NULL: no lease for this disk */
+    const char *lease_key;  /* resource name (the volume's uuid) */
+    const char *lease_path; /* PV holding the lease slot */
+    uint64_t lease_offset;  /* bytes */
+} poolVmDiskMap;
+
+typedef struct {
+    const char *pool;      /* the pool the VM's disks must name */
+    const char *host;      /* the target's portal address as QEMU reaches it */
+    unsigned port;         /* the portal's TCP port */
+    const char *initiator; /* QEMU's initiator IQN */
+    const poolVmDiskMap *disks;
+    size_t ndisks;
+} poolVmRuntime;
+
+/* The domain XML to run (caller frees), or NULL with a pool_error. */
+char *pool_vm_domain_runtime(const char *stored_xml, size_t len, const poolVmRuntime *rt);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
