@@ -1,5 +1,6 @@
 /*
- * cmd_vm.c: poolctl vm define | undefine | list | show — a pool's VMs, kept
+ * cmd_vm.c: poolctl vm define | undefine | list | show | start | stop — a
+ * pool's VMs, kept
  * in the pool's metadata store so every host can read them — and poolctl
  * pool set-store, which names that store.
  *
@@ -152,6 +153,66 @@ static int print_store(const cliOutput *out, xmlNodePtr reply, const poolRequest
                              cli_attr_num(r, "timeout-ms"));
 }
 
+static int print_started(const cliOutput *out, xmlNodePtr reply, const poolRequest *req)
+{
+    if (out->json)
+        return print_vm(out, reply, req);
+    xmlNodePtr r = cli_reply_result(reply);
+    if (!r)
+        return cli_print_message(out, "VM started");
+    return cli_print_message(out, "VM %s started on %s (generation %lld)", cli_attr(r, "name", 1),
+                             cli_attr(r, "owner", 3), cli_attr_num(r, "generation"));
+}
+
+static int print_stopped(const cliOutput *out, xmlNodePtr reply, const poolRequest *req)
+{
+    if (out->json)
+        return print_vm(out, reply, req);
+    xmlNodePtr r = cli_reply_result(reply);
+    if (!r)
+        return cli_print_message(out, "VM stopped");
+    return cli_print_message(out, "VM %s stopped (generation %lld)", cli_attr(r, "name", 1),
+                             cli_attr_num(r, "generation"));
+}
+
+#define VM_STOP_TIMEOUT_DEFAULT 60
+
+/* vm stop: while the guest shuts down poold answers state="stopping";
+ * ask again (without another ACPI request) until it has stopped or
+ * --wait seconds have passed since the first answer. */
+static int stop_again(xmlNodePtr reply, const poolRequest *req, poolRequest **next)
+{
+    static struct timespec started;
+    xmlNodePtr r = cli_reply_result(reply);
+    if (!r || strcmp(cli_attr(r, "state", 7), "stopping") != 0)
+        return 0;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (!started.tv_sec && !started.tv_nsec)
+        started = now;
+    const char *t = pool_request_get(req, "wait");
+    long limit = t ? strtol(t, NULL, 10) : VM_STOP_TIMEOUT_DEFAULT;
+    double waited =
+        (double)(now.tv_sec - started.tv_sec) + (double)(now.tv_nsec - started.tv_nsec) / 1e9;
+    if (waited >= (double)limit) {
+        pool_error(POOL_ERR_TIMEOUT,
+                   "VM %s did not shut down within %ld s (a guest may ignore the ACPI request); "
+                   "it still runs: poolctl vm stop --force %s %s ends it at once",
+                   pool_request_get(req, "name"), limit, pool_request_get(req, "pool"),
+                   pool_request_get(req, "name"));
+        return -1;
+    }
+    poolRequest *n = pool_request_new("vm-stop");
+    if (!n || pool_request_add(n, "pool", pool_request_get(req, "pool")) < 0 ||
+        pool_request_add(n, "name", pool_request_get(req, "name")) < 0 ||
+        pool_request_add(n, "shutdown", "no") < 0 || (t && pool_request_add(n, "wait", t) < 0)) {
+        pool_request_free(n);
+        return -1;
+    }
+    *next = n;
+    return 1;
+}
+
 static const cliArg define_args[] = {
     {CLI_POSITIONAL, "POOL", "pool", CLI_CHECK_POOL_NAME, "pool name"},
     {CLI_POSITIONAL, "FILE", "xml", CLI_CHECK_XML_FILE,
@@ -161,6 +222,15 @@ static const cliArg define_args[] = {
 static const cliArg name_args[] = {
     {CLI_POSITIONAL, "POOL", "pool", CLI_CHECK_POOL_NAME, "pool name"},
     {CLI_POSITIONAL, "NAME", "name", CLI_CHECK_NONE, "VM name"},
+    {0},
+};
+static const cliArg stop_args[] = {
+    {CLI_POSITIONAL, "POOL", "pool", CLI_CHECK_POOL_NAME, "pool name"},
+    {CLI_POSITIONAL, "NAME", "name", CLI_CHECK_NONE, "VM name"},
+    {CLI_FLAG, "force", "force", CLI_CHECK_NONE,
+     "pull the plug (destroy) instead of asking the guest to shut down"},
+    {CLI_OPTION, "wait", "wait", CLI_CHECK_SECONDS,
+     "how long to wait for the guest to shut down, 0..600 s (default 60)"},
     {0},
 };
 static const cliArg pool_args[] = {
@@ -186,5 +256,10 @@ const cliCommand cli_vm_commands[] = {
     {"vm", "list", "vm-list", "every VM of a pool, with the host it runs on", pool_args,
      print_list},
     {"vm", "show", "vm-show", "a VM's record and domain XML", name_args, print_vm},
+    {"vm", "start", "vm-start",
+     "start a VM on this host (takes its volume leases through libvirt's sanlock lock manager)",
+     name_args, print_started},
+    {"vm", "stop", "vm-stop", "shut a VM down on this host (or --force), release its leases",
+     stop_args, print_stopped, stop_again},
     {0},
 };

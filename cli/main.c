@@ -11,6 +11,7 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -499,6 +500,22 @@ int main(int argc, char **argv)
     xmlDocPtr doc = call(socket_path, timeout_s, req);
     if (!doc)
         return fail();
+    while (cmd->again) {
+        poolRequest *next = NULL;
+        int a = cmd->again(xmlDocGetRootElement(doc), req, &next);
+        if (a < 0) {
+            xmlFreeDoc(doc);
+            return fail();
+        }
+        if (a == 0)
+            break;
+        xmlFreeDoc(doc);
+        pool_request_free(req);
+        req = next;
+        poll(NULL, 0, CLI_AGAIN_MS);
+        if (!(doc = call(socket_path, timeout_s, req)))
+            return fail();
+    }
     int r = cmd->print(&out, xmlDocGetRootElement(doc), req);
     xmlFreeDoc(doc);
     if (r < 0)

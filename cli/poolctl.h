@@ -58,6 +58,12 @@ typedef struct {
 
 typedef int (*cliPrinter)(const cliOutput *out, xmlNodePtr reply, const poolRequest *req);
 
+/* A command that waits on something poold only reports (vm stop: the
+ * guest shutting down) asks again: 1 with *next, the request to send after
+ * CLI_AGAIN_MS; 0 when the reply is final (printed); -1 with a pool_error. */
+typedef int (*cliAgain)(xmlNodePtr reply, const poolRequest *req, poolRequest **next);
+#define CLI_AGAIN_MS 250
+
 typedef struct {
     const char *group; /* "pool" */
     const char *verb;  /* "create" */
@@ -65,6 +71,7 @@ typedef struct {
     const char *summary;
     const cliArg *args; /* terminated by {0} */
     cliPrinter print;
+    cliAgain again; /* NULL: one request */
 } cliCommand;
 
 extern const cliCommand cli_pool_commands[];

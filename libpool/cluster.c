@@ -652,6 +652,38 @@ int pool_manager_pool_locking(poolManager *mgr, const char *pool, int *locking, 
     return 0;
 }
 
+char *pool_manager_pool_lockspace(poolManager *mgr, const char *pool)
+{
+    poolEntry *e = pool_manager_find(mgr, pool);
+    if (!e)
+        return NULL;
+    if (e->def->locking != POOL_LOCKING_SANLOCK) {
+        pool_error(POOL_ERR_INVALID_ARG, "pool %s has no sanlock locking", pool);
+        return NULL;
+    }
+    if (ensure_lockspace(e, NULL) < 0)
+        return NULL;
+    return pool_strdup(pool_lockspace_name(e->ls));
+}
+
+int pool_manager_host_state(poolManager *mgr, const char *pool, unsigned host_id,
+                            poolLeaseHostState *state)
+{
+    *state = POOL_LEASE_HOST_UNKNOWN;
+    poolEntry *e = pool_manager_find(mgr, pool);
+    if (!e)
+        return -1;
+    if (e->def->locking != POOL_LOCKING_SANLOCK)
+        return 0;
+    if (ensure_lockspace(e, NULL) < 0)
+        return -1;
+    poolLeaseHost h;
+    if (pool_lockspace_host(e->ls, host_id, &h) < 0)
+        return -1;
+    *state = h.state;
+    return 0;
+}
+
 /* ---- change detection ---------------------------------------------------- */
 
 int pool_manager_pool_changed(poolManager *mgr, const char *pool, bool *changed)
@@ -787,9 +819,87 @@ int pool_manager_lease_status(poolManager *mgr, const poolVolDef *vol, poolVolLe
     return 0;
 }
 
-int pool_manager_lease_held_here(poolManager *mgr, const poolVolDef *vol, bool *held)
+/* Does this host hold the lease, by any of its processes? The owner on
+ * disk must be this host id in its current generation — read_owner calls
+ * an owner of an older generation (an earlier incarnation of this host)
+ * dead — and this host must still be in the lockspace and not failing to
+ * renew. Thread-safe: sanlock calls and ls read only. */
+static int held_by_this_host(const poolLockspace *ls, const poolLeaseRef *ref, const char *pool,
+                             const char *vol, bool *held)
 {
     *held = false;
+    bool joined = false;
+    unsigned id = 0;
+    if (pool_lockspace_joined(ls, &joined, &id) < 0)
+        return -1;
+    if (!joined)
+        return 0;
+    poolLeaseStatus st;
+    if (pool_lease_status(ls, ref, &st) < 0)
+        return -1;
+    *held = st.held && st.owner == id &&
+            (st.owner_state == POOL_LEASE_HOST_LIVE || st.owner_state == POOL_LEASE_HOST_UNKNOWN);
+    log_pool(POOL_LOG_DEBUG, pool,
+             "volume %s: lease on disk %s (owner %u, generation %llu, %s), this host %u: %s", vol,
+             st.held ? "held" : "free", st.owner, (unsigned long long)st.owner_generation,
+             pool_lease_host_state_name(st.owner_state), id, *held ? "held here" : "not held here");
+    return 0;
+}
+
+struct poolLeaseProbe {
+    poolLockspace *ls;
+    char *pool, *vol, *pv;
+    char name[37];
+    uint64_t offset;
+};
+
+poolLeaseProbe *pool_manager_lease_probe(poolManager *mgr, const poolVolDef *vol)
+{
+    poolEntry *e = pool_manager_find(mgr, vol->pool);
+    if (!e)
+        return NULL;
+    if (e->def->locking != POOL_LOCKING_SANLOCK) {
+        pool_error(POOL_ERR_INVALID_ARG, "pool %s has no sanlock locking", vol->pool);
+        return NULL;
+    }
+    char label[128];
+    poolLeaseRef ref;
+    if (vol_ref(e, vol, label, sizeof(label), &ref) < 0)
+        return NULL;
+    POOL_AUTOPTR(poolLeaseProbe) p = pool_calloc(1, sizeof(*p));
+    if (!p || !(p->ls = pool_lockspace_copy(e->ls)) || !(p->pool = pool_strdup(vol->pool)) ||
+        !(p->vol = pool_strdup(vol->name)) || !(p->pv = pool_strdup(vol->lease_pv)))
+        return NULL;
+    memcpy(p->name, vol->uuid, sizeof(p->name));
+    p->offset = vol->lease_offset;
+    return pool_steal_ptr(&p);
+}
+
+int pool_lease_probe_held_here(poolLeaseProbe *p, bool *held)
+{
+    char label[128];
+    snprintf(label, sizeof(label), "lease of volume %s", p->vol);
+    poolLeaseRef ref = {.name = p->name, .pv = p->pv, .offset = p->offset, .label = label};
+    return held_by_this_host(p->ls, &ref, p->pool, p->vol, held);
+}
+
+void pool_lease_probe_free(poolLeaseProbe *p)
+{
+    if (!p)
+        return;
+    pool_lockspace_free(p->ls);
+    free(p->pool);
+    free(p->vol);
+    free(p->pv);
+    free(p);
+}
+
+int pool_manager_lease_held_here(poolManager *mgr, const poolVolDef *vol, bool *held,
+                                 bool *by_poold)
+{
+    *held = false;
+    if (by_poold)
+        *by_poold = false;
     poolEntry *e = pool_manager_find(mgr, vol->pool);
     if (!e)
         return -1;
@@ -797,15 +907,24 @@ int pool_manager_lease_held_here(poolManager *mgr, const poolVolDef *vol, bool *
         *held = true;
         return 0;
     }
-    /* Only leases this poold holds count: sanlock tells us exactly (no
-     * disk read, no stale owner from an earlier incarnation of this host),
-     * and it hears at once when they go. Leases other processes of this
-     * host hold (a VM's lock manager) are not seen here. */
-    if (!e->def->host_id || !mgr->holder)
+    if (!e->def->host_id)
         return 0;
     char label[128];
     poolLeaseRef ref;
     if (vol_ref(e, vol, label, sizeof(label), &ref) < 0)
         return -1;
-    return pool_lease_held(mgr->holder, e->ls, &ref, held);
+    /* Leases this poold holds first: sanlock tells us exactly, without a
+     * disk read, and hears at once when they go. */
+    if (mgr->holder) {
+        if (pool_lease_held(mgr->holder, e->ls, &ref, held) < 0)
+            return -1;
+        if (*held) {
+            if (by_poold)
+                *by_poold = true;
+            return 0;
+        }
+    }
+    /* Then another process of this host (a VM's QEMU, registered by
+     * libvirt's sanlock lock manager). */
+    return held_by_this_host(e->ls, &ref, vol->pool, vol->name, held);
 }

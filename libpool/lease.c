@@ -314,6 +314,22 @@ poolLockspace *pool_lockspace_new(const char *pool_uuid, const char *ids_pv, uin
     return pool_steal_ptr(&ls);
 }
 
+poolLockspace *pool_lockspace_copy(const poolLockspace *ls)
+{
+    poolLockspace *c = calloc(1, sizeof(*c));
+    if (!c) {
+        pool_error_oom();
+        return NULL;
+    }
+    *c = *ls;
+    if (!(c->ids_pv = strdup(ls->ids_pv))) {
+        free(c);
+        pool_error_oom();
+        return NULL;
+    }
+    return c;
+}
+
 void pool_lockspace_free(poolLockspace *ls)
 {
     if (!ls)

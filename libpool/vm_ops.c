@@ -712,3 +712,93 @@ poolVmRecord *pool_manager_vm_show(poolManager *mgr, const char *pool, const cha
         store_error(pool);
     return rec;
 }
+
+/* ---- ownership (vm start / stop) ----------------------------------------- */
+
+bool pool_manager_vm_owned_here(poolManager *mgr, const char *pool, const poolVmRecord *rec)
+{
+    poolEntry *e = pool_manager_find(mgr, pool);
+    pool_error_reset();
+    if (!e || !rec->owner_host || strcmp(rec->owner_host, this_host_name(mgr)) != 0)
+        return false;
+    /* a host name can come back as a new host: in a sanlock pool the host
+     * id must match too */
+    return e->def->locking != POOL_LOCKING_SANLOCK || rec->owner_host_id == e->def->host_id;
+}
+
+poolVmRecord *pool_manager_vm_for_start(poolManager *mgr, const char *pool, const char *name)
+{
+    if (pool_vm_name_check(name, "VM") < 0)
+        return NULL;
+    poolEntry *e = pool_manager_find(mgr, pool);
+    if (!e)
+        return NULL;
+    POOL_AUTOPTR(poolMetaStore) st = open_store(mgr, pool);
+    if (!st)
+        return NULL;
+    POOL_AUTOPTR(poolVmRecord) rec = pool_meta_store_read(st, name);
+    if (!rec) {
+        store_error(pool);
+        return NULL;
+    }
+    if (!rec->owner_host || pool_manager_vm_owned_here(mgr, pool, rec))
+        return pool_steal_ptr(&rec);
+    /* Another host's. Its leases guard the disks, so the record can only be
+     * taken over once sanlock says that host is gone: dead (its leases are
+     * free to take) or no longer in the lockspace. Without locking nothing
+     * can tell: the owner must stop it (or be stopped) first. */
+    poolLeaseHostState hs = POOL_LEASE_HOST_UNKNOWN;
+    if (e->def->locking == POOL_LOCKING_SANLOCK && rec->owner_host_id &&
+        pool_manager_host_state(mgr, pool, rec->owner_host_id, &hs) < 0)
+        pool_error_reset();
+    if (hs == POOL_LEASE_HOST_DEAD || hs == POOL_LEASE_HOST_FREE) {
+        log_pool(POOL_LOG_WARN, pool, "VM %s: its owner, host %s (id %u), is %s: taking it over",
+                 name, rec->owner_host, rec->owner_host_id, pool_lease_host_state_name(hs));
+        return pool_steal_ptr(&rec);
+    }
+    if (rec->owner_host_id)
+        pool_error(POOL_ERR_BUSY, "VM %s runs on host %s (host id %u%s%s); stop it there first",
+                   name, rec->owner_host, rec->owner_host_id,
+                   hs == POOL_LEASE_HOST_UNKNOWN ? "" : ", ",
+                   hs == POOL_LEASE_HOST_UNKNOWN ? "" : pool_lease_host_state_name(hs));
+    else
+        pool_error(POOL_ERR_BUSY, "VM %s runs on host %s; stop it there first", name,
+                   rec->owner_host);
+    return NULL;
+}
+
+int pool_manager_vm_set_owner(poolManager *mgr, const char *pool, poolVmRecord *rec, bool own)
+{
+    poolEntry *e = pool_manager_find(mgr, pool);
+    if (!e)
+        return -1;
+    POOL_AUTOPTR(poolMetaStore) st = open_store(mgr, pool);
+    if (!st)
+        return -1;
+    POOL_AUTOPTR(poolVmRecord) next = pool_vm_record_copy(rec);
+    if (!next)
+        return -1;
+    free(next->owner_host);
+    next->owner_host = NULL;
+    next->owner_host_id = 0;
+    free(next->modified_by);
+    next->modified_by = pool_strdup(this_host_name(mgr));
+    if (!next->modified_by)
+        return -1;
+    if (own) {
+        if (!(next->owner_host = pool_strdup(this_host_name(mgr))))
+            return -1;
+        next->owner_host_id = e->def->locking == POOL_LOCKING_SANLOCK ? e->def->host_id : 0;
+    }
+    if (pool_meta_store_update(st, next) < 0) {
+        store_error(pool);
+        return -1;
+    }
+    log_pool(POOL_LOG_INFO, pool, "VM %s: %s, generation %" PRIu64, next->name,
+             own ? "owned by this host" : "no owner", next->generation);
+    /* rec becomes the record written; next takes the old fields away */
+    poolVmRecord old = *rec;
+    *rec = *next;
+    *next = old;
+    return 0;
+}

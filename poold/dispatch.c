@@ -12,8 +12,8 @@
 #include "poold.h"
 
 static const poolDispatchEntry *const tables[] = {
-    poold_pool_handlers,   poold_volume_handlers,  poold_daemon_handlers,
-    poold_target_handlers, poold_cluster_handlers, poold_vm_handlers,
+    poold_pool_handlers,    poold_volume_handlers, poold_daemon_handlers, poold_target_handlers,
+    poold_cluster_handlers, poold_vm_handlers,     poold_vm_run_handlers,
 };
 
 static const poolDispatchEntry *lookup(const char *op)

@@ -32,7 +32,18 @@ typedef struct {
     uint64_t lease_offset;
     int mode;            /* POOL_VOL_MODE_* */
     lunBacking *backing; /* owned by the LU (released with it) */
+    /* writable because another process of this host holds the lease (a
+     * VM's QEMU): rechecked from disk at most every EXT_RECHECK_MS */
+    bool ext_held;
+    uint64_t checked_ms;
 } exportEntry;
+
+/* A lease held by another process of this host (a VM) is read from disk
+ * (sanlock reads the lease area) to recheck it, so not on every refresh
+ * tick: that process ends only by exiting (VM stop, crash: sanlock frees
+ * its leases) or by sanlock killing it, and a poold-driven VM stop
+ * rechecks at once. */
+#define EXT_RECHECK_MS 2000
 
 /* Per pool: its access control as stored in <state_dir>/targets/POOL.xml
  * (secrets included) and the volumes the operator took away from initiators
@@ -105,6 +116,22 @@ static void lu_identity(const poolVolDef *vol, scsiLuConfig *c)
     memcpy(c->uuid, vol->uuid, sizeof(c->uuid));
 }
 
+static bool fence_check(void *ctx)
+{
+    bool held = false;
+    if (pool_lease_probe_held_here(ctx, &held) < 0) {
+        log_warnx("fenced LUN: cannot read its lease: %s", pool_error_last_message());
+        pool_error_reset();
+        return false;
+    }
+    return held;
+}
+
+static void fence_release(void *ctx)
+{
+    pool_lease_probe_free(ctx);
+}
+
 int poold_export_vol_add(poolExport *ex, const poolVolDef *vol)
 {
     char iqn[256];
@@ -137,16 +164,34 @@ int poold_export_vol_add(poolExport *ex, const poolVolDef *vol)
     c.max_xfer_blocks = LU_MAX_XFER_BLOCKS;
     c.ops = &lun_backing_ops;
     c.ctx = b;
+    /* sanlock pools: a write that meets the fence asks whether this host
+     * got the lease meanwhile (a VM's QEMU holds it: poold_export.h) */
+    int locking = POOL_LOCKING_NONE;
+    unsigned host_id = 0;
+    if (ex->mgr && pool_manager_pool_locking(ex->mgr, vol->pool, &locking, &host_id) == 0 &&
+        locking == POOL_LOCKING_SANLOCK && vol->lease_pv) {
+        poolLeaseProbe *probe = pool_manager_lease_probe(ex->mgr, vol);
+        if (probe) {
+            c.fence_check = fence_check;
+            c.fence_ctx = probe;
+            c.fence_release = fence_release;
+        } else {
+            log_vol(POOL_LOG_WARN, vol->pool, vol->name,
+                    "no lease check for its LUN (%s): writes need poold's own lease",
+                    pool_error_last_message());
+        }
+    }
+    pool_error_reset();
     c.release = lun_backing_close;
     scsiLu *lu = scsi_lu_new(&c);
     if (!lu) {
         lun_backing_close(b);
         return -1;
     }
-    /* Published write-protected; poold_export_vol_access below opens it
+    /* Published fenced (no writes); poold_export_vol_access below opens it
      * for writes if the rule allows. An initiator still writing to a LUN
      * id that now names another volume must never reach it first. */
-    scsi_lu_set_write_protect(lu, true);
+    scsi_lu_set_fence(lu, true);
     if (pool_realloc_n(&ex->entries, ex->n + 1, sizeof(*ex->entries)) < 0 ||
         tgt_lun_add(ex->inv, iqn, (uint64_t)vol->lun, lu) < 0) {
         scsi_lu_unref(lu);
@@ -212,25 +257,33 @@ int poold_export_vol_access(poolExport *ex, const poolVolDef *vol)
         return 0;
     e->mode = vol->export_mode;
     bool writable = vol->export_mode == POOL_VOL_MODE_SHARED;
+    e->ext_held = false;
+    e->checked_ms = iscsi_now_ms();
     if (vol->export_mode == POOL_VOL_MODE_RW) {
-        bool held = false;
-        if (ex->mgr && pool_manager_lease_held_here(ex->mgr, vol, &held) < 0) {
+        bool held = false, by_poold = false;
+        if (ex->mgr && pool_manager_lease_held_here(ex->mgr, vol, &held, &by_poold) < 0) {
             log_vol(POOL_LOG_WARN, vol->pool, vol->name,
                     "cannot read its lease (%s): LUN %d refuses writes", pool_error_last_message(),
                     vol->lun);
             pool_error_reset();
         }
         writable = held;
+        e->ext_held = held && !by_poold;
     }
     char iqn[256];
     iqn_of(vol->pool, iqn, sizeof(iqn));
     scsiLu *lu = tgt_lun_get(ex->inv, iqn, (uint64_t)vol->lun);
     if (!lu)
         return 0;
-    bool was = scsi_lu_write_protected(lu);
-    scsi_lu_set_write_protect(lu, !writable);
+    /* ro is advertised (MODE SENSE WP): it never changes by itself; an rw
+     * LUN without the lease is only fenced, since the lease may come (a VM
+     * whose QEMU opens the LUN while its lease is being taken must not
+     * take the device for read-only) */
+    bool was = !scsi_lu_write_protected(lu) && !scsi_lu_fenced(lu);
+    scsi_lu_set_write_protect(lu, vol->export_mode == POOL_VOL_MODE_RO);
+    scsi_lu_set_fence(lu, !writable);
     tgt_lun_put(lu);
-    if (was == writable)
+    if (was != writable)
         log_vol(POOL_LOG_INFO, vol->pool, vol->name, "LUN %d %s (export mode %s)", vol->lun,
                 writable ? "takes writes" : "is write-protected",
                 pool_vol_mode_name(vol->export_mode));
@@ -245,7 +298,7 @@ void poold_export_vol_protect(poolExport *ex, const poolVolDef *vol)
         find_entry(ex, vol->pool, vol->lun) ? tgt_lun_get(ex->inv, iqn, (uint64_t)vol->lun) : NULL;
     if (!lu)
         return;
-    scsi_lu_set_write_protect(lu, true);
+    scsi_lu_set_fence(lu, true);
     tgt_lun_put(lu);
 }
 
@@ -260,10 +313,12 @@ void poold_export_recheck_leases(poolExport *ex)
         scsiLu *lu = tgt_lun_get(ex->inv, iqn, (uint64_t)e->lun);
         if (!lu)
             continue;
-        bool writable = !scsi_lu_write_protected(lu);
+        bool writable = !scsi_lu_write_protected(lu) && !scsi_lu_fenced(lu);
         tgt_lun_put(lu);
         if (!writable)
             continue; /* only a lease that went away matters here */
+        if (e->ext_held && iscsi_now_ms() - e->checked_ms < EXT_RECHECK_MS)
+            continue;
         poolVolDef v = {.name = e->name,
                         .pool = e->pool,
                         .lun = e->lun,

@@ -34,7 +34,7 @@ static xmlNodePtr new_result(xmlNodePtr reply, const char *type, const char *poo
     return n;
 }
 
-static int record_reply(const char *pool, const poolVmRecord *rec, xmlNodePtr reply)
+int poold_vm_record_reply(const char *pool, const poolVmRecord *rec, xmlNodePtr reply)
 {
     xmlNodePtr n = new_result(reply, "vm", pool);
     if (!n || poold_set_str(n, "name", rec->name) < 0 || poold_set_str(n, "uuid", rec->uuid) < 0 ||
@@ -67,7 +67,7 @@ static int vm_define(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
     POOL_AUTOPTR(poolVmRecord) rec = NULL;
     if (pool_manager_vm_define(d->mgr, pool, xml, strlen(xml), &rec) < 0)
         return -1;
-    return record_reply(pool, rec, reply);
+    return poold_vm_record_reply(pool, rec, reply);
 }
 
 static int vm_undefine(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
@@ -86,7 +86,7 @@ static int vm_show(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
         poold_param_required(req, "name", &name) < 0)
         return -1;
     POOL_AUTOPTR(poolVmRecord) rec = pool_manager_vm_show(d->mgr, pool, name);
-    return rec ? record_reply(pool, rec, reply) : -1;
+    return rec ? poold_vm_record_reply(pool, rec, reply) : -1;
 }
 
 static int vm_list(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)

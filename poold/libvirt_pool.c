@@ -151,8 +151,10 @@ static void job_free(lvJob *j)
 
 /* ---- source description (main thread) ------------------------------------ */
 
-static char *derive_initiator(const poolConfig *cfg)
+char *poold_libvirt_initiator(const poolConfig *cfg)
 {
+    if (cfg->libvirt_initiator)
+        return pool_strdup(cfg->libvirt_initiator);
     char hn[256] = "";
     if (cfg->host_name)
         snprintf(hn, sizeof(hn), "%s", cfg->host_name);
@@ -166,24 +168,26 @@ static char *derive_initiator(const poolConfig *cfg)
     return pool_asprintf("%s%s", LIBVIRT_INITIATOR_PREFIX, hn);
 }
 
-static int portal_source(poolLibvirt *lv, const poolConfig *cfg)
+int poold_libvirt_portal(const poolConfig *cfg, char **host, unsigned *port)
 {
     POOL_AUTOSTRV entries = NULL;
+    *host = NULL;
+    *port = 0;
     if (!cfg->iscsi_portal || !cfg->iscsi_portal[0])
         return 0;
     if (pool_parse_portal_list(cfg->iscsi_portal, &entries) <= 0 || !entries)
         return -1;
     char addr[128];
-    uint16_t port;
-    if (pool_parse_portal(entries[0], addr, sizeof(addr), &port) < 0)
+    uint16_t p;
+    if (pool_parse_portal(entries[0], addr, sizeof(addr), &p) < 0)
         return -1;
     if (strcmp(addr, "0.0.0.0") == 0)
         snprintf(addr, sizeof(addr), "127.0.0.1");
     else if (strcmp(addr, "::") == 0)
         snprintf(addr, sizeof(addr), "::1");
-    lv->host = pool_strdup(addr);
-    lv->port = port;
-    return lv->host ? 0 : -1;
+    *host = pool_strdup(addr);
+    *port = p;
+    return *host ? 0 : -1;
 }
 
 static char *build_xml(poolLibvirt *lv, poolExport *ex, const char *pool)
@@ -750,8 +754,7 @@ poolLibvirt *poold_libvirt_start(const poolConfig *cfg)
     pthread_cond_init(&lv->cond, NULL);
     lv->type = type;
     lv->uri = pool_strdup(cfg->libvirt_uri ? cfg->libvirt_uri : "qemu:///system");
-    lv->initiator =
-        cfg->libvirt_initiator ? pool_strdup(cfg->libvirt_initiator) : derive_initiator(cfg);
+    lv->initiator = poold_libvirt_initiator(cfg);
     if (!lv->uri || !lv->initiator) {
         lv_free(lv);
         return NULL;
@@ -764,7 +767,7 @@ poolLibvirt *poold_libvirt_start(const poolConfig *cfg)
             lv_free(lv);
             return NULL;
         }
-        if (portal_source(lv, cfg) < 0) {
+        if (poold_libvirt_portal(cfg, &lv->host, &lv->port) < 0) {
             log_error("libvirt: %s: storage pools are not published", pool_error_last_message());
             lv_free(lv);
             return NULL;

@@ -42,4 +42,13 @@ void poold_libvirt_resume(poolLibvirt *lv, const char *pool);
 /* Volumes changed (here or on another host): refresh the libvirt pool. */
 void poold_libvirt_refresh(poolLibvirt *lv, const char *pool);
 
+/* This host's initiator name for libvirt and QEMU: libvirt_initiator, or
+ * "iqn.2026-11.org.poold:initiator:" + the host name (lower case, other
+ * characters as '-'). Caller frees. */
+char *poold_libvirt_initiator(const poolConfig *cfg);
+/* Where this host's initiators reach the embedded target: the first
+ * iscsi_portal entry (0.0.0.0 -> 127.0.0.1, :: -> ::1). *host NULL when
+ * the target is off (iscsi_portal empty). */
+int poold_libvirt_portal(const poolConfig *cfg, char **host, unsigned *port);
+
 #endif

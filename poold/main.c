@@ -262,10 +262,12 @@ int main(int argc, char **argv)
     }
     /* libvirt storage pools: defined/started/refreshed by a worker thread */
     d.lv = poold_libvirt_start(cfg);
+    d.doms = poold_domains_new(cfg->libvirt_uri);
     poold_libvirt_publish_all(d.lv, mgr, d.ex);
     int r = poold_server_run(&d);
     /* before the target: a refresh under way is one of its initiators */
     poold_libvirt_stop(d.lv, 3000);
+    poold_domains_free(d.doms);
     /* initiators get an async logout request and a few seconds to leave */
     poold_export_stop(d.ex, 5000);
     if (r < 0)

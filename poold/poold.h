@@ -12,9 +12,11 @@
 #include <libxml/tree.h>
 
 #include "pool-config.h"
+#include "pool-meta.h"
 #include "pool-ops.h"
 #include "pool-proto.h"
 #include "export.h"
+#include "libvirt_domain.h"
 #include "libvirt_pool.h"
 
 typedef struct {
@@ -22,6 +24,7 @@ typedef struct {
     poolManager *mgr;
     poolExport *ex;          /* the embedded iSCSI target's view of the pools */
     poolLibvirt *lv;         /* libvirt storage pools (libvirt_pool.c); NULL = off */
+    poolDomains *doms;       /* VMs run here (libvirt_domain.c); NULL = out of memory */
     bool shutdown_requested; /* set by SIGTERM/SIGINT or the shutdown request */
     int ready_fd;            /* written to once listening (daemon mode), else -1 */
     uint64_t refresh_next;   /* monotonic ms of the next change check (refresh.c) */
@@ -47,7 +50,10 @@ extern const poolDispatchEntry poold_volume_handlers[];
 extern const poolDispatchEntry poold_daemon_handlers[];
 extern const poolDispatchEntry poold_target_handlers[];
 extern const poolDispatchEntry poold_cluster_handlers[];
-extern const poolDispatchEntry poold_vm_handlers[]; /* handlers_vm.c */
+extern const poolDispatchEntry poold_vm_handlers[];     /* handlers_vm.c */
+extern const poolDispatchEntry poold_vm_run_handlers[]; /* handlers_vm_run.c */
+/* <result type="vm" ...> for a record (handlers_vm.c) */
+int poold_vm_record_reply(const char *pool, const poolVmRecord *rec, xmlNodePtr reply);
 
 /* How long pool create/import --host-id wait for sanlock's join before
  * answering "still joining" (host join takes --wait). */

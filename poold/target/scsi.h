@@ -95,6 +95,14 @@ typedef struct {
     /* persistent reservations with APTPL are saved here (NULL: APTPL refused) */
     int (*pr_save)(void *ctx, const void *data, size_t len);
     int (*pr_load)(void *ctx, void **data, size_t *len);
+    /* optional: a write met the fence (scsi_lu_set_fence): may this host
+     * write now after all? Called from a target thread, at most once per
+     * SCSI_FENCE_CHECK_MS per LU, with the LU's fence lock held (so a
+     * scsi_lu_set_fence(true) waits for a check under way and wins over
+     * it); true lifts the fence. Must be thread-safe and bounded. */
+    bool (*fence_check)(void *fence_ctx);
+    void *fence_ctx;
+    void (*fence_release)(void *fence_ctx); /* when the LU is freed (may be NULL) */
     /* added by the SCSI layer: true if ops->unmap makes the blocks read back
      * as zeros (LBPRZ=1; WRITE SAME with UNMAP and a zero block may then
      * deallocate instead of writing). false = unknown, never assumed. */
@@ -146,6 +154,14 @@ void scsi_lu_report_luns_changed(scsiLu *lu);
  * now on, or allow them again; commands already past their check finish. */
 void scsi_lu_set_write_protect(scsiLu *lu, bool wp);
 bool scsi_lu_write_protected(const scsiLu *lu);
+/* Refuse writes the same way, but without the WP bit: the LU is writable
+ * in principle, only not by this host right now (an rw volume whose lease
+ * it does not hold). An initiator that opens it meanwhile — QEMU starting
+ * a VM whose lease is being taken — must not conclude the device is
+ * read-only for good, as it would from WP. */
+void scsi_lu_set_fence(scsiLu *lu, bool fence);
+#define SCSI_FENCE_CHECK_MS 200
+bool scsi_lu_fenced(const scsiLu *lu);
 /* A new I_T nexus logged in: POWER ON, RESET, OR BUS DEVICE RESET (29/00). */
 void scsi_lu_nexus_add(scsiLu *lu, const scsiNexus *nexus);
 /* Session gone: drop its UAs and (non-persistent) reservation. */

@@ -252,6 +252,7 @@ scsiLu *scsi_lu_new(const scsiLuConfig *cfg)
     lu->pr_holder = -1;
     pthread_mutex_init(&lu->lock, NULL);
     pthread_mutex_init(&lu->caw_lock, NULL);
+    pthread_mutex_init(&lu->fence_lock, NULL);
     pr_load(lu);
     return lu;
 }
@@ -276,6 +277,9 @@ void scsi_lu_unref(scsiLu *lu)
     pr_free(lu);
     pthread_mutex_destroy(&lu->lock);
     pthread_mutex_destroy(&lu->caw_lock);
+    pthread_mutex_destroy(&lu->fence_lock);
+    if (lu->cfg.fence_release)
+        lu->cfg.fence_release(lu->cfg.fence_ctx);
     if (lu->cfg.release)
         lu->cfg.release(lu->cfg.ctx);
     free(lu);
@@ -387,6 +391,52 @@ void scsi_lu_set_write_protect(scsiLu *lu, bool wp)
 bool scsi_lu_write_protected(const scsiLu *lu)
 {
     return lu->cfg.read_only || __atomic_load_n(&lu->wp, __ATOMIC_ACQUIRE);
+}
+
+void scsi_lu_set_fence(scsiLu *lu, bool fence)
+{
+    pthread_mutex_lock(&lu->fence_lock);
+    __atomic_store_n(&lu->fence, fence, __ATOMIC_RELEASE);
+    /* a new fence is checked at the first write, not after the pause */
+    lu->fence_checked_ms = 0;
+    pthread_mutex_unlock(&lu->fence_lock);
+}
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+bool scsi_lu_fence_holds(scsiLu *lu)
+{
+    if (!__atomic_load_n(&lu->fence, __ATOMIC_ACQUIRE))
+        return false;
+    if (!lu->cfg.fence_check)
+        return true;
+    /* The lease may have come without poold hearing of it yet (a VM's
+     * QEMU got it from libvirt's lock manager as it started): ask, at a
+     * bounded rate, and let the writes through once this host holds it.
+     * Writes arriving meanwhile wait for the answer rather than fail. */
+    pthread_mutex_lock(&lu->fence_lock);
+    bool fenced = __atomic_load_n(&lu->fence, __ATOMIC_ACQUIRE);
+    uint64_t now = mono_ms();
+    if (fenced &&
+        (lu->fence_checked_ms == 0 || now - lu->fence_checked_ms >= SCSI_FENCE_CHECK_MS)) {
+        lu->fence_checked_ms = now ? now : 1;
+        if (lu->cfg.fence_check(lu->cfg.fence_ctx)) {
+            __atomic_store_n(&lu->fence, false, __ATOMIC_RELEASE);
+            fenced = false;
+        }
+    }
+    pthread_mutex_unlock(&lu->fence_lock);
+    return fenced;
+}
+
+bool scsi_lu_fenced(const scsiLu *lu)
+{
+    return __atomic_load_n(&lu->fence, __ATOMIC_ACQUIRE);
 }
 
 void scsi_lu_report_luns_changed(scsiLu *lu)

@@ -132,8 +132,13 @@ struct scsiLu {
     /* write protection set at run time (scsi_lu_set_write_protect): the
      * host does not hold the volume's lease, or it is exported read-only */
     bool wp;
-    uint32_t max_xfer; /* blocks */
-    bool thin;         /* cfg.ops->unmap != NULL */
+    /* writes refused without saying so in MODE SENSE (scsi_lu_set_fence):
+     * an rw volume whose lease this host does not hold (yet) */
+    bool fence;
+    pthread_mutex_t fence_lock; /* serialises fence checks and fence changes */
+    uint64_t fence_checked_ms;  /* [fence_lock] last cfg.fence_check */
+    uint32_t max_xfer;          /* blocks */
+    bool thin;                  /* cfg.ops->unmap != NULL */
 
     scsiNexusState *nexuses; /* [L] */
 
@@ -267,6 +272,8 @@ int sbc_prep_caw(scsiLu *lu, scsiCmd *cmd);
 void sbc_exec_caw(scsiLu *lu, scsiCmd *cmd);
 void sbc_exec_orwrite(scsiLu *lu, scsiCmd *cmd);
 bool sbc_write_protected(scsiLu *lu, scsiCmd *cmd);
+/* Is the LU fenced for this write (after asking cfg.fence_check)? */
+bool scsi_lu_fence_holds(scsiLu *lu);
 
 /* scsi_pr.c */
 int pr_prep_in(scsiLu *lu, scsiCmd *cmd);

@@ -105,7 +105,8 @@ bool sbc_write_protected(scsiLu *lu, scsiCmd *cmd)
 {
     bool swp;
 
-    if (lu->cfg.read_only || __atomic_load_n(&lu->wp, __ATOMIC_ACQUIRE)) {
+    if (lu->cfg.read_only || __atomic_load_n(&lu->wp, __ATOMIC_ACQUIRE) ||
+        scsi_lu_fence_holds(lu)) {
         scsi_sense(cmd, SK_DATA_PROTECT, ASC_WRITE_PROTECTED, 0x00);
         return true;
     }

@@ -4,9 +4,9 @@
 # embedded target of one poold with one sanlock daemon.
 #   sanlock pool, export mode rw (the default): reads always work; a write
 #     without the volume's lease gets CHECK CONDITION, DATA PROTECT, WRITE
-#     PROTECTED (7/27/00) and MODE SENSE shows WP; after `lease acquire` the
-#     write is taken and reads back, WP clear; after `lease release` it is
-#     refused again;
+#     PROTECTED (7/27/00) while MODE SENSE shows no WP (fenced: the lease
+#     may come); after `lease acquire` the write is taken and reads back;
+#     after `lease release` it is refused again;
 #   --mode shared: writes taken without the lease;
 #   --mode ro: refused (WP set) even with the lease held;
 #   back to --mode rw with the lease: taken;
@@ -71,7 +71,10 @@ expect_mode() { # POOL VOL MODE
     t_assert "volume info $1/$2: export_mode $3 (got '$m')" [ "$m" = "$3" ]
 }
 
-# writable: write taken and read back, WP clear; protected: 7/27/00, WP set.
+# writable: write taken and read back, WP clear; protected (ro): 7/27/00,
+# WP set; fenced (rw without the lease): 7/27/00 but WP clear — the lease
+# may come, and an initiator opening the LUN meanwhile (QEMU starting a VM
+# whose lease libvirt is taking) must not take it for read-only for good.
 # Reads work either way.
 expect_writable() { # DESCRIPTION URL
     expect_probe "$1" "$2" write ok
@@ -81,6 +84,11 @@ expect_writable() { # DESCRIPTION URL
 expect_protected() { # DESCRIPTION URL
     expect_probe "$1" "$2" write "sense 7/27/00"
     expect_probe "$1" "$2" wp wp=1
+    expect_probe "$1" "$2" read ok
+}
+expect_fenced() { # DESCRIPTION URL
+    expect_probe "$1" "$2" write "sense 7/27/00"
+    expect_probe "$1" "$2" wp wp=0
     expect_probe "$1" "$2" read ok
 }
 
@@ -97,7 +105,7 @@ held=$(pctl --json lease status "$T_POOL" v1 2>&1 |
     python3 -c "import json,sys; print(json.load(sys.stdin)['held'])" 2>&1)
 t_assert "v1's lease is free at first (held: $held)" [ "$held" = "False" ]
 
-expect_protected "rw, no lease" "$URL"
+expect_fenced "rw, no lease" "$URL"
 
 t_assert "lease acquire v1" pctl lease acquire "$T_POOL" v1 >/dev/null
 expect_writable "rw, lease held here" "$URL"
@@ -105,7 +113,7 @@ t_expect_fail 4 "volume v1 is in use: poold on this host holds its lease" pctl v
 expect_writable "still writable after the refused delete" "$URL"
 
 t_assert "lease release v1" pctl lease release "$T_POOL" v1 >/dev/null
-expect_protected "rw, lease released" "$URL"
+expect_fenced "rw, lease released" "$URL"
 
 t_assert "volume export --mode shared" pctl volume export "$T_POOL" v1 --mode shared >/dev/null
 expect_mode "$T_POOL" v1 shared
@@ -121,7 +129,7 @@ t_assert "volume export --mode rw (lease held)" pctl volume export "$T_POOL" v1 
 expect_mode "$T_POOL" v1 rw
 expect_writable "rw again, lease held here" "$URL"
 t_assert "lease release v1 (mode rw)" pctl lease release "$T_POOL" v1 >/dev/null
-expect_protected "rw again, lease released" "$URL"
+expect_fenced "rw again, lease released" "$URL"
 
 # ---- pool without locking --------------------------------------------------
 N="n$T_POOL"
@@ -143,7 +151,7 @@ t_assert "no locking: volume export --mode rw" pctl volume export "$N" nv --mode
 expect_mode "$N" nv rw
 expect_writable "no locking, rw again" "$NURL"
 # the sanlock pool's volume is unaffected by the other pool
-expect_protected "sanlock pool's v1 still without lease" "$URL"
+expect_fenced "sanlock pool's v1 still without lease" "$URL"
 
 t_assert "poold stops cleanly" t_stop_poold
 echo "# lease-write: writes follow the lease (rw), ro and shared modes, and a pool without locking; $T_CHECKS checks in $((SECONDS - T0)) s"

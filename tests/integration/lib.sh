@@ -188,3 +188,28 @@ t_expect_fail() { # t_expect_fail CODE REGEX CMD...
         t_ok
     fi
 }
+
+# Wall-clock seconds with fractions, and the seconds since such a stamp.
+t_now() { date +%s.%N; }
+t_took() { awk -v a="$1" -v b="$(t_now)" 'BEGIN { printf "%.2f", b - a }'; }
+# Wait (deadline, not a fixed sleep) until CMD... succeeds; 1 on timeout.
+t_poll() { # t_poll SECONDS CMD...
+    local deadline
+    deadline=$(awk -v s="$1" -v n="$(t_now)" 'BEGIN { printf "%.3f", n + s }')
+    shift
+    until "$@"; do
+        awk -v d="$deadline" -v n="$(t_now)" 'BEGIN { exit !(n >= d) }' && return 1
+        sleep 0.05
+    done
+}
+# The first KiB of an image or iscsi:// URL, read with qemu-io, as hex.
+t_read_head() { # t_read_head URL
+    qemu-io -f raw -r -c "read -v 0 1024" "$1" 2>/dev/null | python3 -c '
+import re, sys
+out = bytearray()
+for line in sys.stdin:
+    m = re.match(r"^([0-9a-f]{8}):((?:\s+[0-9a-f]{2}){1,16})", line)
+    if m:
+        out += bytes(int(x, 16) for x in m.group(2).split())
+sys.stdout.write(out.hex())'
+}

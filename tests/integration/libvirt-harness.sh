@@ -34,8 +34,6 @@ BM_BIN="$BM_DIR/boot-marker.bin"
 [ -f "$BM_BIN" ] || { echo "# $BM_BIN missing"; exit 1; }
 
 declare -A T_TIME=()
-t_now() { date +%s.%N; }
-t_took() { awk -v a="$1" -v b="$(t_now)" 'BEGIN { printf "%.2f", b - a }'; }
 T_START=$(t_now)
 
 # Host 1 runs with libvirt's sanlock lock manager when sanlock can run here.
@@ -145,17 +143,6 @@ t_assert "qemu sees the LUN's full size ($qsize = $CAP)" [ "$qsize" = "$CAP" ]
 cp "$BM_BIN" "$T_DIR/disk-head.img" && truncate -s 1024 "$T_DIR/disk-head.img"
 t_assert "write boot sector + zero LBA 1 through the target" \
     qemu-img convert -n -f raw -O raw "$T_DIR/disk-head.img" "$URL"
-# the first KiB of the volume, read back through the target, as a hex string
-t_read_head() {
-    qemu-io -f raw -r -c "read -v 0 1024" "$1" 2>/dev/null | python3 -c '
-import re, sys
-out = bytearray()
-for line in sys.stdin:
-    m = re.match(r"^([0-9a-f]{8}):((?:\s+[0-9a-f]{2}){1,16})", line)
-    if m:
-        out += bytes(int(x, 16) for x in m.group(2).split())
-sys.stdout.write(out.hex())'
-}
 head_hex=$(t_read_head "$URL")
 t_assert "LBA 0 holds the boot sector" [ "${head_hex:0:1024}" = "$(od -An -v -tx1 "$BM_BIN" | tr -d ' \n')" ]
 t_assert "LBA 1 is zero before boot" [ "${head_hex:1024}" = "$(printf '0%.0s' $(seq 1 1024))" ]

@@ -38,24 +38,12 @@ P=$T_POOL
 IO_TIMEOUT=1
 DEADLINE=5 # seconds a change may take to show in libvirt
 
-t_now() { date +%s.%N; }
-t_took() { awk -v a="$1" -v b="$(t_now)" 'BEGIN { printf "%.2f", b - a }'; }
 declare -A DELAY=()
 
 # ---- helpers -------------------------------------------------------------
 # the libvirt volume names of pool P on libvirt host $1, sorted
 lv_vols() { lv_virsh "$1" vol-list "$P" 2>/dev/null | awk '$1 ~ /^unit:/ {print $1}' | sort | tr '\n' ' '; }
 
-# wait (deadline) until CMD... succeeds; prints nothing, returns 1 on timeout
-poll() { # poll SECONDS CMD...
-    local deadline
-    deadline=$(awk -v s="$1" -v n="$(t_now)" 'BEGIN { printf "%.3f", n + s }')
-    shift
-    until "$@"; do
-        awk -v d="$deadline" -v n="$(t_now)" 'BEGIN { exit !(n >= d) }' && return 1
-        sleep 0.05
-    done
-}
 
 has_vol() { [[ " $(lv_vols "$1")" == *" $2 "* ]]; }
 no_vol() { [[ " $(lv_vols "$1")" != *" $2 "* ]]; }
@@ -86,11 +74,11 @@ t0=$(t_now)
 t_assert "host 1: pool create --host-id 1" \
     cpctl 1 pool create "$P" $(c_devs 1) --locking sanlock --io-timeout $IO_TIMEOUT \
     --host-ids 8 --lease-slots 32 --host-id 1 >/dev/null
-t_assert "host 1: libvirt pool active + autostart" poll 10 pool_ready 1
+t_assert "host 1: libvirt pool active + autostart" t_poll 10 pool_ready 1
 DELAY[create]=$(t_took "$t0")
 t0=$(t_now)
 t_assert "host 2: pool import --host-id 2" cpctl 2 pool import "$P" $(c_devs 2) --host-id 2 >/dev/null
-t_assert "host 2: libvirt pool active + autostart" poll 10 pool_ready 2
+t_assert "host 2: libvirt pool active + autostart" t_poll 10 pool_ready 2
 DELAY[import]=$(t_took "$t0")
 for h in 1 2; do
     x=$(lv_virsh "$h" pool-dumpxml --inactive "$P" 2>/dev/null)
@@ -106,16 +94,16 @@ t_assert "host 1: volume create v1 16M" cpctl 1 volume create "$P" v1 16M >/dev/
 t0=$(t_now)
 LUN1=$(vol_json 1 v1 lun)
 V1="unit:0:0:$LUN1"
-t_assert "host 1: vol-list shows $V1 within ${DEADLINE}s" poll $DEADLINE has_vol 1 "$V1"
+t_assert "host 1: vol-list shows $V1 within ${DEADLINE}s" t_poll $DEADLINE has_vol 1 "$V1"
 DELAY[create_h1]=$(t_took "$t0")
-t_assert "host 2: vol-list shows $V1 within ${DEADLINE}s" poll $DEADLINE has_vol 2 "$V1"
+t_assert "host 2: vol-list shows $V1 within ${DEADLINE}s" t_poll $DEADLINE has_vol 2 "$V1"
 DELAY[create_h2]=$(t_took "$t0")
 t_assert "host 2: volume create v2 8M" cpctl 2 volume create "$P" v2 8M >/dev/null
 t0=$(t_now)
 V2="unit:0:0:$(vol_json 2 v2 lun)"
-t_assert "host 1: vol-list shows $V2 within ${DEADLINE}s" poll $DEADLINE has_vol 1 "$V2"
+t_assert "host 1: vol-list shows $V2 within ${DEADLINE}s" t_poll $DEADLINE has_vol 1 "$V2"
 DELAY[create2_h1]=$(t_took "$t0")
-t_assert "host 2: vol-list shows $V2 within ${DEADLINE}s" poll $DEADLINE has_vol 2 "$V2"
+t_assert "host 2: vol-list shows $V2 within ${DEADLINE}s" t_poll $DEADLINE has_vol 2 "$V2"
 t_assert "volume names agree on both hosts" [ "$(lv_vols 1)" = "$(lv_vols 2)" ]
 t_log "libvirt volumes: host 1: $(lv_vols 1)| host 2: $(lv_vols 2)"
 CAP=$(vol_json 1 v1 capacity)
@@ -127,9 +115,9 @@ done
 t_assert "host 2: volume resize v1 32M" cpctl 2 volume resize "$P" v1 32M >/dev/null
 t0=$(t_now)
 CAP2=$(vol_json 2 v1 capacity)
-t_assert "host 1: vol-info shows $CAP2 within ${DEADLINE}s" poll $DEADLINE cap_is 1 "$V1" "$CAP2"
+t_assert "host 1: vol-info shows $CAP2 within ${DEADLINE}s" t_poll $DEADLINE cap_is 1 "$V1" "$CAP2"
 DELAY[resize_h1]=$(t_took "$t0")
-t_assert "host 2: vol-info shows $CAP2" poll $DEADLINE cap_is 2 "$V1" "$CAP2"
+t_assert "host 2: vol-info shows $CAP2" t_poll $DEADLINE cap_is 2 "$V1" "$CAP2"
 DELAY[resize_h2]=$(t_took "$t0")
 t_log "libvirt vol-info capacity after resize: host 1 $(vol_cap 1 "$V1"), host 2 $(vol_cap 2 "$V1"), poolctl $CAP2"
 
@@ -145,29 +133,29 @@ done
 NAMES=$(lv_vols 1)
 t_assert "host 1: poold stops cleanly" c_poold_stop 1
 t_assert "host 1: poold starts again" c_host_start 1
-t_assert "host 1: libvirt pool still active + autostart" poll 10 pool_ready 1
-t_assert "host 1: volume names unchanged after the restart" poll $DEADLINE \
+t_assert "host 1: libvirt pool still active + autostart" t_poll 10 pool_ready 1
+t_assert "host 1: volume names unchanged after the restart" t_poll $DEADLINE \
     bash -c '[ "$1" = "$2" ]' _ "$NAMES" "$(lv_vols 1)"
 t_assert "host 1: exactly one libvirt pool" [ "$(lv_virsh 1 pool-list --all --name | grep -c .)" = 1 ]
 
 # ---- host 1's libvirtd restarted: poold reconnects (at most every 3 s) ------
 t_assert "host 1: libvirtd stops" lv_host_stop 1
 t_assert "host 1: libvirtd starts again" lv_host_start 1
-t_assert "host 1: pool autostarted by libvirtd" poll 10 pool_ready 1
+t_assert "host 1: pool autostarted by libvirtd" t_poll 10 pool_ready 1
 t_assert "host 2: volume create v4 8M" cpctl 2 volume create "$P" v4 8M >/dev/null
 t0=$(t_now)
 V4="unit:0:0:$(vol_json 2 v4 lun)"
-t_assert "host 1: vol-list shows $V4 within 10 s (reconnect)" poll 10 has_vol 1 "$V4"
+t_assert "host 1: vol-list shows $V4 within 10 s (reconnect)" t_poll 10 has_vol 1 "$V4"
 DELAY[reconnect_h1]=$(t_took "$t0")
 t_assert "host 2: volume delete v4" cpctl 2 volume delete "$P" v4 >/dev/null
-t_assert "host 1: $V4 gone within ${DEADLINE}s" poll $DEADLINE no_vol 1 "$V4"
+t_assert "host 1: $V4 gone within ${DEADLINE}s" t_poll $DEADLINE no_vol 1 "$V4"
 
 # ---- delete on host 2: gone from both ---------------------------------------
 t_assert "host 2: volume delete v1" cpctl 2 volume delete "$P" v1 >/dev/null
 t0=$(t_now)
-t_assert "host 2: $V1 gone from vol-list within ${DEADLINE}s" poll $DEADLINE no_vol 2 "$V1"
+t_assert "host 2: $V1 gone from vol-list within ${DEADLINE}s" t_poll $DEADLINE no_vol 2 "$V1"
 DELAY[delete_h2]=$(t_took "$t0")
-t_assert "host 1: $V1 gone from vol-list within ${DEADLINE}s" poll $DEADLINE no_vol 1 "$V1"
+t_assert "host 1: $V1 gone from vol-list within ${DEADLINE}s" t_poll $DEADLINE no_vol 1 "$V1"
 DELAY[delete_h1]=$(t_took "$t0")
 t_assert "host 1: $V2 still listed" has_vol 1 "$V2"
 
@@ -190,12 +178,12 @@ EOX
 t_assert "host 2: operator defines a pool of that name" lv_virsh 2 pool-define "$T_DIR/foreign.xml" >/dev/null
 t_assert "host 2: poold starts again" c_host_start 2
 t_assert "host 2: poold logs that the libvirt pool is not its own" \
-    poll 10 grep -q "libvirt already has a storage pool of this name" "$(c_log 2)"
+    t_poll 10 grep -q "libvirt already has a storage pool of this name" "$(c_log 2)"
 t_assert "host 2: operator's pool kept (port ${C_PORT[1]})" \
     bash -c 'virsh -q -c "$1" pool-dumpxml --inactive "$2" | grep -q "port=.$3."' _ "$(lv_uri 2)" "$P" "${C_PORT[1]}"
 t_assert "host 2: operator's pool not started" [ "$(pool_field 2 State)" = inactive ]
 t_assert "host 2: volume create still works" cpctl 2 volume create "$P" v3 8M >/dev/null
-t_assert "host 1: sees v3" poll $DEADLINE has_vol 1 "unit:0:0:$(vol_json 1 v3 lun)"
+t_assert "host 1: sees v3" t_poll $DEADLINE has_vol 1 "unit:0:0:$(vol_json 1 v3 lun)"
 t_assert "host 2: operator's pool still inactive" [ "$(pool_field 2 State)" = inactive ]
 
 # ---- pool destroy: host 1 undefines its libvirt pool; host 2's stays ---------
@@ -205,7 +193,7 @@ for v in v2 v3; do
 done
 if cpctl 1 pool destroy "$P" >/dev/null 2>"$T_DIR/destroy.err"; then
     t_ok
-    t_assert "host 1: libvirt pool undefined" poll 10 \
+    t_assert "host 1: libvirt pool undefined" t_poll 10 \
         bash -c '! virsh -q -c "$1" pool-info "$2" >/dev/null 2>&1' _ "$(lv_uri 1)" "$P"
 else
     t_fail "host 1: pool destroy: $(cat "$T_DIR/destroy.err")"

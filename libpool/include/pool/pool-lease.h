@@ -113,6 +113,8 @@ typedef struct poolLockspace poolLockspace;
 poolLockspace *pool_lockspace_new(const char *pool_uuid, const char *ids_pv, uint64_t ids_offset,
                                   uint64_t ids_bytes, unsigned host_ids);
 void pool_lockspace_free(poolLockspace *ls);
+/* An independent copy (for another thread to use). */
+poolLockspace *pool_lockspace_copy(const poolLockspace *ls);
 POOL_DEFINE_AUTOPTR_CLEANUP_FUNC(poolLockspace, pool_lockspace_free)
 
 const char *pool_lockspace_name(const poolLockspace *ls);

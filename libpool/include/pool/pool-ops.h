@@ -152,9 +152,30 @@ typedef struct {
 } poolVolLease;
 void pool_vol_lease_clear(poolVolLease *l);
 int pool_manager_lease_status(poolManager *mgr, const poolVolDef *vol, poolVolLease *out);
-/* Does this host (any process) hold the volume's lease? For a pool
- * without locking: always true. Reads the lease from disk. */
-int pool_manager_lease_held_here(poolManager *mgr, const poolVolDef *vol, bool *held);
+/* Does this host hold the volume's lease: this poold (asks sanlock, no
+ * disk read; *by_poold set, may be NULL) or another process of this host
+ * in the host's current lockspace generation (a VM's QEMU through
+ * libvirt's lock manager; reads the lease from disk)? For a pool without
+ * locking: always true. */
+int pool_manager_lease_held_here(poolManager *mgr, const poolVolDef *vol, bool *held,
+                                 bool *by_poold);
+/* A volume's lease, packed to be checked from another thread (the
+ * target's, when a write meets a fenced LUN): "does this host, any
+ * process, hold it now?" as pool_manager_lease_held_here's disk check.
+ * NULL with POOL_ERR_INVALID_ARG for a pool without sanlock locking. */
+typedef struct poolLeaseProbe poolLeaseProbe;
+poolLeaseProbe *pool_manager_lease_probe(poolManager *mgr, const poolVolDef *vol);
+int pool_lease_probe_held_here(poolLeaseProbe *p, bool *held);
+void pool_lease_probe_free(poolLeaseProbe *p);
+POOL_DEFINE_AUTOPTR_CLEANUP_FUNC(poolLeaseProbe, pool_lease_probe_free)
+
+/* The pool's sanlock lockspace name (caller frees); NULL with
+ * POOL_ERR_INVALID_ARG for a pool without sanlock locking. */
+char *pool_manager_pool_lockspace(poolManager *mgr, const char *pool);
+/* sanlock's view of a host of the pool (UNKNOWN for a pool without
+ * locking, or while this host has not watched long enough). */
+int pool_manager_host_state(poolManager *mgr, const char *pool, unsigned host_id,
+                            poolLeaseHostState *state);
 /* The pool's locking and this host's id (0 = not joined). */
 int pool_manager_pool_locking(poolManager *mgr, const char *pool, int *locking, unsigned *host_id);
 

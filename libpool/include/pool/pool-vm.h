@@ -39,6 +39,7 @@
 #ifndef POOL_VM_H
 #define POOL_VM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "pool-meta.h"
@@ -68,6 +69,21 @@ int pool_manager_vm_undefine(poolManager *mgr, const char *pool, const char *nam
  * left out). */
 int pool_manager_vm_list(poolManager *mgr, const char *pool, poolVmRecord ***recs, size_t *n);
 poolVmRecord *pool_manager_vm_show(poolManager *mgr, const char *pool, const char *name);
+
+/* Does the record name this host as its owner (host name, and in a
+ * sanlock pool the host id)? */
+bool pool_manager_vm_owned_here(poolManager *mgr, const char *pool, const poolVmRecord *rec);
+/* vm start: the record, if this host may start the VM: it has no owner,
+ * or it is this host's (a start that did not finish, or one to repeat),
+ * or its owner host is known gone (sanlock: dead, or not in the
+ * lockspace; logged as a take-over). Otherwise NULL with POOL_ERR_BUSY
+ * "VM X runs on host A (host id N, state); stop it there first". */
+poolVmRecord *pool_manager_vm_for_start(poolManager *mgr, const char *pool, const char *name);
+/* Write rec back as owned by this host (own) or by nobody, conditional on
+ * rec->generation (POOL_ERR_CONFLICT when it moved on). On success rec is
+ * the record written (new generation, owner, modified-by). Only the host
+ * that holds (own) or just let go of (!own) the VM's leases calls this. */
+int pool_manager_vm_set_owner(poolManager *mgr, const char *pool, poolVmRecord *rec, bool own);
 
 void pool_vm_records_free(poolVmRecord **recs, size_t n);
 

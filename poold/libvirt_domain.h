@@ -1,0 +1,43 @@
+/*
+ * libvirt_domain.h: the domains of this host's libvirt that poold runs for
+ * `poolctl vm start|stop` (libvirt C API on libvirt_uri). Domains are
+ * transient: the definition lives in the pool's metadata store, so a host
+ * keeps nothing about a VM once it stops and any host can start it.
+ *
+ * Runs on poold's main thread with its own connection (opened on first
+ * use, reopened when found dead), apart from libvirt_pool.c's worker: each
+ * call is one short libvirt request (create, destroy, ask for an
+ * ACPI shutdown, look up); waiting for a guest to shut down is left to the
+ * caller (poolctl polls), so poold is never held by a slow guest.
+ *
+ * Errors: 0 / -1 with a pool_error naming the URI: POOL_ERR_CONNECT
+ * (libvirtd unreachable), POOL_ERR_BUSY (libvirt says a resource is busy:
+ * a lease held elsewhere), POOL_ERR_EXISTS (a domain of that name already
+ * exists here), POOL_ERR_SYSTEM (anything else, libvirt's message kept).
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#ifndef POOLD_LIBVIRT_DOMAIN_H
+#define POOLD_LIBVIRT_DOMAIN_H
+
+#include <stdbool.h>
+
+typedef struct poolDomains poolDomains;
+
+poolDomains *poold_domains_new(const char *uri);
+void poold_domains_free(poolDomains *d);
+
+/* Create and start a transient domain. With libvirt's sanlock lock
+ * manager QEMU holds the domain's <lease>s before its vCPUs run (libvirt
+ * acquires them in QEMU's process; started paused, it would only register
+ * and acquire at resume); a lease held elsewhere fails the start. */
+int poold_domain_create(poolDomains *d, const char *xml);
+/* Does a domain of that name run here (running, paused, shutting down)? */
+int poold_domain_active(poolDomains *d, const char *name, bool *active);
+/* Pull the plug (QEMU killed): leases are freed as it exits. A domain that
+ * is not running is not an error. */
+int poold_domain_destroy(poolDomains *d, const char *name);
+/* Ask the guest to shut down (ACPI); returns at once. */
+int poold_domain_shutdown(poolDomains *d, const char *name);
+
+#endif
