@@ -715,6 +715,37 @@ poolVmRecord *pool_manager_vm_show(poolManager *mgr, const char *pool, const cha
 
 /* ---- ownership (vm start / stop) ----------------------------------------- */
 
+/* Does the VM run anywhere, as far as its leases tell? 1: some lease of
+ * its volumes is held by a host that is not dead (it runs there, or is
+ * being started); 0: it has leased volumes and none is held (a QEMU holds
+ * them all while the VM runs: it does not run); -1: cannot tell (no
+ * leased volume, a volume gone, a read error), with no error left set. */
+static int runs_by_leases(poolManager *mgr, const char *pool, const poolVmRecord *rec)
+{
+    int leased = 0;
+    for (size_t i = 0; i < rec->ndisks; i++) {
+        POOL_AUTOPTR(poolVolDef) vol = pool_manager_vol_info(mgr, pool, rec->disks[i].name);
+        if (!vol) {
+            pool_error_reset();
+            return -1;
+        }
+        if (vol->export_mode != POOL_VOL_MODE_RW)
+            continue;
+        poolVolLease l;
+        if (pool_manager_lease_status(mgr, vol, &l) < 0) {
+            pool_error_reset();
+            return -1;
+        }
+        bool held = l.held && l.owner_state != POOL_LEASE_HOST_DEAD &&
+                    l.owner_state != POOL_LEASE_HOST_FREE;
+        pool_vol_lease_clear(&l);
+        if (held)
+            return 1;
+        leased++;
+    }
+    return leased ? 0 : -1;
+}
+
 bool pool_manager_vm_owned_here(poolManager *mgr, const char *pool, const poolVmRecord *rec)
 {
     poolEntry *e = pool_manager_find(mgr, pool);
@@ -754,6 +785,18 @@ poolVmRecord *pool_manager_vm_for_start(poolManager *mgr, const char *pool, cons
     if (hs == POOL_LEASE_HOST_DEAD || hs == POOL_LEASE_HOST_FREE) {
         log_pool(POOL_LOG_WARN, pool, "VM %s: its owner, host %s (id %u), is %s: taking it over",
                  name, rec->owner_host, rec->owner_host_id, pool_lease_host_state_name(hs));
+        return pool_steal_ptr(&rec);
+    }
+    /* The owner lives, but a running VM's QEMU holds every lease of its
+     * volumes (the owner is recorded only once they are held), so with
+     * none held the VM does not run there any more: the guest powered
+     * off, crashed, or was destroyed behind poold's back. Its leases are
+     * free to take, and taking them is what decides who runs it. */
+    if (e->def->locking == POOL_LOCKING_SANLOCK && runs_by_leases(mgr, pool, rec) == 0) {
+        log_pool(POOL_LOG_WARN, pool,
+                 "VM %s: its owner, host %s, holds none of its leases (it does not run): "
+                 "taking it over",
+                 name, rec->owner_host);
         return pool_steal_ptr(&rec);
     }
     if (rec->owner_host_id)

@@ -106,25 +106,26 @@ static int pool_destroy(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
     /* the target lets go of the pool's LUNs first; on failure they return */
     if (!pool_manager_find_exists(d->mgr, name))
         return pool_manager_pool_destroy(d->mgr, name, force);
-    poold_libvirt_suspend(d->lv, name);
+    /* libvirt lets go of its pool first, while the VG and the target are
+     * still there (libvirt_pool.c) */
+    poold_libvirt_unpublish_wait(d->lv, name, 10000);
     if (d->ex)
         poold_export_pool_remove(d->ex, name);
     int r = pool_manager_pool_destroy(d->mgr, name, force);
     /* a new pool of the same name must not inherit this one's ACL and CHAP */
     if (r == 0 && d->ex && poold_export_target_forget(d->ex, name) < 0)
         log_pool(POOL_LOG_ERROR, name, "%s", pool_error_last_message());
-    if (r == 0)
-        poold_libvirt_unpublish(d->lv, name);
-    if (r < 0 && d->ex && pool_manager_find_exists(d->mgr, name)) {
+    if (r < 0 && pool_manager_find_exists(d->mgr, name)) {
+        /* the pool stays: its LUNs and libvirt pool come back */
         poolError *err = pool_error_copy(pool_error_last());
-        poold_export_pool_add(d->ex, d->mgr, name);
+        if (d->ex)
+            poold_export_pool_add(d->ex, d->mgr, name);
+        poold_libvirt_publish(d->lv, d->mgr, d->ex, name);
         if (err) {
             pool_error_set(err->code, err->message, err->file, err->func, err->line);
             pool_error_free(err);
         }
     }
-    if (r < 0)
-        poold_libvirt_resume(d->lv, name);
     return r;
 }
 

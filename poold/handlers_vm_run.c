@@ -309,6 +309,33 @@ undo:
     return -1;
 }
 
+/* The VM has stopped here but clearing the record's owner failed. Another
+ * host may have taken the VM over the moment its leases were free (a
+ * conflict): then the record is no longer this host's to clear, and the
+ * stop is done. Otherwise the error stands; a new stop finishes the job. */
+static int release_failed(poolDaemon *d, const char *pool, const char *name, xmlNodePtr reply)
+{
+    if (pool_error_last_code() == POOL_ERR_CONFLICT) {
+        poolError *err = pool_error_copy(pool_error_last());
+        POOL_AUTOPTR(poolVmRecord) now = pool_manager_vm_show(d->mgr, pool, name);
+        if (now && !pool_manager_vm_owned_here(d->mgr, pool, now)) {
+            pool_error_free(err);
+            pool_error_reset();
+            log_pool(POOL_LOG_INFO, pool, "VM %s stopped; %s owns it now", name,
+                     now->owner_host ? now->owner_host : "nobody");
+            return poold_vm_record_reply(pool, now, reply) < 0 ? -1 : set_state(reply, "stopped");
+        }
+        if (err) {
+            pool_error_set(err->code, err->message, err->file, err->func, err->line);
+            pool_error_free(err);
+        }
+    }
+    pool_error_prefix("VM %s stopped, but its record still names this host (run poolctl vm stop "
+                      "again)",
+                      name);
+    return -1;
+}
+
 static int vm_stop(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
 {
     const char *pool, *name;
@@ -372,12 +399,8 @@ static int vm_stop(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
         protect_disks(d, &v);
     vm_disks_clear(&v);
     if (mine) {
-        if (pool_manager_vm_set_owner(d->mgr, pool, rec, false) < 0) {
-            pool_error_prefix("VM %s stopped, but its record still names this host (run "
-                              "poolctl vm stop again)",
-                              name);
-            return -1;
-        }
+        if (pool_manager_vm_set_owner(d->mgr, pool, rec, false) < 0)
+            return release_failed(d, pool, name, reply);
         log_pool(POOL_LOG_INFO, pool, "VM %s stopped (generation %llu)", name,
                  (unsigned long long)rec->generation);
     }

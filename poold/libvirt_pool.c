@@ -34,9 +34,11 @@
  *    again (define/start/autostart/refresh). Failures are logged only; a
  *    failed start or refresh is tried again with a backoff (1 s .. 30 s)
  *    and warned about once it failed three times in a row.
- *  - A pool whose target is being taken away (pool destroy) is suspended
- *    first: no refresh of it runs or is retried until it is resumed (the
- *    destroy failed) or unpublished.
+ *  - Pool destroy takes the libvirt pool away first and waits for that
+ *    (poold_libvirt_unpublish_wait), while the VG and the target still
+ *    exist: a logical pool cannot even be stopped once its VG is gone
+ *    (libvirt runs vgchange -aln), and no refresh may run against a target
+ *    being taken down. A destroy that fails publishes the pool again.
  *  - An iscsi-direct refresh makes libvirtd log in to this poold's own
  *    target; the target runs on its own threads and the worker is not the
  *    main loop, so nothing waits on itself.
@@ -92,11 +94,6 @@ typedef struct {
     bool warned_fail;
 } lvWanted;
 
-typedef struct lvSuspended {
-    char *pool;
-    struct lvSuspended *next;
-} lvSuspended;
-
 struct poolLibvirt {
     char *uri;
     int type; /* POOL_LIBVIRT_POOL_ISCSI_DIRECT or _LOGICAL */
@@ -110,7 +107,8 @@ struct poolLibvirt {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     lvJob *head, *tail;
-    lvSuspended *suspended; /* pools whose target is being taken away */
+    uint64_t queued, done; /* jobs appended / finished (unpublish_wait) */
+    pthread_cond_t done_cond;
     bool stop, exited;
     /* worker only */
     virConnectPtr conn;
@@ -365,30 +363,13 @@ static virConnectPtr conn_get(poolLibvirt *lv)
     return lv->conn;
 }
 
-static bool is_suspended(poolLibvirt *lv, const char *pool)
-{
-    pthread_mutex_lock(&lv->lock);
-    lvSuspended *s = lv->suspended;
-    while (s && strcmp(s->pool, pool) != 0)
-        s = s->next;
-    pthread_mutex_unlock(&lv->lock);
-    return s != NULL;
-}
-
 /* A start or refresh failed with the connection still up. The pool's
  * target may be briefly unreachable (a LUN going away under the scan, a
  * loaded host), so the pool is tried again, backing off from 1 s to 30 s;
  * a warning is logged only once three rounds in a row failed (so about
- * 4 s of failures), and the recovery is logged after it. A pool whose
- * target is being taken away (suspended) is not retried: its unpublish
- * or resume decides. */
+ * 4 s of failures), and the recovery is logged after it. */
 static void refresh_failed(poolLibvirt *lv, lvWanted *w, const char *what)
 {
-    if (is_suspended(lv, w->pool)) {
-        log_pool(POOL_LOG_DEBUG, w->pool, "%s (pool going away): %s", what, lv_errmsg());
-        w->retry_ms = 0;
-        return;
-    }
     if (!lv->conn || virConnectIsAlive(lv->conn) != 1)
         return; /* conn_check drops it; the reconnect checks every pool */
     w->fails++;
@@ -584,7 +565,7 @@ static void refresh_wanted(poolLibvirt *lv, lvWanted *w)
 static void do_refresh(poolLibvirt *lv, lvJob *j)
 {
     lvWanted *w = wanted_find(lv, j->pool);
-    if (w && !is_suspended(lv, j->pool))
+    if (w)
         refresh_wanted(lv, w);
 }
 
@@ -635,6 +616,8 @@ static void *worker(void *opaque)
             job_free(j);
             pool_error_reset();
             pthread_mutex_lock(&lv->lock);
+            lv->done++;
+            pthread_cond_broadcast(&lv->done_cond);
             continue;
         }
         /* nothing queued: reconnect, or retry a failed refresh, when due */
@@ -653,10 +636,8 @@ static void *worker(void *opaque)
             pthread_mutex_unlock(&lv->lock);
             if (reconnect)
                 conn_get(lv);
-            else if (!is_suspended(lv, retry->pool))
-                refresh_wanted(lv, retry);
             else
-                retry->retry_ms = 0;
+                refresh_wanted(lv, retry);
             pool_error_reset();
             pthread_mutex_lock(&lv->lock);
             continue;
@@ -666,13 +647,16 @@ static void *worker(void *opaque)
         pthread_cond_timedwait(&lv->cond, &lv->lock, &ts);
     }
     lv->exited = true;
+    pthread_cond_broadcast(&lv->done_cond);
     pthread_mutex_unlock(&lv->lock);
     return NULL;
 }
 
 /* ---- main-thread API ------------------------------------------------------ */
 
-static void enqueue(poolLibvirt *lv, lvJobKind kind, const char *pool, char *xml)
+/* Append a job; its ticket (lv->done reaches it when the job is over), or
+ * 0 when coalesced into a queued one or out of memory. */
+static uint64_t enqueue(poolLibvirt *lv, lvJobKind kind, const char *pool, char *xml)
 {
     pthread_mutex_lock(&lv->lock);
     if (kind == JOB_REFRESH) {
@@ -680,7 +664,7 @@ static void enqueue(poolLibvirt *lv, lvJobKind kind, const char *pool, char *xml
         for (lvJob *q = lv->head; q; q = q->next) {
             if (q->kind != JOB_UNPUBLISH && strcmp(q->pool, pool) == 0) {
                 pthread_mutex_unlock(&lv->lock);
-                return;
+                return 0;
             }
         }
     }
@@ -690,7 +674,7 @@ static void enqueue(poolLibvirt *lv, lvJobKind kind, const char *pool, char *xml
         free(j);
         free(xml);
         log_pool(POOL_LOG_ERROR, pool, "libvirt: out of memory");
-        return;
+        return 0;
     }
     j->kind = kind;
     j->xml = xml;
@@ -699,8 +683,10 @@ static void enqueue(poolLibvirt *lv, lvJobKind kind, const char *pool, char *xml
     else
         lv->head = j;
     lv->tail = j;
+    uint64_t ticket = ++lv->queued;
     pthread_cond_signal(&lv->cond);
     pthread_mutex_unlock(&lv->lock);
+    return ticket;
 }
 
 static void lv_free(poolLibvirt *lv)
@@ -709,12 +695,6 @@ static void lv_free(poolLibvirt *lv)
         lvJob *j = lv->head;
         lv->head = j->next;
         job_free(j);
-    }
-    while (lv->suspended) {
-        lvSuspended *s = lv->suspended;
-        lv->suspended = s->next;
-        free(s->pool);
-        free(s);
     }
     for (size_t i = 0; i < lv->nwanted; i++) {
         free(lv->wanted[i].pool);
@@ -728,6 +708,7 @@ static void lv_free(poolLibvirt *lv)
     free(lv->initiator);
     pthread_mutex_destroy(&lv->lock);
     pthread_cond_destroy(&lv->cond);
+    pthread_cond_destroy(&lv->done_cond);
     free(lv);
 }
 
@@ -752,6 +733,7 @@ poolLibvirt *poold_libvirt_start(const poolConfig *cfg)
         return NULL;
     pthread_mutex_init(&lv->lock, NULL);
     pthread_cond_init(&lv->cond, NULL);
+    pthread_cond_init(&lv->done_cond, NULL);
     lv->type = type;
     lv->uri = pool_strdup(cfg->libvirt_uri ? cfg->libvirt_uri : "qemu:///system");
     lv->initiator = poold_libvirt_initiator(cfg);
@@ -823,52 +805,28 @@ void poold_libvirt_publish_all(poolLibvirt *lv, poolManager *mgr, poolExport *ex
     pool_error_reset();
 }
 
-static void suspended_drop(poolLibvirt *lv, const char *pool)
-{
-    for (lvSuspended **pp = &lv->suspended; *pp; pp = &(*pp)->next) {
-        if (strcmp((*pp)->pool, pool) == 0) {
-            lvSuspended *s = *pp;
-            *pp = s->next;
-            free(s->pool);
-            free(s);
-            return;
-        }
-    }
-}
-
 void poold_libvirt_unpublish(poolLibvirt *lv, const char *pool)
 {
-    if (!lv)
-        return;
-    enqueue(lv, JOB_UNPUBLISH, pool, NULL);
-    pthread_mutex_lock(&lv->lock);
-    suspended_drop(lv, pool);
-    pthread_mutex_unlock(&lv->lock);
+    if (lv)
+        enqueue(lv, JOB_UNPUBLISH, pool, NULL);
 }
 
-void poold_libvirt_suspend(poolLibvirt *lv, const char *pool)
-{
-    if (!lv || is_suspended(lv, pool))
-        return;
-    lvSuspended *s = calloc(1, sizeof(*s));
-    if (!s || !(s->pool = strdup(pool))) {
-        free(s);
-        return; /* then a failure may be logged: nothing worse */
-    }
-    pthread_mutex_lock(&lv->lock);
-    s->next = lv->suspended;
-    lv->suspended = s;
-    pthread_mutex_unlock(&lv->lock);
-}
-
-void poold_libvirt_resume(poolLibvirt *lv, const char *pool)
+void poold_libvirt_unpublish_wait(poolLibvirt *lv, const char *pool, int wait_ms)
 {
     if (!lv)
         return;
+    uint64_t ticket = enqueue(lv, JOB_UNPUBLISH, pool, NULL);
+    struct timespec ts;
+    deadline_in(&ts, (uint64_t)wait_ms);
     pthread_mutex_lock(&lv->lock);
-    suspended_drop(lv, pool);
+    while (ticket && lv->done < ticket && !lv->exited)
+        if (pthread_cond_timedwait(&lv->done_cond, &lv->lock, &ts) != 0)
+            break;
+    bool late = ticket && lv->done < ticket;
     pthread_mutex_unlock(&lv->lock);
-    enqueue(lv, JOB_REFRESH, pool, NULL);
+    if (late)
+        log_pool(POOL_LOG_WARN, pool,
+                 "libvirt did not let go of its storage pool within %d ms; going on", wait_ms);
 }
 
 void poold_libvirt_refresh(poolLibvirt *lv, const char *pool)

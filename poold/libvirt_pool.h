@@ -33,12 +33,11 @@ void poold_libvirt_stop(poolLibvirt *lv, int wait_ms);
  * import. Needs the pool's target (iscsi-direct) from ex. */
 void poold_libvirt_publish(poolLibvirt *lv, poolManager *mgr, poolExport *ex, const char *pool);
 void poold_libvirt_publish_all(poolLibvirt *lv, poolManager *mgr, poolExport *ex);
-/* Pool destroyed: destroy and undefine its libvirt pool, if it is ours. */
+/* Pool gone: destroy and undefine its libvirt pool, if it is ours. */
 void poold_libvirt_unpublish(poolLibvirt *lv, const char *pool);
-/* The pool's target is about to go away (pool destroy): no refresh of it
- * until resume (the destroy failed: refreshed again) or unpublish. */
-void poold_libvirt_suspend(poolLibvirt *lv, const char *pool);
-void poold_libvirt_resume(poolLibvirt *lv, const char *pool);
+/* The same, waiting (up to wait_ms) until it is done: pool destroy, before
+ * the VG and the target go (a failed destroy publishes the pool again). */
+void poold_libvirt_unpublish_wait(poolLibvirt *lv, const char *pool, int wait_ms);
 /* Volumes changed (here or on another host): refresh the libvirt pool. */
 void poold_libvirt_refresh(poolLibvirt *lv, const char *pool);
 

@@ -47,6 +47,8 @@
 #                                  of host I in libvirtd's environment (start
 #                                  that daemon first: t_sanlock_start I).
 #                                  Sets LV_URI_I.
+#   lv_host_lvm_conf I DEV...      (before launch) host I's libvirtd runs lvm
+#                                  on DEV... only, with activation off
 #   lv_host_wait I                 wait (deadline) until host I's libvirtd
 #                                  answers `virsh version`
 #   lv_uri I                       qemu:///system?socket=$T_DIR/lvI/libvirt-sock
@@ -223,6 +225,10 @@ mount --bind "$D/passwd" /etc/passwd || die "bind /etc/passwd"
 mount --bind "$D/group" /etc/group || die "bind /etc/group"
 mount --bind "$D/hosts" /etc/hosts || die "bind /etc/hosts"
 mount --bind "$D/log" /var/log/libvirt || die "bind /var/log/libvirt"
+# lv_host_lvm_conf: this host's lvm.conf for libvirtd's own lvm commands
+if [ -f "$D/lvm.conf" ]; then
+    mount --bind "$D/lvm.conf" /etc/lvm/lvm.conf || die "bind /etc/lvm/lvm.conf"
+fi
 for m in /run/libvirt /var/lib/libvirt /var/cache/libvirt; do
     mount -t tmpfs -o mode=0755,size=256m "lv-$(basename "$D")" "$m" || die "tmpfs $m"
 done
@@ -257,6 +263,39 @@ lv_host_start() { # lv_host_start I [sanlock|none]
 # Start host I's namespace, virtlogd and libvirtd without waiting for
 # libvirtd to answer (launch several hosts, then lv_host_wait each: their
 # QEMU capability probes run in parallel).
+# An lvm.conf for host I's libvirtd (bind-mounted over /etc/lvm/lvm.conf in
+# its namespace, before lv_host_launch): its lvm commands (libvirt's
+# logical storage backend) see only DEV... and never touch device-mapper
+# (global/activation = 0: these machines have none; `vgchange -aay` then
+# succeeds without activating anything).
+lv_host_lvm_conf() { # lv_host_lvm_conf I DEV...
+    local h=$1 d f=""
+    shift
+    d=$(lv_dir "$h")
+    mkdir -p "$d" || return 1
+    for dev in "$@"; do f+="\"a|^$dev\$|\", "; done
+    cat > "$d/lvm.conf" <<EOC
+devices {
+    filter = [ $f"r|.*|" ]
+    global_filter = [ $f"r|.*|" ]
+    use_devicesfile = 0
+    obtain_device_list_from_udev = 0
+    hints = "none"
+}
+global {
+    activation = 0
+    use_lvmlockd = 0
+    use_lvmpolld = 0
+    notify_dbus = 0
+}
+activation {
+    udev_sync = 0
+    udev_rules = 0
+    monitoring = 0
+}
+EOC
+}
+
 lv_host_launch() { # lv_host_launch I [sanlock|none]
     local h=$1 lock=${2:-none} d init pids m
     d=$(lv_dir "$h")

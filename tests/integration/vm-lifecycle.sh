@@ -25,6 +25,9 @@
 #   - the marker is wiped (under a lease poolctl takes on host 2), the VM
 #     is started on host 2: owner host 2, generation up again, the guest
 #     writes the marker again; host 1 now refuses to start it naming host 2;
+#   - a VM destroyed behind poold's back (virsh destroy on host 1: the
+#     record still names host 1, but no lease is held) is taken over by a
+#     start on host 2; host 1's stop is then refused naming host 2;
 #   - a host 1 poold killed right after QEMU started (holding the
 #     lease) but before the record was written: host 2's start is refused
 #     naming host 1 (the lease), `vm stop --force` on host 1 ends the
@@ -228,6 +231,20 @@ t_assert "generation moved on ($G2 -> $G3)" [ "$G3" -gt "$G2" ]
 t_expect_fail 4 "VM $VM runs on host h2 \(host id 2" cpctl 1 vm start "$P" "$VM"
 t_assert "host 2: vm stop --force" cpctl 2 vm stop --force "$P" "$VM" >/dev/null
 t_assert "host 2: QEMU ended" lv_wait_gone "${QPID2:-0}" 10
+
+# ---- the VM ends behind poold's back (guest power-off, crash, virsh destroy) --------
+t_assert "host 1: vm start" cpctl 1 vm start "$P" "$VM" >/dev/null
+QPID4=$(qemu_pid 1)
+t_assert "host 1: virsh destroy, behind poold's back" lv_virsh 1 destroy "$VM" >/dev/null
+t_assert "that QEMU ended" lv_wait_gone "${QPID4:-0}" 10
+t_assert "the record still names h1" [ "$(vm_json 2 owner)" = h1 ]
+t_assert "lease free" t_poll 10 lease_free 2
+t_assert "host 2: vm start takes it over (h1 holds none of its leases)" \
+    cpctl 2 vm start "$P" "$VM" >/dev/null
+t_assert "record owner is h2" [ "$(vm_json 1 owner)" = h2 ]
+t_assert "host 2 logged the take-over" grep -q "VM $VM: its owner, host h1, holds none of its leases" "$(c_log 2)"
+t_expect_fail 4 "VM $VM runs on host h2, not on this host" cpctl 1 vm stop --force "$P" "$VM"
+t_assert "host 2: vm stop --force" cpctl 2 vm stop --force "$P" "$VM" >/dev/null
 
 # ---- poold of host 1 dies between QEMU's start and the record ----------------------
 c_poold_stop 1

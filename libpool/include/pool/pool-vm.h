@@ -76,7 +76,9 @@ bool pool_manager_vm_owned_here(poolManager *mgr, const char *pool, const poolVm
 /* vm start: the record, if this host may start the VM: it has no owner,
  * or it is this host's (a start that did not finish, or one to repeat),
  * or its owner host is known gone (sanlock: dead, or not in the
- * lockspace; logged as a take-over). Otherwise NULL with POOL_ERR_BUSY
+ * lockspace), or (sanlock pools) none of the leases of its rw volumes is
+ * held: a running VM's QEMU holds them all, so it does not run (powered
+ * off, crashed); both logged as a take-over. Otherwise NULL with POOL_ERR_BUSY
  * "VM X runs on host A (host id N, state); stop it there first". */
 poolVmRecord *pool_manager_vm_for_start(poolManager *mgr, const char *pool, const char *name);
 /* Write rec back as owned by this host (own) or by nobody, conditional on
