@@ -191,7 +191,7 @@ int poold_export_vol_add(poolExport *ex, const poolVolDef *vol)
     /* Published fenced (no writes); poold_export_vol_access below opens it
      * for writes if the rule allows. An initiator still writing to a LUN
      * id that now names another volume must never reach it first. */
-    scsi_lu_set_fence(lu, true);
+    scsi_lu_set_fence(lu, SCSI_FENCE_SOFT);
     if (pool_realloc_n(&ex->entries, ex->n + 1, sizeof(*ex->entries)) < 0 ||
         tgt_lun_add(ex->inv, iqn, (uint64_t)vol->lun, lu) < 0) {
         scsi_lu_unref(lu);
@@ -281,8 +281,12 @@ int poold_export_vol_access(poolExport *ex, const poolVolDef *vol)
      * take the device for read-only) */
     bool was = !scsi_lu_write_protected(lu) && !scsi_lu_fenced(lu);
     scsi_lu_set_write_protect(lu, vol->export_mode == POOL_VOL_MODE_RO);
-    scsi_lu_set_fence(lu, !writable);
+    bool drained = scsi_lu_set_fence(lu, writable ? SCSI_FENCE_OFF : SCSI_FENCE_SOFT);
     tgt_lun_put(lu);
+    if (!drained)
+        log_vol(POOL_LOG_WARN, vol->pool, vol->name,
+                "LUN %d: writes under way did not finish within %d ms of its fence", vol->lun,
+                SCSI_FENCE_DRAIN_MS);
     if (was != writable)
         log_vol(POOL_LOG_INFO, vol->pool, vol->name, "LUN %d %s (export mode %s)", vol->lun,
                 writable ? "takes writes" : "is write-protected",
@@ -290,7 +294,7 @@ int poold_export_vol_access(poolExport *ex, const poolVolDef *vol)
     return 0;
 }
 
-void poold_export_vol_protect(poolExport *ex, const poolVolDef *vol)
+static void set_fence(poolExport *ex, const poolVolDef *vol, scsiFence f)
 {
     char iqn[256];
     iqn_of(vol->pool, iqn, sizeof(iqn));
@@ -298,8 +302,22 @@ void poold_export_vol_protect(poolExport *ex, const poolVolDef *vol)
         find_entry(ex, vol->pool, vol->lun) ? tgt_lun_get(ex->inv, iqn, (uint64_t)vol->lun) : NULL;
     if (!lu)
         return;
-    scsi_lu_set_fence(lu, true);
+    bool drained = scsi_lu_set_fence(lu, f);
     tgt_lun_put(lu);
+    if (!drained)
+        log_vol(POOL_LOG_WARN, vol->pool, vol->name,
+                "LUN %d: writes under way did not finish within %d ms of its fence", vol->lun,
+                SCSI_FENCE_DRAIN_MS);
+}
+
+void poold_export_vol_protect(poolExport *ex, const poolVolDef *vol)
+{
+    set_fence(ex, vol, SCSI_FENCE_HARD);
+}
+
+void poold_export_vol_fence(poolExport *ex, const poolVolDef *vol)
+{
+    set_fence(ex, vol, SCSI_FENCE_SOFT);
 }
 
 void poold_export_recheck_leases(poolExport *ex)

@@ -34,8 +34,14 @@ bool poold_export_vol_exported(poolExport *ex, const char *pool, int lun);
 /* Set the LUN's write protection from the volume's export mode and lease
  * (export.c explains the rule). */
 int poold_export_vol_access(poolExport *ex, const poolVolDef *vol);
-/* Refuse writes to the volume's LUN now (before its lease is released). */
+/* Refuse writes to the volume's LUN now, before its lease is released:
+ * returns once the writes already past the fence have finished, and no
+ * lease check of the target lifts it (only poold_export_vol_access). */
 void poold_export_vol_protect(poolExport *ex, const poolVolDef *vol);
+/* Refuse writes now, a lease having gone (a VM's QEMU ended): until the
+ * lease is seen held here again (the target's own check, or
+ * poold_export_vol_access). */
+void poold_export_vol_fence(poolExport *ex, const poolVolDef *vol);
 /* Write-protect every rw LUN whose lease poold no longer holds (the sanlock
  * daemon restarted and dropped poold's leases, ...). One sanlock inquire
  * per writable LUN: cheap, local. */

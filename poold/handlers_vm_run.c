@@ -198,7 +198,7 @@ static void protect_disks(poolDaemon *d, const vmDisks *v)
         if (pool_manager_lease_held_here(d->mgr, v->vols[i], &held, &by_poold) == 0 && by_poold)
             poold_export_vol_access(d->ex, v->vols[i]);
         else
-            poold_export_vol_protect(d->ex, v->vols[i]);
+            poold_export_vol_fence(d->ex, v->vols[i]);
         pool_error_reset();
     }
 }

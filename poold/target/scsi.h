@@ -97,9 +97,10 @@ typedef struct {
     int (*pr_load)(void *ctx, void **data, size_t *len);
     /* optional: a write met the fence (scsi_lu_set_fence): may this host
      * write now after all? Called from a target thread, at most once per
-     * SCSI_FENCE_CHECK_MS per LU, with the LU's fence lock held (so a
-     * scsi_lu_set_fence(true) waits for a check under way and wins over
-     * it); true lifts the fence. Must be thread-safe and bounded. */
+     * SCSI_FENCE_CHECK_MS per LU, only for SCSI_FENCE_SOFT, with the
+     * LU's fence lock held (so scsi_lu_set_fence waits for a check under
+     * way and wins over it); true lifts the fence. Must be thread-safe and
+     * bounded. */
     bool (*fence_check)(void *fence_ctx);
     void *fence_ctx;
     void (*fence_release)(void *fence_ctx); /* when the LU is freed (may be NULL) */
@@ -126,6 +127,7 @@ typedef struct {
     /* filled by prepare */
     uint32_t data_out_needed;
     uint32_t data_in_max;
+    bool modifies; /* a write to the medium: exec re-checks the fence */
     /* buffers owned by the transport */
     const uint8_t *data_out;
     uint32_t data_out_len;
@@ -158,10 +160,21 @@ bool scsi_lu_write_protected(const scsiLu *lu);
  * in principle, only not by this host right now (an rw volume whose lease
  * it does not hold). An initiator that opens it meanwhile — QEMU starting
  * a VM whose lease is being taken — must not conclude the device is
- * read-only for good, as it would from WP. */
-void scsi_lu_set_fence(scsiLu *lu, bool fence);
-#define SCSI_FENCE_CHECK_MS 200
+ * read-only for good, as it would from WP.
+ *   SCSI_FENCE_SOFT: a write that meets it asks cfg.fence_check, which
+ *     may lift it (the lease came);
+ *   SCSI_FENCE_HARD: only scsi_lu_set_fence lifts it (this host is about
+ *     to give the lease up: it still holds it, and a check must not
+ *     reopen the LU).
+ * Setting a fence returns once every write that passed the fence before
+ * has finished (writes are checked again when they execute, after their
+ * data arrived), or after SCSI_FENCE_DRAIN_MS (false then). So a lease
+ * can be released right after, with no write of this host still to land. */
+typedef enum { SCSI_FENCE_OFF, SCSI_FENCE_SOFT, SCSI_FENCE_HARD } scsiFence;
+bool scsi_lu_set_fence(scsiLu *lu, scsiFence fence);
 bool scsi_lu_fenced(const scsiLu *lu);
+#define SCSI_FENCE_CHECK_MS 200
+#define SCSI_FENCE_DRAIN_MS 10000
 /* A new I_T nexus logged in: POWER ON, RESET, OR BUS DEVICE RESET (29/00). */
 void scsi_lu_nexus_add(scsiLu *lu, const scsiNexus *nexus);
 /* Session gone: drop its UAs and (non-persistent) reservation. */

@@ -393,15 +393,6 @@ bool scsi_lu_write_protected(const scsiLu *lu)
     return lu->cfg.read_only || __atomic_load_n(&lu->wp, __ATOMIC_ACQUIRE);
 }
 
-void scsi_lu_set_fence(scsiLu *lu, bool fence)
-{
-    pthread_mutex_lock(&lu->fence_lock);
-    __atomic_store_n(&lu->fence, fence, __ATOMIC_RELEASE);
-    /* a new fence is checked at the first write, not after the pause */
-    lu->fence_checked_ms = 0;
-    pthread_mutex_unlock(&lu->fence_lock);
-}
-
 static uint64_t mono_ms(void)
 {
     struct timespec ts;
@@ -409,34 +400,57 @@ static uint64_t mono_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+bool scsi_lu_set_fence(scsiLu *lu, scsiFence fence)
+{
+    pthread_mutex_lock(&lu->fence_lock);
+    __atomic_store_n(&lu->fence, (int)fence, __ATOMIC_SEQ_CST);
+    /* a new fence is checked at the first write, not after the pause */
+    lu->fence_checked_ms = 0;
+    pthread_mutex_unlock(&lu->fence_lock);
+    if (fence == SCSI_FENCE_OFF)
+        return true;
+    /* Writes count themselves in before they look at the fence
+     * (scsi_cmd_exec), and this looks at the count after setting it: a
+     * write either sees the fence or is counted here. */
+    uint64_t until = mono_ms() + SCSI_FENCE_DRAIN_MS;
+    while (__atomic_load_n(&lu->writes, __ATOMIC_SEQ_CST) > 0) {
+        if (mono_ms() >= until)
+            return false;
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    return true;
+}
+
+bool scsi_lu_fenced(const scsiLu *lu)
+{
+    return __atomic_load_n(&lu->fence, __ATOMIC_SEQ_CST) != SCSI_FENCE_OFF;
+}
+
 bool scsi_lu_fence_holds(scsiLu *lu)
 {
-    if (!__atomic_load_n(&lu->fence, __ATOMIC_ACQUIRE))
+    int f = __atomic_load_n(&lu->fence, __ATOMIC_SEQ_CST);
+    if (f == SCSI_FENCE_OFF)
         return false;
-    if (!lu->cfg.fence_check)
+    if (f == SCSI_FENCE_HARD || !lu->cfg.fence_check)
         return true;
     /* The lease may have come without poold hearing of it yet (a VM's
      * QEMU got it from libvirt's lock manager as it started): ask, at a
      * bounded rate, and let the writes through once this host holds it.
      * Writes arriving meanwhile wait for the answer rather than fail. */
     pthread_mutex_lock(&lu->fence_lock);
-    bool fenced = __atomic_load_n(&lu->fence, __ATOMIC_ACQUIRE);
+    f = __atomic_load_n(&lu->fence, __ATOMIC_SEQ_CST);
     uint64_t now = mono_ms();
-    if (fenced &&
+    if (f == SCSI_FENCE_SOFT &&
         (lu->fence_checked_ms == 0 || now - lu->fence_checked_ms >= SCSI_FENCE_CHECK_MS)) {
         lu->fence_checked_ms = now ? now : 1;
         if (lu->cfg.fence_check(lu->cfg.fence_ctx)) {
-            __atomic_store_n(&lu->fence, false, __ATOMIC_RELEASE);
-            fenced = false;
+            __atomic_store_n(&lu->fence, SCSI_FENCE_OFF, __ATOMIC_SEQ_CST);
+            f = SCSI_FENCE_OFF;
         }
     }
     pthread_mutex_unlock(&lu->fence_lock);
-    return fenced;
-}
-
-bool scsi_lu_fenced(const scsiLu *lu)
-{
-    return __atomic_load_n(&lu->fence, __ATOMIC_ACQUIRE);
+    return f != SCSI_FENCE_OFF;
 }
 
 void scsi_lu_report_luns_changed(scsiLu *lu)
@@ -500,6 +514,7 @@ static void cmd_reset_result(scsiCmd *cmd)
     cmd->data_out_needed = 0;
     cmd->data_in_max = 0;
     cmd->prepared_error = false;
+    cmd->modifies = false;
 }
 
 static uint8_t cmd_sa(const scsiCmd *cmd)
@@ -606,7 +621,20 @@ void scsi_cmd_exec(scsiLu *lu, scsiCmd *cmd)
         return;
     }
     cmd->data_in_len = 0;
-    op->exec(lu, cmd);
+    if (cmd->modifies) {
+        /* Checked at prepare, checked again now that the data is here: a
+         * fence set meanwhile (the lease is being given up) must stop it,
+         * and a fence being set waits for the writes counted here. */
+        __atomic_add_fetch(&lu->writes, 1, __ATOMIC_SEQ_CST);
+        if (sbc_write_protected(lu, cmd)) {
+            __atomic_sub_fetch(&lu->writes, 1, __ATOMIC_SEQ_CST);
+            return;
+        }
+        op->exec(lu, cmd);
+        __atomic_sub_fetch(&lu->writes, 1, __ATOMIC_SEQ_CST);
+    } else {
+        op->exec(lu, cmd);
+    }
     if (cmd->data_in_len > cmd->data_in_max)
         cmd->data_in_len = cmd->data_in_max;
 }

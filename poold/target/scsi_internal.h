@@ -134,7 +134,8 @@ struct scsiLu {
     bool wp;
     /* writes refused without saying so in MODE SENSE (scsi_lu_set_fence):
      * an rw volume whose lease this host does not hold (yet) */
-    bool fence;
+    int fence;                  /* scsiFence; atomic */
+    int writes;                 /* writes executing past the fence; atomic */
     pthread_mutex_t fence_lock; /* serialises fence checks and fence changes */
     uint64_t fence_checked_ms;  /* [fence_lock] last cfg.fence_check */
     uint32_t max_xfer;          /* blocks */

@@ -105,6 +105,7 @@ bool sbc_write_protected(scsiLu *lu, scsiCmd *cmd)
 {
     bool swp;
 
+    cmd->modifies = true;
     if (lu->cfg.read_only || __atomic_load_n(&lu->wp, __ATOMIC_ACQUIRE) ||
         scsi_lu_fence_holds(lu)) {
         scsi_sense(cmd, SK_DATA_PROTECT, ASC_WRITE_PROTECTED, 0x00);

@@ -8,6 +8,9 @@
  * PRE-FETCH, WRITE SAME (pattern, UNMAP, NDOB, refused sizes), UNMAP,
  * GET LBA STATUS, COMPARE AND WRITE and ORWRITE.
  */
+#include <pthread.h>
+#include <time.h>
+
 #include "scsi_test_lu.h"
 
 static void rw10(uint8_t *cdb, uint8_t op, uint32_t lba, uint16_t n, uint8_t flags)
@@ -422,6 +425,172 @@ START_TEST(orwrite)
 }
 END_TEST
 
+/* ---- the lease fence (scsi_lu_set_fence) ------------------------------------- */
+
+static int fence_checks;
+static bool fence_answer;
+static bool count_check(void *ctx)
+{
+    (void)ctx;
+    fence_checks++;
+    return fence_answer;
+}
+
+/* A fence refuses writes with 7/27/00 but does not report WP; a soft one
+ * asks fence_check (which may lift it), a hard one never does. */
+START_TEST(fence_soft_and_hard)
+{
+    scsiLuConfig cfg;
+    scsiLu *lu0 = mk_lu_cfg(100, 512, false, false, &cfg);
+    scsi_lu_unref(lu0);
+    cfg.fence_check = count_check;
+    scsiLu *lu = scsi_lu_new(&cfg);
+    uint8_t cdb[16], buf[512];
+    scsiCmd c;
+    memset(buf, 0xab, sizeof(buf));
+    clear_ua(lu, &NX1);
+
+    fence_checks = 0;
+    fence_answer = false;
+    ck_assert(scsi_lu_set_fence(lu, SCSI_FENCE_HARD));
+    ck_assert(scsi_lu_fenced(lu));
+    ck_assert(!scsi_lu_write_protected(lu)); /* no WP bit for a fence */
+    rw10(cdb, 0x2a, 1, 1, 0);
+    run(lu, &NX1, &c, cdb, 10, buf, 512);
+    ck_sense(&c, 0x7, 0x27, 0x00);
+    ck_assert_int_eq(fence_checks, 0); /* hard: never asked */
+    ck_assert_int_eq(disk.mem[512], 0);
+
+    ck_assert(scsi_lu_set_fence(lu, SCSI_FENCE_SOFT));
+    run(lu, &NX1, &c, cdb, 10, buf, 512);
+    ck_sense(&c, 0x7, 0x27, 0x00);
+    ck_assert_int_ge(fence_checks, 1); /* asked at once after a new fence */
+    ck_assert_int_eq(disk.mem[512], 0);
+    int asked = fence_checks;
+    run(lu, &NX1, &c, cdb, 10, buf, 512); /* within SCSI_FENCE_CHECK_MS: not asked again */
+    ck_sense(&c, 0x7, 0x27, 0x00);
+    ck_assert_int_eq(fence_checks, asked);
+
+    fence_answer = true; /* the lease came: a new fence is asked at once */
+    ck_assert(scsi_lu_set_fence(lu, SCSI_FENCE_SOFT));
+    run(lu, &NX1, &c, cdb, 10, buf, 512);
+    ck_good(&c);
+    ck_assert(!scsi_lu_fenced(lu));
+    ck_assert_int_eq(disk.mem[512], 0xab);
+    scsi_lu_unref(lu);
+}
+END_TEST
+
+/* A write that passed the fence at prepare (before its data came) is
+ * checked again when it executes: a fence set in between stops it. */
+START_TEST(fence_between_prepare_and_exec)
+{
+    scsiLu *lu = mk_lu(100, 512, false);
+    uint8_t cdb[16];
+    static uint8_t data[512] __attribute__((aligned(4096)));
+    scsiCmd c;
+    clear_ua(lu, &NX1);
+    memset(data, 0xcd, sizeof(data));
+    rw10(cdb, 0x2a, 2, 1, 0);
+    memset(&c, 0, sizeof(c));
+    c.cdb = cdb;
+    c.cdb_len = 10;
+    c.nexus = &NX1;
+    c.edtl = 512;
+    c.write_dir = true;
+    ck_assert_int_eq(scsi_cmd_prepare(lu, &c), 0);
+    ck_assert(scsi_lu_set_fence(lu, SCSI_FENCE_HARD));
+    c.data_out = data;
+    c.data_out_len = 512;
+    c.data_in = din;
+    scsi_cmd_exec(lu, &c);
+    ck_sense(&c, 0x7, 0x27, 0x00);
+    ck_assert_int_eq(disk.mem[2 * 512], 0);
+    scsi_lu_unref(lu);
+}
+END_TEST
+
+/* Setting a fence waits for the writes already executing: once it returns
+ * nothing written before it can still land. */
+static volatile int slow_in_write, slow_release;
+static int slow_write(void *ctx, uint64_t off, uint32_t len, const void *buf, bool fua)
+{
+    __atomic_store_n(&slow_in_write, 1, __ATOMIC_SEQ_CST);
+    while (!__atomic_load_n(&slow_release, __ATOMIC_SEQ_CST)) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    return m_write(ctx, off, len, buf, fua);
+}
+static const scsiBackingOps ops_slow = {m_read, slow_write, m_flush, NULL};
+
+typedef struct {
+    scsiLu *lu;
+    scsiCmd c;
+    uint8_t cdb[16];
+    volatile int fence_returned;
+    bool drained;
+} slowCtx;
+
+static void *slow_writer(void *arg)
+{
+    slowCtx *x = arg;
+    scsi_cmd_exec(x->lu, &x->c);
+    return NULL;
+}
+
+static void *fencer(void *arg)
+{
+    slowCtx *x = arg;
+    x->drained = scsi_lu_set_fence(x->lu, SCSI_FENCE_HARD);
+    __atomic_store_n(&x->fence_returned, 1, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
+START_TEST(fence_waits_for_writes_under_way)
+{
+    scsiLuConfig cfg;
+    scsiLu *lu0 = mk_lu_cfg(100, 512, false, false, &cfg);
+    scsi_lu_unref(lu0);
+    cfg.ops = &ops_slow;
+    static slowCtx x;
+    static uint8_t data[512] __attribute__((aligned(4096)));
+    memset(&x, 0, sizeof(x));
+    x.lu = scsi_lu_new(&cfg);
+    clear_ua(x.lu, &NX1);
+    memset(data, 0xef, sizeof(data));
+    slow_in_write = slow_release = 0;
+    rw10(x.cdb, 0x2a, 3, 1, 0);
+    x.c.cdb = x.cdb;
+    x.c.cdb_len = 10;
+    x.c.nexus = &NX1;
+    x.c.edtl = 512;
+    x.c.write_dir = true;
+    ck_assert_int_eq(scsi_cmd_prepare(x.lu, &x.c), 0);
+    x.c.data_out = data;
+    x.c.data_out_len = 512;
+    x.c.data_in = din;
+    pthread_t w, f;
+    ck_assert_int_eq(pthread_create(&w, NULL, slow_writer, &x), 0);
+    for (int i = 0; i < 5000 && !__atomic_load_n(&slow_in_write, __ATOMIC_SEQ_CST); i++) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    ck_assert_msg(slow_in_write, "the write never reached the backing store");
+    ck_assert_int_eq(pthread_create(&f, NULL, fencer, &x), 0);
+    struct timespec ts = {0, 100000000}; /* 100 ms: the fence must still wait */
+    nanosleep(&ts, NULL);
+    ck_assert_int_eq(__atomic_load_n(&x.fence_returned, __ATOMIC_SEQ_CST), 0);
+    __atomic_store_n(&slow_release, 1, __ATOMIC_SEQ_CST);
+    pthread_join(w, NULL);
+    pthread_join(f, NULL);
+    ck_assert(x.drained);
+    ck_good(&x.c); /* it was past the fence: it completes */
+    ck_assert_int_eq(disk.mem[3 * 512], 0xef);
+    scsi_lu_unref(x.lu);
+}
+END_TEST
+
 static Suite *sbc_suite(void)
 {
     Suite *s = suite_create("scsi_sbc");
@@ -436,6 +605,9 @@ static Suite *sbc_suite(void)
     tcase_add_test(tc, unmap_and_lba_status);
     tcase_add_test(tc, compare_and_write);
     tcase_add_test(tc, orwrite);
+    tcase_add_test(tc, fence_soft_and_hard);
+    tcase_add_test(tc, fence_between_prepare_and_exec);
+    tcase_add_test(tc, fence_waits_for_writes_under_way);
     suite_add_tcase(s, tc);
     return s;
 }
