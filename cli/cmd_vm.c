@@ -224,6 +224,13 @@ static const cliArg name_args[] = {
     {CLI_POSITIONAL, "NAME", "name", CLI_CHECK_NONE, "VM name"},
     {0},
 };
+static const cliArg start_args[] = {
+    {CLI_POSITIONAL, "POOL", "pool", CLI_CHECK_POOL_NAME, "pool name"},
+    {CLI_POSITIONAL, "NAME", "name", CLI_CHECK_NONE, "VM name"},
+    {CLI_FLAG, "takeover", "takeover", CLI_CHECK_NONE,
+     "start it although its record names another host (that host is down for good)"},
+    {0},
+};
 static const cliArg stop_args[] = {
     {CLI_POSITIONAL, "POOL", "pool", CLI_CHECK_POOL_NAME, "pool name"},
     {CLI_POSITIONAL, "NAME", "name", CLI_CHECK_NONE, "VM name"},
@@ -258,7 +265,7 @@ const cliCommand cli_vm_commands[] = {
     {"vm", "show", "vm-show", "a VM's record and domain XML", name_args, print_vm},
     {"vm", "start", "vm-start",
      "start a VM on this host (takes its volume leases through libvirt's sanlock lock manager)",
-     name_args, print_started},
+     start_args, print_started},
     {"vm", "stop", "vm-stop", "shut a VM down on this host (or --force), release its leases",
      stop_args, print_stopped, stop_again},
     {0},

@@ -757,7 +757,8 @@ bool pool_manager_vm_owned_here(poolManager *mgr, const char *pool, const poolVm
     return e->def->locking != POOL_LOCKING_SANLOCK || rec->owner_host_id == e->def->host_id;
 }
 
-poolVmRecord *pool_manager_vm_for_start(poolManager *mgr, const char *pool, const char *name)
+poolVmRecord *pool_manager_vm_for_start(poolManager *mgr, const char *pool, const char *name,
+                                        bool takeover)
 {
     if (pool_vm_name_check(name, "VM") < 0)
         return NULL;
@@ -792,6 +793,12 @@ poolVmRecord *pool_manager_vm_for_start(poolManager *mgr, const char *pool, cons
      * none held the VM does not run there any more: the guest powered
      * off, crashed, or was destroyed behind poold's back. Its leases are
      * free to take, and taking them is what decides who runs it. */
+    if (takeover) {
+        log_pool(POOL_LOG_WARN, pool,
+                 "VM %s: taking it over from host %s on the operator's word (--takeover)", name,
+                 rec->owner_host);
+        return pool_steal_ptr(&rec);
+    }
     if (e->def->locking == POOL_LOCKING_SANLOCK && runs_by_leases(mgr, pool, rec) == 0) {
         log_pool(POOL_LOG_WARN, pool,
                  "VM %s: its owner, host %s, holds none of its leases (it does not run): "
@@ -805,8 +812,10 @@ poolVmRecord *pool_manager_vm_for_start(poolManager *mgr, const char *pool, cons
                    hs == POOL_LEASE_HOST_UNKNOWN ? "" : ", ",
                    hs == POOL_LEASE_HOST_UNKNOWN ? "" : pool_lease_host_state_name(hs));
     else
-        pool_error(POOL_ERR_BUSY, "VM %s runs on host %s; stop it there first", name,
-                   rec->owner_host);
+        pool_error(POOL_ERR_BUSY,
+                   "VM %s runs on host %s; stop it there first (or, if that host is down for "
+                   "good, vm start --takeover)",
+                   name, rec->owner_host);
     return NULL;
 }
 

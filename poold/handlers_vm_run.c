@@ -227,15 +227,17 @@ static int set_state(xmlNodePtr reply, const char *state)
 static int vm_start(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
 {
     const char *pool, *name;
+    bool takeover;
     if (poold_param_required(req, "pool", &pool) < 0 ||
-        poold_param_required(req, "name", &name) < 0)
+        poold_param_required(req, "name", &name) < 0 ||
+        pool_request_get_bool(req, "takeover", false, &takeover) < 0)
         return -1;
     if (!d->ex || !d->doms) {
         pool_error(POOL_ERR_UNSUPPORTED,
                    "VMs cannot run on this host: its iSCSI target is off (iscsi_portal)");
         return -1;
     }
-    POOL_AUTOPTR(poolVmRecord) rec = pool_manager_vm_for_start(d->mgr, pool, name);
+    POOL_AUTOPTR(poolVmRecord) rec = pool_manager_vm_for_start(d->mgr, pool, name, takeover);
     if (!rec)
         return -1;
     bool active = false;
@@ -407,7 +409,7 @@ static int vm_stop(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
     return poold_vm_record_reply(pool, rec, reply) < 0 ? -1 : set_state(reply, "stopped");
 }
 
-static const char *const start_params[] = {"pool", "name", NULL};
+static const char *const start_params[] = {"pool", "name", "takeover", NULL};
 /* wait: how long poolctl waits for a shutdown (its business; checked) */
 static const char *const stop_params[] = {"pool", "name", "force", "shutdown", "wait", NULL};
 

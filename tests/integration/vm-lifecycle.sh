@@ -15,8 +15,8 @@
 #     the volume's lease (sanlock on host 2 sees host 1 as its owner), the
 #     marker appears on the volume (read back through the target);
 #     host 2's `vm list` names host 1 as the owner;
-#   - a start on host 2 is refused naming host 1; host 2's target refuses
-#     writes to the volume;
+#   - a start on host 2 is refused naming host 1, even with --takeover (the
+#     lease); host 2's target refuses writes to the volume;
 #   - undefine while it runs is refused;
 #   - stop without --force waits for an ACPI shutdown the guest ignores:
 #     refused after --wait, the VM still runs; stop --force ends QEMU,
@@ -193,6 +193,9 @@ t_assert "record owner is h1" [ "$(vm_json 2 owner)" = h1 ]
 
 # ---- host 2 is kept off -----------------------------------------------------
 t_expect_fail 4 "VM $VM runs on host h1 \(host id 1" cpctl 2 vm start "$P" "$VM"
+# the operator's --takeover cannot beat the leases of a VM that runs
+t_expect_fail 4 "lease of volume disk1 is held by host 1" cpctl 2 vm start --takeover "$P" "$VM"
+t_assert "record still names h1" [ "$(vm_json 2 owner)" = h1 ]
 t_assert "host 2's target refuses writes to the volume" cannot_write 2
 t_expect_fail 4 "VM $VM is running on host h1" cpctl 1 vm undefine "$P" "$VM"
 t_expect_fail 4 "VM $VM runs on host h1, not on this host" cpctl 2 vm stop --force "$P" "$VM"

@@ -78,9 +78,13 @@ bool pool_manager_vm_owned_here(poolManager *mgr, const char *pool, const poolVm
  * or its owner host is known gone (sanlock: dead, or not in the
  * lockspace), or (sanlock pools) none of the leases of its rw volumes is
  * held: a running VM's QEMU holds them all, so it does not run (powered
- * off, crashed); both logged as a take-over. Otherwise NULL with POOL_ERR_BUSY
+ * off, crashed); or takeover is set: the operator says the owner is gone
+ * (the only way out in a pool without locking, where nothing else can tell;
+ * in a sanlock pool the leases still refuse a VM that runs). All logged as
+ * a take-over. Otherwise NULL with POOL_ERR_BUSY
  * "VM X runs on host A (host id N, state); stop it there first". */
-poolVmRecord *pool_manager_vm_for_start(poolManager *mgr, const char *pool, const char *name);
+poolVmRecord *pool_manager_vm_for_start(poolManager *mgr, const char *pool, const char *name,
+                                        bool takeover);
 /* Write rec back as owned by this host (own) or by nobody, conditional on
  * rec->generation (POOL_ERR_CONFLICT when it moved on). On success rec is
  * the record written (new generation, owner, modified-by). Only the host
