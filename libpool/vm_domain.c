@@ -36,27 +36,7 @@
 #include "pool-xml.h"
 #include "xml_internal.h"
 
-/* ---- XML helpers (as in vm_ops.c) ----------------------------------------- */
-
-static bool is_elem(xmlNodePtr n, const char *name)
-{
-    return n && n->type == XML_ELEMENT_NODE && !n->ns && xmlStrEqual(n->name, BAD_CAST name);
-}
-
-static xmlNodePtr child(xmlNodePtr parent, const char *name, int *count)
-{
-    xmlNodePtr found = NULL;
-    if (count)
-        *count = 0;
-    for (xmlNodePtr n = parent->children; n; n = n->next)
-        if (is_elem(n, name)) {
-            if (!found)
-                found = n;
-            if (count)
-                (*count)++;
-        }
-    return found;
-}
+/* ---- XML helpers ------------------------------------------------------ */
 
 /* Attributes in no namespace only: the type= read must be the one
  * xmlSetProp replaces (namespaced ones are refused in disk_entry). */
@@ -161,7 +141,7 @@ static const poolVmDiskMap *disk_entry(xmlNodePtr disk, const char *label, const
         return NULL;
     }
     int nsrc = 0;
-    xmlNodePtr src = child(disk, "source", &nsrc);
+    xmlNodePtr src = pool_xml_find_child(disk, "source", &nsrc);
     /* libvirt finds <source> by local name too: a namespaced one would be a
      * second source, left in place next to ours. */
     for (xmlNodePtr n = disk->children; n; n = n->next)
@@ -256,7 +236,7 @@ static int rewrite_disk(xmlDocPtr doc, xmlNodePtr disk, xmlNodePtr old_src, cons
     xmlFreeNode(old_src);
     if (!xmlSetProp(disk, BAD_CAST "type", BAD_CAST "network"))
         return pool_error_oom();
-    if (child(disk, "driver", NULL))
+    if (pool_xml_find_child(disk, "driver", NULL))
         return 0;
     /* Pool volumes are raw LVs. Without a format QEMU would probe the guest-
      * writable contents for one, and a guest could then make its disk look
@@ -303,11 +283,11 @@ static int rewrite_devices(xmlDocPtr doc, xmlNodePtr devices, const poolVmRuntim
      * the walk skips them since they are not <disk>. */
     for (xmlNodePtr d = devices->children, next = NULL; d; d = next) {
         next = d->next;
-        if (!is_elem(d, "disk"))
+        if (!pool_xml_is_element(d, "disk"))
             continue;
         (*ndisk)++;
         POOL_AUTOFREE(char *) dev = NULL;
-        xmlNodePtr target = child(d, "target", NULL);
+        xmlNodePtr target = pool_xml_find_child(d, "target", NULL);
         if (target)
             dev = prop(target, "dev");
         POOL_AUTOFREE(char *)
@@ -369,7 +349,7 @@ char *pool_vm_domain_runtime(const char *stored_xml, size_t len, const poolVmRun
     if (!doc)
         return NULL;
     xmlNodePtr root = xmlDocGetRootElement(doc);
-    if (!is_elem(root, "domain")) {
+    if (!pool_xml_is_element(root, "domain")) {
         pool_error(POOL_ERR_XML, "domain XML: the root element is <%.64s>, expected <domain>",
                    root && root->name ? (const char *)root->name : "");
         return NULL;
@@ -380,7 +360,8 @@ char *pool_vm_domain_runtime(const char *stored_xml, size_t len, const poolVmRun
         return NULL;
     size_t ndisk = 0;
     for (xmlNodePtr devs = root->children; devs; devs = devs->next)
-        if (is_elem(devs, "devices") && rewrite_devices(doc, devs, rt, used, &ndisk) < 0)
+        if (pool_xml_is_element(devs, "devices") &&
+            rewrite_devices(doc, devs, rt, used, &ndisk) < 0)
             return NULL;
     return serialize(doc);
 }

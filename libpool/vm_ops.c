@@ -274,26 +274,6 @@ static const char *this_host_name(poolManager *mgr)
 
 /* ---- domain XML checks --------------------------------------------------- */
 
-static bool is_elem(xmlNodePtr n, const char *name)
-{
-    return n && n->type == XML_ELEMENT_NODE && !n->ns && xmlStrEqual(n->name, BAD_CAST name);
-}
-
-static xmlNodePtr child(xmlNodePtr parent, const char *name, int *count)
-{
-    xmlNodePtr found = NULL;
-    if (count)
-        *count = 0;
-    for (xmlNodePtr n = parent->children; n; n = n->next)
-        if (is_elem(n, name)) {
-            if (!found)
-                found = n;
-            if (count)
-                (*count)++;
-        }
-    return found;
-}
-
 static char *node_text(xmlNodePtr n)
 {
     xmlChar *t = xmlNodeGetContent(n);
@@ -362,7 +342,7 @@ static int check_disk(xmlNodePtr disk, size_t index, const char *pool, const poo
 {
     POOL_AUTOFREE(char *) type = prop(disk, "type");
     POOL_AUTOFREE(char *) dev = NULL;
-    xmlNodePtr target = child(disk, "target", NULL);
+    xmlNodePtr target = pool_xml_find_child(disk, "target", NULL);
     if (target)
         dev = prop(target, "dev");
     POOL_AUTOFREE(char *) label = dev ? pool_strdup(dev) : pool_asprintf("#%zu", index + 1);
@@ -376,7 +356,7 @@ static int check_disk(xmlNodePtr disk, size_t index, const char *pool, const poo
         return -1;
     }
     int nsrc = 0;
-    xmlNodePtr src = child(disk, "source", &nsrc);
+    xmlNodePtr src = pool_xml_find_child(disk, "source", &nsrc);
     POOL_AUTOFREE(char *) spool = src ? prop(src, "pool") : NULL;
     POOL_AUTOFREE(char *) svol = src ? prop(src, "volume") : NULL;
     if (nsrc != 1 || !spool || !svol) {
@@ -425,10 +405,10 @@ static int check_disks(xmlNodePtr root, poolEntry *e, poolVmRecord *rec)
     bool loaded = false;
     int r = 0;
     for (xmlNodePtr devs = root->children; r == 0 && devs; devs = devs->next) {
-        if (!is_elem(devs, "devices"))
+        if (!pool_xml_is_element(devs, "devices"))
             continue;
         for (xmlNodePtr d = devs->children; r == 0 && d; d = d->next) {
-            if (!is_elem(d, "disk"))
+            if (!pool_xml_is_element(d, "disk"))
                 continue;
             if (!loaded) {
                 if (pool_lvm_report_lvs(e->lvm, pool, &lvs, &nlvs) < 0)
@@ -540,7 +520,7 @@ static poolVmRecord *record_from_domain(poolManager *mgr, poolEntry *e, const ch
     if (!doc)
         return NULL;
     xmlNodePtr root = xmlDocGetRootElement(doc);
-    if (!is_elem(root, "domain")) {
+    if (!pool_xml_is_element(root, "domain")) {
         pool_error(POOL_ERR_XML, "domain XML: the root element is <%s>, expected <domain>",
                    root && root->name ? (const char *)root->name : "");
         return NULL;
@@ -549,14 +529,14 @@ static poolVmRecord *record_from_domain(poolManager *mgr, poolEntry *e, const ch
     if (!rec)
         return NULL;
     int count = 0;
-    xmlNodePtr name = child(root, "name", &count);
+    xmlNodePtr name = pool_xml_find_child(root, "name", &count);
     if (!name || count != 1) {
         pool_error(POOL_ERR_XML, "domain XML: %s", name ? "more than one <name>" : "no <name>");
         return NULL;
     }
     if (!(rec->name = node_text(name)) || pool_vm_name_check(rec->name, "domain <name>") < 0)
         return NULL;
-    xmlNodePtr uuid = child(root, "uuid", &count);
+    xmlNodePtr uuid = pool_xml_find_child(root, "uuid", &count);
     bool inserted = false;
     if (count > 1) {
         pool_error(POOL_ERR_XML, "domain XML: more than one <uuid>");

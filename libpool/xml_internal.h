@@ -50,6 +50,10 @@ char *pool_xml_doc_to_string(xmlDocPtr doc, size_t *len);
 
 /* True if node is an element called `name` in no namespace. */
 bool pool_xml_is_element(xmlNodePtr node, const char *name);
+/* The first child element `name` (no namespace) of parent, or NULL; *count
+ * (may be NULL) gets how many there are. For documents read leniently
+ * (libvirt's domain XML), where other children are allowed. */
+xmlNodePtr pool_xml_find_child(xmlNodePtr parent, const char *name, int *count);
 
 /* Check that node is an element without a namespace and that every attribute
  * it carries (also without a namespace) is listed in `allowed`

@@ -421,6 +421,21 @@ bool pool_xml_is_element(xmlNodePtr node, const char *name)
            xmlStrEqual(node->name, BAD_CAST name);
 }
 
+xmlNodePtr pool_xml_find_child(xmlNodePtr parent, const char *name, int *count)
+{
+    xmlNodePtr found = NULL;
+    if (count)
+        *count = 0;
+    for (xmlNodePtr n = parent->children; n; n = n->next)
+        if (pool_xml_is_element(n, name)) {
+            if (!found)
+                found = n;
+            if (count)
+                (*count)++;
+        }
+    return found;
+}
+
 int pool_xml_check_attrs(xmlNodePtr node, const char *const *allowed)
 {
     if (!node || node->type != XML_ELEMENT_NODE) {

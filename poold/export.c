@@ -165,7 +165,7 @@ int poold_export_vol_add(poolExport *ex, const poolVolDef *vol)
     c.ops = &lun_backing_ops;
     c.ctx = b;
     /* sanlock pools: a write that meets the fence asks whether this host
-     * got the lease meanwhile (a VM's QEMU holds it: poold_export.h) */
+     * got the lease meanwhile (a VM's QEMU holds it: export.h) */
     int locking = POOL_LOCKING_NONE;
     unsigned host_id = 0;
     if (ex->mgr && pool_manager_pool_locking(ex->mgr, vol->pool, &locking, &host_id) == 0 &&
@@ -246,6 +246,15 @@ int poold_export_vol_resize(poolExport *ex, const poolVolDef *vol)
     return r;
 }
 
+/* Set the LU's fence; say so when writes under way outlived the wait. */
+static void lu_fence(scsiLu *lu, const poolVolDef *vol, scsiFence f)
+{
+    if (!scsi_lu_set_fence(lu, f))
+        log_vol(POOL_LOG_WARN, vol->pool, vol->name,
+                "LUN %d: writes under way did not finish within %d ms of its fence", vol->lun,
+                SCSI_FENCE_DRAIN_MS);
+}
+
 /* Who may write: ro never, shared always, rw only the host holding the
  * volume's lease (DESIGN.md choice 4; any host in a pool without locking).
  * A lease that cannot be read counts as not held: refusing a write is
@@ -281,12 +290,8 @@ int poold_export_vol_access(poolExport *ex, const poolVolDef *vol)
      * take the device for read-only) */
     bool was = !scsi_lu_write_protected(lu) && !scsi_lu_fenced(lu);
     scsi_lu_set_write_protect(lu, vol->export_mode == POOL_VOL_MODE_RO);
-    bool drained = scsi_lu_set_fence(lu, writable ? SCSI_FENCE_OFF : SCSI_FENCE_SOFT);
+    lu_fence(lu, vol, writable ? SCSI_FENCE_OFF : SCSI_FENCE_SOFT);
     tgt_lun_put(lu);
-    if (!drained)
-        log_vol(POOL_LOG_WARN, vol->pool, vol->name,
-                "LUN %d: writes under way did not finish within %d ms of its fence", vol->lun,
-                SCSI_FENCE_DRAIN_MS);
     if (was != writable)
         log_vol(POOL_LOG_INFO, vol->pool, vol->name, "LUN %d %s (export mode %s)", vol->lun,
                 writable ? "takes writes" : "is write-protected",
@@ -302,12 +307,8 @@ static void set_fence(poolExport *ex, const poolVolDef *vol, scsiFence f)
         find_entry(ex, vol->pool, vol->lun) ? tgt_lun_get(ex->inv, iqn, (uint64_t)vol->lun) : NULL;
     if (!lu)
         return;
-    bool drained = scsi_lu_set_fence(lu, f);
+    lu_fence(lu, vol, f);
     tgt_lun_put(lu);
-    if (!drained)
-        log_vol(POOL_LOG_WARN, vol->pool, vol->name,
-                "LUN %d: writes under way did not finish within %d ms of its fence", vol->lun,
-                SCSI_FENCE_DRAIN_MS);
 }
 
 void poold_export_vol_protect(poolExport *ex, const poolVolDef *vol)

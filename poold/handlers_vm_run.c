@@ -62,7 +62,7 @@ typedef struct {
     poolVolDef **vols; /* one per record disk, same order */
     size_t n;
     poolVmDiskMap *map;
-    char **iqns;
+    char *iqn; /* the pool's target: every disk's */
     char *lockspace;
     int locking;
     unsigned host_id;
@@ -71,9 +71,7 @@ typedef struct {
 static void vm_disks_clear(vmDisks *v)
 {
     pool_vol_defs_free(v->vols, v->n);
-    for (size_t i = 0; i < v->n && v->iqns; i++)
-        free(v->iqns[i]);
-    free(v->iqns);
+    free(v->iqn);
     free(v->map);
     free(v->lockspace);
     memset(v, 0, sizeof(*v));
@@ -102,8 +100,8 @@ static int load_disks(poolDaemon *d, const char *pool, const poolVmRecord *rec, 
     }
     v->vols = pool_calloc(rec->ndisks ? rec->ndisks : 1, sizeof(*v->vols));
     v->map = pool_calloc(rec->ndisks ? rec->ndisks : 1, sizeof(*v->map));
-    v->iqns = pool_calloc(rec->ndisks ? rec->ndisks : 1, sizeof(*v->iqns));
-    if (!v->vols || !v->map || !v->iqns)
+    v->iqn = pool_asprintf("%s%s", TGT_IQN_PREFIX, pool);
+    if (!v->vols || !v->map || !v->iqn)
         return -1;
     for (size_t i = 0; i < rec->ndisks; i++) {
         const char *vn = rec->disks[i].name;
@@ -150,10 +148,7 @@ static int load_disks(poolDaemon *d, const char *pool, const poolVmRecord *rec, 
             }
             pool_vol_lease_clear(&l);
         }
-        if (!(v->iqns[i] = pool_asprintf("%s%s", TGT_IQN_PREFIX, pool)))
-            return -1;
-        v->map[i] =
-            (poolVmDiskMap){.volume = vol->name, .iqn = v->iqns[i], .lun = (unsigned)vol->lun};
+        v->map[i] = (poolVmDiskMap){.volume = vol->name, .iqn = v->iqn, .lun = (unsigned)vol->lun};
         if (leased(v, i)) {
             v->map[i].lockspace = v->lockspace;
             v->map[i].lease_key = vol->uuid;

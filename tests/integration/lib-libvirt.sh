@@ -53,6 +53,8 @@
 #                                  answers `virsh version`
 #   lv_uri I                       qemu:///system?socket=$T_DIR/lvI/libvirt-sock
 #   lv_virsh I ARGS...             virsh -c (lv_uri I) ARGS...
+#   lv_pool_field I POOL FIELD     a field of virsh pool-info --bytes
+#   lv_pool_ready I POOL           pool running and autostarted on host I
 #   lv_host_stop I                 destroy host I's running domains, stop
 #                                  libvirtd, virtlogd, then anything left in
 #                                  its namespace, by pid
@@ -95,6 +97,15 @@ lv_uri() { echo "qemu:///system?socket=$(lv_sock "$1")"; }
 lv_virsh() { # lv_virsh I ARGS...
     local h=$1; shift
     "$VIRSH_BIN" -q -c "$(lv_uri "$h")" "$@"
+}
+
+# A field of `virsh pool-info --bytes` (Capacity, State, ...) on host I,
+# and whether the pool runs and is autostarted there.
+lv_pool_field() { # lv_pool_field I POOL FIELD
+    lv_virsh "$1" pool-info --bytes "$2" 2>/dev/null | awk -v f="$3:" '$1 == f {print $2}'
+}
+lv_pool_ready() { # lv_pool_ready I POOL
+    [ "$(lv_pool_field "$1" "$2" State)" = running ] && [ "$(lv_pool_field "$1" "$2" Autostart)" = yes ]
 }
 
 # Alive and not a zombie (pid 1 here never reaps orphans).

@@ -25,8 +25,8 @@ t_sanlock_require
 P=$T_POOL
 DEADLINE=5
 
-pool_field() { lv_virsh "$1" pool-info --bytes "$P" 2>/dev/null | awk -v f="$2:" '$1 == f {print $2}'; }
-pool_ready() { [ "$(pool_field "$1" State)" = running ] && [ "$(pool_field "$1" Autostart)" = yes ]; }
+pool_field() { lv_pool_field "$1" "$P" "$2"; }
+pool_ready() { lv_pool_ready "$1" "$P"; }
 # does host $1's pool-info agree with vgs right now?
 vg_agrees() {
     local vsize vfree

@@ -50,8 +50,8 @@ no_vol() { [[ " $(lv_vols "$1")" != *" $2 "* ]]; }
 vol_cap() { lv_virsh "$1" vol-info --bytes --pool "$P" "$2" 2>/dev/null | awk '/^Capacity:/ {print $2}'; }
 # capacity as libvirt's iscsi-direct backend reports a LUN of $3 bytes
 cap_is() { local c; c=$(vol_cap "$1" "$2"); [ "$c" = "$3" ] || [ "$c" = $(($3 - 512)) ]; }
-pool_field() { lv_virsh "$1" pool-info --bytes "$P" 2>/dev/null | awk -v f="$2:" '$1 == f {print $2}'; }
-pool_ready() { [ "$(pool_field "$1" State)" = running ] && [ "$(pool_field "$1" Autostart)" = yes ]; }
+pool_field() { lv_pool_field "$1" "$P" "$2"; }
+pool_ready() { lv_pool_ready "$1" "$P"; }
 vol_json() { cpctl "$1" --json volume info "$P" "$2" | python3 -c "import json, sys; print(json.load(sys.stdin)['$3'])"; }
 
 # ---- libvirtds, sanlock daemons, poolds ----------------------------------
