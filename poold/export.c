@@ -15,9 +15,9 @@
 #include "pool-error.h"
 #include "pool-log.h"
 #include "pool-util.h"
-#include "target/iscsi.h"
-#include "target/lun_backing.h"
-#include "target/target.h"
+#include "iscsi/iscsi.h"
+#include "iscsi/lun_backing.h"
+#include "iscsi/target.h"
 
 #define LU_BLOCK_SIZE 512
 #define LU_MAX_XFER_BLOCKS                                                                         \

@@ -56,7 +56,7 @@
 #include "pool-vm-domain.h"
 #include "pool-vm.h"
 #include "poold.h"
-#include "target/target.h"
+#include "iscsi/target.h"
 
 typedef struct {
     poolVolDef **vols; /* one per record disk, same order */

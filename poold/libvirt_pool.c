@@ -67,7 +67,7 @@
 #include "pool-lvm.h"
 #include "pool-util.h"
 #include "pool-xml.h"
-#include "target/target.h"
+#include "iscsi/target.h"
 
 #define LIBVIRT_RECONNECT_MS     3000
 #define LIBVIRT_INITIATOR_PREFIX "iqn.2026-11.org.poold:initiator:"

@@ -4,8 +4,8 @@
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
-#ifndef POOL_TARGET_ISCSI_SLOWLUN_TEST_H
-#define POOL_TARGET_ISCSI_SLOWLUN_TEST_H
+#ifndef POOL_TESTS_ISCSI_SLOWLUN_TEST_H
+#define POOL_TESTS_ISCSI_SLOWLUN_TEST_H
 
 #include "target.h"
 
