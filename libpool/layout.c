@@ -44,7 +44,9 @@ uint64_t pool_layout_leases_bytes(unsigned lease_slots)
 
 uint64_t pool_layout_extents_for(uint64_t bytes, uint64_t extent_size)
 {
-    return (bytes + extent_size - 1) / extent_size;
+    /* not (bytes + extent_size - 1) / extent_size: that wraps to 0 extents
+     * for sizes within one extent of 2^64 */
+    return bytes / extent_size + (bytes % extent_size != 0);
 }
 
 void pool_segments_free(poolSegment *segs, size_t n)

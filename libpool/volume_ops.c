@@ -73,6 +73,12 @@ static int check_pool_idle(poolEntry *e, const poolSnapshot *snap)
 
 static int check_space(poolEntry *e, const poolSnapshot *snap, uint64_t extents)
 {
+    if (extents > UINT64_MAX / e->def->extent_size) {
+        /* its size in bytes does not even fit in 64 bits */
+        pool_error(POOL_ERR_INVALID_ARG, "size too large for pool %s: at most %" PRIu64 " bytes",
+                   e->def->name, (UINT64_MAX / e->def->extent_size) * e->def->extent_size);
+        return -1;
+    }
     if (extents > snap->vg->free_count) {
         char need[32], have[32];
         pool_error(POOL_ERR_NO_SPACE, "not enough free space in pool %s: need %s, %s available",

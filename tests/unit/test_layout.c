@@ -32,6 +32,11 @@ START_TEST(test_special_sizes)
     ck_assert_uint_eq(pool_layout_extents_for(2001 * MIB, 4 * MIB), 501);
     ck_assert_uint_eq(pool_layout_extents_for(4 * MIB, 4 * MIB), 1);
     ck_assert_uint_eq(pool_layout_extents_for(4 * MIB + 1, 4 * MIB), 2);
+    /* near 2^64: rounded up, never wrapped to 0 */
+    ck_assert_uint_eq(pool_layout_extents_for(UINT64_MAX, 4 * MIB), (UINT64_MAX >> 22) + 1);
+    ck_assert_uint_eq(pool_layout_extents_for(UINT64_MAX - 4 * MIB + 2, 4 * MIB),
+                      (UINT64_MAX >> 22) + 1);
+    ck_assert_uint_eq(pool_layout_extents_for(0, 4 * MIB), 0);
 }
 END_TEST
 
