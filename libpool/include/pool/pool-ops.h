@@ -84,11 +84,11 @@ int pool_manager_vol_list(poolManager *mgr, const char *pool, poolVolDef ***defs
 poolVolDef *pool_manager_vol_info(poolManager *mgr, const char *pool, const char *name);
 
 /* Export state (volume_export.c): whether a volume is offered as a LUN of
- * its pool's iSCSI target. Stored as the LV tag pd_export:off on volumes
- * that are not; no tag = exported (the default). export_set changes the tag
- * only when the state differs. unexported lists the names of the pool's
- * volumes tagged off (NULL-terminated, never NULL on success; free with
- * pool_strv_free). */
+ * its pool's iSCSI target, and in which write mode. Stored as the LV tag
+ * pd_export:off (not a LUN), pd_export:ro or pd_export:shared; no tag =
+ * exported rw (the default). export_set changes the tag only when the state
+ * differs. unexported lists the names of the pool's volumes tagged off
+ * (NULL-terminated, never NULL on success; free with pool_strv_free). */
 int pool_manager_vol_export_get(poolManager *mgr, const char *pool, const char *name,
                                 bool *exported);
 int pool_manager_vol_export_set(poolManager *mgr, const char *pool, const char *name, bool exported,
