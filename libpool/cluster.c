@@ -1,6 +1,6 @@
 /*
  * cluster.c: cluster coordination of a pool's hosts through sanlock
- * (DESIGN.md choices 2-4; the sanlock side is lease.c, this file ties it to
+ * (docs/design.md choices 2-4; the sanlock side is lease.c, this file ties it to
  * pools and volumes).
  *
  * Invariants, for pools with <locking type="sanlock">:

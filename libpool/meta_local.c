@@ -12,7 +12,7 @@
  * name (EEXIST), also on NFS mounts.
  *
  * There is no timeout here: a hung kernel mount hangs the caller, which is
- * why DESIGN.md choice 7 prefers nfs:// URLs.
+ * why docs/design.md choice 7 prefers nfs:// URLs.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */

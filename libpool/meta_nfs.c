@@ -1,6 +1,6 @@
 /*
  * meta_nfs.c: the metadata store's file primitives (meta_backend.h) on an
- * NFS export reached in user space through libnfs (DESIGN.md choice 7): no
+ * NFS export reached in user space through libnfs (docs/design.md choice 7): no
  * kernel mount, so a dead server can never leave poold in an uninterruptible
  * sleep.
  *

@@ -1,5 +1,5 @@
 /*
- * meta_store.c: the VM metadata store (pool-meta.h, DESIGN.md choice 7):
+ * meta_store.c: the VM metadata store (pool-meta.h, docs/design.md choice 7):
  * VM records as files in one directory of a share, written with a
  * compare-and-swap on the generation that needs no lock server — only
  * exclusive create, link() that never replaces, unlink and readdir, which

@@ -256,7 +256,7 @@ static void lu_fence(scsiLu *lu, const poolVolDef *vol, scsiFence f)
 }
 
 /* Who may write: ro never, shared always, rw only the host holding the
- * volume's lease (DESIGN.md choice 4; any host in a pool without locking).
+ * volume's lease (docs/design.md choice 4; any host in a pool without locking).
  * A lease that cannot be read counts as not held: refusing a write is
  * recoverable, a write from the wrong host is not. */
 int poold_export_vol_access(poolExport *ex, const poolVolDef *vol)

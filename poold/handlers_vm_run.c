@@ -1,6 +1,6 @@
 /*
  * handlers_vm_run.c: vm-start and vm-stop — run a pool's VM on this host
- * (DESIGN.md choices 4 and 7).
+ * (docs/design.md choices 4 and 7).
  *
  * vm-start (pool, name), in this order, so that a crash or a refusal at
  * any step leaves nothing half-done:

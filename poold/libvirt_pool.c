@@ -1,5 +1,5 @@
 /*
- * libvirt_pool.c: one libvirt storage pool per managed pool (DESIGN.md
+ * libvirt_pool.c: one libvirt storage pool per managed pool (docs/design.md
  * choice 6), so `virsh pool-list`, `vol-list`, `vol-info` are current.
  *
  * Rules.

@@ -1,6 +1,6 @@
 /*
  * libvirt_pool.h: poold keeps one libvirt storage pool per managed pool
- * defined, started, autostarted and refreshed on its host (DESIGN.md
+ * defined, started, autostarted and refreshed on its host (docs/design.md
  * choice 6), through the libvirt C API on libvirt_uri.
  *
  * All libvirt calls run on one worker thread of their own: the main loop

@@ -1,6 +1,6 @@
 /*
  * lun_backing.h: an LU's blocks, read and written straight on the PVs
- * through the LV's segment map (DESIGN.md choice 5): the target host never
+ * through the LV's segment map (docs/design.md choice 5): the target host never
  * activates the LV, so its kernel never scans or claims what guests write.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later

@@ -1,6 +1,6 @@
 #!/bin/bash
 # lease-write.sh: a volume's LUN takes writes only from the host allowed to
-# write it (DESIGN.md choice 4), seen by a real initiator (libiscsi) on the
+# write it (docs/design.md choice 4), seen by a real initiator (libiscsi) on the
 # embedded target of one poold with one sanlock daemon.
 #   sanlock pool, export mode rw (the default): reads always work; a write
 #     without the volume's lease gets CHECK CONDITION, DATA PROTECT, WRITE

@@ -1,7 +1,7 @@
 # tests/integration/lib-nfs.sh: a private NFS server for one test: nfs-ganesha
 # (VFS FSAL) plus rpcbind on 127.0.0.1, exporting a directory under the
 # test's temp dir, reached through libnfs (nfs://127.0.0.1/EXPORT). This
-# machine has no kernel NFS client; libnfs is the only client (DESIGN.md
+# machine has no kernel NFS client; libnfs is the only client (docs/design.md
 # choice 7). Source it after lib.sh (and after lib-sanlock.sh/lib-cluster.sh
 # if the test uses them), then call nfs_enter_namespace "$@" before anything
 # else:

@@ -1,6 +1,6 @@
 #!/bin/bash
 # libvirt-pools.sh: poold keeps one libvirt storage pool per pool current
-# (issue 5, DESIGN.md choice 6). Two simulated hosts (lib-cluster.sh: own
+# (issue 5, docs/design.md choice 6). Two simulated hosts (lib-cluster.sh: own
 # sanlock, poold, portal, loop devices), each with its own libvirtd
 # (lib-libvirt.sh); each poold has libvirt_uri = its host's libvirtd and its
 # own libvirt_initiator, and nothing here runs pool-define, pool-start or

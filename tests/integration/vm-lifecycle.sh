@@ -1,6 +1,6 @@
 #!/bin/bash
 # vm-lifecycle.sh [local|nfs]: poolctl vm start / stop across two hosts
-# (issue 5, DESIGN.md choices 4 and 7), with the VM records on a local
+# (issue 5, docs/design.md choices 4 and 7), with the VM records on a local
 # directory (a share both hosts see) or on nfs://127.0.0.1/... (a private
 # nfs-ganesha, lib-nfs.sh).
 #

@@ -1,6 +1,6 @@
 #!/bin/bash
 # vm-records.sh: a pool's VM definitions in its metadata store (issue 5,
-# DESIGN.md choice 7): poolctl pool set-store, vm define | list | show |
+# docs/design.md choice 7): poolctl pool set-store, vm define | list | show |
 # undefine, on a local directory store and on nfs://127.0.0.1/... (a private
 # nfs-ganesha, lib-nfs.sh).
 #

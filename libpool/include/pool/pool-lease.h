@@ -1,5 +1,5 @@
 /*
- * pool-lease.h: cluster coordination through sanlock (DESIGN.md choices 2-4).
+ * pool-lease.h: cluster coordination through sanlock (docs/design.md choices 2-4).
  *
  * A pool's `ids` LV holds its sanlock lockspace: one delta lease per host id
  * (1..host_ids). Its `leases` LV holds 1 MiB paxos resource leases: slot 0 is

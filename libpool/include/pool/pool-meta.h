@@ -1,5 +1,5 @@
 /*
- * pool-meta.h: the VM metadata store (DESIGN.md choice 7) — VM records on
+ * pool-meta.h: the VM metadata store (docs/design.md choice 7) — VM records on
  * a share every host of a pool can reach: an NFS export reached in user
  * space through libnfs (nfs://server/export/path; a dead server yields an
  * error within the store's timeout, never a hang in the kernel), or a

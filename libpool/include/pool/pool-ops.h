@@ -5,16 +5,20 @@
  *
  * Every operation that takes several LVM steps records its intent first (a
  * `pd_op:` tag on the LV or VG, or a journal file beside the pool record), so
- * that pool_manager_reconcile() can finish or undo it after a crash:
+ * that pool_manager_reconcile() can finish or undo it after a crash
+ * (docs/design.md, "Crash safety", lists every step and its crash point):
  *
- *   volume create   lvcreate (all tags + pd_op:create) -> deltag      crash: roll back (lvremove)
- *   volume resize   addtag pd_op:resize-N -> lvresize -> deltag       crash: roll forward to N
- *   volume delete   addtag pd_op:delete -> lvremove                   crash: roll forward
- *   pool create     journal "create" -> record NAME.xml -> pvcreate -> vgcreate (pd_op:create) ->
- * ids, leases
- *                   -> deltag -> journal removed                      crash: roll back, unless
- * complete pool destroy    journal "destroy" -> addtag pd_op:destroy -> lvremove all -> vgremove
- *                   -> pvremove -> record and journal removed         crash: roll forward
+ *   operation       steps                                             after a crash
+ *   volume create   lvcreate (all tags + pd_op:create) -> deltag      roll back (lvremove)
+ *   volume resize   addtag pd_op:resize-N -> lvresize -> deltag       roll forward to N
+ *   volume delete   addtag pd_op:delete -> lvremove                   roll forward
+ *   pool create     journal "create" -> record NAME.xml -> pvcreate   roll back, unless
+ *                   -> vgcreate (pd_op:create) -> ids, leases         every step was done
+ *                   -> sanlock format (sanlock pools) -> deltag
+ *                   -> journal removed
+ *   pool destroy    journal "destroy" -> addtag pd_op:destroy         roll forward (once
+ *                   -> lvremove all -> vgremove -> pvremove           the VG has the tag)
+ *                   -> record and journal removed
  *
  * Ownership: returned defs belong to the caller (pool_*_def_free); arrays of
  * defs are freed with pool_pool_defs_free / pool_vol_defs_free.
@@ -80,18 +84,18 @@ int pool_manager_vol_list(poolManager *mgr, const char *pool, poolVolDef ***defs
 poolVolDef *pool_manager_vol_info(poolManager *mgr, const char *pool, const char *name);
 
 /* Export state (volume_export.c): whether a volume is offered as a LUN of
- * its pool's iSCSI target. Stored as the LV tag pd_export:off on volumes
- * that are not; no tag = exported (the default). export_set changes the tag
- * only when the state differs. unexported lists the names of the pool's
- * volumes tagged off (NULL-terminated, never NULL on success; free with
- * pool_strv_free). */
+ * its pool's iSCSI target, and in which write mode. Stored as the LV tag
+ * pd_export:off (not a LUN), pd_export:ro or pd_export:shared; no tag =
+ * exported rw (the default). export_set changes the tag only when the state
+ * differs. unexported lists the names of the pool's volumes tagged off
+ * (NULL-terminated, never NULL on success; free with pool_strv_free). */
 int pool_manager_vol_export_get(poolManager *mgr, const char *pool, const char *name,
                                 bool *exported);
 int pool_manager_vol_export_set(poolManager *mgr, const char *pool, const char *name, bool exported,
                                 int mode);
 int pool_manager_vol_unexported(poolManager *mgr, const char *pool, char ***names);
 
-/* ---- cluster coordination (cluster.c; DESIGN.md choices 2-4) ----------
+/* ---- cluster coordination (cluster.c; docs/design.md choices 2-4) -----
  *
  * Only for pools with <locking type="sanlock">. A host joins a pool's
  * lockspace with a host id (recorded in the VG as pd_host:<id>:<host name>

@@ -1,6 +1,6 @@
 /*
  * pool-vm.h: a pool's VMs — definitions kept in the pool's metadata store
- * (pool-meta.h; DESIGN.md choice 7) so every host of the pool can read
+ * (pool-meta.h; docs/design.md choice 7) so every host of the pool can read
  * them. libpool/vm_ops.c.
  *
  * The store is named in the VG (tags pd_store / pd_storeto, see layout.h),
