@@ -23,6 +23,7 @@
 #include "pool-error.h"
 #include "pool-log.h"
 #include "pool-util.h"
+#include "notify.h"
 #include "poold.h"
 
 static void log_to_stderr(poolLogLevel level, const char *msg, void *opaque)
@@ -244,6 +245,7 @@ int main(int argc, char **argv)
         log_error("%s", pool_error_last_message());
         return 1;
     }
+    poold_notify("STATUS=reconciling: finishing what a crash interrupted");
     int repairs = pool_manager_reconcile(mgr);
     if (repairs < 0)
         log_error("reconcile left problems (see above); serving anyway");
@@ -255,6 +257,7 @@ int main(int argc, char **argv)
      * takes a few io_timeouts; until it is done, changes are refused as
      * busy and reads work) */
     pool_manager_rejoin_all(mgr);
+    poold_notify("STATUS=starting the iSCSI target and the libvirt publisher");
     d.ex = poold_export_start(cfg, mgr);
     if (!d.ex) {
         log_error("%s", pool_error_last_message());
@@ -265,6 +268,7 @@ int main(int argc, char **argv)
     d.doms = poold_domains_new(cfg->libvirt_uri);
     poold_libvirt_publish_all(d.lv, mgr, d.ex);
     int r = poold_server_run(&d);
+    poold_notify("STOPPING=1\nSTATUS=stopping: libvirt publisher, then the target's sessions");
     /* before the target: a refresh under way is one of its initiators */
     poold_libvirt_stop(d.lv, 3000);
     poold_domains_free(d.doms);

@@ -30,6 +30,7 @@
 #include "pool-error.h"
 #include "pool-log.h"
 #include "pool-util.h"
+#include "notify.h"
 #include "poold.h"
 
 typedef struct {
@@ -438,6 +439,8 @@ int poold_server_run(poolDaemon *d)
         goto out;
     }
     log_info("listening on %s", d->cfg->socket_path);
+    /* reconcile is done and requests are answered from here on */
+    poold_notify("READY=1\nSTATUS=serving on %s", d->cfg->socket_path);
     if (d->ready_fd >= 0) {
         /* tell the parent of a daemonizing poold that startup succeeded */
         (void)!write(d->ready_fd, "", 1);
