@@ -10,14 +10,16 @@
  * calls stay for what is not such a change: queries (poold_export_has_pool,
  * poold_export_vol_exported, poold_export_target_get, ...), the target's
  * own record (poold_export_target_update: that is the change, and no one
- * else follows it), and the write permission that follows a lease
- * (poold_export_vol_access, _protect, _fence, _recheck_leases).
+ * else follows it), the write permission that follows a lease
+ * (poold_export_vol_access, _protect, _fence, _recheck_leases), and
+ * startup and shutdown (main.c builds and ends everything at once).
  *
  * Phases. A "before" event (..._DESTROYING, ..._DELETING) is emitted before
  * the LVM step, while the VG and the LV still exist, and a subscriber may
- * refuse it (the handler then stops); the other events report a change
- * made. A change that failed after its before event gets its own event
- * (..._FAILED), so the subscribers put back what they let go.
+ * refuse it (none does today; the handler then skips the LVM step and
+ * fails); the other events report a change made. A change that failed
+ * after its before event gets its own event (..._FAILED), so the
+ * subscribers put back what they let go.
  *
  * Order. The subscribers are kept in the order the layers stand on each
  * other: the export state cache, the target, libvirt (libvirt's pool
