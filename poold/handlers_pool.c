@@ -3,8 +3,8 @@
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
+#include "events.h"
 #include "pool-error.h"
-#include "pool-log.h"
 #include "pool-ops.h"
 #include "poold.h"
 
@@ -67,11 +67,10 @@ static int pool_create(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
         pool_pool_def_free(def);
         return -1;
     }
-    if (def && d->ex && poold_export_pool_add(d->ex, d->mgr, name) < 0)
-        log_pool(POOL_LOG_ERROR, name, "not exported: %s", pool_error_last_message());
-    if (def)
-        poold_libvirt_publish(d->lv, d->mgr, d->ex, name);
-    return def ? add_pool(reply, def) : -1;
+    if (!def)
+        return -1;
+    poold_emit(d, &(poolEvent){.kind = POOLD_EV_POOL_ADDED, .pool = name});
+    return add_pool(reply, def);
 }
 
 static int pool_import(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
@@ -89,11 +88,10 @@ static int pool_import(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
         pool_pool_def_free(def);
         return -1;
     }
-    if (def && d->ex && poold_export_pool_add(d->ex, d->mgr, name) < 0)
-        log_pool(POOL_LOG_ERROR, name, "not exported: %s", pool_error_last_message());
-    if (def)
-        poold_libvirt_publish(d->lv, d->mgr, d->ex, name);
-    return def ? add_pool(reply, def) : -1;
+    if (!def)
+        return -1;
+    poold_emit(d, &(poolEvent){.kind = POOLD_EV_POOL_ADDED, .pool = name});
+    return add_pool(reply, def);
 }
 
 static int pool_destroy(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
@@ -103,24 +101,21 @@ static int pool_destroy(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
     if (poold_param_required(req, "name", &name) < 0 ||
         pool_request_get_bool(req, "force", false, &force) < 0)
         return -1;
-    /* the target lets go of the pool's LUNs first; on failure they return */
     if (!pool_manager_find_exists(d->mgr, name))
         return pool_manager_pool_destroy(d->mgr, name, force);
-    /* libvirt lets go of its pool first, while the VG and the target are
-     * still there (libvirt_pool.c) */
-    poold_libvirt_unpublish_wait(d->lv, name, 10000);
-    if (d->ex)
-        poold_export_pool_remove(d->ex, name);
-    int r = pool_manager_pool_destroy(d->mgr, name, force);
-    /* a new pool of the same name must not inherit this one's ACL and CHAP */
-    if (r == 0 && d->ex && poold_export_target_forget(d->ex, name) < 0)
-        log_pool(POOL_LOG_ERROR, name, "%s", pool_error_last_message());
-    if (r < 0 && pool_manager_find_exists(d->mgr, name)) {
-        /* the pool stays: its LUNs and libvirt pool come back */
+    /* libvirt and the target let go of the pool while its VG is still
+     * there; if the destroy fails, they get it back */
+    poolEvent ev = {.kind = POOLD_EV_POOL_DESTROYING, .pool = name};
+    int r = poold_emit(d, &ev);
+    if (r == 0)
+        r = pool_manager_pool_destroy(d->mgr, name, force);
+    if (r == 0) {
+        ev.kind = POOLD_EV_POOL_DESTROYED;
+        poold_emit(d, &ev);
+    } else if (pool_manager_find_exists(d->mgr, name)) {
         poolError *err = pool_error_copy(pool_error_last());
-        if (d->ex)
-            poold_export_pool_add(d->ex, d->mgr, name);
-        poold_libvirt_publish(d->lv, d->mgr, d->ex, name);
+        ev.kind = POOLD_EV_POOL_DESTROY_FAILED;
+        poold_emit(d, &ev);
         if (err) {
             pool_error_set(err->code, err->message, err->file, err->func, err->line);
             pool_error_free(err);

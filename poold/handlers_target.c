@@ -16,6 +16,7 @@
  */
 #include <string.h>
 
+#include "events.h"
 #include "pool-error.h"
 #include "pool-log.h"
 #include "pool-ops.h"
@@ -196,6 +197,22 @@ static int chap_clear(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
     return reply_info(d, pool, reply);
 }
 
+/* Never leave a volume marked exported that the target cannot serve: put
+ * the tag back as it was, and keep the error that says why. */
+static void export_undo(poolDaemon *d, poolEvent *ev, bool was_on, int was_mode)
+{
+    poolError *err = pool_error_copy(pool_error_last());
+    if (pool_manager_vol_export_set(d->mgr, ev->pool, ev->volume, was_on, was_mode) == 0) {
+        ev->kind = POOLD_EV_VOLUME_EXPORT_UNDONE;
+        ev->exported = was_on;
+        poold_emit(d, ev);
+    }
+    if (err) {
+        pool_error_set(err->code, err->message, err->file, err->func, err->line);
+        pool_error_free(err);
+    }
+}
+
 /* volume export / unexport: the LV tag first (it is what a restart obeys),
  * then the live inventory; whichever step fails, the other is undone. */
 static int vol_export_change(poolDaemon *d, const poolRequest *req, xmlNodePtr reply, bool on)
@@ -217,37 +234,20 @@ static int vol_export_change(poolDaemon *d, const poolRequest *req, xmlNodePtr r
     }
     bool was_on = def->export_state != POOL_VOL_EXPORT_OFF;
     int was_mode = def->export_mode;
-    bool live = poold_export_vol_exported(d->ex, pool, def->lun);
-    if (on) {
-        if (pool_manager_vol_export_set(d->mgr, pool, name, true, mode) < 0)
-            return -1;
-        poold_export_vol_mark(d->ex, pool, name, true);
+    if (pool_manager_vol_export_set(d->mgr, pool, name, on, on ? mode : POOL_VOL_MODE_RW) < 0)
+        return -1;
+    if (on)
         def->export_mode = mode;
-        if (live) {
-            poold_export_vol_access(d->ex, def);
-        } else if (poold_export_vol_add(d->ex, def) < 0) {
-            /* never leave a volume marked exported that the target cannot
-             * serve: put the tag back and say why */
-            poolError *err = pool_error_copy(pool_error_last());
-            if (pool_manager_vol_export_set(d->mgr, pool, name, was_on, was_mode) == 0)
-                poold_export_vol_mark(d->ex, pool, name, was_on);
-            if (err) {
-                pool_error_set(err->code, err->message, err->file, err->func, err->line);
-                pool_error_free(err);
-            }
-            return -1;
-        }
-    } else {
-        if (pool_manager_vol_export_set(d->mgr, pool, name, false, POOL_VOL_MODE_RW) < 0)
-            return -1;
-        if (poold_export_vol_mark(d->ex, pool, name, false) < 0)
-            return -1;
-        /* in-flight commands keep their reference; new ones see no LUN */
-        if (live)
-            poold_export_vol_remove(d->ex, pool, def->lun);
+    poolEvent ev = {.kind = on ? POOLD_EV_VOLUME_EXPORTED : POOLD_EV_VOLUME_UNEXPORTED,
+                    .pool = pool,
+                    .volume = name,
+                    .vol = def};
+    if (poold_emit(d, &ev) < 0) {
+        if (on)
+            export_undo(d, &ev, was_on, was_mode);
+        return -1;
     }
     def->export_state = on ? POOL_VOL_EXPORT_ON : POOL_VOL_EXPORT_OFF;
-    poold_libvirt_refresh(d->lv, pool);
     xmlNodePtr node = pool_vol_def_format_node(def);
     if (!node)
         return -1;

@@ -3,6 +3,7 @@
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
+#include "events.h"
 #include "pool-error.h"
 #include "pool-log.h"
 #include "pool-ops.h"
@@ -41,7 +42,8 @@ static int vol_create(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
         return -1;
     /* Never leave a volume behind that the target cannot serve: if its
      * blocks cannot be opened, undo the create and say why. */
-    if (d->ex && poold_export_vol_add(d->ex, def) < 0) {
+    poolEvent ev = {.kind = POOLD_EV_VOLUME_CREATED, .pool = pool, .volume = name, .vol = def};
+    if (poold_emit(d, &ev) < 0) {
         poolError *err = pool_error_copy(pool_error_last());
         if (pool_manager_vol_delete(d->mgr, pool, name) < 0)
             log_vol(POOL_LOG_ERROR, pool, name, "cannot undo the create: %s",
@@ -53,7 +55,6 @@ static int vol_create(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
         pool_vol_def_free(def);
         return -1;
     }
-    poold_libvirt_refresh(d->lv, pool);
     return add_vol(reply, def);
 }
 
@@ -70,13 +71,11 @@ static int vol_resize(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
     poolVolDef *def = pool_manager_vol_resize(d->mgr, pool, name, size, shrink);
     if (!def)
         return -1;
-    if (d->ex && poold_export_vol_exported(d->ex, pool, def->lun) &&
-        poold_export_vol_resize(d->ex, def) < 0) {
-        pool_error_prefix("volume %s was resized but its LUN keeps the old size", name);
+    poolEvent ev = {.kind = POOLD_EV_VOLUME_RESIZED, .pool = pool, .volume = name, .vol = def};
+    if (poold_emit(d, &ev) < 0) {
         pool_vol_def_free(def);
         return -1;
     }
-    poold_libvirt_refresh(d->lv, pool);
     return add_vol(reply, def);
 }
 
@@ -86,23 +85,22 @@ static int vol_delete(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
     if (poold_param_required(req, "pool", &pool) < 0 ||
         poold_param_required(req, "name", &name) < 0)
         return -1;
-    /* Take the LUN away from initiators before its extents can be reused. */
+    /* Take the LUN away from initiators before its extents can be reused;
+     * if the delete fails, it comes back. */
     poolVolDef *def = pool_manager_vol_info(d->mgr, pool, name);
     if (!def)
         return -1;
-    bool exported = d->ex && poold_export_vol_exported(d->ex, pool, def->lun);
-    if (exported)
-        poold_export_vol_remove(d->ex, pool, def->lun);
-    int r = pool_manager_vol_delete(d->mgr, pool, name);
-    if (r == 0 && d->ex) /* a new volume of this name starts exported */
-        poold_export_vol_mark(d->ex, pool, name, true);
+    poolEvent ev = {.kind = POOLD_EV_VOLUME_DELETING, .pool = pool, .volume = name, .vol = def};
+    int r = poold_emit(d, &ev);
     if (r == 0)
-        poold_libvirt_refresh(d->lv, pool);
-    if (r < 0 && exported) {
+        r = pool_manager_vol_delete(d->mgr, pool, name);
+    if (r == 0) {
+        ev.kind = POOLD_EV_VOLUME_DELETED;
+        poold_emit(d, &ev);
+    } else {
         poolError *err = pool_error_copy(pool_error_last());
-        if (poold_export_vol_add(d->ex, def) < 0)
-            log_vol(POOL_LOG_ERROR, pool, name, "delete failed and re-export failed: %s",
-                    pool_error_last_message());
+        ev.kind = POOLD_EV_VOLUME_DELETE_FAILED;
+        poold_emit(d, &ev);
         if (err) {
             pool_error_set(err->code, err->message, err->file, err->func, err->line);
             pool_error_free(err);

@@ -2,7 +2,8 @@
  * refresh.c: notice VG changes made by other hosts and bring this host's
  * target in step (issue: "other hosts notice the change and refresh what
  * they cache"). Volume lists and info are read from LVM on every request,
- * so the only cache to refresh is the target's LUN inventory.
+ * so what follows the change is the target's LUN inventory and libvirt's
+ * pool (a POOL_CHANGED event, events.h).
  *
  * Runs on the main loop between requests, at most every
  * refresh_interval_ms: one O_DIRECT sector read per pool
@@ -14,6 +15,7 @@
  */
 #include <time.h>
 
+#include "events.h"
 #include "pool-error.h"
 #include "pool-log.h"
 #include "pool-util.h"
@@ -66,10 +68,7 @@ void poold_refresh_tick(poolDaemon *d)
         if (!changed)
             continue;
         log_pool(POOL_LOG_DEBUG, names[i], "volume group changed; refreshing the target");
-        if (poold_export_pool_sync(d->ex, d->mgr, names[i]) < 0)
-            log_pool(POOL_LOG_WARN, names[i], "cannot refresh the target: %s",
-                     pool_error_last_message());
-        poold_libvirt_refresh(d->lv, names[i]);
+        poold_emit(d, &(poolEvent){.kind = POOLD_EV_POOL_CHANGED, .pool = names[i]});
     }
     pool_error_reset();
 }
