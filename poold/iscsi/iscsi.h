@@ -84,8 +84,8 @@ void iscsi_portal_drop_target(iscsiPortal *p, const char *iqn);
 #define ISCSI_INLINE_MAX_XFER (128u << 10) /* larger transfers: always a worker */
 
 /*
- * Concurrency of the full feature phase (details in iscsi_conn.c and
- * iscsi_worker.c):
+ * Concurrency of the full feature phase (details in iscsi_conn.c,
+ * iscsi_task.c and iscsi_worker.c):
  *   - the connection's reader thread parses every PDU, collects Data-Out
  *     and runs the commands that never touch the backing store itself;
  *   - commands that do (READ, WRITE, SYNC CACHE, ...) are queued to the

@@ -13,7 +13,7 @@
  * (iscsi_worker.c); the worker executes it and sends its Data-In and
  * response, while the reader goes on with the next PDU. So a connection has
  * up to its queue depth of commands in flight, and a slow LU only holds the
- * workers it occupies. Exception (iscsi_run_inline(), iscsi_worker.c): small
+ * workers it occupies. Exception (iscsi_run_inline(), iscsi_task.c): small
  * commands to a LU measured to answer in a few microseconds run on the
  * reader, because the hand-over would cost more than the command.
  *
