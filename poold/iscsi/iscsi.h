@@ -71,6 +71,7 @@ void iscsi_portal_drop_target(iscsiPortal *p, const char *iqn);
 #define ISCSI_MAX_TASK_BUF    (64u << 20) /* largest single transfer we buffer */
 #define ISCSI_DEFAULT_BUF     (1u << 20)
 #define ISCSI_LOGIN_MAX_TEXT  65536
+#define ISCSI_PDU_TIMEOUT_MS  30000 /* a stalled PDU receive or send gives up */
 #define ISCSI_MAX_R2T_TRACK   16
 #define ISCSI_DEFAULT_WORKERS 8
 #define ISCSI_MAX_FREE_BUFS   40          /* task buffers a connection keeps for reuse */
@@ -83,8 +84,8 @@ void iscsi_portal_drop_target(iscsiPortal *p, const char *iqn);
 #define ISCSI_INLINE_MAX_XFER (128u << 10) /* larger transfers: always a worker */
 
 /*
- * Concurrency of the full feature phase (details in iscsi_conn.c and
- * iscsi_worker.c):
+ * Concurrency of the full feature phase (details in iscsi_conn.c,
+ * iscsi_task.c and iscsi_worker.c):
  *   - the connection's reader thread parses every PDU, collects Data-Out
  *     and runs the commands that never touch the backing store itself;
  *   - commands that do (READ, WRITE, SYNC CACHE, ...) are queued to the
@@ -234,7 +235,7 @@ struct iscsiConn {
     bool logout_sent;  /* Async logout request already sent */
 };
 
-/* iscsi_portal.c */
+/* iscsi_portal.c (and the process-wide list in iscsi_send_targets.c) */
 struct iscsiPortal {
     iscsiPortalConfig cfg;
     char address[64];
@@ -251,43 +252,35 @@ struct iscsiPortal {
     iscsiConn *conns;
     iscsiPortal *next_global;
 };
-/* SendTargets answer for an initiator: every visible target (or only
- * `only`), each with a TargetAddress per running portal of inv. */
-void iscsi_portal_send_targets(iscsiPortal *p, const char *initiator, const char *only,
-                               const char *local_addr, iscsiTextOut *out);
+/*
+ * The files, bottom layer first; each calls only files above it in this
+ * list (below it in the stack), never one further down:
+ *   iscsi_pdu.c, iscsi_text.c, iscsi_chap.c (md5.c): wire formats, no state
+ *   iscsi_sys.c          clock, mutexes
+ *   iscsi_conn_io.c      a connection's PDU receive/send, kick
+ *   iscsi_session.c      session registry, TSIH, CmdSN window, LU nexus
+ *   iscsi_login.c        login phase
+ *   iscsi_task.c         a task's execution, answer and release
+ *   iscsi_worker.c       the worker pool
+ *   iscsi_send_targets.c the list of running portals, SendTargets
+ *   iscsi_conn.c         the connection thread: login, full feature phase
+ *   iscsi_portal.c       listening, connection threads, stop (public API)
+ */
+
+/* iscsi_sys.c */
 uint64_t iscsi_now_ms(void);
 uint64_t iscsi_now_us(void);
 void iscsi_mutex_init_hot(pthread_mutex_t *m);
 
-/* iscsi_conn.c */
-void *iscsi_conn_thread(void *arg);
+/* iscsi_conn_io.c */
 int iscsi_conn_recv(iscsiConn *c, void *buf, size_t len, int timeout_ms);
 int iscsi_conn_send(iscsiConn *c, iscsiHdr *h, const void *data, uint32_t dlen, bool advance_sn);
+/* One PDU with tx_lock held (a task's Data-In and response go out under one
+ * hold); more: another PDU follows at once (MSG_MORE). */
+int iscsi_conn_send_locked(iscsiConn *c, iscsiHdr *h, const void *data, uint32_t dlen,
+                           bool advance_sn, bool more);
 void iscsi_conn_send_async_logout(iscsiConn *c, uint16_t grace_s);
 void iscsi_conn_kick(iscsiConn *c);
-
-/* Worker side of a queued task: execute, respond, release (iscsi_conn.c). */
-void iscsi_task_run(iscsiTask *t);
-
-/* iscsi_worker.c: which commands go to the workers (media commands, unless
- * small and their LU measured fast), the per-LU latency means behind that
- * choice, and the portal's worker pool */
-bool iscsi_media_command(uint8_t op);
-bool iscsi_run_inline(iscsiConn *c, iscsiTask *t);
-void iscsi_lat_sample(iscsiConn *c, unsigned slot, uint64_t t0_us);
-iscsiWorkers *iscsi_workers_start(unsigned nthreads);
-void iscsi_workers_submit(iscsiWorkers *w, iscsiTask *t);
-/* Unlink queued tasks of connection c (only, or all, or those of lun) and
- * chain them through qnext into *out; the caller (holding c->task_lock)
- * releases them. */
-size_t iscsi_workers_cancel(iscsiWorkers *w, const iscsiConn *c, bool all, uint64_t lun,
-                            const iscsiTask *only, iscsiTask **out);
-/* Join every worker; no task may be queued any more. */
-void iscsi_workers_stop(iscsiWorkers *w);
-
-/* iscsi_login.c: run the login phase; 0 = full feature phase reached
- * (c->sess set), -1 = connection must close. */
-int iscsi_login(iscsiConn *c);
 
 /* iscsi_session.c */
 iscsiSession *iscsi_session_new(iscsiPortal *p, const uint8_t isid[6], const iscsiParams *params);
@@ -304,11 +297,60 @@ void iscsi_session_foreach(iscsiPortal *p, const char *iqn, void (*fn)(iscsiConn
 /* CmdSN window: returns true if a non-immediate command with cmdsn may be
  * delivered now (and advances ExpCmdSN), false if it must be ignored. */
 bool iscsi_session_cmdsn_accept(iscsiSession *s, uint32_t cmdsn, bool immediate);
-uint32_t iscsi_session_max_cmdsn(const iscsiSession *s);
+/* The window is fixed: MaxCmdSN = ExpCmdSN + depth - 1. Here rather than in
+ * iscsi_session.c because every PDU sent (iscsi_conn_io.c, a layer below
+ * the sessions) carries it. */
+static inline uint32_t iscsi_session_max_cmdsn(const iscsiSession *s)
+{
+    return s->exp_cmdsn + s->queue_depth - 1;
+}
 /* LU for a LUN with a command reference (caller puts); registers the
  * session's I_T nexus with the LU the first time it is seen. */
 scsiLu *iscsi_session_lu_get(iscsiSession *s, uint64_t lun);
 /* Reset every LU of the session's target (TARGET WARM/COLD RESET). */
 void iscsi_session_reset_target(iscsiSession *s, uint8_t ascq);
+
+/* iscsi_login.c: run the login phase; 0 = full feature phase reached
+ * (c->sess set), -1 = connection must close. */
+int iscsi_login(iscsiConn *c);
+
+/* iscsi_task.c: task buffers (task_lock taken inside), task slot release
+ * by the task's owner, execution into a Data-In buffer, the Data-In/SCSI
+ * Response exchange, and which commands go to the workers (media commands,
+ * unless small and their LU measured fast). */
+iscsiBuf *iscsi_buf_get(iscsiConn *c, size_t size);
+void iscsi_buf_put(iscsiConn *c, iscsiBuf *b);
+void iscsi_buf_free_all(iscsiConn *c);
+void iscsi_task_release_locked(iscsiConn *c, iscsiTask *t);
+void iscsi_task_release(iscsiConn *c, iscsiTask *t);
+void iscsi_task_exec(iscsiConn *c, iscsiTask *t, iscsiBuf **in_out);
+int iscsi_task_respond(iscsiConn *c, iscsiTask *t);
+/* Worker side of a queued task: execute, respond, release. */
+void iscsi_task_run(iscsiTask *t);
+bool iscsi_media_command(uint8_t op);
+bool iscsi_run_inline(iscsiConn *c, iscsiTask *t);
+void iscsi_lat_sample(iscsiConn *c, unsigned slot, uint64_t t0_us);
+
+/* iscsi_worker.c: the portal's worker pool */
+iscsiWorkers *iscsi_workers_start(unsigned nthreads);
+void iscsi_workers_submit(iscsiWorkers *w, iscsiTask *t);
+/* Unlink queued tasks of connection c (only, or all, or those of lun) and
+ * chain them through qnext into *out; the caller (holding c->task_lock)
+ * releases them. */
+size_t iscsi_workers_cancel(iscsiWorkers *w, const iscsiConn *c, bool all, uint64_t lun,
+                            const iscsiTask *only, iscsiTask **out);
+/* Join every worker; no task may be queued any more. */
+void iscsi_workers_stop(iscsiWorkers *w);
+
+/* iscsi_send_targets.c */
+void iscsi_portal_list_add(iscsiPortal *p);
+void iscsi_portal_list_remove(iscsiPortal *p);
+/* SendTargets answer for an initiator: every visible target (or only
+ * `only`), each with a TargetAddress per running portal of inv. */
+void iscsi_portal_send_targets(iscsiPortal *p, const char *initiator, const char *only,
+                               const char *local_addr, iscsiTextOut *out);
+
+/* iscsi_conn.c: a connection thread (login, then full feature phase) */
+void *iscsi_conn_thread(void *arg);
 
 #endif

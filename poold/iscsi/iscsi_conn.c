@@ -13,7 +13,7 @@
  * (iscsi_worker.c); the worker executes it and sends its Data-In and
  * response, while the reader goes on with the next PDU. So a connection has
  * up to its queue depth of commands in flight, and a slow LU only holds the
- * workers it occupies. Exception (iscsi_run_inline(), iscsi_worker.c): small
+ * workers it occupies. Exception (iscsi_run_inline(), iscsi_task.c): small
  * commands to a LU measured to answer in a few microseconds run on the
  * reader, because the hand-over would cost more than the command.
  *
@@ -65,6 +65,12 @@
  * (phase collapse, S bit) with the residual; anything else gets a SCSI
  * Response carrying the sense data behind its 2-byte SenseLength.
  *
+ * Layering: this file is the top of a connection's stack. It calls down
+ * into the login phase (iscsi_login.c), the worker pool (iscsi_worker.c),
+ * a task's execution, answer and release (iscsi_task.c, shared with the
+ * workers), the session (iscsi_session.c) and the PDU I/O
+ * (iscsi_conn_io.c); none of them calls back into it.
+ *
  * Steady state allocates nothing: task slots are a fixed table, task buffers
  * (4096-aligned for O_DIRECT; READ data goes straight from the backing into
  * the buffer Data-In is sent from, WRITE data straight from the socket into
@@ -87,188 +93,9 @@
 #include "pool-alloc.h"
 #include "pool-log.h"
 
-#define PDU_TIMEOUT_MS 30000
 #define OP_REPORT_LUNS 0xa0
 
-/* ---------------------------------------------------------------- I/O */
-
-/* Receive exactly len bytes (reader thread only). Small reads (headers,
- * small data segments) are served from a read-ahead buffer filled with one
- * recv of whatever the socket holds, so a burst of PDUs costs a few system
- * calls instead of two or three each; large data segments are received
- * straight into their destination (no copy). */
-int iscsi_conn_recv(iscsiConn *c, void *buf, size_t len, int timeout_ms)
-{
-    uint8_t *p = buf;
-    uint64_t deadline = iscsi_now_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
-
-    if (!c->inbuf) {
-        c->inbuf = malloc(ISCSI_INBUF_SIZE);
-        c->in_off = c->in_len = 0;
-    }
-    while (len) {
-        if (c->in_off < c->in_len) {
-            size_t n = c->in_len - c->in_off;
-            if (n > len)
-                n = len;
-            memcpy(p, c->inbuf + c->in_off, n);
-            c->in_off += n;
-            p += n;
-            len -= n;
-            continue;
-        }
-        ssize_t r;
-        bool ahead = c->inbuf && len < ISCSI_INBUF_DIRECT;
-        if (ahead) {
-            r = recv(c->fd, c->inbuf, ISCSI_INBUF_SIZE, MSG_DONTWAIT);
-            if (r > 0) {
-                c->in_off = 0;
-                c->in_len = (size_t)r;
-                continue;
-            }
-        } else {
-            r = recv(c->fd, p, len, MSG_DONTWAIT);
-        }
-        if (r > 0) {
-            p += r;
-            len -= (size_t)r;
-            continue;
-        }
-        if (r == 0)
-            return -1;
-        if (errno == EINTR)
-            continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK)
-            return -1;
-        if (atomic_load(&c->stop))
-            return -1;
-        uint64_t now = iscsi_now_ms();
-        if (now >= deadline)
-            return -1;
-        struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
-        uint64_t wait = deadline - now;
-        if (wait > 500)
-            wait = 500; /* re-check stop regularly */
-        if (poll(&pfd, 1, (int)wait) < 0 && errno != EINTR)
-            return -1;
-    }
-    c->last_rx_ms = iscsi_now_ms();
-    return 0;
-}
-
-static int send_all(iscsiConn *c, struct iovec *iov, int iovcnt, bool more)
-{
-    while (iovcnt > 0) {
-        struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)iovcnt};
-        ssize_t w = sendmsg(c->fd, &msg, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                struct pollfd pfd = {.fd = c->fd, .events = POLLOUT};
-                if (poll(&pfd, 1, PDU_TIMEOUT_MS) <= 0)
-                    return -1;
-                continue;
-            }
-            return -1;
-        }
-        size_t done = (size_t)w;
-        while (iovcnt > 0 && done >= iov->iov_len) {
-            done -= iov->iov_len;
-            iov++;
-            iovcnt--;
-        }
-        if (iovcnt > 0) {
-            iov->iov_base = (uint8_t *)iov->iov_base + done;
-            iov->iov_len -= done;
-        }
-    }
-    return 0;
-}
-
-/* One PDU; caller holds tx_lock. more: another PDU follows at once (the
- * kernel may hold this one back to fill a segment: MSG_MORE). */
-static int send_pdu_locked(iscsiConn *c, iscsiHdr *h, const void *data, uint32_t dlen,
-                           bool advance_sn, bool more)
-{
-    uint8_t bhs[ISCSI_BHS_LEN];
-    uint8_t hdig[4], ddig[4];
-    static const uint8_t zero[4];
-    struct iovec iov[5];
-    int n = 0;
-    bool digests = c->state == ISCSI_CONN_FULL;
-
-    h->dlen = dlen;
-    h->w[ISCSI_W24] = c->statsn;
-    if (c->sess) {
-        h->w[ISCSI_W28] = c->sess->exp_cmdsn;
-        h->w[ISCSI_W32] = iscsi_session_max_cmdsn(c->sess);
-    }
-    if (advance_sn)
-        c->statsn++;
-    iscsi_hdr_encode(h, bhs);
-    iov[n].iov_base = bhs;
-    iov[n++].iov_len = sizeof(bhs);
-    if (digests && c->params.header_digest) {
-        iscsi_digest_put(hdig, iscsi_digest(bhs, sizeof(bhs)));
-        iov[n].iov_base = hdig;
-        iov[n++].iov_len = 4;
-    }
-    if (dlen) {
-        uint32_t pad = iscsi_pad4(dlen) - dlen;
-        iov[n].iov_base = (void *)data;
-        iov[n++].iov_len = dlen;
-        if (pad) {
-            iov[n].iov_base = (void *)zero;
-            iov[n++].iov_len = pad;
-        }
-        if (digests && c->params.data_digest) {
-            uint32_t crc = iscsi_digest_update(0, data, dlen);
-            crc = iscsi_digest_update(crc, zero, pad);
-            iscsi_digest_put(ddig, crc);
-            iov[n].iov_base = ddig;
-            iov[n++].iov_len = 4;
-        }
-    }
-    return send_all(c, iov, n, more);
-}
-
-int iscsi_conn_send(iscsiConn *c, iscsiHdr *h, const void *data, uint32_t dlen, bool advance_sn)
-{
-    pthread_mutex_lock(&c->tx_lock);
-    int rc = send_pdu_locked(c, h, data, dlen, advance_sn, false);
-    pthread_mutex_unlock(&c->tx_lock);
-    return rc;
-}
-
-void iscsi_conn_kick(iscsiConn *c)
-{
-    atomic_store(&c->stop, true);
-    shutdown(c->fd, SHUT_RDWR);
-}
-
-/* Called from the stopping thread. The connection thread may be blocked
- * in a send to an initiator that does not read: do not wait for tx_lock
- * longer than a moment; such a connection is dropped after the grace. */
-void iscsi_conn_send_async_logout(iscsiConn *c, uint16_t grace_s)
-{
-    iscsiHdr h;
-    int tries = 0;
-
-    while (pthread_mutex_trylock(&c->tx_lock) != 0) {
-        if (++tries > 100)
-            return;
-        usleep(1000);
-    }
-    bool ok = c->state == ISCSI_CONN_FULL && c->sess && !c->logout_sent &&
-              c->params.session_type == ISCSI_SESSION_NORMAL;
-    c->logout_sent = true;
-    pthread_mutex_unlock(&c->tx_lock);
-    if (!ok)
-        return;
-    iscsi_build_async(&h, ISCSI_ASYNC_LOGOUT_REQUEST, 0, 0, grace_s, NULL, 0);
-    iscsi_conn_send(c, &h, NULL, 0, true);
-}
+/* ------------------------------------------------- reject, segments */
 
 static int send_reject(iscsiConn *c, uint8_t reason, const uint8_t bhs[ISCSI_BHS_LEN])
 {
@@ -293,28 +120,28 @@ static int recv_segment(iscsiConn *c, uint32_t dlen, uint8_t *dst, uint32_t keep
     if (keep > dlen)
         keep = dlen;
     if (keep) {
-        if (iscsi_conn_recv(c, dst, keep, PDU_TIMEOUT_MS) < 0)
+        if (iscsi_conn_recv(c, dst, keep, ISCSI_PDU_TIMEOUT_MS) < 0)
             return -1;
         if (dd)
             crc = iscsi_digest_update(crc, dst, keep);
     }
     for (uint32_t left = dlen - keep; left;) {
         uint32_t chunk = left < c->rx_cap ? left : (uint32_t)c->rx_cap;
-        if (iscsi_conn_recv(c, c->rx, chunk, PDU_TIMEOUT_MS) < 0)
+        if (iscsi_conn_recv(c, c->rx, chunk, ISCSI_PDU_TIMEOUT_MS) < 0)
             return -1;
         if (dd)
             crc = iscsi_digest_update(crc, c->rx, chunk);
         left -= chunk;
     }
     if (padlen) {
-        if (iscsi_conn_recv(c, pad, padlen, PDU_TIMEOUT_MS) < 0)
+        if (iscsi_conn_recv(c, pad, padlen, ISCSI_PDU_TIMEOUT_MS) < 0)
             return -1;
         if (dd)
             crc = iscsi_digest_update(crc, pad, padlen);
     }
     if (dd && dlen) {
         uint8_t dig[4];
-        if (iscsi_conn_recv(c, dig, 4, PDU_TIMEOUT_MS) < 0)
+        if (iscsi_conn_recv(c, dig, 4, ISCSI_PDU_TIMEOUT_MS) < 0)
             return -1;
         if (iscsi_digest_get(dig) != crc)
             *bad_digest = true;
@@ -327,97 +154,6 @@ static int skip_segment(iscsiConn *c, uint32_t dlen)
     bool bad;
 
     return recv_segment(c, dlen, NULL, 0, &bad);
-}
-
-/* ------------------------------------------------------------ buffers */
-
-/* Buffers: called by the reader and by workers; task_lock guards the list. */
-static iscsiBuf *buf_get_locked(iscsiConn *c, size_t size)
-{
-    iscsiBuf **pp, *b;
-
-    if (size == 0)
-        size = 1;
-    for (pp = &c->free_bufs; (b = *pp); pp = &b->next) {
-        if (b->cap >= size) {
-            *pp = b->next;
-            b->next = NULL;
-            c->nfree--;
-            if (b->cap > ISCSI_DEFAULT_BUF)
-                c->nfree_big--;
-            return b;
-        }
-    }
-    /* none big enough: grow (rare; steady state reuses) */
-    size_t cap = size < ISCSI_DEFAULT_BUF ? ISCSI_DEFAULT_BUF : (size + 4095) & ~(size_t)4095;
-    b = calloc(1, sizeof(*b));
-    if (!b)
-        return NULL;
-    b->data = aligned_alloc(4096, cap);
-    if (!b->data) {
-        free(b);
-        return NULL;
-    }
-    b->cap = cap;
-    c->nbufs++;
-    return b;
-}
-
-static void buf_put_locked(iscsiConn *c, iscsiBuf *b)
-{
-    if (!b)
-        return;
-    /* keep a bounded number around (enough for the queue depth at the
-     * default size, two larger ones); free the excess */
-    bool big = b->cap > ISCSI_DEFAULT_BUF;
-    if (c->nfree >= ISCSI_MAX_FREE_BUFS || (big && c->nfree_big >= 2)) {
-        free(b->data);
-        free(b);
-        c->nbufs--;
-        return;
-    }
-    /* default-size buffers first: small requests take those, and larger
-     * ones stay for the requests that need them */
-    if (big) {
-        iscsiBuf **pp = &c->free_bufs;
-        while (*pp)
-            pp = &(*pp)->next;
-        b->next = NULL;
-        *pp = b;
-        c->nfree_big++;
-    } else {
-        b->next = c->free_bufs;
-        c->free_bufs = b;
-    }
-    c->nfree++;
-}
-
-static iscsiBuf *buf_get(iscsiConn *c, size_t size)
-{
-    pthread_mutex_lock(&c->task_lock);
-    iscsiBuf *b = buf_get_locked(c, size);
-    pthread_mutex_unlock(&c->task_lock);
-    return b;
-}
-
-static void buf_put(iscsiConn *c, iscsiBuf *b)
-{
-    if (!b)
-        return;
-    pthread_mutex_lock(&c->task_lock);
-    buf_put_locked(c, b);
-    pthread_mutex_unlock(&c->task_lock);
-}
-
-static void buf_free_all(iscsiConn *c)
-{
-    while (c->free_bufs) {
-        iscsiBuf *b = c->free_bufs;
-        c->free_bufs = b->next;
-        free(b->data);
-        free(b);
-    }
-    c->nfree = c->nfree_big = 0;
 }
 
 /* -------------------------------------------------------------- tasks */
@@ -476,25 +212,6 @@ static iscsiTask *task_alloc(iscsiConn *c)
     return found;
 }
 
-static void task_release_locked(iscsiConn *c, iscsiTask *t)
-{
-    if (t->lu)
-        tgt_lun_put(t->lu);
-    buf_put_locked(c, t->buf);
-    t->lu = NULL;
-    t->buf = NULL;
-    atomic_store(&t->state, ISCSI_TASK_FREE);
-    pthread_cond_broadcast(&c->task_cond);
-}
-
-/* By the task's owner. */
-static void task_release(iscsiConn *c, iscsiTask *t)
-{
-    pthread_mutex_lock(&c->task_lock);
-    task_release_locked(c, t);
-    pthread_mutex_unlock(&c->task_lock);
-}
-
 static bool task_matches(const iscsiTask *t, bool all, uint64_t lun, const iscsiTask *only)
 {
     if (t->state == ISCSI_TASK_FREE)
@@ -526,7 +243,7 @@ static unsigned abort_tasks(iscsiConn *c, bool all, uint64_t lun, iscsiTask *onl
         n++;
         iscsiTaskState st = ISCSI_TASK_QUEUED;
         if (t->state == ISCSI_TASK_RX)
-            task_release_locked(c, t);
+            iscsi_task_release_locked(c, t);
         else if (!atomic_compare_exchange_strong(&t->state, &st, ISCSI_TASK_ABORTED) &&
                  st == ISCSI_TASK_RESPONDING && answered)
             (*answered)++; /* the worker is answering it already: let it finish */
@@ -537,7 +254,7 @@ static unsigned abort_tasks(iscsiConn *c, bool all, uint64_t lun, iscsiTask *onl
         iscsiTask *t = back;
         back = t->qnext;
         t->qnext = NULL;
-        task_release_locked(c, t);
+        iscsi_task_release_locked(c, t);
     }
     do {
         waiting = false;
@@ -548,141 +265,6 @@ static unsigned abort_tasks(iscsiConn *c, bool all, uint64_t lun, iscsiTask *onl
     } while (waiting);
     pthread_mutex_unlock(&c->task_lock);
     return n;
-}
-
-/* ------------------------------------------------------ SCSI responses */
-
-static int send_scsi_result(iscsiConn *c, iscsiTask *t)
-{
-    scsiCmd *cmd = &t->cmd;
-    bool w = cmd->write_dir, r = cmd->read_dir;
-    uint64_t want, expect = (r || w) ? t->edtl : 0;
-    uint8_t rflags = 0;
-    uint32_t residual = 0;
-    uint32_t datasn = 0;
-    iscsiHdr h;
-
-    if (w || cmd->data_out_needed)
-        want = cmd->data_out_needed;
-    else
-        want = cmd->data_in_len;
-    if (want > expect) {
-        rflags = ISCSI_FLAG_RSP_O;
-        residual = (uint32_t)(want - expect > UINT32_MAX ? UINT32_MAX : want - expect);
-    } else if (want < expect) {
-        rflags = ISCSI_FLAG_RSP_U;
-        residual = (uint32_t)(expect - want);
-    }
-
-    uint32_t amount = r ? cmd->data_in_len : 0;
-    if (amount > t->edtl)
-        amount = t->edtl;
-    bool collapse = amount > 0 && cmd->status == SCSI_STATUS_GOOD;
-    uint32_t mrdsl = c->params.max_send_dsl;
-    uint32_t burst = c->params.max_burst;
-    uint32_t off = 0, in_burst = 0;
-    int rc = 0;
-
-    /* the whole answer under one hold: Data-In in DataSN order, then the
-     * response, with no other PDU of this connection in between */
-    pthread_mutex_lock(&c->tx_lock);
-    while (off < amount) {
-        uint32_t seg = amount - off;
-        if (seg > mrdsl)
-            seg = mrdsl;
-        if (seg > burst - in_burst)
-            seg = burst - in_burst;
-        bool last = off + seg == amount;
-        uint8_t flags = 0;
-        in_burst += seg;
-        if (last || in_burst == burst) {
-            flags |= ISCSI_FLAG_FINAL;
-            in_burst = 0;
-        }
-        if (last && collapse)
-            flags |= (uint8_t)(ISCSI_FLAG_DATA_S | rflags);
-        iscsi_build_data_in(&h, t->itt, t->lun_raw, flags, cmd->status, datasn++, off, residual,
-                            seg);
-        rc = send_pdu_locked(c, &h, cmd->data_in + off, seg, last && collapse, !last || !collapse);
-        if (rc < 0)
-            goto out;
-        off += seg;
-    }
-    if (collapse)
-        goto out;
-
-    uint8_t sense[2 + SCSI_SENSE_MAX];
-    uint32_t slen = 0;
-    if (cmd->sense_len && cmd->status != SCSI_STATUS_GOOD) {
-        uint32_t sl = cmd->sense_len > SCSI_SENSE_MAX ? SCSI_SENSE_MAX : cmd->sense_len;
-        iscsi_put_be16(sense, (uint16_t)sl);
-        memcpy(sense + 2, cmd->sense, sl);
-        slen = 2 + sl;
-    }
-    iscsi_build_scsi_rsp(&h, t->itt, cmd->status, rflags, residual, datasn + t->r2tsn, slen);
-    rc = send_pdu_locked(c, &h, slen ? sense : NULL, slen, true, false);
-out:
-    pthread_mutex_unlock(&c->tx_lock);
-    return rc;
-}
-
-/* Execute a prepared task (all Data-Out in hand) into a Data-In buffer;
- * *in is the buffer to give back after the response. Runs on the reader or
- * on a worker: touches only the task, the LU and the buffer list (locked). */
-static void task_exec_cmd(iscsiConn *c, iscsiTask *t, iscsiBuf **in_out)
-{
-    scsiCmd *cmd = &t->cmd;
-    iscsiBuf *in = NULL;
-
-    if (!cmd->prepared_error) {
-        if (cmd->data_in_max > ISCSI_MAX_TASK_BUF) {
-            scsi_sense(cmd, SK_ILLEGAL_REQUEST, 0x24, 0x00);
-        } else {
-            if (cmd->data_in_max) {
-                in = buf_get(c, cmd->data_in_max);
-                if (!in) {
-                    cmd->status = SCSI_STATUS_BUSY;
-                    cmd->sense_len = 0;
-                    goto respond;
-                }
-                cmd->data_in = in->data;
-            }
-            if (t->buf) {
-                cmd->data_out = t->buf->data;
-                cmd->data_out_len = t->xfer_len;
-            }
-            scsi_cmd_exec(t->lu, cmd);
-            if (cmd->data_in_len > cmd->data_in_max)
-                cmd->data_in_len = cmd->data_in_max;
-        }
-    }
-respond:
-    *in_out = in;
-}
-
-/* Worker: run a queued task, answer it, release it. A task aborted while
- * queued or running is released without a response (the reader waiting in
- * abort_tasks() is woken by the release). One task_lock hold per command
- * (the release); the state changes are compare-and-swap. */
-void iscsi_task_run(iscsiTask *t)
-{
-    iscsiConn *c = t->conn;
-    iscsiBuf *in = NULL;
-
-    if (atomic_load(&t->state) != ISCSI_TASK_ABORTED) {
-        uint64_t t0 = iscsi_now_us();
-        task_exec_cmd(c, t, &in);
-        iscsi_lat_sample(c, t->lat_slot, t0);
-    }
-    iscsiTaskState st = ISCSI_TASK_QUEUED;
-    bool answer = atomic_compare_exchange_strong(&t->state, &st, ISCSI_TASK_RESPONDING);
-    if (answer && send_scsi_result(c, t) < 0)
-        iscsi_conn_kick(c); /* the reader sees the dead socket and closes */
-    pthread_mutex_lock(&c->task_lock);
-    buf_put_locked(c, in);
-    t->cmd.data_in = NULL;
-    task_release_locked(c, t);
-    pthread_mutex_unlock(&c->task_lock);
 }
 
 /* Reader: a task with all its Data-Out in hand. Media commands go to the
@@ -701,13 +283,13 @@ static int task_execute(iscsiConn *c, iscsiTask *t)
     }
     bool media = !t->cmd.prepared_error && iscsi_media_command(t->cdb[0]) && c->portal->workers;
     uint64_t t0 = media ? iscsi_now_us() : 0;
-    task_exec_cmd(c, t, &in);
+    iscsi_task_exec(c, t, &in);
     if (media)
         iscsi_lat_sample(c, t->lat_slot, t0);
-    rc = send_scsi_result(c, t);
-    buf_put(c, in);
+    rc = iscsi_task_respond(c, t);
+    iscsi_buf_put(c, in);
     t->cmd.data_in = NULL;
-    task_release(c, t);
+    iscsi_task_release(c, t);
     return rc;
 }
 
@@ -798,7 +380,7 @@ static int handle_scsi_cmd(iscsiConn *c, const iscsiHdr *h, const uint8_t *bhs, 
         memset(&tmp, 0, sizeof(tmp));
         tmp.itt = h->itt;
         tmp.cmd.status = SCSI_STATUS_TASK_SET_FULL;
-        return send_scsi_result(c, &tmp);
+        return iscsi_task_respond(c, &tmp);
     }
     t->itt = h->itt;
     t->cmdsn = h->w[ISCSI_W24];
@@ -828,10 +410,10 @@ static int handle_scsi_cmd(iscsiConn *c, const iscsiHdr *h, const uint8_t *bhs, 
     } else if (!t->lu) {
         /* no such LU: answered in one step, Data-Out discarded */
         uint32_t want = edtl < ISCSI_DEFAULT_BUF ? edtl : ISCSI_DEFAULT_BUF;
-        iscsiBuf *in = buf_get(c, want);
+        iscsiBuf *in = iscsi_buf_get(c, want);
         if (skip_segment(c, h->dlen) < 0) {
-            buf_put(c, in);
-            task_release(c, t);
+            iscsi_buf_put(c, in);
+            iscsi_task_release(c, t);
             return -1;
         }
         if (!in) {
@@ -846,10 +428,10 @@ static int handle_scsi_cmd(iscsiConn *c, const iscsiHdr *h, const uint8_t *bhs, 
                 cmd->data_in_len = cmd->data_in_max;
         }
         cmd->data_out_needed = 0;
-        int rc = send_scsi_result(c, t);
-        buf_put(c, in);
+        int rc = iscsi_task_respond(c, t);
+        iscsi_buf_put(c, in);
         cmd->data_in = NULL;
-        task_release(c, t);
+        iscsi_task_release(c, t);
         return rc;
     } else {
         scsi_cmd_prepare(t->lu, cmd);
@@ -857,16 +439,16 @@ static int handle_scsi_cmd(iscsiConn *c, const iscsiHdr *h, const uint8_t *bhs, 
     if (cmd->prepared_error || cmd->status != SCSI_STATUS_GOOD) {
         cmd->prepared_error = true;
         if (skip_segment(c, h->dlen) < 0) {
-            task_release(c, t);
+            iscsi_task_release(c, t);
             return -1;
         }
-        int rc = send_scsi_result(c, t);
-        task_release(c, t);
+        int rc = iscsi_task_respond(c, t);
+        iscsi_task_release(c, t);
         return rc;
     }
     if (!wr || cmd->data_out_needed == 0) {
         if (skip_segment(c, h->dlen) < 0) {
-            task_release(c, t);
+            iscsi_task_release(c, t);
             return -1;
         }
         if (wr && !(h->flags & ISCSI_FLAG_FINAL)) {
@@ -882,36 +464,36 @@ static int handle_scsi_cmd(iscsiConn *c, const iscsiHdr *h, const uint8_t *bhs, 
         scsi_sense(cmd, SK_ILLEGAL_REQUEST, 0x24, 0x00);
         cmd->prepared_error = true;
         if (skip_segment(c, h->dlen) < 0) {
-            task_release(c, t);
+            iscsi_task_release(c, t);
             return -1;
         }
-        int rc = send_scsi_result(c, t);
-        task_release(c, t);
+        int rc = iscsi_task_respond(c, t);
+        iscsi_task_release(c, t);
         return rc;
     }
     if (t->xfer_len) {
-        t->buf = buf_get(c, t->xfer_len);
+        t->buf = iscsi_buf_get(c, t->xfer_len);
         if (!t->buf) {
             cmd->status = SCSI_STATUS_BUSY;
             cmd->prepared_error = true;
             if (skip_segment(c, h->dlen) < 0) {
-                task_release(c, t);
+                iscsi_task_release(c, t);
                 return -1;
             }
-            int rc = send_scsi_result(c, t);
-            task_release(c, t);
+            int rc = iscsi_task_respond(c, t);
+            iscsi_task_release(c, t);
             return rc;
         }
     }
     if (h->dlen) {
         if (recv_segment(c, h->dlen, t->buf ? t->buf->data : NULL, t->xfer_len, &bad) < 0) {
-            task_release(c, t);
+            iscsi_task_release(c, t);
             return -1;
         }
         if (bad) {
             log_warnx("iscsi %s: data digest error on immediate data", c->peer);
             send_reject(c, ISCSI_REJECT_DATA_DIGEST, bhs);
-            task_release(c, t);
+            iscsi_task_release(c, t);
             return -1; /* ERL 0: no recovery */
         }
     }
@@ -934,14 +516,14 @@ static int handle_scsi_cmd(iscsiConn *c, const iscsiHdr *h, const uint8_t *bhs, 
 static int task_fail_data(iscsiConn *c, iscsiTask *t, uint32_t dlen, uint8_t asc, uint8_t ascq)
 {
     if (skip_segment(c, dlen) < 0) {
-        task_release(c, t);
+        iscsi_task_release(c, t);
         return -1;
     }
     scsi_sense(&t->cmd, SK_ABORTED_COMMAND, asc, ascq);
     t->cmd.prepared_error = true;
     t->cmd.data_in_len = 0;
-    int rc = send_scsi_result(c, t);
-    task_release(c, t);
+    int rc = iscsi_task_respond(c, t);
+    iscsi_task_release(c, t);
     return rc;
 }
 
@@ -1291,17 +873,17 @@ static int read_and_dispatch(iscsiConn *c)
     uint8_t reason;
     size_t ahslen;
 
-    if (iscsi_conn_recv(c, bhs, sizeof(bhs), PDU_TIMEOUT_MS) < 0)
+    if (iscsi_conn_recv(c, bhs, sizeof(bhs), ISCSI_PDU_TIMEOUT_MS) < 0)
         return -1;
     iscsi_hdr_decode(bhs, &h);
     ahslen = (size_t)h.ahs_words * 4;
-    if (ahslen && iscsi_conn_recv(c, ahs, ahslen, PDU_TIMEOUT_MS) < 0)
+    if (ahslen && iscsi_conn_recv(c, ahs, ahslen, ISCSI_PDU_TIMEOUT_MS) < 0)
         return -1;
     if (c->params.header_digest) {
         uint8_t dig[4];
         uint32_t crc = iscsi_digest_update(0, bhs, sizeof(bhs));
         crc = iscsi_digest_update(crc, ahs, ahslen);
-        if (iscsi_conn_recv(c, dig, 4, PDU_TIMEOUT_MS) < 0)
+        if (iscsi_conn_recv(c, dig, 4, ISCSI_PDU_TIMEOUT_MS) < 0)
             return -1;
         if (iscsi_digest_get(dig) != crc) {
             /* the length fields cannot be trusted: no way to resync */
@@ -1417,9 +999,10 @@ void *iscsi_conn_thread(void *arg)
         c->text_ttt = ISCSI_RSVD_TAG;
         c->next_ttt = 1;
         /* preallocate the buffers steady state needs */
-        iscsiBuf *b1 = buf_get(c, ISCSI_DEFAULT_BUF), *b2 = buf_get(c, ISCSI_DEFAULT_BUF);
-        buf_put(c, b1);
-        buf_put(c, b2);
+        iscsiBuf *b1 = iscsi_buf_get(c, ISCSI_DEFAULT_BUF),
+                 *b2 = iscsi_buf_get(c, ISCSI_DEFAULT_BUF);
+        iscsi_buf_put(c, b1);
+        iscsi_buf_put(c, b2);
         if (c->rx && c->tasks)
             full_feature_loop(c);
         /* no worker may still hold a task of this connection when it goes */
@@ -1448,7 +1031,7 @@ void *iscsi_conn_thread(void *arg)
     free(c->inbuf);
     c->inbuf = NULL;
     iscsi_text_out_free(&c->text_out);
-    buf_free_all(c);
+    iscsi_buf_free_all(c);
     pthread_mutex_lock(&c->portal->lock);
     atomic_store(&c->done, true);
     pthread_cond_broadcast(&c->portal->cond);

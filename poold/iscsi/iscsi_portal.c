@@ -19,8 +19,13 @@
  * The worker pool (iscsi_worker.c) is per portal: cfg.workers threads
  * executing the media commands of every connection of the portal.
  *
- * All running portals are on a process-wide list so that SendTargets can
- * name every path to a target (each portal of the same inventory).
+ * All running portals are on a process-wide list (iscsi_send_targets.c)
+ * so that SendTargets can name every path to a target (each portal of the
+ * same inventory).
+ *
+ * This file is the top of the transport: it starts connection threads
+ * (iscsi_conn.c) and the worker pool, and reaches connections only through
+ * the calls below them (iscsi_conn_io.c: kick, Async logout).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -38,39 +43,6 @@
 #include "pool-alloc.h"
 #include "pool-error.h"
 #include "pool-log.h"
-
-static pthread_mutex_t portals_lock = PTHREAD_MUTEX_INITIALIZER;
-static iscsiPortal *portals_head;
-
-uint64_t iscsi_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-uint64_t iscsi_now_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-/* Locks of the command path are held for a few hundred nanoseconds by up to
- * a worker pool's worth of threads: spin a little before sleeping in the
- * kernel (glibc's adaptive mutex), which saves a futex wake-up per
- * contended hand-over. */
-void iscsi_mutex_init_hot(pthread_mutex_t *m)
-{
-    pthread_mutexattr_t a;
-
-    pthread_mutexattr_init(&a);
-    pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ADAPTIVE_NP);
-    pthread_mutex_init(m, &a);
-    pthread_mutexattr_destroy(&a);
-}
 
 static void format_addr(const struct sockaddr_storage *ss, char *buf, size_t len, bool with_port)
 {
@@ -274,10 +246,7 @@ iscsiPortal *iscsi_portal_start(const iscsiPortalConfig *cfg)
         pool_error(POOL_ERR_SYSTEM, "cannot start the iSCSI accept thread");
         return NULL;
     }
-    pthread_mutex_lock(&portals_lock);
-    p->next_global = portals_head;
-    portals_head = p;
-    pthread_mutex_unlock(&portals_lock);
+    iscsi_portal_list_add(p);
     log_info("iscsi: portal %s port %u tpgt %u listening", addr, p->port, p->cfg.tpgt);
     return pool_steal_ptr(&p);
 }
@@ -315,14 +284,7 @@ void iscsi_portal_stop(iscsiPortal *p, int grace_ms)
 {
     if (!p)
         return;
-    pthread_mutex_lock(&portals_lock);
-    for (iscsiPortal **pp = &portals_head; *pp; pp = &(*pp)->next_global) {
-        if (*pp == p) {
-            *pp = p->next_global;
-            break;
-        }
-    }
-    pthread_mutex_unlock(&portals_lock);
+    iscsi_portal_list_remove(p);
 
     atomic_store(&p->stopping, true);
     pthread_join(p->accept_thread, NULL);
@@ -362,40 +324,4 @@ void iscsi_portal_stop(iscsiPortal *p, int grace_ms)
     pthread_mutex_destroy(&p->lock);
     log_info("iscsi: portal %s port %u stopped", p->address, p->port);
     free(p);
-}
-
-void iscsi_portal_send_targets(iscsiPortal *p, const char *initiator, const char *only,
-                               const char *local_addr, iscsiTextOut *out)
-{
-    POOL_AUTOSTRV names = tgt_list_visible(p->cfg.inv, initiator);
-
-    if (!names)
-        return;
-    pthread_mutex_lock(&portals_lock);
-    for (char **n = names; *n; n++) {
-        if (only && strcmp(*n, only) != 0)
-            continue;
-        iscsi_text_add(out, "TargetName", "%s", *n);
-        /* this portal first (the path the initiator already uses) */
-        bool self_listed = false;
-        for (iscsiPortal *q = portals_head; q; q = q->next_global) {
-            if (q != p)
-                continue;
-            self_listed = true;
-            if (q->advertise[0])
-                iscsi_text_add(out, "TargetAddress", "%s,%u", q->advertise, q->cfg.tpgt);
-            else
-                iscsi_text_add(out, "TargetAddress", "%s:%u,%u", local_addr, q->port, q->cfg.tpgt);
-        }
-        (void)self_listed;
-        for (iscsiPortal *q = portals_head; q; q = q->next_global) {
-            if (q == p || q->cfg.inv != p->cfg.inv || atomic_load(&q->stopping))
-                continue;
-            if (q->advertise[0])
-                iscsi_text_add(out, "TargetAddress", "%s,%u", q->advertise, q->cfg.tpgt);
-            else
-                iscsi_text_add(out, "TargetAddress", "%s:%u,%u", local_addr, q->port, q->cfg.tpgt);
-        }
-    }
-    pthread_mutex_unlock(&portals_lock);
 }

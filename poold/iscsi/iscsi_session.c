@@ -203,11 +203,6 @@ bool iscsi_session_cmdsn_accept(iscsiSession *s, uint32_t cmdsn, bool immediate)
     return true;
 }
 
-uint32_t iscsi_session_max_cmdsn(const iscsiSession *s)
-{
-    return s->exp_cmdsn + s->queue_depth - 1;
-}
-
 static void prune_removed(iscsiSession *s, tgtInventory *inv)
 {
     for (size_t i = 0; i < s->nseen;) {

@@ -20,9 +20,10 @@
  * LU is, other LUs always find a free worker. Tasks of the same LU can pass
  * each other (SIMPLE task attribute: the initiator orders what it needs).
  *
- * Which commands come here is decided at the end of this file
- * (iscsi_run_inline(): media commands, except small ones to a LU the
- * connection measured to be fast).
+ * Which commands come here is decided in iscsi_task.c (iscsi_run_inline():
+ * media commands, except small ones to a LU the connection measured to be
+ * fast). The pool calls only iscsi_task_run() (iscsi_task.c, below it); the
+ * full feature phase (iscsi_conn.c, above it) submits and cancels.
  *
  * Lock order: a connection's task_lock may be held while taking w->lock
  * (submit, cancel); w->lock is never held while taking any other lock, and
@@ -214,82 +215,4 @@ void iscsi_workers_stop(iscsiWorkers *w)
     free(w->running);
     free(w->threads);
     free(w);
-}
-
-/* Commands that reach the backing store (and may wait for it): these go to
- * the worker pool. Everything else is answered from LU state by the reader,
- * in microseconds. */
-bool iscsi_media_command(uint8_t op)
-{
-    switch (op) {
-    case 0x08: /* READ 6 */
-    case 0x0a: /* WRITE 6 */
-    case 0x28: /* READ 10 */
-    case 0x2a: /* WRITE 10 */
-    case 0x2e: /* WRITE AND VERIFY 10 */
-    case 0x2f: /* VERIFY 10 */
-    case 0x34: /* PRE-FETCH 10 */
-    case 0x35: /* SYNCHRONIZE CACHE 10 */
-    case 0x41: /* WRITE SAME 10 */
-    case 0x42: /* UNMAP */
-    case 0x88: /* READ 16 */
-    case 0x89: /* COMPARE AND WRITE */
-    case 0x8a: /* WRITE 16 */
-    case 0x8e: /* WRITE AND VERIFY 16 */
-    case 0x8f: /* VERIFY 16 */
-    case 0x90: /* PRE-FETCH 16 */
-    case 0x91: /* SYNCHRONIZE CACHE 16 */
-    case 0x93: /* WRITE SAME 16 */
-    case 0xa8: /* READ 12 */
-    case 0xaa: /* WRITE 12 */
-    case 0xae: /* WRITE AND VERIFY 12 */
-    case 0xaf: /* VERIFY 12 */
-        return true;
-    default:
-        return false;
-    }
-}
-
-/* ------------------------------------- on the reader or a worker */
-
-/* How long the LU behind a task takes to execute media commands, as an
- * exponentially weighted mean (weight 1/4 for the newest sample), kept per
- * connection for a few LUs. The reader alone picks and replaces entries
- * (lu); readers and workers update ewma_us atomically. A sample landing on
- * an entry just given to another LU only skews one mean: harmless. */
-static unsigned lat_slot(iscsiConn *c, const scsiLu *lu)
-{
-    for (unsigned i = 0; i < ISCSI_LAT_SLOTS; i++)
-        if (c->lat[i].lu == lu)
-            return i;
-    unsigned i = c->lat_next++ % ISCSI_LAT_SLOTS;
-    c->lat[i].lu = lu;
-    atomic_store(&c->lat[i].ewma_us, UINT32_MAX); /* unknown: not fast */
-    return i;
-}
-
-void iscsi_lat_sample(iscsiConn *c, unsigned slot, uint64_t t0_us)
-{
-    uint64_t us = iscsi_now_us() - t0_us;
-    uint32_t old = atomic_load(&c->lat[slot].ewma_us);
-    uint64_t v = old == UINT32_MAX ? us : ((uint64_t)old * 3 + us) / 4;
-    atomic_store(&c->lat[slot].ewma_us, v >= UINT32_MAX ? UINT32_MAX - 1 : (uint32_t)v);
-}
-
-/* Run this media command on the reader? Only when its LU is known to answer
- * within ISCSI_INLINE_MAX_US (memory, page cache, fast flash): handing over
- * to a worker costs two thread wake-ups, more than such a command itself.
- * Everything else goes to the workers, so a slow LU never holds the reader:
- * a LU that turns slow holds it for at most the one command that shows it
- * (the mean then jumps above the limit), and a LU the connection has not
- * measured yet goes to the workers. Large transfers always go to the
- * workers: the reader receives the next command's data meanwhile. */
-bool iscsi_run_inline(iscsiConn *c, iscsiTask *t)
-{
-    if (t->cmd.prepared_error || !c->portal->workers || !iscsi_media_command(t->cdb[0]))
-        return true;
-    t->lat_slot = lat_slot(c, t->lu);
-    if (t->xfer_len > ISCSI_INLINE_MAX_XFER || t->cmd.data_in_max > ISCSI_INLINE_MAX_XFER)
-        return false;
-    return atomic_load(&c->lat[t->lat_slot].ewma_us) < ISCSI_INLINE_MAX_US;
 }

@@ -189,19 +189,18 @@ typedef struct scsiOpDesc {
     uint32_t timeout_s; /* nominal timeout reported with RCTD */
 } scsiOpDesc;
 
-/* scsi_core.c */
-const scsiOpDesc *scsi_op_lookup(const scsiLu *lu, uint8_t opcode, uint8_t sa, bool *opcode_known);
-size_t scsi_op_count(void);
-const scsiOpDesc *scsi_op_at(size_t i);
-bool scsi_op_available(const scsiLu *lu, const scsiOpDesc *op);
-void scsi_op_usage(const scsiLu *lu, const scsiOpDesc *op, uint8_t *usage);
-scsiNexusState *scsi_nexus_find_locked(scsiLu *lu, const scsiNexus *nx, bool create);
-void scsi_ua_add_locked(scsiNexusState *ns, uint8_t asc, uint8_t ascq);
-void scsi_ua_all_locked(scsiLu *lu, const scsiNexus *except, uint8_t asc, uint8_t ascq);
-bool scsi_ua_pop_locked(scsiNexusState *ns, uint8_t *asc, uint8_t *ascq);
-uint64_t scsi_lu_nblocks(const scsiLu *lu);
-const scsiNexus *scsi_cmd_nexus(const scsiCmd *cmd);
-bool scsi_nexus_match(const scsiNexus *nx, const char *iport, uint16_t rtp);
+/*
+ * The files, bottom layer first; each calls only files listed before it,
+ * never one after it:
+ *   scsi_sense.c      sense data, Data-In copy
+ *   scsi_nexus.c      I_T nexuses, unit attention queues
+ *   scsi_lu_state.c   capacity, write protection, write fence
+ *   scsi_vpd.c, scsi_modes.c, scsi_pr.c, scsi_sbc.c, scsi_spc.c
+ *                     command sets (scsi_spc.c uses scsi_vpd.c and
+ *                     pr_any_registration_locked())
+ *   scsi_opcodes.c    the opcode table naming the sets' handlers, RSOC
+ *   scsi_core.c       LU lifecycle, dispatch (scsi.h only)
+ */
 
 /* scsi_sense.c */
 void scsi_sense_info(scsiCmd *cmd, uint8_t key, uint8_t asc, uint8_t ascq, uint32_t info);
@@ -215,6 +214,19 @@ void scsi_sense_backing_error(scsiCmd *cmd, int err, bool write);
 void scsi_reservation_conflict(scsiCmd *cmd);
 /* copy len bytes of src into cmd->data_in limited by alloc and data_in_max */
 void scsi_data_in(scsiCmd *cmd, const void *src, size_t len, size_t alloc);
+
+/* scsi_nexus.c [lu->lock held] */
+const scsiNexus *scsi_cmd_nexus(const scsiCmd *cmd);
+bool scsi_nexus_match(const scsiNexus *nx, const char *iport, uint16_t rtp);
+scsiNexusState *scsi_nexus_find_locked(scsiLu *lu, const scsiNexus *nx, bool create);
+void scsi_ua_add_locked(scsiNexusState *ns, uint8_t asc, uint8_t ascq);
+void scsi_ua_all_locked(scsiLu *lu, const scsiNexus *except, uint8_t asc, uint8_t ascq);
+bool scsi_ua_pop_locked(scsiNexusState *ns, uint8_t *asc, uint8_t *ascq);
+
+/* scsi_lu_state.c */
+uint64_t scsi_lu_nblocks(const scsiLu *lu);
+/* Is the LU fenced for this write (after asking cfg.fence_check)? */
+bool scsi_lu_fence_holds(scsiLu *lu);
 
 /* scsi_spc.c */
 int spc_prep_tur(scsiLu *lu, scsiCmd *cmd);
@@ -232,8 +244,6 @@ int spc_prep_prevent_allow(scsiLu *lu, scsiCmd *cmd);
 void spc_exec_nop(scsiLu *lu, scsiCmd *cmd);
 int spc_prep_start_stop(scsiLu *lu, scsiCmd *cmd);
 void spc_exec_start_stop(scsiLu *lu, scsiCmd *cmd);
-int spc_prep_rsoc(scsiLu *lu, scsiCmd *cmd);
-void spc_exec_rsoc(scsiLu *lu, scsiCmd *cmd);
 size_t spc_std_inquiry(const scsiLu *lu, uint8_t *buf, size_t max);
 size_t spc_report_luns_data(const scsiCmd *cmd, uint8_t *buf, size_t max, uint32_t *full_len);
 
@@ -273,8 +283,6 @@ int sbc_prep_caw(scsiLu *lu, scsiCmd *cmd);
 void sbc_exec_caw(scsiLu *lu, scsiCmd *cmd);
 void sbc_exec_orwrite(scsiLu *lu, scsiCmd *cmd);
 bool sbc_write_protected(scsiLu *lu, scsiCmd *cmd);
-/* Is the LU fenced for this write (after asking cfg.fence_check)? */
-bool scsi_lu_fence_holds(scsiLu *lu);
 
 /* scsi_pr.c */
 int pr_prep_in(scsiLu *lu, scsiCmd *cmd);
@@ -286,5 +294,14 @@ bool pr_allows_locked(scsiLu *lu, const scsiNexus *nx, uint8_t prc);
 bool pr_any_registration_locked(const scsiLu *lu);
 void pr_load(scsiLu *lu);
 void pr_free(scsiLu *lu);
+
+/* scsi_opcodes.c */
+const scsiOpDesc *scsi_op_lookup(const scsiLu *lu, uint8_t opcode, uint8_t sa, bool *opcode_known);
+size_t scsi_op_count(void);
+const scsiOpDesc *scsi_op_at(size_t i);
+bool scsi_op_available(const scsiLu *lu, const scsiOpDesc *op);
+void scsi_op_usage(const scsiLu *lu, const scsiOpDesc *op, uint8_t *usage);
+int spc_prep_rsoc(scsiLu *lu, scsiCmd *cmd);
+void spc_exec_rsoc(scsiLu *lu, scsiCmd *cmd);
 
 #endif

@@ -15,7 +15,7 @@
  *     WRITE(6): 0 means 256 blocks);
  *   - transfer length above VPD B0 MAXIMUM TRANSFER LENGTH -> INVALID FIELD
  *     IN CDB; RDPROTECT/WRPROTECT/VRPROTECT/ORPROTECT are refused by the
- *     usage mask in scsi_core.c (no protection information);
+ *     usage mask in scsi_opcodes.c (no protection information);
  *   - a read-only LU refuses writes with DATA PROTECT / WRITE PROTECTED
  *     (27/00), a software write protected one (control page SWP) with 27/02;
  *   - if the transport collected less Data-Out than the CDB asks for

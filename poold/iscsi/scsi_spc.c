@@ -1,8 +1,9 @@
 /*
  * scsi_spc.c: SPC-4 primary commands — INQUIRY (standard data; VPD pages
  * live in scsi_vpd.c), REPORT LUNS, TEST UNIT READY, REQUEST SENSE,
- * RESERVE/RELEASE (6) and (10), PREVENT ALLOW MEDIUM REMOVAL, START STOP
- * UNIT and REPORT SUPPORTED OPERATION CODES.
+ * RESERVE/RELEASE (6) and (10), PREVENT ALLOW MEDIUM REMOVAL and START STOP
+ * UNIT. REPORT SUPPORTED OPERATION CODES lives with the opcode table it
+ * reports (scsi_opcodes.c).
  *
  * Every Data-In producer builds its full response in a local buffer, puts
  * the full length into the header and copies min(length, allocation
@@ -293,92 +294,4 @@ void spc_exec_release(scsiLu *lu, scsiCmd *cmd)
     if (lu->res2_held && scsi_nexus_match(nx, lu->res2_iport, lu->res2_rtp))
         lu->res2_held = false;
     pthread_mutex_unlock(&lu->lock);
-}
-
-/* ---- REPORT SUPPORTED OPERATION CODES ---------------------------------------------- */
-
-int spc_prep_rsoc(scsiLu *lu, scsiCmd *cmd)
-{
-    uint8_t opt = cmd->cdb[2] & 0x07;
-
-    if (opt > 3) {
-        scsi_sense_invalid_cdb(cmd, 2, 2);
-        return -1;
-    }
-    cmd->data_in_max = get_be32(&cmd->cdb[6]);
-    return 0;
-}
-
-static size_t put_timeouts(uint8_t *p, const scsiOpDesc *op)
-{
-    memset(p, 0, 12);
-    put_be16(p, 0x000a);
-    put_be32(p + 4, op->timeout_s);     /* nominal */
-    put_be32(p + 8, op->timeout_s * 2); /* recommended */
-    return 12;
-}
-
-void spc_exec_rsoc(scsiLu *lu, scsiCmd *cmd)
-{
-    bool rctd = cmd->cdb[2] & 0x80;
-    uint8_t opt = cmd->cdb[2] & 0x07;
-    uint8_t req_op = cmd->cdb[3];
-    uint16_t req_sa = get_be16(&cmd->cdb[4]);
-    uint32_t alloc = get_be32(&cmd->cdb[6]);
-    uint8_t buf[4 + 64 * 20 + 64];
-    size_t len = 0;
-
-    memset(buf, 0, sizeof(buf));
-    if (opt == 0) {
-        len = 4;
-        for (size_t i = 0; i < scsi_op_count(); i++) {
-            const scsiOpDesc *op = scsi_op_at(i);
-            if (!scsi_op_available(lu, op))
-                continue;
-            if (len + 20 > sizeof(buf))
-                break;
-            uint8_t *d = &buf[len];
-            d[0] = op->opcode;
-            put_be16(&d[2], (op->flags & OPF_HAS_SA) ? op->sa : 0);
-            d[5] = ((op->flags & OPF_HAS_SA) ? 0x01 : 0) | (rctd ? 0x02 : 0);
-            put_be16(&d[6], op->cdb_len);
-            len += 8;
-            if (rctd)
-                len += put_timeouts(&buf[len], op);
-        }
-        put_be32(buf, (uint32_t)(len - 4));
-    } else {
-        const scsiOpDesc *op = NULL;
-        bool has_sa = false;
-        /* does the opcode have service actions at all? */
-        for (size_t i = 0; i < scsi_op_count(); i++) {
-            const scsiOpDesc *o = scsi_op_at(i);
-            if (o->opcode == req_op && scsi_op_available(lu, o) && (o->flags & OPF_HAS_SA))
-                has_sa = true;
-        }
-        if (opt == 1 && has_sa) {
-            scsi_sense_invalid_cdb(cmd, 2, 2);
-            return;
-        }
-        if (opt == 2 && !has_sa) {
-            scsi_sense_invalid_cdb(cmd, 2, 2);
-            return;
-        }
-        if (!has_sa || req_sa <= 0x1f)
-            op = scsi_op_lookup(lu, req_op, has_sa ? (uint8_t)req_sa : 0, NULL);
-        if (op && !has_sa && opt == 3 && req_sa != 0)
-            op = NULL;
-        if (!op) {
-            buf[1] = 0x01; /* not supported */
-            len = 4;
-        } else {
-            buf[1] = 0x03 | (rctd ? 0x80 : 0); /* supported per standard */
-            put_be16(&buf[2], op->cdb_len);
-            scsi_op_usage(lu, op, &buf[4]);
-            len = 4 + op->cdb_len;
-            if (rctd)
-                len += put_timeouts(&buf[len], op);
-        }
-    }
-    scsi_data_in(cmd, buf, len, alloc);
 }
