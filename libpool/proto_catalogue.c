@@ -9,6 +9,14 @@
  * The order is the order of `poolctl --help`. `pool set-store` sits with
  * the VM operations: it names the store that holds the pool's VM records.
  *
+ * A new operation is an entry here, its handler in one of poold's handler
+ * tables (poold/handlers_*.c) and its printer in one of poolctl's printer
+ * tables (cli/cmd_*.c). Both programs refuse to start, and the unit tests
+ * test_catalogue and test_dispatch fail, while one of the three is missing.
+ * An op without command words (group NULL) is served by poold but not
+ * offered by poolctl; a param of kind POOL_ARG_PROTOCOL is accepted by
+ * poold but has no poolctl argument.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <string.h>
