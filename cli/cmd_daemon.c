@@ -38,11 +38,8 @@ static int print_stopped(const cliOutput *out, xmlNodePtr reply, const poolReque
     return cli_print_message(out, "poold is shutting down");
 }
 
-static const cliArg no_args[] = {{0}};
-
-const cliCommand cli_daemon_commands[] = {
-    {"daemon", "version", "daemon-version", "show the running poold's version and pid", no_args,
-     print_version},
-    {"daemon", "stop", "daemon-shutdown", "ask poold to shut down cleanly", no_args, print_stopped},
+const cliPrinterEntry cli_daemon_printers[] = {
+    {"daemon-version", print_version},
+    {"daemon-shutdown", print_stopped},
     {0},
 };

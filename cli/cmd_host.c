@@ -86,25 +86,9 @@ static int print_hosts(const cliOutput *out, xmlNodePtr reply, const poolRequest
     return 0;
 }
 
-static const cliArg join_args[] = {
-    {CLI_POSITIONAL, "POOL", "pool", CLI_CHECK_POOL_NAME, "pool name"},
-    {CLI_OPTION_REQUIRED, "host-id", "host-id", CLI_CHECK_HOST_ID,
-     "this host's id in the pool, 1..the pool's host ids (unique per host)"},
-    {CLI_OPTION, "wait", "wait", CLI_CHECK_SECONDS,
-     "seconds to wait for sanlock (default 120; joining takes a few io_timeouts)"},
-    {0},
-};
-static const cliArg pool_args[] = {
-    {CLI_POSITIONAL, "POOL", "pool", CLI_CHECK_POOL_NAME, "pool name"},
-    {0},
-};
-
-const cliCommand cli_host_commands[] = {
-    {"host", "join", "host-join", "join a sanlock pool's lockspace with a host id", join_args,
-     print_joined},
-    {"host", "leave", "host-leave", "leave a pool's lockspace (no leases may be held)", pool_args,
-     print_left},
-    {"host", "list", "host-list", "every host of a pool and sanlock's view of it", pool_args,
-     print_hosts},
+const cliPrinterEntry cli_host_printers[] = {
+    {"host-join", print_joined},
+    {"host-leave", print_left},
+    {"host-list", print_hosts},
     {0},
 };

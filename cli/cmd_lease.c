@@ -65,25 +65,9 @@ static int print_lease(const cliOutput *out, xmlNodePtr reply, const poolRequest
     return ret;
 }
 
-static const cliArg acquire_args[] = {
-    {CLI_POSITIONAL, "POOL", "pool", CLI_CHECK_POOL_NAME, "pool name"},
-    {CLI_POSITIONAL, "VOLUME", "volume", CLI_CHECK_VOLUME_NAME, "volume name"},
-    {CLI_OPTION, "wait", "wait", CLI_CHECK_SECONDS,
-     "seconds to keep trying while another host holds it (default 0: try once)"},
-    {0},
-};
-static const cliArg lease_args[] = {
-    {CLI_POSITIONAL, "POOL", "pool", CLI_CHECK_POOL_NAME, "pool name"},
-    {CLI_POSITIONAL, "VOLUME", "volume", CLI_CHECK_VOLUME_NAME, "volume name"},
-    {0},
-};
-
-const cliCommand cli_lease_commands[] = {
-    {"lease", "acquire", "lease-acquire",
-     "take a volume's lease on this host (its LUN then takes writes here)", acquire_args,
-     print_lease},
-    {"lease", "release", "lease-release", "give back a volume's lease held by poold here",
-     lease_args, print_lease},
-    {"lease", "status", "lease-status", "who holds a volume's lease", lease_args, print_lease},
+const cliPrinterEntry cli_lease_printers[] = {
+    {"lease-acquire", print_lease},
+    {"lease-release", print_lease},
+    {"lease-status", print_lease},
     {0},
 };

@@ -213,60 +213,13 @@ static int stop_again(xmlNodePtr reply, const poolRequest *req, poolRequest **ne
     return 1;
 }
 
-static const cliArg define_args[] = {
-    {CLI_POSITIONAL, "POOL", "pool", CLI_CHECK_POOL_NAME, "pool name"},
-    {CLI_POSITIONAL, "FILE", "xml", CLI_CHECK_XML_FILE,
-     "libvirt domain XML; every <disk> type='volume' with <source pool='POOL' volume='V'/>"},
-    {0},
-};
-static const cliArg name_args[] = {
-    {CLI_POSITIONAL, "POOL", "pool", CLI_CHECK_POOL_NAME, "pool name"},
-    {CLI_POSITIONAL, "NAME", "name", CLI_CHECK_NONE, "VM name"},
-    {0},
-};
-static const cliArg start_args[] = {
-    {CLI_POSITIONAL, "POOL", "pool", CLI_CHECK_POOL_NAME, "pool name"},
-    {CLI_POSITIONAL, "NAME", "name", CLI_CHECK_NONE, "VM name"},
-    {CLI_FLAG, "takeover", "takeover", CLI_CHECK_NONE,
-     "start it although its record names another host (that host is down for good)"},
-    {0},
-};
-static const cliArg stop_args[] = {
-    {CLI_POSITIONAL, "POOL", "pool", CLI_CHECK_POOL_NAME, "pool name"},
-    {CLI_POSITIONAL, "NAME", "name", CLI_CHECK_NONE, "VM name"},
-    {CLI_FLAG, "force", "force", CLI_CHECK_NONE,
-     "pull the plug (destroy) instead of asking the guest to shut down"},
-    {CLI_OPTION, "wait", "wait", CLI_CHECK_SECONDS,
-     "how long to wait for the guest to shut down, 0..600 s (default 60)"},
-    {0},
-};
-static const cliArg pool_args[] = {
-    {CLI_POSITIONAL, "POOL", "pool", CLI_CHECK_POOL_NAME, "pool name"},
-    {0},
-};
-static const cliArg store_args[] = {
-    {CLI_POSITIONAL, "POOL", "pool", CLI_CHECK_POOL_NAME, "pool name"},
-    {CLI_POSITIONAL, "URL", "url", CLI_CHECK_STORE_URL,
-     "nfs://server[:port]/export/path or an absolute directory path (a mounted share)"},
-    {CLI_OPTION, "timeout-ms", "timeout-ms", CLI_CHECK_TIMEOUT_MS,
-     "bound on every NFS call, 100..600000 ms (default 5000)"},
-    {0},
-};
-
-const cliCommand cli_vm_commands[] = {
-    {"pool", "set-store", "pool-set-store", "name the pool's VM metadata store (must be reachable)",
-     store_args, print_store},
-    {"vm", "define", "vm-define", "define a VM from a domain XML file (disks: pool volumes)",
-     define_args, print_defined},
-    {"vm", "undefine", "vm-undefine", "remove a VM's definition (not while it runs)", name_args,
-     print_undefined},
-    {"vm", "list", "vm-list", "every VM of a pool, with the host it runs on", pool_args,
-     print_list},
-    {"vm", "show", "vm-show", "a VM's record and domain XML", name_args, print_vm},
-    {"vm", "start", "vm-start",
-     "start a VM on this host (takes its volume leases through libvirt's sanlock lock manager)",
-     start_args, print_started},
-    {"vm", "stop", "vm-stop", "shut a VM down on this host (or --force), release its leases",
-     stop_args, print_stopped, stop_again},
+const cliPrinterEntry cli_vm_printers[] = {
+    {"pool-set-store", print_store},
+    {"vm-define", print_defined},
+    {"vm-undefine", print_undefined},
+    {"vm-list", print_list},
+    {"vm-show", print_vm},
+    {"vm-start", print_started},
+    {"vm-stop", print_stopped, stop_again},
     {0},
 };

@@ -1,8 +1,9 @@
 /*
  * main.c: poolctl, the operator's tool. Argument parsing is driven by the
- * command tables (cmd_*.c): each command lists its positionals and options
- * and the request parameter each one fills, so help text, validation and
- * the request all come from one place.
+ * catalogue of operations (libpool/proto_catalogue.c): each command lists
+ * its positionals and options and the request parameter each one fills, so
+ * help text, validation and the request all come from one place, the one
+ * poold checks requests against. The replies go to the printers (cmd_*.c).
  *
  * Values are checked here first (names, sizes, paths) so mistakes get an
  * immediate, precise message; poold checks everything again, since the
@@ -29,10 +30,49 @@
 #define DEFAULT_SOCKET  "/run/poold/poold.sock"
 #define DEFAULT_TIMEOUT 600
 
-static const cliCommand *const families[] = {
-    cli_pool_commands,   cli_volume_commands, cli_host_commands, cli_lease_commands,
-    cli_target_commands, cli_daemon_commands, cli_vm_commands};
-#define NFAMILIES (sizeof(families) / sizeof(families[0]))
+static const cliPrinterEntry *const printer_tables[] = {
+    cli_pool_printers,   cli_volume_printers, cli_host_printers, cli_lease_printers,
+    cli_target_printers, cli_daemon_printers, cli_vm_printers};
+#define NPRINTER_TABLES (sizeof(printer_tables) / sizeof(printer_tables[0]))
+
+/* Protocol-only params (POOL_ARG_PROTOCOL) are neither: poolctl sets them
+ * itself, they are no part of its command line. */
+static bool is_option(const poolOpArg *a)
+{
+    return a->kind == POOL_ARG_OPTION || a->kind == POOL_ARG_FLAG ||
+           a->kind == POOL_ARG_OPTION_REQUIRED;
+}
+
+static bool is_positional(const poolOpArg *a)
+{
+    return a->kind == POOL_ARG_POSITIONAL || a->kind == POOL_ARG_POSITIONAL_MULTI;
+}
+
+static const cliPrinterEntry *find_printer(const char *op)
+{
+    for (size_t t = 0; t < NPRINTER_TABLES; t++)
+        for (const cliPrinterEntry *p = printer_tables[t]; p->op; p++)
+            if (strcmp(p->op, op) == 0)
+                return p;
+    return NULL;
+}
+
+/* Every poolctl command of the catalogue has exactly one printer, and every
+ * printer belongs to one: a mismatch is a build mistake, said at once. */
+static int check_printer_tables(void)
+{
+    const char *names[128];
+    size_t n = 0;
+    for (size_t t = 0; t < NPRINTER_TABLES; t++)
+        for (const cliPrinterEntry *p = printer_tables[t]; p->op; p++) {
+            if (n == sizeof(names) / sizeof(names[0])) {
+                pool_error(POOL_ERR_INTERNAL, "poolctl's printer tables: too many entries");
+                return -1;
+            }
+            names[n++] = p->op;
+        }
+    return pool_catalogue_check_table(names, n, true, "poolctl's printer tables");
+}
 
 static void usage_global(FILE *f)
 {
@@ -47,32 +87,34 @@ static void usage_global(FILE *f)
             "  -V, --version       print poolctl's version\n\n"
             "Commands:\n",
             DEFAULT_TIMEOUT);
-    for (size_t f2 = 0; f2 < NFAMILIES; f2++)
-        for (const cliCommand *c = families[f2]; c->group; c++)
+    for (const poolOpSpec *c = pool_catalogue; c->op; c++)
+        if (c->group)
             fprintf(f, "  %-6s %-11s %s\n", c->group, c->verb, c->summary);
     fprintf(f, "\nSee poolctl(8) for details and exit codes.\n");
 }
 
-static void usage_command(FILE *f, const cliCommand *c)
+static void usage_command(FILE *f, const poolOpSpec *c)
 {
     fprintf(f, "Usage: poolctl %s %s", c->group, c->verb);
-    for (const cliArg *a = c->args; a->name; a++) {
-        if (a->kind == CLI_POSITIONAL)
+    for (const poolOpArg *a = c->args; a->param; a++) {
+        if (a->kind == POOL_ARG_POSITIONAL)
             fprintf(f, " %s", a->name);
-        else if (a->kind == CLI_POSITIONAL_MULTI)
+        else if (a->kind == POOL_ARG_POSITIONAL_MULTI)
             fprintf(f, " %s...", a->name);
     }
     bool has_opts = false;
-    for (const cliArg *a = c->args; a->name; a++)
-        if (a->kind == CLI_OPTION || a->kind == CLI_FLAG || a->kind == CLI_OPTION_REQUIRED)
+    for (const poolOpArg *a = c->args; a->param; a++)
+        if (is_option(a))
             has_opts = true;
     fprintf(f, "%s\n%s.\n", has_opts ? " [OPTIONS]" : "", c->summary);
-    for (const cliArg *a = c->args; a->name; a++) {
+    for (const poolOpArg *a = c->args; a->param; a++) {
+        if (a->kind == POOL_ARG_PROTOCOL)
+            continue;
         char left[64];
-        if (a->kind == CLI_OPTION || a->kind == CLI_OPTION_REQUIRED)
+        if (a->kind == POOL_ARG_OPTION || a->kind == POOL_ARG_OPTION_REQUIRED)
             snprintf(left, sizeof(left), "--%s %s", a->name,
-                     a->kind == CLI_OPTION_REQUIRED ? "VALUE (required)" : "VALUE");
-        else if (a->kind == CLI_FLAG)
+                     a->kind == POOL_ARG_OPTION_REQUIRED ? "VALUE (required)" : "VALUE");
+        else if (a->kind == POOL_ARG_FLAG)
             snprintf(left, sizeof(left), "--%s", a->name);
         else
             snprintf(left, sizeof(left), "%s", a->name);
@@ -80,36 +122,36 @@ static void usage_command(FILE *f, const cliCommand *c)
     }
 }
 
-static int check_value(const cliArg *a, const char *v)
+static int check_value(const poolOpArg *a, const char *v)
 {
     uint64_t n;
     switch (a->check) {
-    case CLI_CHECK_POOL_NAME:
+    case POOL_CHECK_POOL_NAME:
         return pool_name_validate(POOL_NAME_POOL, v);
-    case CLI_CHECK_VOLUME_NAME:
+    case POOL_CHECK_VOLUME_NAME:
         return pool_name_validate(POOL_NAME_VOLUME, v);
-    case CLI_CHECK_SIZE:
+    case POOL_CHECK_SIZE:
         return pool_parse_size(v, a->name, &n);
-    case CLI_CHECK_UINT:
+    case POOL_CHECK_UINT:
         return pool_parse_uint(v, a->name, 1, UINT32_MAX, &n);
-    case CLI_CHECK_HOST_ID:
+    case POOL_CHECK_HOST_ID:
         return pool_parse_uint(v, a->name, 1, 2000, &n);
-    case CLI_CHECK_SECONDS:
+    case POOL_CHECK_SECONDS:
         return pool_parse_uint(v, a->name, 0, 600, &n);
-    case CLI_CHECK_PATH:
+    case POOL_CHECK_PATH:
         if (v[0] != '/') {
             pool_error(POOL_ERR_INVALID_ARG, "%s '%s' must be an absolute path", a->name, v);
             return -1;
         }
         return 0;
-    case CLI_CHECK_ISCSI_NAME:
+    case POOL_CHECK_ISCSI_NAME:
         return pool_iscsi_name_validate(v);
-    case CLI_CHECK_STORE_URL:
+    case POOL_CHECK_STORE_URL:
         return pool_store_url_check(v);
-    case CLI_CHECK_TIMEOUT_MS:
+    case POOL_CHECK_TIMEOUT_MS:
         return pool_parse_uint(v, a->name, POOL_STORE_TIMEOUT_MIN_MS, POOL_STORE_TIMEOUT_MAX_MS,
                                &n);
-    case CLI_CHECK_CHAP_USER:
+    case POOL_CHECK_CHAP_USER:
         if (pool_chap_user_validate(v) < 0) {
             pool_error_prefix("--%s", a->name);
             return -1;
@@ -120,19 +162,18 @@ static int check_value(const cliArg *a, const char *v)
     }
 }
 
-static const cliCommand *find_command(const char *group, const char *verb)
+static const poolOpSpec *find_command(const char *group, const char *verb)
 {
-    for (size_t f = 0; f < NFAMILIES; f++)
-        for (const cliCommand *c = families[f]; c->group; c++)
-            if (strcmp(c->group, group) == 0 && (!verb || strcmp(c->verb, verb) == 0))
-                return c;
+    for (const poolOpSpec *c = pool_catalogue; c->op; c++)
+        if (c->group && strcmp(c->group, group) == 0 && (!verb || strcmp(c->verb, verb) == 0))
+            return c;
     return NULL;
 }
 
 /* --secret-file: the secret goes to poold over the control socket, read
  * here so it never appears in a command line (ps, shell history). One
  * trailing newline (as `echo` and editors leave) is not part of it. */
-static int add_secret_file(poolRequest *req, const cliArg *a, const char *path)
+static int add_secret_file(poolRequest *req, const poolOpArg *a, const char *path)
 {
     char *data = NULL;
     size_t len = 0;
@@ -157,7 +198,7 @@ static int add_secret_file(poolRequest *req, const cliArg *a, const char *path)
 /* An XML file (vm define): its content goes in the request. Line ends
  * CRLF become LF; other control characters cannot travel in a request and
  * are refused here, naming the line. */
-static int add_xml_file(poolRequest *req, const cliArg *a, const char *path)
+static int add_xml_file(poolRequest *req, const poolOpArg *a, const char *path)
 {
     POOL_AUTOFREE(char *) data = NULL;
     size_t len = 0;
@@ -187,11 +228,11 @@ static int add_xml_file(poolRequest *req, const cliArg *a, const char *path)
 }
 
 /* Check a value and add it to the request under the argument's param. */
-static int add_value(poolRequest *req, const cliArg *a, const char *v)
+static int add_value(poolRequest *req, const poolOpArg *a, const char *v)
 {
-    if (a->check == CLI_CHECK_SECRET_FILE)
+    if (a->check == POOL_CHECK_SECRET_FILE)
         return add_secret_file(req, a, v);
-    if (a->check == CLI_CHECK_XML_FILE)
+    if (a->check == POOL_CHECK_XML_FILE)
         return add_xml_file(req, a, v);
     if (check_value(a, v) < 0)
         return -1;
@@ -199,13 +240,13 @@ static int add_value(poolRequest *req, const cliArg *a, const char *v)
 }
 
 /* Parse the command's own arguments into a request. */
-static poolRequest *parse_command(const cliCommand *c, int argc, char **argv)
+static poolRequest *parse_command(const poolOpSpec *c, int argc, char **argv)
 {
     POOL_AUTOPTR(poolRequest) req = pool_request_new(c->op);
     if (!req)
         return NULL;
-    const cliArg *pos = c->args;
-    bool seen[32] = {false};
+    const poolOpArg *pos = c->args;
+    bool seen[POOL_OP_ARGS_MAX] = {false};
     bool only_positional = false;
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
@@ -217,11 +258,9 @@ static poolRequest *parse_command(const cliCommand *c, int argc, char **argv)
             const char *name = arg + 2;
             const char *eq = strchr(name, '=');
             size_t nl = eq ? (size_t)(eq - name) : strlen(name);
-            const cliArg *a = NULL;
-            for (const cliArg *x = c->args; x->name; x++)
-                if ((x->kind == CLI_OPTION || x->kind == CLI_FLAG ||
-                     x->kind == CLI_OPTION_REQUIRED) &&
-                    strlen(x->name) == nl && strncmp(x->name, name, nl) == 0)
+            const poolOpArg *a = NULL;
+            for (const poolOpArg *x = c->args; x->param; x++)
+                if (is_option(x) && strlen(x->name) == nl && strncmp(x->name, name, nl) == 0)
                     a = x;
             if (!a) {
                 pool_error(POOL_ERR_INVALID_ARG, "%s %s: unknown option '%.*s'", c->group, c->verb,
@@ -236,7 +275,7 @@ static poolRequest *parse_command(const cliCommand *c, int argc, char **argv)
             }
             seen[idx] = true;
             const char *val;
-            if (a->kind == CLI_FLAG) {
+            if (a->kind == POOL_ARG_FLAG) {
                 if (eq) {
                     pool_error(POOL_ERR_INVALID_ARG, "%s %s: --%s takes no value", c->group,
                                c->verb, a->name);
@@ -261,9 +300,9 @@ static poolRequest *parse_command(const cliCommand *c, int argc, char **argv)
             pool_error(POOL_ERR_INVALID_ARG, "%s %s: unknown option '%s'", c->group, c->verb, arg);
             return NULL;
         }
-        while (pos->name && pos->kind != CLI_POSITIONAL && pos->kind != CLI_POSITIONAL_MULTI)
+        while (pos->param && !is_positional(pos))
             pos++;
-        if (!pos->name) {
+        if (!pos->param) {
             pool_error(POOL_ERR_INVALID_ARG, "%s %s: unexpected argument '%s'", c->group, c->verb,
                        arg);
             return NULL;
@@ -271,17 +310,17 @@ static poolRequest *parse_command(const cliCommand *c, int argc, char **argv)
         if (add_value(req, pos, arg) < 0)
             return NULL;
         seen[pos - c->args] = true;
-        if (pos->kind == CLI_POSITIONAL)
+        if (pos->kind == POOL_ARG_POSITIONAL)
             pos++;
     }
-    for (const cliArg *a = c->args; a->name; a++)
-        if (a->kind == CLI_OPTION_REQUIRED && !seen[a - c->args]) {
+    for (const poolOpArg *a = c->args; a->param; a++)
+        if (a->kind == POOL_ARG_OPTION_REQUIRED && !seen[a - c->args]) {
             pool_error(POOL_ERR_INVALID_ARG, "%s %s: missing --%s (see poolctl %s %s --help)",
                        c->group, c->verb, a->name, c->group, c->verb);
             return NULL;
         }
-    for (const cliArg *a = c->args; a->name; a++)
-        if ((a->kind == CLI_POSITIONAL || a->kind == CLI_POSITIONAL_MULTI) && !seen[a - c->args]) {
+    for (const poolOpArg *a = c->args; a->param; a++)
+        if (is_positional(a) && !seen[a - c->args]) {
             pool_error(POOL_ERR_INVALID_ARG, "%s %s: missing %s (see poolctl %s %s --help)",
                        c->group, c->verb, a->name, c->group, c->verb);
             return NULL;
@@ -371,6 +410,8 @@ static int fail(void)
 
 int main(int argc, char **argv)
 {
+    if (check_printer_tables() < 0)
+        return fail();
     const char *socket_path = getenv("POOLD_SOCKET");
     int timeout_s = DEFAULT_TIMEOUT;
     cliOutput out = {.json = false};
@@ -442,10 +483,9 @@ int main(int argc, char **argv)
     }
     if (nrest == 1) {
         if (help) {
-            for (size_t f = 0; f < NFAMILIES; f++)
-                for (const cliCommand *c = families[f]; c->group; c++)
-                    if (strcmp(c->group, rest[0]) == 0)
-                        usage_command(stdout, c);
+            for (const poolOpSpec *c = pool_catalogue; c->op; c++)
+                if (c->group && strcmp(c->group, rest[0]) == 0)
+                    usage_command(stdout, c);
             free(rest);
             return 0;
         }
@@ -456,7 +496,7 @@ int main(int argc, char **argv)
     }
     /* Two-word verbs ("target acl add"): the table spells them with a
      * space; try the one-word verb first. */
-    const cliCommand *cmd = find_command(rest[0], rest[1]);
+    const poolOpSpec *cmd = find_command(rest[0], rest[1]);
     int used = 2;
     char verb2[64];
     if (!cmd && nrest >= 3 && snprintf(verb2, sizeof(verb2), "%s %s", rest[1], rest[2]) > 0 &&
@@ -466,14 +506,13 @@ int main(int argc, char **argv)
         /* "poolctl target acl" or "... acl --help": show the two-word verbs */
         size_t l = strlen(rest[1]);
         bool any = false;
-        for (size_t f = 0; f < NFAMILIES; f++)
-            for (const cliCommand *c = families[f]; c->group; c++)
-                if (strcmp(c->group, rest[0]) == 0 && strncmp(c->verb, rest[1], l) == 0 &&
-                    c->verb[l] == ' ') {
-                    if (help)
-                        usage_command(stdout, c);
-                    any = true;
-                }
+        for (const poolOpSpec *c = pool_catalogue; c->op; c++)
+            if (c->group && strcmp(c->group, rest[0]) == 0 && strncmp(c->verb, rest[1], l) == 0 &&
+                c->verb[l] == ' ') {
+                if (help)
+                    usage_command(stdout, c);
+                any = true;
+            }
         if (any && help) {
             free(rest);
             return 0;
@@ -500,9 +539,10 @@ int main(int argc, char **argv)
     xmlDocPtr doc = call(socket_path, timeout_s, req);
     if (!doc)
         return fail();
-    while (cmd->again) {
+    const cliPrinterEntry *printer = find_printer(cmd->op);
+    while (printer->again) {
         poolRequest *next = NULL;
-        int a = cmd->again(xmlDocGetRootElement(doc), req, &next);
+        int a = printer->again(xmlDocGetRootElement(doc), req, &next);
         if (a < 0) {
             xmlFreeDoc(doc);
             return fail();
@@ -516,7 +556,7 @@ int main(int argc, char **argv)
         if (!(doc = call(socket_path, timeout_s, req)))
             return fail();
     }
-    int r = cmd->print(&out, xmlDocGetRootElement(doc), req);
+    int r = printer->print(&out, xmlDocGetRootElement(doc), req);
     xmlFreeDoc(doc);
     if (r < 0)
         return fail();

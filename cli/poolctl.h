@@ -1,8 +1,9 @@
 /*
- * poolctl.h: the command table. Each command family (pool, volume, daemon)
- * lives in its own file and contributes a table of commands; main.c parses
- * argv against the tables, builds the request, sends it and hands the reply
- * to the command's printer.
+ * poolctl.h: what poolctl's parts share. The commands come from the
+ * catalogue of operations (pool_catalogue, pool-proto.h): main.c parses argv
+ * against it, builds the request, sends it and hands the reply to the op's
+ * printer. Each command family (pool, volume, daemon, ...) has its printers
+ * in its own file (cmd_*.c), with a table from op name to printer.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -14,43 +15,8 @@
 
 #include "pool-proto.h"
 
-typedef enum {
-    CLI_POSITIONAL,       /* required positional */
-    CLI_POSITIONAL_MULTI, /* one or more, must be last */
-    CLI_OPTION,           /* --name VALUE (or --name=VALUE) */
-    CLI_FLAG,             /* --name, sent as "yes" */
-    CLI_OPTION_REQUIRED,  /* --name VALUE that must be given */
-} cliArgKind;
-
-typedef enum {
-    CLI_CHECK_NONE,
-    CLI_CHECK_POOL_NAME,
-    CLI_CHECK_VOLUME_NAME,
-    CLI_CHECK_SIZE,
-    CLI_CHECK_UINT,
-    CLI_CHECK_SECONDS, /* a wait: 0 (try once) .. 600 */
-    CLI_CHECK_HOST_ID, /* sanlock host id: 1..2000 */
-    CLI_CHECK_PATH,
-    CLI_CHECK_ISCSI_NAME,  /* iqn. / eui. / naa. name (RFC 3720 3.2.6) */
-    CLI_CHECK_CHAP_USER,   /* CHAP user name */
-    CLI_CHECK_SECRET_FILE, /* a file holding a CHAP secret: poolctl sends the
-                            * file's content (one trailing newline dropped),
-                            * never the path, so secrets stay out of argv */
-    CLI_CHECK_XML_FILE,    /* an XML document (up to CLI_XML_FILE_MAX bytes):
-                            * poolctl sends the file's content */
-    CLI_CHECK_STORE_URL,   /* nfs://server[:port]/export/path or an absolute path */
-    CLI_CHECK_TIMEOUT_MS,  /* milliseconds, 100..600000 */
-} cliCheck;
-
+/* vm define FILE: the largest domain XML poolctl reads and sends. */
 #define CLI_XML_FILE_MAX (1024 * 1024)
-
-typedef struct {
-    cliArgKind kind;
-    const char *name;  /* positional: shown in usage; option: long name */
-    const char *param; /* request parameter it fills */
-    cliCheck check;    /* client-side validation, for early clear errors */
-    const char *help;
-} cliArg;
 
 typedef struct {
     bool json;
@@ -64,23 +30,23 @@ typedef int (*cliPrinter)(const cliOutput *out, xmlNodePtr reply, const poolRequ
 typedef int (*cliAgain)(xmlNodePtr reply, const poolRequest *req, poolRequest **next);
 #define CLI_AGAIN_MS 250
 
+/* What poolctl does with an op's reply. The command itself (its words,
+ * arguments, checks and help) is the op's entry in the catalogue
+ * (pool_catalogue, pool-proto.h); main.c checks at start that the printer
+ * tables cover its poolctl commands exactly once. */
 typedef struct {
-    const char *group; /* "pool" */
-    const char *verb;  /* "create" */
-    const char *op;    /* protocol op: "pool-create" */
-    const char *summary;
-    const cliArg *args; /* terminated by {0} */
+    const char *op; /* protocol op: "pool-create" */
     cliPrinter print;
     cliAgain again; /* NULL: one request */
-} cliCommand;
+} cliPrinterEntry;
 
-extern const cliCommand cli_pool_commands[];
-extern const cliCommand cli_volume_commands[];
-extern const cliCommand cli_daemon_commands[];
-extern const cliCommand cli_target_commands[];
-extern const cliCommand cli_host_commands[];
-extern const cliCommand cli_lease_commands[];
-extern const cliCommand cli_vm_commands[]; /* cmd_vm.c: vm ..., pool set-store */
+extern const cliPrinterEntry cli_pool_printers[];
+extern const cliPrinterEntry cli_volume_printers[];
+extern const cliPrinterEntry cli_daemon_printers[];
+extern const cliPrinterEntry cli_target_printers[];
+extern const cliPrinterEntry cli_host_printers[];
+extern const cliPrinterEntry cli_lease_printers[];
+extern const cliPrinterEntry cli_vm_printers[]; /* cmd_vm.c: vm ..., pool set-store */
 
 /* output.c */
 int cli_print_pools(const cliOutput *out, xmlNodePtr reply, bool list);

@@ -167,17 +167,12 @@ static int lease_status(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
     return vol ? lease_reply(d, vol, reply) : -1;
 }
 
-static const char *const join_params[] = {"pool", "host-id", "wait", NULL};
-static const char *const pool_params[] = {"pool", NULL};
-static const char *const acquire_params[] = {"pool", "volume", "wait", NULL};
-static const char *const lease_params[] = {"pool", "volume", NULL};
-
 const poolDispatchEntry poold_cluster_handlers[] = {
-    {"host-join", host_join, join_params},
-    {"host-leave", host_leave, pool_params},
-    {"host-list", host_list, pool_params},
-    {"lease-acquire", lease_acquire, acquire_params},
-    {"lease-release", lease_release, lease_params},
-    {"lease-status", lease_status, lease_params},
-    {NULL, NULL, NULL},
+    {"host-join", host_join},
+    {"host-leave", host_leave},
+    {"host-list", host_list},
+    {"lease-acquire", lease_acquire},
+    {"lease-release", lease_release},
+    {"lease-status", lease_status},
+    {NULL, NULL},
 };

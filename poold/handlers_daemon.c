@@ -30,10 +30,8 @@ static int daemon_shutdown(poolDaemon *d, const poolRequest *req, xmlNodePtr rep
     return 0;
 }
 
-static const char *const no_params[] = {NULL};
-
 const poolDispatchEntry poold_daemon_handlers[] = {
-    {"daemon-version", daemon_version, no_params},
-    {"daemon-shutdown", daemon_shutdown, no_params},
-    {NULL, NULL, NULL},
+    {"daemon-version", daemon_version},
+    {"daemon-shutdown", daemon_shutdown},
+    {NULL, NULL},
 };

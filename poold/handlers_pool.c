@@ -151,19 +151,7 @@ static int pool_list(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
     return r;
 }
 
-static const char *const create_params[] = {"name",        "device", "extent-size", "host-ids",
-                                            "lease-slots", "force",  "locking",     "io-timeout",
-                                            "host-id",     NULL};
-static const char *const name_params[] = {"name", NULL};
-static const char *const import_params[] = {"name", "device", "host-id", NULL};
-static const char *const destroy_params[] = {"name", "force", NULL};
-static const char *const no_params[] = {NULL};
-
 const poolDispatchEntry poold_pool_handlers[] = {
-    {"pool-create", pool_create, create_params},
-    {"pool-import", pool_import, import_params},
-    {"pool-destroy", pool_destroy, destroy_params},
-    {"pool-info", pool_info, name_params},
-    {"pool-list", pool_list, no_params},
-    {NULL, NULL, NULL},
+    {"pool-create", pool_create}, {"pool-import", pool_import}, {"pool-destroy", pool_destroy},
+    {"pool-info", pool_info},     {"pool-list", pool_list},     {NULL, NULL},
 };

@@ -265,16 +265,12 @@ static int vol_unexport(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
     return vol_export_change(d, req, reply, false);
 }
 
-static const char *const pool_params[] = {"pool", NULL};
-static const char *const acl_params[] = {"pool", "initiator", NULL};
-static const char *const chap_params[] = {"pool",        "user",          "secret",
-                                          "mutual-user", "mutual-secret", NULL};
-static const char *const vol_params[] = {"pool", "name", NULL};
-static const char *const export_params[] = {"pool", "name", "mode", NULL};
-
+/* volume-export and volume-unexport are `poolctl volume` commands but are
+ * served here: they change what the pool's iSCSI target offers, and need
+ * the target's state (need_target) like the other ops of this file. */
 const poolDispatchEntry poold_target_handlers[] = {
-    {"target-info", target_info, pool_params},      {"target-acl-add", acl_add, acl_params},
-    {"target-acl-remove", acl_remove, acl_params},  {"target-chap-set", chap_set, chap_params},
-    {"target-chap-clear", chap_clear, pool_params}, {"volume-export", vol_export, export_params},
-    {"volume-unexport", vol_unexport, vol_params},  {NULL, NULL, NULL},
+    {"target-info", target_info},      {"target-acl-add", acl_add},
+    {"target-acl-remove", acl_remove}, {"target-chap-set", chap_set},
+    {"target-chap-clear", chap_clear}, {"volume-export", vol_export},
+    {"volume-unexport", vol_unexport}, {NULL, NULL},
 };

@@ -141,16 +141,7 @@ static int pool_set_store(poolDaemon *d, const poolRequest *req, xmlNodePtr repl
     return 0;
 }
 
-static const char *const define_params[] = {"pool", "xml", NULL};
-static const char *const name_params[] = {"pool", "name", NULL};
-static const char *const pool_params[] = {"pool", NULL};
-static const char *const store_params[] = {"pool", "url", "timeout-ms", NULL};
-
 const poolDispatchEntry poold_vm_handlers[] = {
-    {"vm-define", vm_define, define_params},
-    {"vm-undefine", vm_undefine, name_params},
-    {"vm-list", vm_list, pool_params},
-    {"vm-show", vm_show, name_params},
-    {"pool-set-store", pool_set_store, store_params},
-    {NULL, NULL, NULL},
+    {"vm-define", vm_define}, {"vm-undefine", vm_undefine},       {"vm-list", vm_list},
+    {"vm-show", vm_show},     {"pool-set-store", pool_set_store}, {NULL, NULL},
 };

@@ -404,12 +404,8 @@ static int vm_stop(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
     return poold_vm_record_reply(pool, rec, reply) < 0 ? -1 : set_state(reply, "stopped");
 }
 
-static const char *const start_params[] = {"pool", "name", "takeover", NULL};
-/* wait: how long poolctl waits for a shutdown (its business; checked) */
-static const char *const stop_params[] = {"pool", "name", "force", "shutdown", "wait", NULL};
-
 const poolDispatchEntry poold_vm_run_handlers[] = {
-    {"vm-start", vm_start, start_params},
-    {"vm-stop", vm_stop, stop_params},
-    {NULL, NULL, NULL},
+    {"vm-start", vm_start},
+    {"vm-stop", vm_stop},
+    {NULL, NULL},
 };

@@ -143,13 +143,7 @@ static int vol_list(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
     return r;
 }
 
-static const char *const create_params[] = {"pool", "name", "size", NULL};
-static const char *const resize_params[] = {"pool", "name", "size", "allow-shrink", NULL};
-static const char *const vol_params[] = {"pool", "name", NULL};
-static const char *const list_params[] = {"pool", NULL};
-
 const poolDispatchEntry poold_volume_handlers[] = {
-    {"volume-create", vol_create, create_params}, {"volume-resize", vol_resize, resize_params},
-    {"volume-delete", vol_delete, vol_params},    {"volume-info", vol_info, vol_params},
-    {"volume-list", vol_list, list_params},       {NULL, NULL, NULL},
+    {"volume-create", vol_create}, {"volume-resize", vol_resize}, {"volume-delete", vol_delete},
+    {"volume-info", vol_info},     {"volume-list", vol_list},     {NULL, NULL},
 };

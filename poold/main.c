@@ -192,6 +192,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "poold: error: unexpected argument '%s'\n", argv[optind]);
         return 2;
     }
+    /* A handler table that misses an op of the catalogue, or serves one it
+     * does not list, is a build mistake: refuse to start. */
+    if (poold_dispatch_check() < 0) {
+        fprintf(stderr, "poold: error: %s\n", pool_error_last_message());
+        return 1;
+    }
 
     /* The default file may be absent (defaults apply); a named one may not. */
     POOL_AUTOPTR(poolConfig) cfg = pool_config_load(config_path, !config_given);

@@ -35,15 +35,19 @@ typedef struct {
  * set; the dispatcher turns that into an error reply. */
 typedef int (*poolHandler)(poolDaemon *d, const poolRequest *req, xmlNodePtr reply);
 
+/* Which handler serves an op. The params an op accepts are the catalogue's
+ * (pool_catalogue in pool-proto.h), not the handler table's. */
 typedef struct {
     const char *op;
     poolHandler handler;
-    const char *const *params; /* every param name the op accepts (NULL-terminated) */
 } poolDispatchEntry;
 
 /* Build the reply document for one request payload (never NULL unless out
  * of memory). */
 xmlDocPtr poold_dispatch(poolDaemon *d, const char *payload, size_t len);
+/* Every op of the catalogue has exactly one handler and every handler
+ * serves an op of the catalogue: 0, or -1 with an internal error. */
+int poold_dispatch_check(void);
 
 extern const poolDispatchEntry poold_pool_handlers[];
 extern const poolDispatchEntry poold_volume_handlers[];

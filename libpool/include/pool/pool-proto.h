@@ -98,4 +98,74 @@ char *pool_reply_format(xmlDocPtr doc, size_t *len);
  * installs the carried error with pool_error_set and returns NULL. */
 xmlDocPtr pool_reply_parse(const char *payload, size_t len, uint64_t expect_id);
 
+/* The catalogue of operations (proto_catalogue.c): every op poold serves,
+ * the parameters it accepts and, for poolctl, the command words, argument
+ * forms and help text. poolctl builds its commands from it and poold checks
+ * requests against it, so an operation is added in one place (plus its
+ * handler in poold and its printer in poolctl, which both check at start
+ * that they cover the catalogue exactly). */
+typedef enum {
+    POOL_ARG_POSITIONAL,       /* required positional */
+    POOL_ARG_POSITIONAL_MULTI, /* one or more, must be last */
+    POOL_ARG_OPTION,           /* --name VALUE (or --name=VALUE) */
+    POOL_ARG_FLAG,             /* --name, sent as "yes" */
+    POOL_ARG_OPTION_REQUIRED,  /* --name VALUE that must be given */
+    POOL_ARG_PROTOCOL,         /* no poolctl argument: a client program sets it
+                                * itself (poolctl's repeated vm-stop) */
+} poolArgKind;
+
+/* How poolctl checks a value before sending it (early, precise errors;
+ * poold checks every value again, the socket being its real boundary). */
+typedef enum {
+    POOL_CHECK_NONE,
+    POOL_CHECK_POOL_NAME,
+    POOL_CHECK_VOLUME_NAME,
+    POOL_CHECK_SIZE,
+    POOL_CHECK_UINT,
+    POOL_CHECK_SECONDS, /* a wait: 0 (try once) .. 600 */
+    POOL_CHECK_HOST_ID, /* sanlock host id: 1..2000 */
+    POOL_CHECK_PATH,
+    POOL_CHECK_ISCSI_NAME,  /* iqn. / eui. / naa. name (RFC 3720 3.2.6) */
+    POOL_CHECK_CHAP_USER,   /* CHAP user name */
+    POOL_CHECK_SECRET_FILE, /* a file holding a CHAP secret: poolctl sends the
+                             * file's content (one trailing newline dropped),
+                             * never the path, so secrets stay out of argv */
+    POOL_CHECK_XML_FILE,    /* an XML document: poolctl sends the file's content */
+    POOL_CHECK_STORE_URL,   /* nfs://server[:port]/export/path or an absolute path */
+    POOL_CHECK_TIMEOUT_MS,  /* milliseconds, 100..600000 */
+} poolArgCheck;
+
+typedef struct {
+    poolArgKind kind;
+    const char *name;  /* positional: shown in usage; option: long name; protocol: NULL */
+    const char *param; /* request parameter it fills */
+    poolArgCheck check;
+    const char *help;
+} poolOpArg;
+
+/* The most arguments an op may list (poolctl tracks them in an array). */
+#define POOL_OP_ARGS_MAX 32
+
+typedef struct {
+    const char *op;        /* protocol op: "pool-create" */
+    const char *group;     /* poolctl words: "pool" (NULL: no poolctl command) */
+    const char *verb;      /* "create"; two words ("acl add") spelled with a space */
+    const char *summary;   /* one line of help */
+    const poolOpArg *args; /* terminated by an entry with param NULL */
+} poolOpSpec;
+
+/* In the order poolctl --help lists them; terminated by an entry with op NULL. */
+extern const poolOpSpec pool_catalogue[];
+
+/* The op's entry, or NULL. */
+const poolOpSpec *pool_catalogue_find(const char *op);
+/* The op's argument filling request parameter `param`, or NULL. */
+const poolOpArg *pool_catalogue_arg(const poolOpSpec *spec, const char *param);
+/* Check a program's table of ops (names[0..n-1]; `what` names the table in
+ * errors) against the catalogue: every name is a catalogue op, none is
+ * there twice, and every catalogue op is there; with `cli_only`, the table
+ * covers exactly the ops that have a poolctl command. 0, or -1 with an
+ * internal error naming the first mismatch. */
+int pool_catalogue_check_table(const char *const *names, size_t n, bool cli_only, const char *what);
+
 #endif
