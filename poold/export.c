@@ -110,9 +110,14 @@ static void lu_identity(const poolVolDef *vol, scsiLuConfig *c)
         k++;
     }
     c->serial[k] = '\0';
-    /* NAA IEEE Registered Extended (6h) carrying the uuid's bits */
-    memcpy(c->naa, u, 16);
-    c->naa[0] = (uint8_t)(0x60 | (u[0] & 0x0f));
+    /* NAA 3h, "locally assigned" (SPC-4 7.8.6.6.4): the 128-bit uuid folded
+     * to 60 bits. Not NAA 6h: that format starts with an IEEE company id,
+     * which poold does not have, so the uuid's first bits claimed someone
+     * else's. The fold depends on the uuid only, so every host, portal and
+     * restart gives the same WWN. */
+    for (int i = 0; i < 8; i++)
+        c->naa[i] = (uint8_t)(u[i] ^ u[i + 8]);
+    c->naa[0] = (uint8_t)(0x30 | (c->naa[0] & 0x0f));
     memcpy(c->uuid, vol->uuid, sizeof(c->uuid));
 }
 

@@ -80,7 +80,7 @@ typedef struct {
     /* identity: stable across hosts and portals, derived from the volume */
     char uuid[37];    /* volume uuid */
     char serial[33];  /* VPD 80 */
-    uint8_t naa[16];  /* VPD 83 NAA IEEE registered extended (type 6) */
+    uint8_t naa[8];   /* VPD 83 NAA locally assigned (NAA 3h: 4 bits + 60 bits) */
     char product[17]; /* INQUIRY product id, space padded by the layer */
     char vendor[9];
     char revision[5];

@@ -48,8 +48,9 @@ static size_t vpd_83(const scsiLu *lu, const scsiNexus *nx, uint8_t *b)
     uint8_t tmp[256];
     size_t n;
 
-    /* NAA IEEE Registered Extended (type 6), logical unit */
-    off += desig(b + off, 0, 1, false, 0, 3, lu->cfg.naa, 16);
+    /* NAA, logical unit: the 8 bytes the LU was given (poold: NAA 3h,
+     * locally assigned, from the volume uuid; see export.c lu_identity) */
+    off += desig(b + off, 0, 1, false, 0, 3, lu->cfg.naa, sizeof(lu->cfg.naa));
 
     /* T10 vendor identification: vendor + volume uuid */
     memset(tmp, ' ', 8);

@@ -107,10 +107,8 @@ static scsiLu *make_lu(unsigned idx, uint64_t size)
     memset(&cfg, 0, sizeof(cfg));
     snprintf(cfg.uuid, sizeof(cfg.uuid), "6a1c3f9e-0000-4000-8000-%012x", idx);
     snprintf(cfg.serial, sizeof(cfg.serial), "6a1c3f9e0000%04x", idx);
-    cfg.naa[0] = 0x60;
-    cfg.naa[1] = 0x01;
-    cfg.naa[2] = 0x40;
-    cfg.naa[15] = (uint8_t)idx;
+    cfg.naa[0] = 0x30;
+    cfg.naa[7] = (uint8_t)idx;
     snprintf(cfg.vendor, sizeof(cfg.vendor), "POOLD");
     snprintf(cfg.product, sizeof(cfg.product), "memdisk");
     snprintf(cfg.revision, sizeof(cfg.revision), "0.1");

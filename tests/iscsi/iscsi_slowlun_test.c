@@ -105,8 +105,8 @@ static scsiLu *make_lu(unsigned idx, bool slow, memDisk **out)
     memset(&cfg, 0, sizeof(cfg));
     snprintf(cfg.uuid, sizeof(cfg.uuid), "7b2d4e1f-0000-4000-8000-%012x", idx);
     snprintf(cfg.serial, sizeof(cfg.serial), "7b2d4e1f0000%04x", idx);
-    cfg.naa[0] = 0x60;
-    cfg.naa[15] = (uint8_t)idx;
+    cfg.naa[0] = 0x30;
+    cfg.naa[7] = (uint8_t)idx;
     snprintf(cfg.vendor, sizeof(cfg.vendor), "POOLD");
     snprintf(cfg.product, sizeof(cfg.product), "slowdisk");
     snprintf(cfg.revision, sizeof(cfg.revision), "0.1");

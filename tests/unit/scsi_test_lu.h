@@ -114,8 +114,8 @@ static scsiLu *mk_lu_cfg(uint64_t nblocks, uint32_t bs, bool thin, bool ro, scsi
         ck_assert_int_eq(posix_memalign((void **)&din, 4096, DIN_SIZE), 0);
     snprintf(c.uuid, sizeof(c.uuid), "0f8e6c3a-1d2b-4c5d-8e9f-a0b1c2d3e4f5");
     snprintf(c.serial, sizeof(c.serial), "0f8e6c3a1d2b4c5d");
-    for (int i = 0; i < 16; i++)
-        c.naa[i] = (uint8_t)(0x60 + i);
+    for (int i = 0; i < 8; i++)
+        c.naa[i] = (uint8_t)(0x30 + i);
     snprintf(c.product, sizeof(c.product), "pool1/vol1");
     snprintf(c.vendor, sizeof(c.vendor), "POOLD");
     snprintf(c.revision, sizeof(c.revision), "0001");

@@ -80,8 +80,9 @@ START_TEST(inquiry_vpd)
     ck_good(&c);
     d = find_desig(din, 0, 3); /* NAA */
     ck_assert_ptr_nonnull(d);
-    ck_assert_int_eq(d[3], 16);
-    ck_assert_int_eq(d[4], 0x60);
+    ck_assert_int_eq(d[3], 8);
+    ck_assert_int_eq(d[4] >> 4, 3); /* NAA 3h: locally assigned */
+    ck_assert_mem_eq(d + 4, "\x30\x31\x32\x33\x34\x35\x36\x37", 8);
     d = find_desig(din, 0, 1); /* T10 vendor id */
     ck_assert_ptr_nonnull(d);
     ck_assert_mem_eq(d + 4, "POOLD   0f8e6c3a", 16);
