@@ -18,6 +18,7 @@
  */
 #include <string.h>
 
+#include "cluster.h"
 #include "manager.h"
 #include "pool-alloc.h"
 #include "pool-error.h"

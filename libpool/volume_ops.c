@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "layout.h"
+#include "cluster.h"
 #include "manager.h"
 #include "pool-alloc.h"
 #include "pool-error.h"
