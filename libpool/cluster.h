@@ -1,6 +1,6 @@
 /*
  * cluster.h (private): what cluster.c offers the operations above it
- * (volume_ops.c, volume_export.c, pool_ops.c, vm_ops.c, reconcile.c): the
+ * (volume_ops.c, volume_lun_access.c, pool_ops.c, vm_ops.c, reconcile.c): the
  * pool-metadata lease around a VG change, volume leases, stray repair.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later

@@ -1,7 +1,7 @@
 /*
  * manager.h (private): the poolManager's insides (manager.c), shared by the
- * files above it: cluster.c, volume_ops.c, volume_export.c (renamed below),
- * pool_ops.c, vm_ops.c and reconcile.c.
+ * files above it: cluster.c, volume_ops.c, volume_lun_access.c, pool_ops.c,
+ * vm_ops.c and reconcile.c.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */

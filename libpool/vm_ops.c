@@ -16,7 +16,7 @@
  * Define (rules in pool-vm.h) checks everything before it touches the
  * store: parse, name, uuid, disks against this pool's volumes (one lvs),
  * libvirt's schema (virt-xml-validate). Only then the store is opened and
- * the record written with a compare-and-swap define (pool-meta.h), so a
+ * the record written with a compare-and-swap define (pool-vmstore.h), so a
  * refused definition writes nothing.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -33,7 +33,7 @@
 #include "layout.h"
 #include "cluster.h"
 #include "manager.h"
-#include "meta_backend.h"
+#include "vmstore_backend.h"
 #include "pool-alloc.h"
 #include "pool-command.h"
 #include "pool-error.h"

@@ -79,7 +79,7 @@ int pool_manager_vol_delete(poolManager *mgr, const char *pool, const char *name
 int pool_manager_vol_list(poolManager *mgr, const char *pool, poolVolDef ***defs, size_t *n);
 poolVolDef *pool_manager_vol_info(poolManager *mgr, const char *pool, const char *name);
 
-/* Export state (volume_export.c): whether a volume is offered as a LUN of
+/* Export state (volume_lun_access.c): whether a volume is offered as a LUN of
  * its pool's iSCSI target. Stored as the LV tag pd_export:off on volumes
  * that are not; no tag = exported (the default). export_set changes the tag
  * only when the state differs. unexported lists the names of the pool's
