@@ -27,6 +27,7 @@
 #include "pool-util.h"
 #include "pool_store.h"
 #include "reconcile.h"
+#include "testhook.h"
 
 #define MIB (1024ull * 1024)
 

@@ -23,6 +23,7 @@
 #include "pool-error.h"
 #include "pool-log.h"
 #include "pool-util.h"
+#include "testhook.h"
 
 static poolVolDef *vol_from_snapshot(poolEntry *e, const poolSnapshot *snap, const poolLvmLV *lv)
 {

@@ -182,9 +182,4 @@ int pool_manager_pool_locking(poolManager *mgr, const char *pool, int *locking, 
 void pool_pool_defs_free(poolPoolDef **defs, size_t n);
 void pool_vol_defs_free(poolVolDef **defs, size_t n);
 
-/* Test-only crash injection: when the environment variable
- * POOLD_TEST_CRASH_AT names `point`, the process SIGKILLs itself there, as a
- * power cut would. No effect otherwise. */
-void pool_testhook(const char *point);
-
 #endif
