@@ -13,7 +13,6 @@
 #include <string.h>
 
 #include "layout.h"
-#include "cluster.h"
 #include "manager.h"
 #include "pool-alloc.h"
 #include "pool-error.h"
