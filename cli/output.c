@@ -16,7 +16,7 @@
 #include <json-c/json.h>
 
 #include "pool-error.h"
-#include "pool-meta.h"
+#include "pool-vmstore.h"
 #include "pool-util.h"
 #include "pool-xml.h"
 #include "poolctl.h"

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "layout.h"
+#include "cluster.h"
 #include "manager.h"
 #include "pool-alloc.h"
 #include "pool-error.h"
@@ -40,6 +41,7 @@
 #include "pool-log.h"
 #include "pool-util.h"
 #include "pool_store.h"
+#include "reconcile.h"
 
 static const char *this_host_name(poolManager *mgr)
 {
@@ -49,20 +51,6 @@ static const char *this_host_name(poolManager *mgr)
     if (!buf[0] && gethostname(buf, sizeof(buf) - 1) < 0)
         snprintf(buf, sizeof(buf), "unknown");
     return buf;
-}
-
-void pool_cluster_entry_clear(poolEntry *e)
-{
-    pool_lockspace_free(e->ls);
-    e->ls = NULL;
-    free(e->meta_pv);
-    e->meta_pv = NULL;
-}
-
-void pool_cluster_manager_clear(poolManager *mgr)
-{
-    pool_lease_holder_free(mgr->holder);
-    mgr->holder = NULL;
 }
 
 static int need_sanlock(poolEntry *e)
@@ -154,7 +142,7 @@ static int acquire(poolManager *mgr, poolEntry *e, const poolLeaseRef *ref, unsi
                  "lost the connection to the sanlock daemon (%s); reconnecting",
                  pool_error_last_message());
         pool_error_reset();
-        pool_cluster_manager_clear(mgr);
+        pool_manager_drop_holder(mgr);
     }
 }
 
@@ -368,7 +356,7 @@ int pool_cluster_format_pool(poolManager *mgr, poolEntry *e)
     (void)mgr;
     if (e->def->locking != POOL_LOCKING_SANLOCK)
         return 0;
-    pool_cluster_entry_clear(e);
+    pool_entry_drop_lockspace(e);
     if (ensure_lockspace(e, NULL) < 0)
         return -1;
     /* force: the VG was made by this request, so whatever the ids area

@@ -25,7 +25,6 @@
  * rejected reload leaves the running configuration intact.
  */
 #include <errno.h>
-#include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -892,94 +891,4 @@ char *pool_config_format(const poolConfig *cfg)
         return NULL;
     }
     return b.buf;
-}
-
-int pool_parse_portal(const char *text, char *addr, size_t addrlen, uint16_t *port)
-{
-    char host[INET6_ADDRSTRLEN + 2];
-    const char *colon;
-    const char *h = text;
-    size_t hl;
-    if (text[0] == '[') {
-        const char *end = strchr(text, ']');
-        if (!end || end[1] != ':')
-            goto bad;
-        h = text + 1;
-        hl = (size_t)(end - h);
-        colon = end + 1;
-    } else {
-        colon = strrchr(text, ':');
-        if (!colon)
-            goto bad;
-        hl = (size_t)(colon - text);
-    }
-    if (hl == 0 || hl >= sizeof(host))
-        goto bad;
-    memcpy(host, h, hl);
-    host[hl] = '\0';
-    unsigned char buf[sizeof(struct in6_addr)];
-    if (inet_pton(text[0] == '[' ? AF_INET6 : AF_INET, host, buf) != 1)
-        goto bad;
-    uint64_t p;
-    if (pool_parse_uint(colon + 1, "port", 1, 65535, &p) < 0)
-        goto bad;
-    if (addr) {
-        if (strlen(host) >= addrlen)
-            goto bad;
-        strcpy(addr, host);
-    }
-    if (port)
-        *port = (uint16_t)p;
-    return 0;
-bad:
-    pool_error(POOL_ERR_CONFIG,
-               "'%s' is not a portal address (A.B.C.D:PORT or [IPv6]:PORT, port 1..65535)", text);
-    return -1;
-}
-
-int pool_parse_portal_list(const char *text, char ***entries)
-{
-    char **list = NULL;
-    *entries = NULL;
-    const char *p = text;
-    while (*p) {
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (!*p)
-            break;
-        size_t len = strcspn(p, " \t");
-        char *one = pool_asprintf("%.*s", (int)len, p);
-        if (!one)
-            goto fail;
-        char addr[INET6_ADDRSTRLEN + 2];
-        uint16_t port;
-        if (pool_parse_portal(one, addr, sizeof(addr), &port) < 0) {
-            free(one);
-            goto fail;
-        }
-        /* The same address:port twice would fail to bind at start; say so
-         * here, where the operator can see the line. */
-        for (char **q = list; q && *q; q++) {
-            if (strcmp(*q, one) == 0) {
-                pool_error(POOL_ERR_CONFIG, "portal '%s' is listed twice", one);
-                free(one);
-                goto fail;
-            }
-        }
-        if (pool_strv_length(list) >= POOL_MAX_PORTALS) {
-            pool_error(POOL_ERR_CONFIG, "more than %d portals", POOL_MAX_PORTALS);
-            free(one);
-            goto fail;
-        }
-        int r = pool_strv_add(&list, one);
-        free(one);
-        if (r < 0)
-            goto fail;
-        p += len;
-    }
-    *entries = list;
-    return (int)pool_strv_length(list);
-fail:
-    pool_strv_free(list);
-    return -1;
 }

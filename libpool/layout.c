@@ -195,7 +195,7 @@ poolVolDef *pool_layout_vol_from_lv(const char *pool, const poolLvmLV *lv, const
     if (!(def->name = pool_strdup(lv->name)) || !(def->pool = pool_strdup(pool)) ||
         !(def->format = pool_strdup(fmt)) || !(def->state = pool_strdup(op ? op : "ready")))
         return NULL;
-    /* pd_export: absent = exported rw; off; ro; shared (volume_export.c) */
+    /* pd_export: absent = exported rw; off; ro; shared (volume_lun_access.c) */
     const char *ex = pool_lvm_tag_get(lv->tags, POOL_TAG_EXPORT);
     def->export_state = ex && strcmp(ex, "off") == 0 ? POOL_VOL_EXPORT_OFF : POOL_VOL_EXPORT_ON;
     if (ex && strcmp(ex, "off") != 0 && pool_vol_mode_parse(ex, &def->export_mode) < 0) {

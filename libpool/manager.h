@@ -1,6 +1,7 @@
 /*
- * manager.h (private): the poolManager's insides, shared by pool_ops.c,
- * volume_ops.c and reconcile.c.
+ * manager.h (private): the poolManager's insides (manager.c), shared by the
+ * files above it: cluster.c, volume_ops.c, volume_lun_access.c, pool_ops.c,
+ * vm_ops.c and reconcile.c.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -62,47 +63,21 @@ typedef struct {
     size_t npvs;
 } poolSnapshot;
 
+/* ---- manager.c ---- */
 poolEntry *pool_manager_find(poolManager *mgr, const char *name);
 poolLvm *pool_manager_lvm_new(poolManager *mgr, char *const *devices);
 int pool_snapshot_load(poolEntry *e, poolSnapshot *snap);
 void pool_snapshot_clear(poolSnapshot *snap);
 const poolLvmLV *pool_snapshot_find_lv(const poolSnapshot *snap, const char *name);
 
-/* Undo a pool create (any step); removes the entry from the manager when
- * `e` is registered. Returns 0 when everything is gone. */
-int pool_create_rollback(poolManager *mgr, poolEntry *e);
-/* Finish a pool destroy from whatever state it reached. */
-int pool_destroy_finish(poolManager *mgr, poolEntry *e);
+/* A new entry for a pool record (takes `def`), not yet registered. */
+poolEntry *pool_entry_new(poolManager *mgr, poolPoolDef *def);
+void pool_entry_free(poolEntry *e);
+int pool_manager_add_entry(poolManager *mgr, poolEntry *e);
+/* Unregister (when registered) and free. */
 void pool_manager_drop_entry(poolManager *mgr, poolEntry *e);
-
-/* ---- cluster.c ---- */
-/* Take the pool-metadata lease for a VG change (nested calls count; a pool
- * without locking needs nothing). Bounded by cfg->lease_wait; POOL_ERR_BUSY
- * names the holder. */
-int pool_cluster_lock(poolManager *mgr, poolEntry *e);
-/* Release it; keeps the caller's error. */
-void pool_cluster_unlock(poolManager *mgr, poolEntry *e);
-/* With the lease held (or in a pool without locking, where no operation of
- * another request can be running): finish or undo volume operations that a
- * crashed or dead host left tagged pd_op. Returns the number repaired (the
- * caller reloads its snapshot when > 0) or -1. */
-int pool_cluster_repair_strays(poolEntry *e, const poolSnapshot *snap);
-/* Write a fresh lease for a new volume into its slot (sanlock pools). */
-int pool_cluster_format_volume_lease(poolManager *mgr, poolEntry *e, const poolSnapshot *snap,
-                                     int slot, const char *uuid, const char *name);
-/* Hold the volume's lease for the length of a delete (wait 0): nobody can
- * take it between the check and the lvremove. POOL_ERR_BUSY naming the
- * holder when some host (this one included) has it. drop releases it and
- * keeps the caller's error. No-ops for pools without locking. */
-int pool_cluster_hold_volume(poolManager *mgr, poolEntry *e, const poolVolDef *vol);
-void pool_cluster_drop_volume(poolManager *mgr, poolEntry *e, const poolVolDef *vol);
-/* Refuse (POOL_ERR_BUSY) when some host holds the volume's lease. */
-int pool_cluster_check_lease_free(poolManager *mgr, poolEntry *e, const poolVolDef *vol);
-/* Format the lockspace and the pool-metadata lease of a new sanlock pool. */
-int pool_cluster_format_pool(poolManager *mgr, poolEntry *e);
-void pool_cluster_entry_clear(poolEntry *e);
-void pool_cluster_manager_clear(poolManager *mgr);
-/* reconcile.c: one volume's interrupted operation */
-int pool_reconcile_volume(poolEntry *e, const poolLvmLV *lv, const char *op);
+/* Forget the sanlock state cluster.c cached in an entry / the manager. */
+void pool_entry_drop_lockspace(poolEntry *e);
+void pool_manager_drop_holder(poolManager *mgr);
 
 #endif

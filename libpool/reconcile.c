@@ -19,46 +19,7 @@
 #include "pool-log.h"
 #include "pool-util.h"
 #include "pool_store.h"
-
-int pool_reconcile_volume(poolEntry *e, const poolLvmLV *lv, const char *op)
-{
-    const char *pool = e->def->name;
-    POOL_AUTOFREE(char *) tag = pool_layout_tag(POOL_TAG_OP, "%s", op);
-    char *tags[] = {tag, NULL};
-    if (!tag)
-        return -1;
-    if (strcmp(op, "create") == 0) {
-        log_vol(POOL_LOG_WARN, pool, lv->name, "create was interrupted; removing the volume");
-        return pool_lvm_lvremove(e->lvm, pool, lv->name);
-    }
-    if (strcmp(op, "delete") == 0) {
-        log_vol(POOL_LOG_WARN, pool, lv->name, "delete was interrupted; finishing it");
-        return pool_lvm_lvremove(e->lvm, pool, lv->name);
-    }
-    if (strncmp(op, "resize-", 7) == 0) {
-        uint64_t want;
-        if (pool_parse_uint(op + 7, "resize target", 1, UINT64_MAX, &want) < 0) {
-            log_vol(POOL_LOG_ERROR, pool, lv->name, "unreadable resize intent '%s'; dropping it",
-                    op);
-            return pool_lvm_lv_change_tags(e->lvm, pool, lv->name, NULL, tags);
-        }
-        uint64_t cur = lv->size / e->def->extent_size;
-        if (cur != want) {
-            log_vol(POOL_LOG_WARN, pool, lv->name,
-                    "resize was interrupted at %" PRIu64 " extents; finishing it to %" PRIu64, cur,
-                    want);
-            if (pool_lvm_lvresize_from(e->lvm, pool, lv->name, cur, want) < 0)
-                return -1;
-        } else {
-            log_vol(POOL_LOG_WARN, pool, lv->name,
-                    "resize to %" PRIu64 " extents was done but not committed; committing", want);
-        }
-        return pool_lvm_lv_change_tags(e->lvm, pool, lv->name, NULL, tags);
-    }
-    log_vol(POOL_LOG_ERROR, pool, lv->name,
-            "unknown operation tag '%s'; leaving it for an operator", op);
-    return 0;
-}
+#include "reconcile.h"
 
 static bool pool_complete(poolEntry *e)
 {

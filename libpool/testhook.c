@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "pool-log.h"
-#include "pool-ops.h"
+#include "testhook.h"
 
 void pool_testhook(const char *point)
 {

@@ -1,6 +1,7 @@
 /*
- * vm_ops.c: a pool's VMs in its metadata store (pool-vm.h), and the VG
- * tags that name the store (layout.h: pd_store, pd_storeto).
+ * vm_ops.c: a pool's VMs in its metadata store (pool-vm.h), and reading and
+ * changing the VG tags that name the store (layout.h: pd_store, pd_storeto;
+ * their encoding is layout_store.c).
  *
  * Where the store is recorded: in the VG, like every other pool attribute,
  * so every host of the pool sees the same store without any file of its
@@ -15,7 +16,7 @@
  * Define (rules in pool-vm.h) checks everything before it touches the
  * store: parse, name, uuid, disks against this pool's volumes (one lvs),
  * libvirt's schema (virt-xml-validate). Only then the store is opened and
- * the record written with a compare-and-swap define (pool-meta.h), so a
+ * the record written with a compare-and-swap define (pool-vmstore.h), so a
  * refused definition writes nothing.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -30,8 +31,9 @@
 #include <libxml/tree.h>
 
 #include "layout.h"
+#include "cluster.h"
 #include "manager.h"
-#include "meta_backend.h"
+#include "vmstore_backend.h"
 #include "pool-alloc.h"
 #include "pool-command.h"
 #include "pool-error.h"
@@ -44,32 +46,6 @@
 #define VALIDATE_PROGRAM    "virt-xml-validate"
 #define VALIDATE_TIMEOUT_MS 60000
 
-/* ---- the store's VG tags ------------------------------------------------- */
-
-static bool tag_char_ok(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           strchr("_+.-/=!:&", c) != NULL;
-}
-
-char *pool_layout_store_escape(const char *url)
-{
-    size_t len = strlen(url);
-    char *out = pool_calloc(len * 3 + 1, 1);
-    if (!out)
-        return NULL;
-    char *p = out;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)url[i];
-        if (c && tag_char_ok(c))
-            *p++ = (char)c;
-        else
-            p += sprintf(p, "#%02x", c);
-    }
-    *p = '\0';
-    return out;
-}
-
 static int hexval(char c)
 {
     if (c >= '0' && c <= '9')
@@ -81,57 +57,7 @@ static int hexval(char c)
     return -1;
 }
 
-char *pool_layout_store_unescape(const char *value)
-{
-    size_t len = strlen(value);
-    char *out = pool_calloc(len + 1, 1);
-    if (!out)
-        return NULL;
-    char *p = out;
-    for (size_t i = 0; i < len; i++) {
-        if (value[i] != '#') {
-            *p++ = value[i];
-            continue;
-        }
-        int hi = i + 2 < len ? hexval(value[i + 1]) : -1;
-        int lo = hi >= 0 ? hexval(value[i + 2]) : -1;
-        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
-            free(out);
-            pool_error(POOL_ERR_LVM, "bad escape in the metadata store tag '%.128s'", value);
-            return NULL;
-        }
-        *p++ = (char)(hi * 16 + lo);
-        i += 2;
-    }
-    *p = '\0';
-    return out;
-}
-
-int pool_layout_store_from_tags(char *const *tags, char **url, unsigned *timeout_ms)
-{
-    *url = NULL;
-    *timeout_ms = 0;
-    const char *v = pool_lvm_tag_get(tags, POOL_TAG_STORE);
-    const char *to = pool_lvm_tag_get(tags, POOL_TAG_STORE_TO);
-    if (!v)
-        return 0;
-    POOL_AUTOFREE(char *) u = pool_layout_store_unescape(v);
-    if (!u)
-        return -1;
-    if (pool_store_url_check(u) < 0) {
-        pool_error(POOL_ERR_LVM, "the pool's metadata store tag holds a bad URL");
-        return -1;
-    }
-    uint64_t ms = 0;
-    if (to && pool_parse_uint(to, "metadata store timeout", POOL_STORE_TIMEOUT_MIN_MS,
-                              POOL_STORE_TIMEOUT_MAX_MS, &ms) < 0) {
-        pool_error(POOL_ERR_LVM, "the pool's metadata store timeout tag '%.32s' is unreadable", to);
-        return -1;
-    }
-    *url = pool_steal_ptr(&u);
-    *timeout_ms = (unsigned)ms;
-    return 0;
-}
+/* ---- the store's VG tags (their encoding: layout_store.c) ---------------- */
 
 /* Every tag of `tags` with this key (the whole "key:value"), to delete. */
 static int tags_with_key(char *const *tags, const char *key, char ***out)

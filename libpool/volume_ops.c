@@ -17,11 +17,13 @@
 #include <time.h>
 
 #include "layout.h"
+#include "cluster.h"
 #include "manager.h"
 #include "pool-alloc.h"
 #include "pool-error.h"
 #include "pool-log.h"
 #include "pool-util.h"
+#include "testhook.h"
 
 static poolVolDef *vol_from_snapshot(poolEntry *e, const poolSnapshot *snap, const poolLvmLV *lv)
 {

@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "pool-error.h"
-#include "pool-meta.h"
+#include "pool-vmstore.h"
 #include "pool-util.h"
 #include "pool-vm.h"
 #include "poold.h"

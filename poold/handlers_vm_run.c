@@ -57,6 +57,7 @@
 #include "pool-vm.h"
 #include "poold.h"
 #include "iscsi/target.h"
+#include "testhook.h"
 
 typedef struct {
     poolVolDef **vols; /* one per record disk, same order */

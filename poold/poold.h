@@ -12,7 +12,7 @@
 #include <libxml/tree.h>
 
 #include "pool-config.h"
-#include "pool-meta.h"
+#include "pool-vmstore.h"
 #include "pool-ops.h"
 #include "pool-proto.h"
 #include "export.h"

@@ -26,7 +26,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "../../libpool/lvm_mda.h"
+#include "lvm_mda.h"
 #include "pool-error.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -15,7 +15,7 @@
 
 #include "pool-alloc.h"
 #include "pool-error.h"
-#include "pool-meta.h"
+#include "pool-vmstore.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

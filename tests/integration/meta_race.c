@@ -31,7 +31,7 @@
 
 #include "pool-alloc.h"
 #include "pool-error.h"
-#include "pool-meta.h"
+#include "pool-vmstore.h"
 
 #define DESC_OPEN  "<description>"
 #define DESC_CLOSE "</description>"

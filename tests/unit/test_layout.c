@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../libpool/layout.h"
+#include "layout.h"
 #include "pool-error.h"
 #include "pool-ops.h"
 

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lun_backing.h"
@@ -240,7 +241,7 @@ typedef struct {
     unsigned idx;
     atomic_bool *stop;
     int failures;
-    unsigned rounds;
+    atomic_uint rounds;
 } ioArg;
 
 static void *io_thread(void *p)
@@ -249,14 +250,15 @@ static void *io_thread(void *p)
     uint8_t *w = abuf(64 * 1024), *r = abuf(64 * 1024);
     uint64_t base = (uint64_t)a->idx * 256 * 1024; /* each thread owns 256 KiB */
     while (!atomic_load(a->stop)) {
-        uint8_t salt = (uint8_t)(a->rounds + a->idx);
-        uint64_t off = base + (a->rounds % 4) * 64 * 1024;
+        unsigned round = atomic_load(&a->rounds);
+        uint8_t salt = (uint8_t)(round + a->idx);
+        uint64_t off = base + (round % 4) * 64 * 1024;
         for (size_t i = 0; i < 64 * 1024; i++)
             w[i] = pat(off + i, salt);
         if (lun_backing_ops.write(a->b, off, 64 * 1024, w, false) != 0 ||
             lun_backing_ops.read(a->b, off, 64 * 1024, r) != 0 || memcmp(w, r, 64 * 1024) != 0)
             a->failures++;
-        a->rounds++;
+        atomic_fetch_add(&a->rounds, 1);
     }
     free(w);
     free(r);
@@ -273,21 +275,29 @@ START_TEST(map_swaps_under_io)
     ioArg args[4];
     pthread_t th[4];
     for (unsigned i = 0; i < 4; i++) {
-        args[i] = (ioArg){b, i, &stop, 0, 0};
+        args[i] = (ioArg){.b = b, .idx = i, .stop = &stop};
         ck_assert_int_eq(pthread_create(&th[i], NULL, io_thread, &args[i]), 0);
     }
-    for (int i = 0; i < 400; i++) {
+    /* swap until the I/O threads have done 200 rounds among them (they may
+     * start late on a loaded machine), 400 swaps at least, 30 s at most */
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    unsigned rounds = 0;
+    for (int i = 0; i < 400 || rounds < 200; i++) {
         ck_assert_int_eq(lun_backing_update(b, i % 2 ? v1 : v3), 0);
         ck_assert_uint_eq(lun_backing_size(b), i % 2 ? MIB : 3 * MIB);
+        rounds = 0;
+        for (unsigned k = 0; k < 4; k++)
+            rounds += atomic_load(&args[k].rounds);
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        ck_assert_msg(now.tv_sec - t0.tv_sec < 30, "I/O threads made only %u rounds", rounds);
     }
+    ck_assert_int_eq(lun_backing_update(b, v1), 0);
     atomic_store(&stop, true);
-    unsigned rounds = 0;
     for (unsigned i = 0; i < 4; i++) {
         pthread_join(th[i], NULL);
         ck_assert_int_eq(args[i].failures, 0);
-        rounds += args[i].rounds;
     }
-    ck_assert_uint_gt(rounds, 0);
     /* what the threads wrote is on pv1 at 2 MiB, where the first segment is */
     uint8_t *r = abuf(MIB), *pv = malloc(MIB);
     ck_assert_int_eq(lun_backing_ops.read(b, 0, MIB, r), 0);

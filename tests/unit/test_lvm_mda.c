@@ -28,7 +28,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../libpool/lvm_mda.h"
+#include "lvm_mda.h"
 #include "pool-error.h"
 
 #ifndef POOL_SRCDIR

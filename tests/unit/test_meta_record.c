@@ -24,10 +24,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../libpool/meta_backend.h"
+#include "vmstore_backend.h"
 #include "pool-alloc.h"
 #include "pool-error.h"
-#include "pool-meta.h"
+#include "pool-vmstore.h"
 #include "pool-util.h"
 #include "pool-xml.h"
 

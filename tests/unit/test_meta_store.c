@@ -34,10 +34,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../libpool/meta_backend.h"
+#include "vmstore_backend.h"
 #include "pool-alloc.h"
 #include "pool-error.h"
-#include "pool-meta.h"
+#include "pool-vmstore.h"
 #include "pool-util.h"
 
 static char tmpdir[64];

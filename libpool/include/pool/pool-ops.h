@@ -83,7 +83,7 @@ int pool_manager_vol_delete(poolManager *mgr, const char *pool, const char *name
 int pool_manager_vol_list(poolManager *mgr, const char *pool, poolVolDef ***defs, size_t *n);
 poolVolDef *pool_manager_vol_info(poolManager *mgr, const char *pool, const char *name);
 
-/* Export state (volume_export.c): whether a volume is offered as a LUN of
+/* Export state (volume_lun_access.c): whether a volume is offered as a LUN of
  * its pool's iSCSI target, and in which write mode. Stored as the LV tag
  * pd_export:off (not a LUN), pd_export:ro or pd_export:shared; no tag =
  * exported rw (the default). export_set changes the tag only when the state
@@ -185,10 +185,5 @@ int pool_manager_pool_locking(poolManager *mgr, const char *pool, int *locking, 
 
 void pool_pool_defs_free(poolPoolDef **defs, size_t n);
 void pool_vol_defs_free(poolVolDef **defs, size_t n);
-
-/* Test-only crash injection: when the environment variable
- * POOLD_TEST_CRASH_AT names `point`, the process SIGKILLs itself there, as a
- * power cut would. No effect otherwise. */
-void pool_testhook(const char *point);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * pool-vm.h: a pool's VMs — definitions kept in the pool's metadata store
- * (pool-meta.h; docs/design.md choice 7) so every host of the pool can read
+ * (pool-vmstore.h; docs/design.md choice 7) so every host of the pool can read
  * them. libpool/vm_ops.c.
  *
  * The store is named in the VG (tags pd_store / pd_storeto, see layout.h),
@@ -13,7 +13,7 @@
  * Define rules (pool_manager_vm_define):
  *   - the domain XML is parsed safely (pool_xml_read_memory: no DTD, no
  *     entities, no network, size-capped); its root is <domain> (no
- *     namespace) with a <name> that is a valid VM name (pool-meta.h) and an
+ *     namespace) with a <name> that is a valid VM name (pool-vmstore.h) and an
  *     optional <uuid> (generated and inserted after <name> when missing;
  *     the stored XML is then re-serialized, otherwise kept verbatim);
  *   - every <disk> under <devices> is type='volume' with
@@ -42,7 +42,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "pool-meta.h"
+#include "pool-vmstore.h"
 #include "pool-ops.h"
 
 #ifdef __cplusplus

@@ -1,5 +1,5 @@
 /*
- * meta_local.c: the metadata store's file primitives (meta_backend.h) on a
+ * vmstore_local.c: the metadata store's file primitives (vmstore_backend.h) on a
  * directory reached with POSIX calls — a local directory (tests, single
  * host) or a share the administrator already mounted (kernel NFS, CephFS,
  * GlusterFS...). All calls are relative to an O_DIRECTORY descriptor of the
@@ -24,7 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "meta_backend.h"
+#include "vmstore_backend.h"
 #include "pool-alloc.h"
 #include "pool-error.h"
 #include "pool-util.h"

@@ -1,5 +1,5 @@
 /*
- * meta_nfs.c: the metadata store's file primitives (meta_backend.h) on an
+ * vmstore_nfs.c: the metadata store's file primitives (vmstore_backend.h) on an
  * NFS export reached in user space through libnfs (docs/design.md choice 7): no
  * kernel mount, so a dead server can never leave poold in an uninterruptible
  * sleep.
@@ -62,7 +62,7 @@
 #include <nfsc/libnfs.h>
 #include <nfsc/libnfs-raw-nfs.h>
 
-#include "meta_backend.h"
+#include "vmstore_backend.h"
 #include "pool-alloc.h"
 #include "pool-error.h"
 #include "pool-util.h"

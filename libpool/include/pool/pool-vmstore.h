@@ -1,5 +1,5 @@
 /*
- * pool-meta.h: the VM metadata store (docs/design.md choice 7) — VM records on
+ * pool-vmstore.h: the VM metadata store (docs/design.md choice 7) — VM records on
  * a share every host of a pool can reach: an NFS export reached in user
  * space through libnfs (nfs://server/export/path; a dead server yields an
  * error within the store's timeout, never a hang in the kernel), or a
@@ -14,7 +14,7 @@
  *     <name>.<generation>.vmrec     one file per written generation
  *     .tmp.<name>.<host>.<random>   a write in progress (never read)
  *
- * File format (described at the top of meta_record.c): a header line
+ * File format (described at the top of vmstore_record.c): a header line
  *     "poold-vmrecord 1 <crc32c as 8 hex digits> <body length>\n"
  * then the body, the record as XML (xml-schemas/vmrecord.rng). A file
  * whose header, length or checksum does not match is ignored by readers
@@ -56,7 +56,7 @@
  * pool-ops); the store guarantees only that no update is lost.
  *
  * Timeouts: every NFS call is bounded by the store's timeout in
- * milliseconds (meta_nfs.c drives libnfs's async API in its own poll loop
+ * milliseconds (vmstore_nfs.c drives libnfs's async API in its own poll loop
  * with a deadline; libnfs's auto-reconnect and caches are off): a stopped
  * server gives POOL_ERR_TIMEOUT, a dead one POOL_ERR_CONNECT, both naming
  * the server, and the next call reconnects. A local directory has no
@@ -80,8 +80,8 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
-#ifndef POOL_META_H
-#define POOL_META_H
+#ifndef POOL_VMSTORE_H
+#define POOL_VMSTORE_H
 
 #include <stdbool.h>
 #include <stddef.h>

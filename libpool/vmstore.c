@@ -1,14 +1,14 @@
 /*
- * meta_store.c: the VM metadata store (pool-meta.h, docs/design.md choice 7):
+ * vmstore.c: the VM metadata store (pool-vmstore.h, docs/design.md choice 7):
  * VM records as files in one directory of a share, written with a
  * compare-and-swap on the generation that needs no lock server — only
  * exclusive create, link() that never replaces, unlink and readdir, which
- * local file systems and NFS provide alike (meta_backend.h).
+ * local file systems and NFS provide alike (vmstore_backend.h).
  *
  * Files in the store directory:
  *   <name>.<G>.vmrec              generation G of record <name> (G >= 1,
  *                                 decimal, no leading zeros), written once,
- *                                 never modified; format in meta_record.c
+ *                                 never modified; format in vmstore_record.c
  *   .tmp.<name>.<host>.<random>   a write in progress (<host> has no '.',
  *                                 <random> is 16 hex digits)
  * Anything else is left alone and reported by pool_meta_store_check().
@@ -38,7 +38,7 @@
  * either because nobody ever wrote N, or because N was written and later
  * collected. In the second case a writer that listed while G = N - 1 and
  * then stalled would link into the recycled slot N, below the current
- * generation, and its update would silently never be seen. pool-meta.h's
+ * generation, and its update would silently never be seen. pool-vmstore.h's
  * step 4 catches that case by looking for a generation above N after the
  * link — but that test alone cannot tell it from the harmless case where the
  * writer linked N in time and other writers simply moved on past it before
@@ -53,7 +53,7 @@
  *     before its step-1 listing to the end of its link. Below 90% of grace
  *     its slot cannot have been recycled: a higher generation seen at step 4
  *     was built on its update, and the write succeeded. Only a writer that
- *     stalled that long falls back to pool-meta.h's rule (a higher
+ *     stalled that long falls back to pool-vmstore.h's rule (a higher
  *     generation exists: unlink its file, POOL_ERR_CONFLICT) — correct for a
  *     recycled slot; for a writer that stalled *after* linking it reports a
  *     conflict for an update others may have seen (the one at-least-once
@@ -90,11 +90,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "meta_backend.h"
+#include "vmstore_backend.h"
 #include "pool-alloc.h"
 #include "pool-error.h"
 #include "pool-log.h"
-#include "pool-meta.h"
+#include "pool-vmstore.h"
 #include "pool-util.h"
 #include "pool-xml.h"
 

@@ -1,16 +1,16 @@
 /*
- * meta_backend.h: the file primitives the VM metadata store (meta_store.c)
+ * vmstore_backend.h: the file primitives the VM metadata store (vmstore.c)
  * is built on, as a small vtable with two implementations:
- *   meta_local.c  a directory reached with POSIX calls (a local directory
+ *   vmstore_local.c  a directory reached with POSIX calls (a local directory
  *                 or an already-mounted share);
- *   meta_nfs.c    a directory on an NFS export reached in user space
+ *   vmstore_nfs.c    a directory on an NFS export reached in user space
  *                 through libnfs, every call bounded by a timeout.
  * Not installed: private to libpool.
  *
  * Everything is relative to the store directory, which the constructors
  * create when missing (mkdir -p). Names are single path components (no '/').
  *
- * The store's compare-and-swap (pool-meta.h) needs exactly these semantics:
+ * The store's compare-and-swap (pool-vmstore.h) needs exactly these semantics:
  *   create  makes a NEW file exclusively (O_CREAT|O_EXCL), writes it in
  *           full and flushes it to stable storage (fsync / NFS COMMIT)
  *           before returning; on failure the partial file is removed when
@@ -40,8 +40,8 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
-#ifndef POOL_META_BACKEND_H
-#define POOL_META_BACKEND_H
+#ifndef POOL_VMSTORE_BACKEND_H
+#define POOL_VMSTORE_BACKEND_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -87,7 +87,7 @@ poolMetaBackend *pool_meta_nfs_open(const char *url, unsigned timeout_ms);
 void pool_meta_dirents_free(poolMetaDirent *ents, size_t n);
 void pool_meta_dirent_clear(poolMetaDirent *ent);
 
-/* ---- shared with meta_record.c ------------------------------------------ */
+/* ---- shared with vmstore_record.c ------------------------------------------ */
 
 /* VM names: [A-Za-z0-9_.+-]{1,POOL_VMREC_NAME_MAX}, not starting with '.'.
  * 0, or -1 with POOL_ERR_INVALID_ARG naming `what`. */

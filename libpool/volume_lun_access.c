@@ -1,6 +1,8 @@
 /*
- * volume_export.c: whether a volume is offered to initiators as a LUN of its
- * pool's iSCSI target — `poolctl volume export|unexport`.
+ * volume_lun_access.c: a volume's LUN access — whether it is offered to
+ * initiators as a LUN of its pool's iSCSI target, and in which write mode
+ * (rw, ro, shared) — `poolctl volume export|unexport`. "Export" in those
+ * commands and in pool_manager_vol_export_* means exactly this.
  *
  * The state lives in LVM, like every other volume attribute (pool-ops.h):
  * an LV tag `pd_export:off` on a volume taken away from initiators,
@@ -18,6 +20,7 @@
  */
 #include <string.h>
 
+#include "cluster.h"
 #include "manager.h"
 #include "pool-alloc.h"
 #include "pool-error.h"

@@ -1,5 +1,5 @@
 /*
- * meta_record.c: the VM record of the metadata store (pool-meta.h) — its
+ * vmstore_record.c: the VM record of the metadata store (pool-vmstore.h) — its
  * XML body (xml-schemas/vmrecord.rng) and the file that carries it.
  *
  * File format, one record per file, <name>.<generation>.vmrec:
@@ -51,10 +51,10 @@
 
 #include <libxml/tree.h>
 
-#include "meta_backend.h"
+#include "vmstore_backend.h"
 #include "pool-alloc.h"
 #include "pool-error.h"
-#include "pool-meta.h"
+#include "pool-vmstore.h"
 #include "pool-util.h"
 #include "pool-xml.h"
 #include "xml_internal.h"

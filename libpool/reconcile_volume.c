@@ -1,0 +1,58 @@
+/*
+ * reconcile_volume.c: finish or undo one volume's interrupted operation,
+ * read from its pd_op tag. The rules (pool-ops.h, reconcile.c): a create is
+ * undone, a resize or delete carried through. Used at start (reconcile.c)
+ * and, in a pool with several hosts, for strays a dead host left
+ * (cluster.c), so it sits below both and calls only LVM.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "layout.h"
+#include "manager.h"
+#include "pool-alloc.h"
+#include "pool-log.h"
+#include "pool-util.h"
+#include "reconcile.h"
+
+int pool_reconcile_volume(poolEntry *e, const poolLvmLV *lv, const char *op)
+{
+    const char *pool = e->def->name;
+    POOL_AUTOFREE(char *) tag = pool_layout_tag(POOL_TAG_OP, "%s", op);
+    char *tags[] = {tag, NULL};
+    if (!tag)
+        return -1;
+    if (strcmp(op, "create") == 0) {
+        log_vol(POOL_LOG_WARN, pool, lv->name, "create was interrupted; removing the volume");
+        return pool_lvm_lvremove(e->lvm, pool, lv->name);
+    }
+    if (strcmp(op, "delete") == 0) {
+        log_vol(POOL_LOG_WARN, pool, lv->name, "delete was interrupted; finishing it");
+        return pool_lvm_lvremove(e->lvm, pool, lv->name);
+    }
+    if (strncmp(op, "resize-", 7) == 0) {
+        uint64_t want;
+        if (pool_parse_uint(op + 7, "resize target", 1, UINT64_MAX, &want) < 0) {
+            log_vol(POOL_LOG_ERROR, pool, lv->name, "unreadable resize intent '%s'; dropping it",
+                    op);
+            return pool_lvm_lv_change_tags(e->lvm, pool, lv->name, NULL, tags);
+        }
+        uint64_t cur = lv->size / e->def->extent_size;
+        if (cur != want) {
+            log_vol(POOL_LOG_WARN, pool, lv->name,
+                    "resize was interrupted at %" PRIu64 " extents; finishing it to %" PRIu64, cur,
+                    want);
+            if (pool_lvm_lvresize_from(e->lvm, pool, lv->name, cur, want) < 0)
+                return -1;
+        } else {
+            log_vol(POOL_LOG_WARN, pool, lv->name,
+                    "resize to %" PRIu64 " extents was done but not committed; committing", want);
+        }
+        return pool_lvm_lv_change_tags(e->lvm, pool, lv->name, NULL, tags);
+    }
+    log_vol(POOL_LOG_ERROR, pool, lv->name,
+            "unknown operation tag '%s'; leaving it for an operator", op);
+    return 0;
+}
