@@ -20,7 +20,7 @@
 # the VG, wipes the PV labels and detaches the loop devices on any exit.
 # Needs root and lvm2 (no device-mapper needed: activation=0).
 #
-# Usage: tests/unit/data/lvm-mda/capture.sh [OUTDIR]   (default: this directory)
+# Usage: tests/data/lvm-mda/capture.sh [OUTDIR]   (default: this directory)
 set -eu
 
 OUT=${1:-$(dirname "$0")}

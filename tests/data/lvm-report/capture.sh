@@ -17,7 +17,7 @@
 # machine is ever scanned; metadata backup/archive is off; a trap removes the
 # VG and detaches the loop devices on any exit. Needs root and lvm2.
 #
-# Usage: tests/data/lvm/capture.sh [OUTDIR]   (default: this directory)
+# Usage: tests/data/lvm-report/capture.sh [OUTDIR]   (default: this directory)
 set -eu
 
 OUT=${1:-$(dirname "$0")}

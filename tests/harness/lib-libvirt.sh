@@ -1,4 +1,4 @@
-# tests/integration/lib-libvirt.sh: a private libvirtd (+ virtlogd) per
+# tests/harness/lib-libvirt.sh: a private libvirtd (+ virtlogd) per
 # simulated host. Source it after lib.sh (and after lib-sanlock.sh /
 # lib-cluster.sh when the test uses them: this file must be sourced LAST, it
 # chains the EXIT trap that is set when it is sourced).

@@ -1,4 +1,4 @@
-# tests/integration/lib.sh: shared harness for the integration tests.
+# tests/harness/lib.sh: shared harness for the integration tests.
 # Source it from a test script. It gives every test its own temp dir, loop
 # devices and poold (own socket, state dir, config), and a trap that always
 # tears down exactly what this test started: poold by its pid, loop devices
