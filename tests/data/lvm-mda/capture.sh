@@ -17,33 +17,34 @@
 #
 # Safety: the loop devices, the lvm configuration limited to them and the
 # trap that removes the VG, wipes the PV labels and detaches them on any exit
-# are ../lvm-capture.sh's. Needs root and lvm2 (no device-mapper needed:
-# activation=0).
+# are tests/harness/lib-scratch-vg.sh's. Needs root and lvm2 (no
+# device-mapper needed: activation=0).
 #
 # Usage: tests/data/lvm-mda/capture.sh [OUTDIR]   (default: this directory)
 set -eu
 
 OUT=${1:-$(dirname "$0")}
 VG="mdacap_$$"
-. "$(dirname "$0")/../lvm-capture.sh"
+export LC_ALL=C
+. "$(dirname "$0")/../../harness/lib-scratch-vg.sh"
 
-cap_init lvm-mda-capture
-cap_loop A a 64M
-cap_loop B b 64M
-cap_loop C c 64M
+sv_init lvm-mda-capture
+sv_loop A a 64M
+sv_loop B b 64M
+sv_loop C c 64M
 
 dump() { # dump DEV FILE: the first 8 KiB of DEV, bypassing the page cache
     dd if="$1" of="$OUT/$2" bs=4096 count=2 iflag=direct status=none
     echo "captured $OUT/$2"
 }
 
-cap_run pvcreate "$A" "$C"
-cap_run pvcreate --metadatacopies 0 "$B"
+sv_run pvcreate "$A" "$C"
+sv_run pvcreate --metadatacopies 0 "$B"
 dump "$A" pv-orphan.bin
-cap_run vgcreate -s 4194304b --setautoactivation n "$VG" "$A" "$B" "$C"
+sv_run vgcreate -s 4194304b --setautoactivation n "$VG" "$A" "$B" "$C"
 dump "$A" pv-vg.bin
-cap_run lvcreate -an -Zn -Wn -y -L 8M -n lv1 "$VG"
+sv_run lvcreate -an -Zn -Wn -y -L 8M -n lv1 "$VG"
 dump "$A" pv-vg-lv.bin
 dump "$B" pv-nomda.bin
-cap_run pvchange --metadataignore y "$C"
+sv_run pvchange --metadataignore y "$C"
 dump "$C" pv-ignored.bin

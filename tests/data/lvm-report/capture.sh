@@ -14,7 +14,7 @@
 #
 # Safety: the loop devices, the lvm configuration limited to them and the
 # trap that removes the VG and detaches them on any exit are
-# ../lvm-capture.sh's. Needs root and lvm2.
+# tests/harness/lib-scratch-vg.sh's. Needs root and lvm2.
 #
 # Usage: tests/data/lvm-report/capture.sh [OUTDIR]   (default: this directory)
 set -eu
@@ -26,37 +26,38 @@ PVS_FIELDS="pv_name,pv_uuid,vg_name,pv_size,pe_start,pv_pe_count,pv_pe_alloc_cou
 # POOL_LVM_LVS_VG_FIELDS: the lvs fields, then the vgs fields on every row
 LVS_VG_FIELDS="$LVS_FIELDS,$VGS_FIELDS"
 VG="capture_vg_$$"
-. "$(dirname "$0")/../lvm-capture.sh"
+export LC_ALL=C
+. "$(dirname "$0")/../../harness/lib-scratch-vg.sh"
 
-cap_init lvm-capture
-cap_loop A a 64M
-cap_loop B b 64M
+sv_init lvm-capture
+sv_loop A a 64M
+sv_loop B b 64M
 
 report() { # report OUTFILE SUBCOMMAND FIELDS ARGS...
     file=$1 sub=$2 fields=$3
     shift 3
     lvm "$sub" --config "$CFG" --reportformat json --units b --nosuffix -o "$fields" "$@" \
-        </dev/null >"$OUT/$file" 2>"$CAP_TMP/err" || true
+        </dev/null >"$OUT/$file" 2>"$SV_TMP/err" || true
     echo "captured $OUT/$file"
 }
 
-cap_run pvcreate "$A" "$B"
+sv_run pvcreate "$A" "$B"
 report pvs-orphans.json pvs "$PVS_FIELDS"
-cap_run vgcreate -s 4194304b --setautoactivation n --addtag "pd_pool:5b1f0d9e-6f7a-4b7e-9a51-3c2d1e0f9a8b" \
+sv_run vgcreate -s 4194304b --setautoactivation n --addtag "pd_pool:5b1f0d9e-6f7a-4b7e-9a51-3c2d1e0f9a8b" \
     --addtag "pd_name:pool.one" --addtag "pd_version:1" "$VG" "$A" "$B"
 report lvs-empty-vg.json lvs "$LVS_FIELDS" "$VG"
 report lvs-vg-empty-vg.json lvs "$LVS_VG_FIELDS" "$VG"
 report lvs-vg-not-found.json lvs "$LVS_VG_FIELDS" "no_such_vg_$$"
 report vgs-not-found.json vgs "$VGS_FIELDS" "no_such_vg_$$"
 
-lvc() { cap_run lvcreate -an -Zn -Wn -y --type linear "$@" "$VG"; }
+lvc() { sv_run lvcreate -an -Zn -Wn -y --type linear "$@" "$VG"; }
 lvc -l 2 -n ids --addtag pd_kind:ids
 lvc -l 2 -n leases --addtag pd_kind:leases
 lvc -l 3 -n vol1 --addtag pd_name:web01-disk --addtag pd_slot:12 \
     --addtag pd_uuid:0c8f5f1e-2a7b-4f43-8d57-7b0a3f1c9e11 --addtag pd_format:raw
 lvc -l 2 -n vol2 --addtag pd_slot:13
 # vol1 grows through the rest of the first PV into the second one.
-cap_run lvextend -l 12 "$VG/vol1"
+sv_run lvextend -l 12 "$VG/vol1"
 lvc -l 1 -n vol3
 
 report lvs.json lvs "$LVS_FIELDS" "$VG"
@@ -70,13 +71,13 @@ report lvs-named-missing.json lvs "$LVS_FIELDS" "$VG/vol1" "$VG/no_such_lv"
 
 # A striped LV (two stripes, one extent on each PV, in the room vol2 leaves):
 # the parser must refuse it, naming the LV.
-cap_run lvremove -y "$VG/vol2"
-cap_run lvcreate -an -Zn -Wn -y -i 2 -I 64k -l 2 -n striped2 "$VG"
+sv_run lvremove -y "$VG/vol2"
+sv_run lvcreate -an -Zn -Wn -y -i 2 -I 64k -l 2 -n striped2 "$VG"
 report lvs-striped.json lvs "$LVS_FIELDS" "$VG"
-cap_run lvremove -y "$VG/striped2"
+sv_run lvremove -y "$VG/striped2"
 
 # The VG seen through a filter that hides the second PV: "[unknown]" names.
-CFG=$(cap_cfg "$A")
+CFG=$(sv_cfg "$A")
 report lvs-missing-pv.json lvs "$LVS_FIELDS" "$VG"
 report lvs-vg-missing-pv.json lvs "$LVS_VG_FIELDS" "$VG"
 report pvs-missing-pv.json pvs "$PVS_FIELDS"
