@@ -9,7 +9,7 @@
  * taken from lvm2. Every field read from the buffers is bounds-checked
  * against the sector it must lie in; nothing is trusted (fuzzed by
  * tests/fuzz/fuzz_lvm_mda.c, tested on captured PVs in
- * tests/unit/data/lvm-mda/).
+ * tests/data/lvm-mda/).
  */
 #include <errno.h>
 #include <fcntl.h>

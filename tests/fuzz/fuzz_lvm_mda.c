@@ -17,7 +17,7 @@
  * Invariants: success gives a sector-aligned mda past the label area and a
  * raw_locn either empty or inside the area; failure gives POOL_ERR_DEVICE
  * and leaves the outputs untouched. Seeds: the captured PV heads of
- * tests/unit/data/lvm-mda/.
+ * tests/data/lvm-mda/.
  */
 #include <stdint.h>
 #include <stdio.h>

@@ -8,7 +8,7 @@
  * (lvs, vgs, pvs, and lvs with the VG fields) and the PE-range parser, and whatever they accept
  * must satisfy the invariants the rest of poold relies on (sorted segments tiling the LV, tag lists
  * never NULL, counts consistent); a failure must come with POOL_ERR_LVM and leave *out NULL. Seeds:
- * real captures from tests/data/lvm/.
+ * real captures from tests/data/lvm-report/.
  */
 #include <stdint.h>
 #include <stdlib.h>

@@ -5,7 +5,7 @@
 # and after each attempt).
 #
 # SPDX-License-Identifier: GPL-2.0-or-later
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../harness/lib.sh"
 
 t_loop PV1 pv1 1G && t_loop PV2 pv2 1G && t_loop FS fs 64M && t_loop TINY tiny 4M \
     && t_loop SPARE spare 1G || exit 1

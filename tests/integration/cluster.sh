@@ -29,13 +29,13 @@
 #      ones sanlock's io_timeout implies (fail 8 s, dead 68 s).
 # (e runs before d: every change of the VG waits for the dead host.)
 #
-# Arg 1: tests/integration/iscsi_resize_client (libiscsi).
-# Arg 2: tests/integration/iscsi_write_probe (libiscsi; see lease-write.sh).
+# Arg 1: tests/integration/tools/iscsi_resize_client (libiscsi).
+# Arg 2: tests/integration/tools/iscsi_write_probe (libiscsi; see lease-write.sh).
 #
 # SPDX-License-Identifier: GPL-2.0-or-later
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/lib-sanlock.sh"
-. "$(dirname "$0")/lib-cluster.sh"
+. "$(dirname "$0")/../harness/lib.sh"
+. "$(dirname "$0")/../harness/lib-sanlock.sh"
+. "$(dirname "$0")/../harness/lib-cluster.sh"
 RESIZE_CLIENT=${1:?usage: cluster.sh ISCSI_RESIZE_CLIENT ISCSI_WRITE_PROBE}
 PROBE=${2:?usage: cluster.sh ISCSI_RESIZE_CLIENT ISCSI_WRITE_PROBE}
 REFUSED="sense 7/27/00" # DATA PROTECT, WRITE PROTECTED (and the block unchanged)

@@ -10,7 +10,7 @@
 #   - poolctl agrees with lvs.
 #
 # SPDX-License-Identifier: GPL-2.0-or-later
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../harness/lib.sh"
 HERE=$(dirname "$0")
 
 t_loop PV1 pv1 1G && t_loop PV2 pv2 1G || exit 1
@@ -33,7 +33,7 @@ check_consistent() {
         t_lvm lvs --reportformat json --units b --nosuffix \
             -o lv_name,lv_size,lv_tags,seg_start_pe,seg_pe_ranges "$T_POOL" > "$T_DIR/lvs.json"
         t_lvm pvs --reportformat json --units b --nosuffix -o pv_name,pe_start > "$T_DIR/pvs.json"
-        python3 "$HERE/lvs_agree.py" "$T_DIR/vols.json" "$T_DIR/lvs.json" "$T_DIR/pvs.json" 4194304 \
+        python3 "$HERE/tools/lvs_agree.py" "$T_DIR/vols.json" "$T_DIR/lvs.json" "$T_DIR/pvs.json" 4194304 \
             >/dev/null || { t_fail "$what: poolctl and lvs disagree"; return; }
         # no unaccounted LV: all LVs are ids, leases or listed volumes
         local lvs listed

@@ -4,7 +4,7 @@
 # request.
 #
 # SPDX-License-Identifier: GPL-2.0-or-later
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../harness/lib.sh"
 
 t_start_poold || exit 1
 t_assert "poolctl daemon version" pctl daemon version

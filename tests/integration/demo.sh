@@ -5,7 +5,7 @@
 # virtlogd behind.
 #
 # SPDX-License-Identifier: GPL-2.0-or-later
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../harness/lib.sh"
 for b in libvirtd virtlogd virsh python3 unshare; do
     command -v "$b" >/dev/null || [ -x "/usr/sbin/$b" ] || { echo "# $b missing: skipping"; exit 77; }
 done

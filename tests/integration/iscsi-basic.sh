@@ -6,23 +6,24 @@
 #
 #   iscsi-basic.sh PATH/TO/iscsi_target_test
 #
-# Owns its temp dir and the target process (killed by pid only). Ports are
-# picked from 32600 + pid % 1000 and retried when busy, so parallel tests do
-# not collide. Exit 77 (skip) when an initiator tool is missing.
+# Its temp dir and cleanup trap are the harness's (tests/harness/lib.sh);
+# the target process is killed by pid only. Ports are picked from
+# 32600 + pid % 1000 and retried when busy, so parallel tests do not
+# collide. Exit 77 (skip) when an initiator tool is missing.
 #
 # SPDX-License-Identifier: GPL-2.0-or-later
 set -u
 set -o pipefail
 
 TGT_BIN=${1:?usage: iscsi-basic.sh iscsi_target_test}
-T_DIR=$(mktemp -d /tmp/poold-test-iscsi-basic.XXXXXX)
+. "$(dirname "$0")/../harness/lib.sh"
 T_PID=""
-T_FAILS=0
-T_CHECKS=0
 IQN=iqn.2026-11.org.poold:test
 
-cleanup() {
-    local rc=$?
+# The target first (by pid), then lib.sh's cleanup, which must still see the
+# test's exit status in $?.
+tgt_cleanup() {
+    local rc=$1
     if [ -n "$T_PID" ] && kill -0 "$T_PID" 2>/dev/null; then
         kill -TERM "$T_PID" 2>/dev/null
         for _ in $(seq 100); do kill -0 "$T_PID" 2>/dev/null || break; sleep 0.1; done
@@ -32,14 +33,9 @@ cleanup() {
         echo "---- target log (last 40 lines) ----" >&2
         tail -n 40 "$T_DIR/target.log" >&2
     fi
-    rm -rf "$T_DIR"
-    exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'rc=$?; tgt_cleanup $rc; (exit $rc); t_cleanup' EXIT
 
-ok() { T_CHECKS=$((T_CHECKS + 1)); }
-fail() { echo "FAIL: $*" >&2; T_FAILS=$((T_FAILS + 1)); }
 
 for tool in iscsi-ls iscsi-inq qemu-img; do
     command -v "$tool" >/dev/null || { echo "SKIP: $tool missing"; exit 77; }
@@ -72,10 +68,10 @@ stop_target() {
     kill -TERM "$T_PID"
     for _ in $(seq 200); do kill -0 "$T_PID" 2>/dev/null || break; sleep 0.05; done
     if kill -0 "$T_PID" 2>/dev/null; then
-        fail "target did not stop within 10 s"
+        t_fail "target did not stop within 10 s"
         kill -KILL "$T_PID"
     else
-        ok
+        t_ok
     fi
     wait "$T_PID" 2>/dev/null
     echo "# target stopped in $((SECONDS - t0)) s"
@@ -91,34 +87,34 @@ out=$(timeout 30 iscsi-ls -s "$URL" 2>&1)
 echo "$out" | sed 's/^/#   /'
 if echo "$out" | grep -q "Target:$IQN Portal:127.0.0.1:$PORT,1" &&
    echo "$out" | grep -q "Portal:127.0.0.1:$PORT2,2" && echo "$out" | grep -q "Lun:0"; then
-    ok
+    t_ok
 else
-    fail "iscsi-ls did not list the target with both portals and LUN 0"
+    t_fail "iscsi-ls did not list the target with both portals and LUN 0"
 fi
 
 # 2. inquiry
 if out=$(timeout 30 iscsi-inq "$URL/$IQN/0" 2>&1) && echo "$out" | grep -qi "memdisk"; then
-    ok
+    t_ok
 else
-    fail "iscsi-inq: $out"
+    t_fail "iscsi-inq: $out"
 fi
 echo "$out" | head -5 | sed 's/^/#   /'
 
 # 3. qemu-img round trip
 head -c $((64 << 20)) /dev/urandom > "$T_DIR/src.raw"
 if timeout 120 qemu-img convert -n -f raw -O raw "$T_DIR/src.raw" "$URL/$IQN/0" 2>"$T_DIR/qemu.err"; then
-    ok
+    t_ok
 else
-    fail "qemu-img convert to iSCSI: $(cat "$T_DIR/qemu.err")"
+    t_fail "qemu-img convert to iSCSI: $(cat "$T_DIR/qemu.err")"
 fi
 if timeout 120 qemu-img convert -f raw -O raw "$URL/$IQN/0" "$T_DIR/back.raw" 2>"$T_DIR/qemu.err"; then
-    ok
+    t_ok
 else
-    fail "qemu-img convert from iSCSI: $(cat "$T_DIR/qemu.err")"
+    t_fail "qemu-img convert from iSCSI: $(cat "$T_DIR/qemu.err")"
 fi
 a=$(sha256sum < "$T_DIR/src.raw" | cut -d' ' -f1)
 b=$(head -c $((64 << 20)) "$T_DIR/back.raw" 2>/dev/null | sha256sum | cut -d' ' -f1)
-if [ "$a" = "$b" ]; then ok; else fail "checksum mismatch after round trip"; fi
+if [ "$a" = "$b" ]; then t_ok; else t_fail "checksum mismatch after round trip"; fi
 echo "# qemu-img round trip: $a / $b"
 
 # 4. conformance subset
@@ -136,7 +132,7 @@ if command -v iscsi-test-cu >/dev/null; then
         sed -n '/Run Summary/,$p' "$T_DIR/$f.log" | sed 's/^/#   /'
         grep -E "^\s+Test: .*FAILED$" "$T_DIR/$f.log" | sed 's/^/#   /'
     done
-    if [ $rc1 -eq 0 ] && [ $rc2 -eq 0 ]; then ok; else fail "iscsi-test-cu reported failures"; fi
+    if [ $rc1 -eq 0 ] && [ $rc2 -eq 0 ]; then t_ok; else t_fail "iscsi-test-cu reported failures"; fi
 fi
 
 # 5. clean stop with a session open
@@ -147,5 +143,4 @@ stop_target
 kill "$io_pid" 2>/dev/null
 wait "$io_pid" 2>/dev/null
 
-echo "# iscsi-basic: $T_CHECKS checks passed, $T_FAILS failed"
-[ "$T_FAILS" -eq 0 ]
+t_finish

@@ -16,11 +16,11 @@
 #     fails (exit 2) saying the pool does not use sanlock; --mode ro still
 #     write-protects there.
 #
-# Arg 1: tests/integration/iscsi_write_probe (libiscsi).
+# Arg 1: tests/integration/tools/iscsi_write_probe (libiscsi).
 #
 # SPDX-License-Identifier: GPL-2.0-or-later
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/lib-sanlock.sh"
+. "$(dirname "$0")/../harness/lib.sh"
+. "$(dirname "$0")/../harness/lib-sanlock.sh"
 PROBE=${1:?usage: lease-write.sh ISCSI_WRITE_PROBE}
 t_sanlock_require
 T0=$SECONDS

@@ -10,11 +10,11 @@
 # before sanlock declares host 1 dead, and must get it afterwards. The
 # measured times are printed next to the ones sanlock's io_timeout implies.
 #
-# Arg 1: the lease_test driver (tests/integration/lease_test.c).
+# Arg 1: the lease_test driver (tests/integration/tools/lease_test.c).
 #
 # SPDX-License-Identifier: GPL-2.0-or-later
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/lib-sanlock.sh"
+. "$(dirname "$0")/../harness/lib.sh"
+. "$(dirname "$0")/../harness/lib-sanlock.sh"
 LT=${1:?usage: leases.sh LEASE_TEST}
 IO_TIMEOUT=1
 t_sanlock_require

@@ -8,7 +8,7 @@
 #     sanlock and tests/harness/sanlock_rlimit_shim.so are there);
 #   - on each host an iscsi-direct storage pool on poold's target: vol-list
 #     shows the LUN, vol-info's capacity is poolctl's;
-#   - the boot sector of data/boot-marker/ goes onto the volume through the
+#   - the boot sector of tests/data/boot-marker/ goes onto the volume through the
 #     target; a TCG domain on host 1 boots from the volume over iscsi:// and
 #     writes "POOLD-MARKER" to LBA 1 with INT 13h; the marker is read back
 #     through the target; with sanlock, the qemu process is a registered
@@ -20,16 +20,16 @@
 #   - the hosts stop and leave nothing running in their namespaces.
 #
 # SPDX-License-Identifier: GPL-2.0-or-later
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/lib-sanlock.sh"
-. "$(dirname "$0")/lib-libvirt.sh"
+. "$(dirname "$0")/../harness/lib.sh"
+. "$(dirname "$0")/../harness/lib-sanlock.sh"
+. "$(dirname "$0")/../harness/lib-libvirt.sh"
 lv_require
 for b in qemu-img qemu-io; do
     command -v "$b" >/dev/null || { echo "# $b missing: skipping"; exit 77; }
 done
 qemu-img --help 2>/dev/null | grep -qw iscsi ||
     { echo "# qemu has no iscsi:// driver (qemu-block-extra): skipping"; exit 77; }
-BM_DIR="${POOL_SRCDIR:-$(dirname "$0")/../..}/tests/integration/data/boot-marker"
+BM_DIR="${POOL_SRCDIR:-$(dirname "$0")/../..}/tests/data/boot-marker"
 BM_BIN="$BM_DIR/boot-marker.bin"
 [ -f "$BM_BIN" ] || { echo "# $BM_BIN missing"; exit 1; }
 

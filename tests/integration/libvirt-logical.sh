@@ -16,10 +16,10 @@
 # iscsi-direct pools of libvirt-pools.sh list every volume on any host).
 #
 # SPDX-License-Identifier: GPL-2.0-or-later
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/lib-sanlock.sh"
-. "$(dirname "$0")/lib-cluster.sh"
-. "$(dirname "$0")/lib-libvirt.sh"
+. "$(dirname "$0")/../harness/lib.sh"
+. "$(dirname "$0")/../harness/lib-sanlock.sh"
+. "$(dirname "$0")/../harness/lib-cluster.sh"
+. "$(dirname "$0")/../harness/lib-libvirt.sh"
 lv_require
 t_sanlock_require
 P=$T_POOL

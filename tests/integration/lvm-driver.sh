@@ -8,9 +8,10 @@
 # files in its own temporary directory (two blank 64 MiB PVs-to-be, one with
 # an ext4 file system), attaches them with `losetup -f` (never touching loop
 # devices it did not attach), adds a /dev symlink whose name needs regex
-# escaping in lvm filters, runs the test, and in an EXIT trap removes the VG
-# and PV labels (with lvm confined by --config to these devices) and detaches
-# exactly the devices it attached.
+# escaping in lvm filters, and runs the test. The temp dir, the devices and
+# the EXIT trap that removes the VG and PV labels (with lvm confined by
+# --config to these devices) and detaches exactly the devices it attached
+# are tests/harness/lib-scratch-vg.sh's.
 #
 # Usage: lvm-driver.sh /path/to/lvm_driver_test
 # Exit 77 (skipped) without root, lvm, losetup or mkfs.ext4.
@@ -31,61 +32,13 @@ for prog in lvm losetup mkfs.ext4 truncate; do
 done
 export PATH="$PATH:/sbin:/usr/sbin" LVM_SUPPRESS_FD_WARNINGS=1
 
-TMP=$(mktemp -d /tmp/lvm-driver.XXXXXX) || exit 1
-ATTACHED=""
+. "$(dirname "$0")/../harness/lib-scratch-vg.sh"
 ALIAS=""
+SV_ON_EXIT='[ -n "$ALIAS" ] && rm -f "$ALIAS"'
+sv_init lvm-driver
 
-# Devices in ATTACHED that are still backed by our files: cleanup acts on
-# these only, so a loop device someone else re-used is never touched.
-ours() {
-    for d in $ATTACHED; do
-        case "$(losetup -nO BACK-FILE "$d" 2>/dev/null)" in
-        "$TMP"/*) echo "$d" ;;
-        esac
-    done
-}
-
-lvm_config() {
-    f=""
-    for d in "$@"; do
-        f="$f\"a|^$d\$|\","
-    done
-    f="[$f\"r|.*|\"]"
-    echo "devices { filter=$f global_filter=$f use_devicesfile=0 hints=\"none\" obtain_device_list_from_udev=0 } global { activation=0 } backup { backup=0 archive=0 }"
-}
-
-cleanup() {
-    rc=$?
-    trap - EXIT INT TERM HUP
-    mine=$(ours)
-    if [ -n "$mine" ]; then
-        # shellcheck disable=SC2086 # word splitting of the device list is wanted
-        cfg=$(lvm_config $mine)
-        lvm vgremove --config "$cfg" -f "$VG" </dev/null >/dev/null 2>&1
-        for d in $mine; do
-            lvm pvremove --config "$cfg" -ff -y "$d" </dev/null >/dev/null 2>&1
-        done
-        for d in $mine; do
-            losetup -d "$d" || echo "WARNING: could not detach $d" >&2
-        done
-    fi
-    [ -n "$ALIAS" ] && rm -f "$ALIAS"
-    rm -rf "$TMP"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
-
-# prints the device; the caller records it in ATTACHED (this runs in $(...))
-attach() {
-    losetup -f --show "$1"
-}
-
-truncate -s 64M "$TMP/a.img" "$TMP/b.img" "$TMP/c.img" || exit 1
-mkfs.ext4 -q -F "$TMP/c.img" || exit 1
-A=$(attach "$TMP/a.img") && ATTACHED="$ATTACHED $A" || exit 1
-B=$(attach "$TMP/b.img") && ATTACHED="$ATTACHED $B" || exit 1
-C=$(attach "$TMP/c.img") && ATTACHED="$ATTACHED $C" || exit 1
+truncate -s 64M "$SV_TMP/c.img" && mkfs.ext4 -q -F "$SV_TMP/c.img" || exit 1
+sv_loop A a 64M && sv_loop B b 64M && sv_loop C c 64M || exit 1
 echo "loop devices: $A $B $C (ext4)"
 
 ALIAS="/dev/pool-lvmtest-$$.a+b(c)"

@@ -3,7 +3,7 @@
 # hosts update the same VM record concurrently 100 times: no update lost,
 # each either applied or rejected with a conflict error").
 #
-# Two meta_race processes (tests/integration/meta_race.c), each with its own
+# Two meta_race processes (tests/integration/tools/meta_race.c), each with its own
 # store connection (its own libnfs context over NFS) like two hosts, run 100
 # read-modify-update attempts each at the same time on one record. Every
 # attempt increments a counter in the record and appends its own mark
@@ -31,8 +31,8 @@
 # rpcbind or libnfs-utils.
 #
 # SPDX-License-Identifier: GPL-2.0-or-later
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/lib-nfs.sh"
+. "$(dirname "$0")/../harness/lib.sh"
+. "$(dirname "$0")/../harness/lib-nfs.sh"
 RACE=${1:?usage: meta-race.sh META_RACE}
 nfs_enter_namespace "$@"
 

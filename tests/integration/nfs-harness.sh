@@ -14,11 +14,11 @@
 # period); a hung server (SIGSTOP): only the client's RPC timeout ends a
 # call, and it does; finally a clean stop. Measured times are printed.
 #
-# Arg 1: nfs_probe (tests/integration/nfs_probe.c).
+# Arg 1: nfs_probe (tests/integration/tools/nfs_probe.c).
 #
 # SPDX-License-Identifier: GPL-2.0-or-later
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/lib-nfs.sh"
+. "$(dirname "$0")/../harness/lib.sh"
+. "$(dirname "$0")/../harness/lib-nfs.sh"
 PROBE=${1:?usage: nfs-harness.sh NFS_PROBE}
 nfs_enter_namespace "$@"
 

@@ -5,7 +5,7 @@
 # with lvs on every volume, size, tag and segment.
 #
 # SPDX-License-Identifier: GPL-2.0-or-later
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../harness/lib.sh"
 HERE=$(dirname "$0")
 
 t_loop PV1 pv1 4G && t_loop PV2 pv2 4G || exit 1
@@ -16,7 +16,7 @@ check_agree() { # compare poolctl with raw lvm reports
     t_lvm lvs --reportformat json --units b --nosuffix \
         -o lv_name,lv_size,lv_tags,seg_start_pe,seg_pe_ranges "$T_POOL" > "$T_DIR/lvs.json" || return 1
     t_lvm pvs --reportformat json --units b --nosuffix -o pv_name,pe_start > "$T_DIR/pvs.json" || return 1
-    python3 "$HERE/lvs_agree.py" "$T_DIR/vols.json" "$T_DIR/lvs.json" "$T_DIR/pvs.json" 4194304
+    python3 "$HERE/tools/lvs_agree.py" "$T_DIR/vols.json" "$T_DIR/lvs.json" "$T_DIR/pvs.json" 4194304
 }
 
 t_assert "pool create" pctl pool create "$T_POOL" "$PV1" "$PV2"

@@ -3,7 +3,7 @@
 # proto_abuse.c): each refused with an error, the daemon keeps serving.
 #
 # SPDX-License-Identifier: GPL-2.0-or-later
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../harness/lib.sh"
 ABUSE=$1
 t_loop PV1 pv1 256M || exit 1
 t_start_poold || exit 1

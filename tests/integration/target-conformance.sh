@@ -12,7 +12,7 @@
 # them beside tgtd's.
 #
 # SPDX-License-Identifier: GPL-2.0-or-later
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../harness/lib.sh"
 for tool in iscsi-test-cu iscsi-inq iscsi-ls; do
     command -v "$tool" >/dev/null || { echo "SKIP: $tool missing"; exit 77; }
 done

@@ -12,7 +12,7 @@
 #   - a volume whose PV is missing is never exported, and the log says why.
 #
 # SPDX-License-Identifier: GPL-2.0-or-later
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../harness/lib.sh"
 RESIZE_CLIENT=$1
 PORT=$(t_free_port)
 t_loop PV1 pv1 1200M && t_loop PV2 pv2 1200M || exit 1

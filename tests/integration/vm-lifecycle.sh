@@ -8,7 +8,7 @@
 # loop devices), each with its own libvirtd using libvirt's sanlock lock
 # manager against that host's sanlock daemon (lib-libvirt.sh). One pool
 # with sanlock locking, one 16 MiB volume holding a boot sector
-# (data/boot-marker: the guest writes "POOLD-MARKER" to LBA 1 with BIOS
+# (tests/data/boot-marker: the guest writes "POOLD-MARKER" to LBA 1 with BIOS
 # disk services, then halts), one VM whose only disk is that volume.
 #   - defined on host 1, listed by host 2 with no owner;
 #   - started on host 1: the QEMU process runs in host 1's namespace, holds
@@ -40,14 +40,14 @@
 #
 # SPDX-License-Identifier: GPL-2.0-or-later
 MODE=${1:-local}
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/lib-sanlock.sh"
-. "$(dirname "$0")/lib-cluster.sh"
+. "$(dirname "$0")/../harness/lib.sh"
+. "$(dirname "$0")/../harness/lib-sanlock.sh"
+. "$(dirname "$0")/../harness/lib-cluster.sh"
 if [ "$MODE" = nfs ]; then
-    . "$(dirname "$0")/lib-nfs.sh"
+    . "$(dirname "$0")/../harness/lib-nfs.sh"
     nfs_enter_namespace "$@"
 fi
-. "$(dirname "$0")/lib-libvirt.sh"
+. "$(dirname "$0")/../harness/lib-libvirt.sh"
 lv_require
 t_sanlock_require
 for b in qemu-img qemu-io; do
@@ -55,7 +55,7 @@ for b in qemu-img qemu-io; do
 done
 qemu-img --help 2>/dev/null | grep -qw iscsi ||
     { echo "# qemu has no iscsi:// driver (qemu-block-extra): skipping"; exit 77; }
-BM_BIN="${POOL_SRCDIR:-$(dirname "$0")/../..}/tests/integration/data/boot-marker/boot-marker.bin"
+BM_BIN="${POOL_SRCDIR:-$(dirname "$0")/../..}/tests/data/boot-marker/boot-marker.bin"
 [ -f "$BM_BIN" ] || { echo "# $BM_BIN missing"; exit 1; }
 
 P=$T_POOL

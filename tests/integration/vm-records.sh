@@ -17,8 +17,8 @@
 # working; after a restart every record is intact.
 #
 # SPDX-License-Identifier: GPL-2.0-or-later
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/lib-nfs.sh"
+. "$(dirname "$0")/../harness/lib.sh"
+. "$(dirname "$0")/../harness/lib-nfs.sh"
 nfs_enter_namespace "$@"
 
 NFS_TIMEOUT_MS=2000

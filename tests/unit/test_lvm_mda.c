@@ -4,7 +4,7 @@
  * fingerprint read of lvm_mda.c.
  *
  * Data: the first 8 KiB of real PVs written by lvm2 2.03.16, captured by
- * tests/unit/data/lvm-mda/capture.sh:
+ * tests/data/lvm-mda/capture.sh:
  *   pv-orphan.bin   PV after pvcreate (no VG: raw_locns[0] all zero)
  *   pv-vg.bin       the same PV after vgcreate
  *   pv-vg-lv.bin    the same PV after lvcreate (one more commit)
@@ -44,7 +44,7 @@ static void data_path(char *path, size_t size, const char *name)
 {
     const char *src = getenv("POOL_SRCDIR");
 
-    snprintf(path, size, "%s/tests/unit/data/lvm-mda/%s", src ? src : POOL_SRCDIR, name);
+    snprintf(path, size, "%s/tests/data/lvm-mda/%s", src ? src : POOL_SRCDIR, name);
 }
 
 /* The 8 KiB capture `name` into buf. */

@@ -4,7 +4,7 @@
  *
  * The segment maps parsed here decide where poold reads and writes on shared
  * disks, so the parser is tested on real lvm2 2.03.16 output captured in
- * tests/data/lvm/ (see capture.sh there) and on damaged variants of it, plus
+ * tests/data/lvm-report/ (see capture.sh there) and on damaged variants of it, plus
  * small inline documents for single rules. The assertions on captured files
  * use their shape (names, extent counts, which segments share a PV), not
  * UUIDs or loop device numbers, so the files can be re-captured.
@@ -30,7 +30,7 @@ static char *read_data(const char *name)
     char *buf;
     long len;
 
-    snprintf(path, sizeof(path), "%s/tests/data/lvm/%s", src ? src : POOL_SRCDIR, name);
+    snprintf(path, sizeof(path), "%s/tests/data/lvm-report/%s", src ? src : POOL_SRCDIR, name);
     f = fopen(path, "rb");
     ck_assert_msg(f != NULL, "cannot open %s", path);
     ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);

@@ -12,12 +12,11 @@
 # striped LV), and saves the JSON of `lvs`/`vgs`/`pvs` run with exactly the
 # field lists of pool-lvm.h.
 #
-# Safety: every lvm command gets a --config whose filters accept only the
-# two loop devices attached here, so no other VG or loop device on the
-# machine is ever scanned; metadata backup/archive is off; a trap removes the
-# VG and detaches the loop devices on any exit. Needs root and lvm2.
+# Safety: the loop devices, the lvm configuration limited to them and the
+# trap that removes the VG and detaches them on any exit are
+# tests/harness/lib-scratch-vg.sh's. Needs root and lvm2.
 #
-# Usage: tests/data/lvm/capture.sh [OUTDIR]   (default: this directory)
+# Usage: tests/data/lvm-report/capture.sh [OUTDIR]   (default: this directory)
 set -eu
 
 OUT=${1:-$(dirname "$0")}
@@ -27,83 +26,38 @@ PVS_FIELDS="pv_name,pv_uuid,vg_name,pv_size,pe_start,pv_pe_count,pv_pe_alloc_cou
 # POOL_LVM_LVS_VG_FIELDS: the lvs fields, then the vgs fields on every row
 LVS_VG_FIELDS="$LVS_FIELDS,$VGS_FIELDS"
 VG="capture_vg_$$"
-export LVM_SUPPRESS_FD_WARNINGS=1 LC_ALL=C
+export LC_ALL=C
+. "$(dirname "$0")/../../harness/lib-scratch-vg.sh"
 
-TMP=$(mktemp -d /tmp/lvm-capture.XXXXXX)
-A=""
-B=""
-# ours DEV: is DEV still backed by one of our files? (never touch a loop
-# device somebody else re-used)
-ours() {
-    case "$(losetup -nO BACK-FILE "$1" 2>/dev/null)" in
-    "$TMP"/*) return 0 ;;
-    esac
-    return 1
-}
-cleanup() {
-    set +e
-    if [ -n "$A" ] && [ -n "$B" ] && ours "$A" && ours "$B"; then
-        lvm vgremove --config "$(cfg "$A" "$B")" -f "$VG" </dev/null >/dev/null 2>&1
-        lvm pvremove --config "$(cfg "$A" "$B")" -y "$A" "$B" </dev/null >/dev/null 2>&1
-    fi
-    [ -n "$A" ] && ours "$A" && losetup -d "$A"
-    [ -n "$B" ] && ours "$B" && losetup -d "$B"
-    rm -rf "$TMP"
-}
-trap cleanup EXIT INT TERM
+sv_init lvm-capture
+sv_loop A a 64M
+sv_loop B b 64M
 
-# cfg DEV...: the per-command configuration, devices restricted to DEV...
-cfg() {
-    f=""
-    for d in "$@"; do
-        f="$f\"a|^$d\$|\","
-    done
-    f="[$f\"r|.*|\"]"
-    printf 'devices { filter=%s global_filter=%s use_devicesfile=0 hints="none" ' "$f" "$f"
-    printf 'obtain_device_list_from_udev=0 scan_lvs=0 } '
-    printf 'global { activation=0 use_lvmlockd=0 use_lvmpolld=0 notify_dbus=0 } '
-    printf 'activation { udev_sync=0 udev_rules=0 monitoring=0 auto_activation_volume_list=[] } '
-    printf 'backup { backup=0 archive=0 }'
-}
-
-truncate -s 64M "$TMP/a.img" "$TMP/b.img"
-A=$(losetup -f --show "$TMP/a.img")
-B=$(losetup -f --show "$TMP/b.img")
-C=$(cfg "$A" "$B")
-
-run() { # run SUBCOMMAND ARGS...: quiet lvm with our config
-    sub=$1
-    shift
-    lvm "$sub" --config "$C" "$@" </dev/null >/dev/null 2>"$TMP/err" || {
-        cat "$TMP/err" >&2
-        exit 1
-    }
-}
 report() { # report OUTFILE SUBCOMMAND FIELDS ARGS...
     file=$1 sub=$2 fields=$3
     shift 3
-    lvm "$sub" --config "$C" --reportformat json --units b --nosuffix -o "$fields" "$@" \
-        </dev/null >"$OUT/$file" 2>"$TMP/err" || true
+    lvm "$sub" --config "$CFG" --reportformat json --units b --nosuffix -o "$fields" "$@" \
+        </dev/null >"$OUT/$file" 2>"$SV_TMP/err" || true
     echo "captured $OUT/$file"
 }
 
-run pvcreate "$A" "$B"
+sv_run pvcreate "$A" "$B"
 report pvs-orphans.json pvs "$PVS_FIELDS"
-run vgcreate -s 4194304b --setautoactivation n --addtag "pd_pool:5b1f0d9e-6f7a-4b7e-9a51-3c2d1e0f9a8b" \
+sv_run vgcreate -s 4194304b --setautoactivation n --addtag "pd_pool:5b1f0d9e-6f7a-4b7e-9a51-3c2d1e0f9a8b" \
     --addtag "pd_name:pool.one" --addtag "pd_version:1" "$VG" "$A" "$B"
 report lvs-empty-vg.json lvs "$LVS_FIELDS" "$VG"
 report lvs-vg-empty-vg.json lvs "$LVS_VG_FIELDS" "$VG"
 report lvs-vg-not-found.json lvs "$LVS_VG_FIELDS" "no_such_vg_$$"
 report vgs-not-found.json vgs "$VGS_FIELDS" "no_such_vg_$$"
 
-lvc() { run lvcreate -an -Zn -Wn -y --type linear "$@" "$VG"; }
+lvc() { sv_run lvcreate -an -Zn -Wn -y --type linear "$@" "$VG"; }
 lvc -l 2 -n ids --addtag pd_kind:ids
 lvc -l 2 -n leases --addtag pd_kind:leases
 lvc -l 3 -n vol1 --addtag pd_name:web01-disk --addtag pd_slot:12 \
     --addtag pd_uuid:0c8f5f1e-2a7b-4f43-8d57-7b0a3f1c9e11 --addtag pd_format:raw
 lvc -l 2 -n vol2 --addtag pd_slot:13
 # vol1 grows through the rest of the first PV into the second one.
-run lvextend -l 12 "$VG/vol1"
+sv_run lvextend -l 12 "$VG/vol1"
 lvc -l 1 -n vol3
 
 report lvs.json lvs "$LVS_FIELDS" "$VG"
@@ -117,13 +71,13 @@ report lvs-named-missing.json lvs "$LVS_FIELDS" "$VG/vol1" "$VG/no_such_lv"
 
 # A striped LV (two stripes, one extent on each PV, in the room vol2 leaves):
 # the parser must refuse it, naming the LV.
-run lvremove -y "$VG/vol2"
-run lvcreate -an -Zn -Wn -y -i 2 -I 64k -l 2 -n striped2 "$VG"
+sv_run lvremove -y "$VG/vol2"
+sv_run lvcreate -an -Zn -Wn -y -i 2 -I 64k -l 2 -n striped2 "$VG"
 report lvs-striped.json lvs "$LVS_FIELDS" "$VG"
-run lvremove -y "$VG/striped2"
+sv_run lvremove -y "$VG/striped2"
 
 # The VG seen through a filter that hides the second PV: "[unknown]" names.
-C=$(cfg "$A")
+CFG=$(sv_cfg "$A")
 report lvs-missing-pv.json lvs "$LVS_FIELDS" "$VG"
 report lvs-vg-missing-pv.json lvs "$LVS_VG_FIELDS" "$VG"
 report pvs-missing-pv.json pvs "$PVS_FIELDS"

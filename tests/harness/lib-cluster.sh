@@ -1,4 +1,4 @@
-# tests/integration/lib-cluster.sh: several simulated hosts on one machine,
+# tests/harness/lib-cluster.sh: several simulated hosts on one machine,
 # each with its own sanlock daemon and poold. Source it after lib.sh and
 # lib-sanlock.sh.
 #

@@ -1,4 +1,4 @@
-# tests/integration/lib-sanlock.sh: private sanlock daemons for simulated
+# tests/harness/lib-sanlock.sh: private sanlock daemons for simulated
 # hosts. Source it after lib.sh.
 #
 # Each simulated host gets its own daemon, found by clients through

@@ -1,8 +1,13 @@
-# tests/integration/lib.sh: shared harness for the integration tests.
-# Source it from a test script. It gives every test its own temp dir, loop
-# devices and poold (own socket, state dir, config), and a trap that always
-# tears down exactly what this test started: poold by its pid, loop devices
-# by the names losetup gave us. Waits use deadlines, never fixed sleeps.
+# tests/harness/lib.sh: the core of the shell harness, sourced by the
+# integration tests (tests/integration/*.sh), the benches (bench/, with
+# lib-bench.sh) and scripts/demo. It gives every script its own temp dir,
+# loop devices and poold (own socket, state dir, config), and a trap that
+# always tears down exactly what this script started: poold by its pid,
+# loop devices by the names losetup gave us. Waits use deadlines, never
+# fixed sleeps.
+#
+# T_NAME is the script's name; the temp dir is /tmp/$T_DIR_PREFIX-$T_NAME.*
+# (T_DIR_PREFIX: poold-test unless the script set it before sourcing).
 #
 # SPDX-License-Identifier: GPL-2.0-or-later
 
@@ -15,7 +20,7 @@ POOLCTL_BIN="$POOL_BUILDDIR/cli/poolctl"
 export LVM_SUPPRESS_FD_WARNINGS=1
 
 T_NAME=$(basename "$0" .sh)
-T_DIR=$(mktemp -d "/tmp/poold-test-$T_NAME.XXXXXX")
+T_DIR=$(mktemp -d "/tmp/${T_DIR_PREFIX:-poold-test}-$T_NAME.XXXXXX")
 T_LOOPS=()
 T_POOLD_PID=""
 T_FAILS=0
@@ -80,14 +85,15 @@ t_wait_gone() {
     return 0
 }
 
-# Create a sparse backing file of SIZE, attach it and store the loop device
-# in variable VAR (not via $(...): the device must be recorded in this
-# shell so the trap detaches it).
-t_loop() { # t_loop VAR NAME SIZE
+# Create a sparse backing file of SIZE (a file already there keeps its
+# data), attach it and store the loop device in variable VAR (not via
+# $(...): the device must be recorded in this shell so the trap detaches
+# it). LOSETUP-ARGS, e.g. --sizelimit N, go to losetup.
+t_loop() { # t_loop VAR NAME SIZE [LOSETUP-ARGS...]
     local f="$T_DIR/$2.img"
     truncate -s "$3" "$f" || return 1
     local dev
-    dev=$(losetup --find --show "$f") || return 1
+    dev=$(losetup --find --show "${@:4}" "$f") || return 1
     T_LOOPS+=("$dev")
     printf -v "$1" '%s' "$dev"
 }
@@ -112,9 +118,10 @@ EOC
     return 0
 }
 
-# A TCP port for this test's portal: derived from the pid, skipping ports in use.
-t_free_port() {
-    local p=$((32000 + ($$ * 7) % 20000))
+# A TCP port for this test's portal: from BASE (default: derived from the
+# pid), skipping ports in use.
+t_free_port() { # t_free_port [BASE]
+    local p=${1:-$((32000 + ($$ * 7) % 20000))}
     while ss -Hltn "sport = :$p" 2>/dev/null | grep -q .; do p=$((p + 1)); done
     echo "$p"
 }

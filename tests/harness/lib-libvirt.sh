@@ -1,4 +1,4 @@
-# tests/integration/lib-libvirt.sh: a private libvirtd (+ virtlogd) per
+# tests/harness/lib-libvirt.sh: a private libvirtd (+ virtlogd) per
 # simulated host. Source it after lib.sh (and after lib-sanlock.sh /
 # lib-cluster.sh when the test uses them: this file must be sourced LAST, it
 # chains the EXIT trap that is set when it is sourced).
@@ -58,7 +58,13 @@
 #   lv_host_stop I                 destroy host I's running domains, stop
 #                                  libvirtd, virtlogd, then anything left in
 #                                  its namespace, by pid
-#   lv_dir I, lv_log I             host I's dir, libvirtd log
+#   lv_dir I, lv_log I             host I's dir ($T_DIR/lvI unless LV_DIR[I]
+#                                  was set before launch), libvirtd log
+#   lv_host_adopt I                take over host I's libvirt that another
+#                                  process launched in lv_dir I (its pids
+#                                  from the files launch wrote: init.pid,
+#                                  ns-pids, ns), so lv_host_stop and the trap
+#                                  end it
 #   lv_domain_pid I NAME           pid of domain NAME's qemu (from libvirt's
 #                                  status file under /run/libvirt/qemu)
 #   lv_ns_pids I                   pids living in host I's mount namespace
@@ -76,6 +82,7 @@ declare -A LV_PID=()       # host -> libvirtd pid
 declare -A LV_LOGD_PID=()  # host -> virtlogd pid
 declare -A LV_INIT_PID=()  # host -> namespace init (bash subreaper) pid, our child
 declare -A LV_NS=()        # host -> mount namespace ("mnt:[inode]")
+declare -A LV_DIR=()       # host -> its dir, when not $T_DIR/lvI
 
 lv_require() {
     local b
@@ -89,9 +96,9 @@ lv_require() {
     command -v unshare >/dev/null || { echo "# unshare missing: skipping"; exit 77; }
 }
 
-lv_dir() { echo "$T_DIR/lv$1"; }
-lv_log() { echo "$T_DIR/lv$1/libvirtd.log"; }
-lv_sock() { echo "$T_DIR/lv$1/libvirt-sock"; }
+lv_dir() { echo "${LV_DIR[$1]:-$T_DIR/lv$1}"; }
+lv_log() { echo "$(lv_dir "$1")/libvirtd.log"; }
+lv_sock() { echo "$(lv_dir "$1")/libvirt-sock"; }
 lv_uri() { echo "qemu:///system?socket=$(lv_sock "$1")"; }
 
 lv_virsh() { # lv_virsh I ARGS...
@@ -326,7 +333,8 @@ lv_host_launch() { # lv_host_launch I [sanlock|none]
         [ -d "$m" ] || mkdir -p "$m" || return 1
     done
     mkdir -p "$d" || return 1
-    rm -f "$d/ns-pids" "$d/libvirtd.pid" "$d/virtlogd.pid" "$d/libvirt-sock" "$d/ns-ctl"
+    rm -f "$d/ns-pids" "$d/libvirtd.pid" "$d/virtlogd.pid" "$d/libvirt-sock" "$d/ns-ctl" \
+        "$d/init.pid" "$d/ns"
     mkfifo "$d/ns-ctl" || return 1
     lv_write_config "$h" "$lock" || return 1
     lv_write_passwd "$h" || return 1
@@ -364,7 +372,21 @@ os.execvp("bash", ["bash"] + sys.argv[1:])' "$d/ns-init.sh" "$d" \
         echo "libvirt of host $h: not in a mount namespace of its own" >&2
         return 1
     fi
+    # for lv_host_adopt in a process that did not launch it
+    echo "$init" > "$d/init.pid"
+    echo "${LV_NS[$h]}" > "$d/ns"
     printf -v "LV_URI_$h" '%s' "$(lv_uri "$h")"
+}
+
+lv_host_adopt() { # lv_host_adopt I
+    local h=$1 d pids=()
+    d=$(lv_dir "$h")
+    [ -s "$d/init.pid" ] && [ -s "$d/ns" ] || return 1
+    LV_INIT_PID[$h]=$(cat "$d/init.pid")
+    LV_NS[$h]=$(cat "$d/ns")
+    read -r -a pids < "$d/ns-pids" 2>/dev/null
+    LV_LOGD_PID[$h]=${pids[0]:-}
+    LV_PID[$h]=${pids[1]:-}
 }
 
 # Wait (deadline) until host I's libvirtd answers: its drivers, the QEMU

@@ -1,4 +1,4 @@
-# tests/integration/lib-nfs.sh: a private NFS server for one test: nfs-ganesha
+# tests/harness/lib-nfs.sh: a private NFS server for one test: nfs-ganesha
 # (VFS FSAL) plus rpcbind on 127.0.0.1, exporting a directory under the
 # test's temp dir, reached through libnfs (nfs://127.0.0.1/EXPORT). This
 # machine has no kernel NFS client; libnfs is the only client (docs/design.md
@@ -211,7 +211,7 @@ _nfs_setup_namespace() {
 _nfs_write_config() {
     mkdir -p "$NFS_DIR/recovery" || return 1
     cat >"$NFS_DIR/ganesha.conf" <<EOC
-# written by tests/integration/lib-nfs.sh (see its header for why)
+# written by tests/harness/lib-nfs.sh (see its header for why)
 NFS_CORE_PARAM {
     Protocols = 3, 4;
     Enable_NLM = false;
