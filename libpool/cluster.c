@@ -221,7 +221,7 @@ void pool_cluster_unlock(poolManager *mgr, poolEntry *e)
         return;
     if (--e->lock_depth > 0)
         return;
-    poolError *err = pool_error_copy(pool_error_last());
+    poolError *err = pool_error_save();
     char label[128];
     poolLeaseRef ref = meta_ref(e, label, sizeof(label));
     if (pool_lease_release(mgr->holder, e->ls, &ref) < 0)
@@ -229,10 +229,7 @@ void pool_cluster_unlock(poolManager *mgr, poolEntry *e)
                  "cannot release the pool-metadata lease: %s (sanlock frees it when poold exits)",
                  pool_error_last_message());
     pool_error_reset();
-    if (err) {
-        pool_error_set(err->code, err->message, err->file, err->func, err->line);
-        pool_error_free(err);
-    }
+    pool_error_restore(err);
 }
 
 int pool_cluster_repair_strays(poolEntry *e, const poolSnapshot *snap)
@@ -349,7 +346,7 @@ void pool_cluster_drop_volume(poolManager *mgr, poolEntry *e, const poolVolDef *
 {
     if (e->def->locking != POOL_LOCKING_SANLOCK || !mgr->holder)
         return;
-    poolError *err = pool_error_copy(pool_error_last());
+    poolError *err = pool_error_save();
     char label[128];
     poolLeaseRef ref;
     if (vol_ref(e, vol, label, sizeof(label), &ref) == 0 &&
@@ -357,10 +354,7 @@ void pool_cluster_drop_volume(poolManager *mgr, poolEntry *e, const poolVolDef *
         log_vol(POOL_LOG_WARN, e->def->name, vol->name, "cannot release its lease: %s",
                 pool_error_last_message());
     pool_error_reset();
-    if (err) {
-        pool_error_set(err->code, err->message, err->file, err->func, err->line);
-        pool_error_free(err);
-    }
+    pool_error_restore(err);
 }
 
 int pool_cluster_format_pool(poolManager *mgr, poolEntry *e)
@@ -515,17 +509,14 @@ int pool_manager_host_leave(poolManager *mgr, const char *pool, unsigned wait_se
     if (pool_lockspace_leave(e->ls, wait_seconds) < 0) {
         /* still a member (another process of this host holds a lease, or
          * sanlock is slow): the VG must keep saying so */
-        poolError *err = pool_error_copy(pool_error_last());
+        poolError *err = pool_error_save();
         if (pool_cluster_lock(mgr, e) == 0) {
             if (pool_lvm_vg_change_tags(e->lvm, pool, tags, NULL) < 0)
                 log_pool(POOL_LOG_ERROR, pool, "cannot restore tag %s: %s", tag,
                          pool_error_last_message());
             pool_cluster_unlock(mgr, e);
         }
-        if (err) {
-            pool_error_set(err->code, err->message, err->file, err->func, err->line);
-            pool_error_free(err);
-        }
+        pool_error_restore(err);
         return -1;
     }
     log_pool(POOL_LOG_INFO, pool, "left the lockspace (was host id %u)", e->def->host_id);

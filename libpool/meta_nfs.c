@@ -524,22 +524,6 @@ error:
     return -1;
 }
 
-/* Clean up without losing the error being reported. */
-static poolError *error_save(void)
-{
-    return pool_error_last() ? pool_error_copy(pool_error_last()) : NULL;
-}
-
-static void error_restore(poolError *saved)
-{
-    if (saved) {
-        pool_error_set(saved->code, saved->message, saved->file, saved->func, saved->line);
-        pool_error_free(saved);
-    } else {
-        pool_error_reset();
-    }
-}
-
 /* Close a handle; errors only matter after writes (reported by fsync). The
  * thread's current error is kept. */
 static void nfs_close_quiet(nfsBackend *nb, struct nfsfh *fh)
@@ -549,11 +533,12 @@ static void nfs_close_quiet(nfsBackend *nb, struct nfsfh *fh)
 
     if (!nb->nfs || !fh)
         return;
-    saved = error_save();
+    saved = pool_error_save();
     call_init(&c);
     if (nfs_close_async(nb->nfs, fh, generic_cb, &c) == 0)
         nfs_wait(nb, &c, now_ms() + nb->timeout_ms, "close");
-    error_restore(saved);
+    pool_error_reset(); /* the close's own error must not outlive it */
+    pool_error_restore(saved);
 }
 
 static int nfs_read_op(poolMetaBackend *be, const char *name, size_t max, char **data, size_t *len)
@@ -704,10 +689,11 @@ fail:
     nfs_close_quiet(nb, fh);
 fail_unlink:
     if (nb->nfs) {
-        poolError *saved = error_save();
+        poolError *saved = pool_error_save();
 
         nfs_unlink_path(nb, path);
-        error_restore(saved);
+        pool_error_reset();
+        pool_error_restore(saved);
     }
     return -1;
 }

@@ -117,14 +117,11 @@ static int pool_destroy(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
         log_pool(POOL_LOG_ERROR, name, "%s", pool_error_last_message());
     if (r < 0 && pool_manager_find_exists(d->mgr, name)) {
         /* the pool stays: its LUNs and libvirt pool come back */
-        poolError *err = pool_error_copy(pool_error_last());
+        poolError *err = pool_error_save();
         if (d->ex)
             poold_export_pool_add(d->ex, d->mgr, name);
         poold_libvirt_publish(d->lv, d->mgr, d->ex, name);
-        if (err) {
-            pool_error_set(err->code, err->message, err->file, err->func, err->line);
-            pool_error_free(err);
-        }
+        pool_error_restore(err);
     }
     return r;
 }

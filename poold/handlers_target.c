@@ -228,13 +228,10 @@ static int vol_export_change(poolDaemon *d, const poolRequest *req, xmlNodePtr r
         } else if (poold_export_vol_add(d->ex, def) < 0) {
             /* never leave a volume marked exported that the target cannot
              * serve: put the tag back and say why */
-            poolError *err = pool_error_copy(pool_error_last());
+            poolError *err = pool_error_save();
             if (pool_manager_vol_export_set(d->mgr, pool, name, was_on, was_mode) == 0)
                 poold_export_vol_mark(d->ex, pool, name, was_on);
-            if (err) {
-                pool_error_set(err->code, err->message, err->file, err->func, err->line);
-                pool_error_free(err);
-            }
+            pool_error_restore(err);
             return -1;
         }
     } else {

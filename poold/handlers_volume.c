@@ -42,14 +42,11 @@ static int vol_create(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
     /* Never leave a volume behind that the target cannot serve: if its
      * blocks cannot be opened, undo the create and say why. */
     if (d->ex && poold_export_vol_add(d->ex, def) < 0) {
-        poolError *err = pool_error_copy(pool_error_last());
+        poolError *err = pool_error_save();
         if (pool_manager_vol_delete(d->mgr, pool, name) < 0)
             log_vol(POOL_LOG_ERROR, pool, name, "cannot undo the create: %s",
                     pool_error_last_message());
-        if (err) {
-            pool_error_set(err->code, err->message, err->file, err->func, err->line);
-            pool_error_free(err);
-        }
+        pool_error_restore(err);
         pool_vol_def_free(def);
         return -1;
     }
@@ -99,14 +96,11 @@ static int vol_delete(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
     if (r == 0)
         poold_libvirt_refresh(d->lv, pool);
     if (r < 0 && exported) {
-        poolError *err = pool_error_copy(pool_error_last());
+        poolError *err = pool_error_save();
         if (poold_export_vol_add(d->ex, def) < 0)
             log_vol(POOL_LOG_ERROR, pool, name, "delete failed and re-export failed: %s",
                     pool_error_last_message());
-        if (err) {
-            pool_error_set(err->code, err->message, err->file, err->func, err->line);
-            pool_error_free(err);
-        }
+        pool_error_restore(err);
     }
     pool_vol_def_free(def);
     return r;
