@@ -55,6 +55,7 @@
 #include "pool-error.h"
 #include "pool-lvm.h"
 #include "pool-proto.h"
+#include "pool-util.h"
 
 #define EXTENT_BYTES    (4ull * 1024 * 1024) /* the pool and the anchor VG use 4 MiB */
 #define MAX_DEVS        8
@@ -101,14 +102,6 @@ typedef struct {
     unsigned npool;     /* fill volumes in the pool */
     unsigned nanchor;   /* fill LVs in the anchor VG */
 } bench;
-
-static double now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 static void die_pool(const char *what)
 {
@@ -466,10 +459,10 @@ static void set_sort(sampleSet *s)
 
 #define TIMED(set, call)                                                                           \
     do {                                                                                           \
-        double t0_ = now_ms();                                                                     \
+        double t0_ = pool_monotonic_ns() / 1e6;                                                    \
         if ((call) < 0)                                                                            \
             return -1;                                                                             \
-        set_add((set), now_ms() - t0_);                                                            \
+        set_add((set), (pool_monotonic_ns() / 1e6) - t0_);                                         \
     } while (0)
 
 static int fill(bench *b, unsigned n, stepResult *r)
@@ -487,7 +480,7 @@ static int fill(bench *b, unsigned n, stepResult *r)
     }
     b->pool_ext = ext;
     fprintf(stderr, "# N=%u: filling the pool from %u to %u volumes through poold\n", n, from, n);
-    t0 = now_ms();
+    t0 = pool_monotonic_ns() / 1e6;
     for (unsigned i = from; i < n; i++) {
         snprintf(name, sizeof(name), "f%05u", i);
         if (poold_create(b, name) < 0)
@@ -495,16 +488,16 @@ static int fill(bench *b, unsigned n, stepResult *r)
         b->pool_ext[i] = 1;
         b->npool = i + 1;
     }
-    r->fill_poold_ms = (now_ms() - t0) / (n - from);
+    r->fill_poold_ms = ((pool_monotonic_ns() / 1e6) - t0) / (n - from);
     fprintf(stderr, "# N=%u: filling the anchor VG from %u to %u LVs\n", n, b->nanchor, n);
-    t0 = now_ms();
+    t0 = pool_monotonic_ns() / 1e6;
     for (unsigned i = b->nanchor; i < n; i++) {
         snprintf(name, sizeof(name), "f%05u", i);
         if (anchor_create(b, name) < 0)
             return -1;
         b->nanchor = i + 1;
     }
-    r->fill_lvm_ms = (now_ms() - t0) / (n - from);
+    r->fill_lvm_ms = ((pool_monotonic_ns() / 1e6) - t0) / (n - from);
     r->filled = n - from;
     return 0;
 }
@@ -722,7 +715,7 @@ int main(int argc, char **argv)
     };
     bench b = {.lvm = "/sbin/lvm", .samples = 30, .cli_samples = 5};
     stepResult res[MAX_SIZES];
-    double t0 = now_ms();
+    double t0 = pool_monotonic_ns() / 1e6;
     int o;
 
     memset(res, 0, sizeof(res));
@@ -815,7 +808,7 @@ int main(int argc, char **argv)
         }
     }
     print_table(res, b.nsizes);
-    printf("\n# total run time %.1f s\n", (now_ms() - t0) / 1000.0);
+    printf("\n# total run time %.1f s\n", ((pool_monotonic_ns() / 1e6) - t0) / 1000.0);
 
     for (size_t s = 0; s < b.nsizes; s++) {
         for (int op = 0; op < NOPS; op++) {

@@ -147,14 +147,6 @@ int pool_frame_payload_check(const poolFrameHeader *h, const void *payload)
 
 /* ---- blocking I/O -------------------------------------------------------- */
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Wait until fd is ready for `events` or the deadline (-1: none) passes.
  * 0 ready, -1 with error. */
 static int wait_fd(int fd, short events, int64_t deadline)
@@ -165,7 +157,7 @@ static int wait_fd(int fd, short events, int64_t deadline)
         int rc;
 
         if (deadline >= 0) {
-            int64_t left = deadline - now_ms();
+            int64_t left = deadline - pool_monotonic_ms();
             if (left <= 0) {
                 pool_error(POOL_ERR_TIMEOUT, "timed out waiting for the peer");
                 return -1;
@@ -230,7 +222,7 @@ int pool_frame_recv(int fd, uint32_t max_len, int timeout_ms, uint16_t *type, ch
     uint8_t hdr[POOL_PROTO_HEADER_SIZE];
     POOL_AUTOFREE(char *) buf = NULL;
     poolFrameHeader h;
-    int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : -1;
+    int64_t deadline = timeout_ms > 0 ? pool_monotonic_ms() + timeout_ms : -1;
     size_t got = 0;
     bool eof = false;
 

@@ -38,24 +38,19 @@
 #include "pool-alloc.h"
 #include "pool-error.h"
 #include "pool-log.h"
+#include "pool-util.h"
 
 static pthread_mutex_t portals_lock = PTHREAD_MUTEX_INITIALIZER;
 static iscsiPortal *portals_head;
 
 uint64_t iscsi_now_ms(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    return (uint64_t)pool_monotonic_ms();
 }
 
 uint64_t iscsi_now_us(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+    return (uint64_t)(pool_monotonic_ns() / 1000);
 }
 
 /* Locks of the command path are held for a few hundred nanoseconds by up to

@@ -45,13 +45,6 @@ static char *schema_path(const char *name)
     return p;
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void put32(uint8_t *p, uint32_t v)
 {
     p[0] = v & 0xff;
@@ -349,10 +342,10 @@ START_TEST(test_recv_peer_closes)
         make_pair(sv);
         w.fd = sv[1];
         ck_assert_int_eq(pthread_create(&th, NULL, writer_thread, &w), 0);
-        t0 = now_ms();
+        t0 = pool_monotonic_ms();
         pool_error_reset();
         ck_assert_int_eq(pool_frame_recv(sv[0], 0, 5000, NULL, &got, &len), -1);
-        ck_assert_msg(now_ms() - t0 < 4000, "closing peer was not noticed");
+        ck_assert_msg(pool_monotonic_ms() - t0 < 4000, "closing peer was not noticed");
         ck_assert_msg(pool_error_last_code() == codes[i], "stop %zu: %s", stops[i],
                       pool_error_last_message());
         ck_assert_ptr_null(got);
@@ -371,9 +364,9 @@ START_TEST(test_recv_timeout)
     int64_t dt;
 
     make_pair(sv);
-    t0 = now_ms();
+    t0 = pool_monotonic_ms();
     ck_assert_int_eq(pool_frame_recv(sv[0], 0, 200, NULL, &got, &len), -1);
-    dt = now_ms() - t0;
+    dt = pool_monotonic_ms() - t0;
     ck_assert_int_eq(pool_error_last_code(), POOL_ERR_TIMEOUT);
     ck_assert_int_ge(dt, 150);
     ck_assert_int_lt(dt, 3000);
@@ -399,9 +392,9 @@ START_TEST(test_recv_timeout_trickle)
     make_pair(sv);
     w.fd = sv[1];
     ck_assert_int_eq(pthread_create(&th, NULL, writer_thread, &w), 0);
-    t0 = now_ms();
+    t0 = pool_monotonic_ms();
     ck_assert_int_eq(pool_frame_recv(sv[0], 0, 300, NULL, &got, &len), -1);
-    dt = now_ms() - t0;
+    dt = pool_monotonic_ms() - t0;
     ck_assert_int_eq(pool_error_last_code(), POOL_ERR_TIMEOUT);
     ck_assert_int_lt(dt, 1500);
     close(sv[0]); /* the writer sees EPIPE and stops */

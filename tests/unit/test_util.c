@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * test_util.c: UUIDs, file helpers and CRC32C.
+ * test_util.c: UUIDs, file helpers, CRC32C and the small shared helpers
+ * (monotonic clock, ...).
  *
  * The atomic write is what keeps state and metadata records whole across
  * crashes, and CRC32C guards every protocol frame, so both are checked
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pool-alloc.h"
@@ -321,11 +323,38 @@ START_TEST(test_crc32c_chaining_and_impls_agree)
 }
 END_TEST
 
+START_TEST(test_monotonic_clock)
+{
+    struct timespec ts;
+    int64_t ns, ms, ref_ms;
+    double sec;
+
+    ns = pool_monotonic_ns();
+    ck_assert_int_eq(clock_gettime(CLOCK_MONOTONIC, &ts), 0);
+    ms = pool_monotonic_ms();
+    sec = pool_monotonic_seconds();
+    ref_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    /* the three units read the same clock, in order */
+    ck_assert_int_gt(ns, 0);
+    ck_assert_int_le(ns / 1000000, ref_ms);
+    ck_assert_int_ge(ms, ref_ms);
+    ck_assert_int_lt(ms - ref_ms, 1000);
+    ck_assert(sec * 1e3 >= (double)ms - 1 && sec * 1e3 < (double)ms + 1000);
+
+    /* it advances with real time */
+    struct timespec pause = {0, 20 * 1000000};
+    nanosleep(&pause, NULL);
+    ck_assert_int_ge(pool_monotonic_ms() - ms, 20);
+    ck_assert_int_ge(pool_monotonic_ns() - ns, 20 * 1000000);
+}
+END_TEST
+
 static Suite *util_suite(void)
 {
     Suite *s = suite_create("util");
     TCase *tc = tcase_create("files");
     TCase *tcrc = tcase_create("crc32c");
+    TCase *thelp = tcase_create("helpers");
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_uuid);
@@ -339,6 +368,9 @@ static Suite *util_suite(void)
     tcase_add_test(tcrc, test_crc32c_vectors);
     tcase_add_test(tcrc, test_crc32c_chaining_and_impls_agree);
     suite_add_tcase(s, tcrc);
+
+    tcase_add_test(thelp, test_monotonic_clock);
+    suite_add_tcase(s, thelp);
     return s;
 }
 

@@ -1,6 +1,6 @@
 /*
  * pool-util.h: small pure helpers: sizes with units, name validation, UUIDs,
- * atomic file writes, integer parsing.
+ * atomic file writes, integer parsing, the monotonic clock.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -50,6 +50,12 @@ int pool_file_write_atomic(const char *path, const void *data, size_t len, unsig
 int pool_file_read_all(const char *path, size_t max, char **data, size_t *len);
 /* mkdir -p with mode for the created components. */
 int pool_mkdir_p(const char *path, unsigned mode);
+
+/* The monotonic clock (CLOCK_MONOTONIC) in nanoseconds, milliseconds or
+ * seconds: for timeouts, deadlines and elapsed times, never for dates. */
+int64_t pool_monotonic_ns(void);
+int64_t pool_monotonic_ms(void);
+double pool_monotonic_seconds(void);
 
 /* CRC32C (Castagnoli), used for frame checksums. */
 uint32_t pool_crc32c(uint32_t crc, const void *data, size_t len);
