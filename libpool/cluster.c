@@ -41,16 +41,6 @@
 #include "pool-util.h"
 #include "pool_store.h"
 
-static const char *this_host_name(poolManager *mgr)
-{
-    static char buf[256];
-    if (mgr->cfg->host_name)
-        return mgr->cfg->host_name;
-    if (!buf[0] && gethostname(buf, sizeof(buf) - 1) < 0)
-        snprintf(buf, sizeof(buf), "unknown");
-    return buf;
-}
-
 void pool_cluster_entry_clear(poolEntry *e)
 {
     pool_lockspace_free(e->ls);
@@ -415,7 +405,7 @@ int pool_manager_host_join(poolManager *mgr, const char *pool, unsigned host_id,
     poolEntry *e = pool_manager_find(mgr, pool);
     if (!e || need_sanlock(e) < 0)
         return -1;
-    const char *me = this_host_name(mgr);
+    const char *me = pool_host_name(mgr->cfg->host_name);
     if (check_host_name(me) < 0)
         return -1;
     if (host_id < 1 || host_id > e->def->host_ids) {
@@ -498,7 +488,8 @@ int pool_manager_host_leave(poolManager *mgr, const char *pool, unsigned wait_se
         return -1;
     }
     POOL_AUTOFREE(char *)
-    tag = pool_layout_tag(POOL_TAG_HOST, "%u:%s", e->def->host_id, this_host_name(mgr));
+    tag = pool_layout_tag(POOL_TAG_HOST, "%u:%s", e->def->host_id,
+                          pool_host_name(mgr->cfg->host_name));
     char *tags[] = {tag, NULL};
     if (!tag || pool_cluster_lock(mgr, e) < 0)
         return -1;
@@ -768,7 +759,7 @@ void pool_vol_lease_clear(poolVolLease *l)
 static char *host_name_of(poolManager *mgr, poolEntry *e, unsigned id)
 {
     if (id && id == e->def->host_id)
-        return pool_strdup(this_host_name(mgr));
+        return pool_strdup(pool_host_name(mgr->cfg->host_name));
     poolLvmVG *vg = NULL;
     if (pool_lvm_report_vg(e->lvm, e->def->name, &vg) < 0) {
         pool_error_reset();

@@ -123,12 +123,9 @@ static int64_t time_ms(poolMetaTime t)
 
 static void host_part(char out[HOST_PART_MAX + 1])
 {
-    char buf[256] = "";
+    const char *buf = pool_host_name_system();
     size_t o = 0;
 
-    if (gethostname(buf, sizeof(buf) - 1) < 0)
-        buf[0] = '\0';
-    buf[sizeof(buf) - 1] = '\0';
     for (size_t i = 0; buf[i] && buf[i] != '.' && o < HOST_PART_MAX; i++) {
         char c = buf[i];
         bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||

@@ -146,11 +146,8 @@ char *poold_libvirt_initiator(const poolConfig *cfg)
 {
     if (cfg->libvirt_initiator)
         return pool_strdup(cfg->libvirt_initiator);
-    char hn[256] = "";
-    if (cfg->host_name)
-        snprintf(hn, sizeof(hn), "%s", cfg->host_name);
-    else if (gethostname(hn, sizeof(hn) - 1) < 0)
-        snprintf(hn, sizeof(hn), "unknown");
+    char hn[256];
+    snprintf(hn, sizeof(hn), "%s", pool_host_name(cfg->host_name));
     for (char *p = hn; *p; p++) {
         *p = (char)tolower((unsigned char)*p);
         if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-')

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * test_util.c: UUIDs, file helpers, CRC32C and the small shared helpers
- * (monotonic clock, ...).
+ * (monotonic clock, host name, ...).
  *
  * The atomic write is what keeps state and metadata records whole across
  * crashes, and CRC32C guards every protocol frame, so both are checked
@@ -349,6 +349,20 @@ START_TEST(test_monotonic_clock)
 }
 END_TEST
 
+START_TEST(test_host_name)
+{
+    char expect[256] = "";
+
+    ck_assert_int_eq(gethostname(expect, sizeof(expect) - 1), 0);
+    ck_assert_str_eq(pool_host_name_system(), expect);
+    /* read once: the same buffer every time */
+    ck_assert_ptr_eq(pool_host_name_system(), pool_host_name_system());
+    ck_assert_str_eq(pool_host_name(NULL), expect[0] ? expect : "unknown");
+    /* the host_name setting wins, verbatim */
+    ck_assert_str_eq(pool_host_name("Node-1.Example"), "Node-1.Example");
+}
+END_TEST
+
 static Suite *util_suite(void)
 {
     Suite *s = suite_create("util");
@@ -370,6 +384,7 @@ static Suite *util_suite(void)
     suite_add_tcase(s, tcrc);
 
     tcase_add_test(thelp, test_monotonic_clock);
+    tcase_add_test(thelp, test_host_name);
     suite_add_tcase(s, thelp);
     return s;
 }

@@ -1,6 +1,7 @@
 /*
  * pool-util.h: small pure helpers: sizes with units, name validation, UUIDs,
- * atomic file writes, integer parsing, the monotonic clock.
+ * atomic file writes, integer parsing, this host's name, the monotonic
+ * clock.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -50,6 +51,14 @@ int pool_file_write_atomic(const char *path, const void *data, size_t len, unsig
 int pool_file_read_all(const char *path, size_t max, char **data, size_t *len);
 /* mkdir -p with mode for the created components. */
 int pool_mkdir_p(const char *path, unsigned mode);
+
+/* This host's name: `configured` (the host_name setting) when not NULL,
+ * else the system host name, else "unknown". Callers that derive other
+ * names from it (initiator IQNs, file names) apply their own rules. */
+const char *pool_host_name(const char *configured);
+/* The system host name (gethostname, read once per process); "" if the
+ * system has none. */
+const char *pool_host_name_system(void);
 
 /* The monotonic clock (CLOCK_MONOTONIC) in nanoseconds, milliseconds or
  * seconds: for timeouts, deadlines and elapsed times, never for dates. */
