@@ -64,19 +64,6 @@ static void make_pair(int sv[2])
     ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
 }
 
-static void write_all(int fd, const void *buf, size_t len)
-{
-    const uint8_t *p = buf;
-    while (len > 0) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        ck_assert_int_gt(w, 0);
-        p += w;
-        len -= (size_t)w;
-    }
-}
-
 /* ---- header encode / decode ---------------------------------------------- */
 
 START_TEST(test_header_round_trip)
@@ -185,7 +172,7 @@ START_TEST(test_recv_rejects_bad_header)
 
     make_bad_header(_i, hdr, &max);
     make_pair(sv);
-    write_all(sv[1], hdr, sizeof(hdr));
+    ck_assert_int_eq(pool_write_all(sv[1], hdr, sizeof(hdr)), 0);
     pool_error_reset();
     ck_assert_int_eq(pool_frame_recv(sv[0], max, 2000, &type, &payload, &len), -1);
     ck_assert_int_eq(pool_error_last_code(), POOL_ERR_PROTOCOL);
@@ -212,8 +199,8 @@ START_TEST(test_bad_crc)
     ck_assert_int_eq(pool_error_last_code(), POOL_ERR_PROTOCOL);
 
     make_pair(sv);
-    write_all(sv[1], hdr, sizeof(hdr));
-    write_all(sv[1], payload, strlen(payload));
+    ck_assert_int_eq(pool_write_all(sv[1], hdr, sizeof(hdr)), 0);
+    ck_assert_int_eq(pool_write_all(sv[1], payload, strlen(payload)), 0);
     ck_assert_int_eq(pool_frame_recv(sv[0], 0, 2000, NULL, &got, &len), -1);
     ck_assert_int_eq(pool_error_last_code(), POOL_ERR_PROTOCOL);
     ck_assert_ptr_null(got);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * test_util.c: UUIDs, file helpers, CRC32C and the small shared helpers
- * (monotonic clock, host name, ...).
+ * (monotonic clock, host name, write_all, ...).
  *
  * The atomic write is what keeps state and metadata records whole across
  * crashes, and CRC32C guards every protocol frame, so both are checked
@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -363,6 +365,44 @@ START_TEST(test_host_name)
 }
 END_TEST
 
+START_TEST(test_write_all)
+{
+    int sv[2];
+    char big[256 * 1024], got[sizeof(big)];
+    size_t have = 0;
+
+    for (size_t i = 0; i < sizeof(big); i++)
+        big[i] = (char)(i * 7);
+    /* a socket buffer far smaller than the data forces short writes */
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    int sz = 4096;
+    ck_assert_int_eq(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz)), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(sv[1]);
+        _exit(pool_write_all(sv[0], big, sizeof(big)) == 0 ? 0 : 1);
+    }
+    close(sv[0]);
+    while (have < sizeof(got)) {
+        ssize_t n = read(sv[1], got + have, sizeof(got) - have);
+        ck_assert_int_gt(n, 0);
+        have += (size_t)n;
+    }
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ck_assert_int_eq(memcmp(big, got, sizeof(big)), 0);
+
+    /* failure: -1 with errno, nothing reported */
+    close(sv[1]);
+    pool_error_reset();
+    ck_assert_int_eq(pool_write_all(-1, "x", 1), -1);
+    ck_assert_int_eq(errno, EBADF);
+    ck_assert_ptr_null(pool_error_last());
+}
+END_TEST
+
 static Suite *util_suite(void)
 {
     Suite *s = suite_create("util");
@@ -385,6 +425,7 @@ static Suite *util_suite(void)
 
     tcase_add_test(thelp, test_monotonic_clock);
     tcase_add_test(thelp, test_host_name);
+    tcase_add_test(thelp, test_write_all);
     suite_add_tcase(s, thelp);
     return s;
 }

@@ -47,6 +47,9 @@ bool pool_uuid_is_valid(const char *s);
 /* Write data to path atomically: temp file in the same directory, fsync,
  * rename, fsync directory. mode applies to the new file. */
 int pool_file_write_atomic(const char *path, const void *data, size_t len, unsigned mode);
+/* write() all of data, retrying short writes and EINTR; -1 with errno set
+ * (nothing reported) on failure. */
+int pool_write_all(int fd, const void *data, size_t len);
 /* Read a whole file (limit: max bytes) into a NUL-terminated buffer. */
 int pool_file_read_all(const char *path, size_t max, char **data, size_t *len);
 /* mkdir -p with mode for the created components. */
