@@ -83,7 +83,7 @@ bool pool_uuid_is_valid(const char *s)
         if (i == 8 || i == 13 || i == 18 || i == 23) {
             if (c != '-')
                 return false;
-        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
+        } else if (pool_hex_value(c) < 0) {
             return false;
         }
     }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * test_util.c: UUIDs, file helpers, CRC32C and the small shared helpers
- * (monotonic clock, host name, write_all, ...).
+ * (monotonic clock, host name, write_all, hex digits).
  *
  * The atomic write is what keeps state and metadata records whole across
  * crashes, and CRC32C guards every protocol frame, so both are checked
@@ -10,6 +10,7 @@
  * the hardware and table implementations agreeing.
  */
 #include <check.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -403,6 +404,26 @@ START_TEST(test_write_all)
 }
 END_TEST
 
+START_TEST(test_hex_value)
+{
+    const char *digits = "0123456789abcdef";
+
+    for (int i = 0; i < 16; i++) {
+        ck_assert_int_eq(pool_hex_value(digits[i]), i);
+        ck_assert_int_eq(pool_hex_value(toupper((unsigned char)digits[i])), i);
+    }
+    ck_assert_int_eq(pool_hex_value('g'), -1);
+    ck_assert_int_eq(pool_hex_value('G'), -1);
+    ck_assert_int_eq(pool_hex_value('/'), -1);
+    ck_assert_int_eq(pool_hex_value(':'), -1);
+    ck_assert_int_eq(pool_hex_value('@'), -1);
+    ck_assert_int_eq(pool_hex_value('`'), -1);
+    ck_assert_int_eq(pool_hex_value('\0'), -1);
+    ck_assert_int_eq(pool_hex_value(-1), -1);
+    ck_assert_int_eq(pool_hex_value(0xe4), -1);
+}
+END_TEST
+
 static Suite *util_suite(void)
 {
     Suite *s = suite_create("util");
@@ -426,6 +447,7 @@ static Suite *util_suite(void)
     tcase_add_test(thelp, test_monotonic_clock);
     tcase_add_test(thelp, test_host_name);
     tcase_add_test(thelp, test_write_all);
+    tcase_add_test(thelp, test_hex_value);
     suite_add_tcase(s, thelp);
     return s;
 }

@@ -63,6 +63,9 @@ const char *pool_host_name(const char *configured);
  * system has none. */
 const char *pool_host_name_system(void);
 
+/* The value of hexadecimal digit c (either case), or -1 if c is not one. */
+int pool_hex_value(int c);
+
 /* The monotonic clock (CLOCK_MONOTONIC) in nanoseconds, milliseconds or
  * seconds: for timeouts, deadlines and elapsed times, never for dates. */
 int64_t pool_monotonic_ns(void);
