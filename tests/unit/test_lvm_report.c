@@ -462,6 +462,41 @@ START_TEST(test_vgs_rules)
 }
 END_TEST
 
+/* A bad row after good ones: nothing is returned (the good rows are freed,
+ * which ASan and valgrind check) and the error names the bad row. */
+START_TEST(test_vgs_pvs_bad_later_row)
+{
+    poolLvmVG *vgs = (poolLvmVG *)1;
+    poolLvmPV *pvs = (poolLvmPV *)1;
+    size_t n = 9;
+    const char *vg_rows =
+        "{\"report\":[{\"vg\":["
+        "{\"vg_name\":\"good\", \"vg_uuid\":\"U1\", \"vg_size\":\"40\", \"vg_free\":\"20\", "
+        "\"vg_extent_size\":\"4\", \"vg_extent_count\":\"10\", \"vg_free_count\":\"5\", "
+        "\"vg_seqno\":\"3\", \"pv_count\":\"1\", \"lv_count\":\"0\", \"vg_tags\":\"a,b\"},"
+        "{\"vg_name\":\"bad\", \"vg_uuid\":\"U2\", \"vg_size\":\"0\", \"vg_free\":\"0\", "
+        "\"vg_extent_size\":\"0\", \"vg_extent_count\":\"0\", \"vg_free_count\":\"0\", "
+        "\"vg_seqno\":\"3\", \"pv_count\":\"1\", \"lv_count\":\"0\", \"vg_tags\":\"\"}]}]}";
+    const char *pv_rows =
+        "{\"report\":[{\"pv\":["
+        "{\"pv_name\":\"/dev/a\", \"pv_uuid\":\"P1\", \"vg_name\":\"v\", \"pv_size\":\"8\", "
+        "\"pe_start\":\"1\", \"pv_pe_count\":\"2\", \"pv_pe_alloc_count\":\"1\"},"
+        "{\"pv_name\":\"/dev/b\", \"pv_uuid\":\"P2\", \"vg_name\":\"v\", \"pv_size\":\"8\", "
+        "\"pe_start\":\"1\", \"pv_pe_count\":\"2\", \"pv_pe_alloc_count\":\"3\"}]}]}";
+
+    ck_assert_int_eq(pool_lvm_report_parse_vgs(vg_rows, &vgs, &n), -1);
+    ck_assert_ptr_null(vgs);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_ptr_nonnull(strstr(pool_error_last_message(), "VG bad"));
+
+    n = 9;
+    ck_assert_int_eq(pool_lvm_report_parse_pvs(pv_rows, &pvs, &n), -1);
+    ck_assert_ptr_null(pvs);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_ptr_nonnull(strstr(pool_error_last_message(), "PV /dev/b"));
+}
+END_TEST
+
 START_TEST(test_pvs_rules)
 {
     poolLvmPV *pvs = NULL;
@@ -804,6 +839,7 @@ static Suite *lvm_report_suite(void)
     tcase_add_test(rules, test_lvs_multiple_report_entries);
     tcase_add_test(rules, test_vgs_rules);
     tcase_add_test(rules, test_pvs_rules);
+    tcase_add_test(rules, test_vgs_pvs_bad_later_row);
     tcase_add_test(rules, test_pe_range);
     tcase_add_test(rules, test_tag_get);
     tcase_add_test(rules, test_lvs_vg_rules);
