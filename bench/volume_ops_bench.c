@@ -18,8 +18,8 @@
  *     activation=0, no backup/archive), the same environment (including
  *     LVM_SYSTEM_DIR=<poold's state_dir>/lvm, whose lvm.conf sets
  *     use_aio=0, when poold runs with it: --lvm-system-dir), stdin
- *     /dev/null, through the same pool_command_run. lvm_run.c keeps its
- *     config builder private, so the string is built here the same way.
+ *     /dev/null, through the same pool_command_run; the --config string
+ *     comes from libpool's own builder (pool_lvm_config_string).
  *   - poold is reached over its socket with libpool's own framing, one
  *     connection per request as poolctl does, so what is timed is the
  *     daemon, not process start-up. The poolctl column times the operator's
@@ -110,58 +110,6 @@ static void die_pool(const char *what)
 }
 
 /* --- lvm, run the way poold runs it ------------------------------------- */
-
-/* Append `"a|^<dev>$|",` to *buf with ".+()" bracketed (lvm_run.c does the
- * same: it survives both the config-string quoting and lvm's regexes). */
-static int filter_add(char **buf, const char *dev)
-{
-    size_t len = strlen(*buf);
-    char *nbuf = realloc(*buf, len + strlen(dev) * 3 + 16);
-    char *p;
-
-    if (nbuf == NULL)
-        return -1;
-    *buf = nbuf;
-    p = nbuf + len;
-    p += sprintf(p, "\"a|^");
-    for (const char *d = dev; *d; d++) {
-        if (strchr(".+()", *d) != NULL) {
-            *p++ = '[';
-            *p++ = *d;
-            *p++ = ']';
-        } else {
-            *p++ = *d;
-        }
-    }
-    strcpy(p, "$|\",");
-    return 0;
-}
-
-/* The string lvm_build_config() makes for a pool with activation off. */
-static char *anchor_config(char *const *devs)
-{
-    char *filter = strdup("[");
-    char *cfg;
-
-    if (filter == NULL)
-        return NULL;
-    for (size_t i = 0; devs[i] != NULL; i++) {
-        if (filter_add(&filter, devs[i]) < 0) {
-            free(filter);
-            return NULL;
-        }
-    }
-    cfg = pool_asprintf("devices { filter=%s\"r|.*|\"] global_filter=%s\"r|.*|\"] "
-                        "use_devicesfile=0 hints=\"none\" obtain_device_list_from_udev=0 "
-                        "scan_lvs=0 } "
-                        "global { activation=0 use_lvmlockd=0 use_lvmpolld=0 notify_dbus=0 } "
-                        "activation { udev_sync=0 udev_rules=0 monitoring=0 "
-                        "auto_activation_volume_list=[] } "
-                        "backup { backup=0 archive=0 }",
-                        filter, filter);
-    free(filter);
-    return cfg;
-}
 
 /* lvm SUB --config CFG ARGS...; 0 if it exited 0. */
 static int lvm_exec(const bench *b, const char *sub, char *const *args)
@@ -785,7 +733,7 @@ int main(int argc, char **argv)
         return 2;
     }
     b.anchor_devs[b.nanchor_devs] = NULL;
-    b.lvm_config = anchor_config(b.anchor_devs);
+    b.lvm_config = pool_lvm_config_string(b.anchor_devs, NULL, false);
     if (b.lvm_config == NULL)
         die_pool("building the lvm config");
 

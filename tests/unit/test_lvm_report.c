@@ -497,6 +497,41 @@ START_TEST(test_vgs_pvs_bad_later_row)
 }
 END_TEST
 
+/* The --config string of lvm_run.c (tested here with the other pure LVM
+ * text code): exactly the given devices, regex characters bracketed, extra
+ * devices added once, activation settings only when activation is off. */
+START_TEST(test_lvm_config_string)
+{
+    char *devs[] = {"/dev/loop0", "/dev/disk/by-id/a.b+(1)", NULL};
+    char *extra[] = {"/dev/loop0", "/dev/sdc", NULL};
+    char *cfg = pool_lvm_config_string(devs, extra, false);
+
+    ck_assert_ptr_nonnull(cfg);
+    ck_assert_str_eq(
+        cfg, "devices { filter=[\"a|^/dev/loop0$|\",\"a|^/dev/disk/by-id/a[.]b[+][(]1[)]$|\","
+             "\"a|^/dev/sdc$|\",\"r|.*|\"] "
+             "global_filter=[\"a|^/dev/loop0$|\",\"a|^/dev/disk/by-id/a[.]b[+][(]1[)]$|\","
+             "\"a|^/dev/sdc$|\",\"r|.*|\"] "
+             "use_devicesfile=0 hints=\"none\" obtain_device_list_from_udev=0 scan_lvs=0 } "
+             "global { activation=0 use_lvmlockd=0 use_lvmpolld=0 notify_dbus=0 } "
+             "activation { udev_sync=0 udev_rules=0 monitoring=0 "
+             "auto_activation_volume_list=[] } "
+             "backup { backup=0 archive=0 }");
+    free(cfg);
+
+    cfg = pool_lvm_config_string(devs + 1, NULL, true);
+    ck_assert_ptr_nonnull(cfg);
+    ck_assert_str_eq(cfg,
+                     "devices { filter=[\"a|^/dev/disk/by-id/a[.]b[+][(]1[)]$|\",\"r|.*|\"] "
+                     "global_filter=[\"a|^/dev/disk/by-id/a[.]b[+][(]1[)]$|\",\"r|.*|\"] "
+                     "use_devicesfile=0 hints=\"none\" obtain_device_list_from_udev=0 scan_lvs=0 } "
+                     "global { use_lvmlockd=0 use_lvmpolld=0 notify_dbus=0 } "
+                     "activation { monitoring=0 auto_activation_volume_list=[] } "
+                     "backup { backup=0 archive=0 }");
+    free(cfg);
+}
+END_TEST
+
 START_TEST(test_pvs_rules)
 {
     poolLvmPV *pvs = NULL;
@@ -840,6 +875,7 @@ static Suite *lvm_report_suite(void)
     tcase_add_test(rules, test_vgs_rules);
     tcase_add_test(rules, test_pvs_rules);
     tcase_add_test(rules, test_vgs_pvs_bad_later_row);
+    tcase_add_test(rules, test_lvm_config_string);
     tcase_add_test(rules, test_pe_range);
     tcase_add_test(rules, test_tag_get);
     tcase_add_test(rules, test_lvs_vg_rules);
