@@ -30,10 +30,7 @@
 
 #include "../../libpool/lvm_mda.h"
 #include "pool-error.h"
-
-#ifndef POOL_SRCDIR
-#define POOL_SRCDIR "."
-#endif
+#include "test_support.h"
 
 #define CAPTURE_SIZE 8192
 #define LVM_CRC_INIT 0xF597A6CFu
@@ -42,9 +39,7 @@
 
 static void data_path(char *path, size_t size, const char *name)
 {
-    const char *src = getenv("POOL_SRCDIR");
-
-    snprintf(path, size, "%s/tests/unit/data/lvm-mda/%s", src ? src : POOL_SRCDIR, name);
+    snprintf(path, size, "%s/tests/unit/data/lvm-mda/%s", test_srcdir(), name);
 }
 
 /* The 8 KiB capture `name` into buf. */

@@ -17,32 +17,14 @@
 
 #include "pool-error.h"
 #include "pool-lvm.h"
-
-#ifndef POOL_SRCDIR
-#define POOL_SRCDIR "."
-#endif
+#include "test_support.h"
 
 static char *read_data(const char *name)
 {
-    const char *src = getenv("POOL_SRCDIR");
     char path[4096];
-    FILE *f;
-    char *buf;
-    long len;
 
-    snprintf(path, sizeof(path), "%s/tests/data/lvm/%s", src ? src : POOL_SRCDIR, name);
-    f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-    len = ftell(f);
-    ck_assert_int_ge(len, 0);
-    rewind(f);
-    buf = malloc((size_t)len + 1);
-    ck_assert_ptr_nonnull(buf);
-    ck_assert_uint_eq(fread(buf, 1, (size_t)len, f), (size_t)len);
-    buf[len] = '\0';
-    fclose(f);
-    return buf;
+    snprintf(path, sizeof(path), "%s/tests/data/lvm/%s", test_srcdir(), name);
+    return test_read_file(path, NULL);
 }
 
 static const poolLvmLV *find_lv(const poolLvmLV *lvs, size_t n, const char *name)

@@ -27,23 +27,7 @@
 #include "pool-proto.h"
 #include "pool-util.h"
 #include "pool-xml.h"
-
-#ifndef POOL_SRCDIR
-#define POOL_SRCDIR "."
-#endif
-
-static const char *srcdir(void)
-{
-    const char *env = getenv("POOL_SRCDIR");
-    return env && *env ? env : POOL_SRCDIR;
-}
-
-static char *schema_path(const char *name)
-{
-    char *p = NULL;
-    ck_assert_int_ge(asprintf(&p, "%s/xml-schemas/%s", srcdir(), name), 0);
-    return p;
-}
+#include "test_support.h"
 
 static void put32(uint8_t *p, uint32_t v)
 {
@@ -482,7 +466,7 @@ START_TEST(test_request_round_trip)
     POOL_AUTOPTR(poolRequest) back = NULL;
     POOL_AUTOFREE(char *) xml = NULL;
     POOL_AUTOFREE(char *) xml2 = NULL;
-    POOL_AUTOFREE(char *) rng = schema_path("request.rng");
+    POOL_AUTOFREE(char *) rng = test_schema_path("request.rng");
     POOL_AUTOSTRV devs = NULL;
     size_t len = 0;
     size_t len2 = 0;
@@ -678,7 +662,7 @@ static poolVolDef *make_vol(void)
 START_TEST(test_reply_ok_round_trip)
 {
     POOL_AUTOPTR(poolVolDef) vol = make_vol();
-    POOL_AUTOFREE(char *) rng = schema_path("reply.rng");
+    POOL_AUTOFREE(char *) rng = test_schema_path("reply.rng");
     POOL_AUTOFREE(char *) xml = NULL;
     POOL_AUTOFREE(char *) xml2 = NULL;
     xmlDocPtr doc = pool_reply_new_ok(42);
@@ -737,7 +721,7 @@ END_TEST
 
 START_TEST(test_reply_error_round_trip)
 {
-    POOL_AUTOFREE(char *) rng = schema_path("reply.rng");
+    POOL_AUTOFREE(char *) rng = test_schema_path("reply.rng");
     POOL_AUTOFREE(char *) xml = NULL;
     poolError err = {.code = POOL_ERR_NO_VOLUME,
                      .message = (char *)"volume 'web01' not found in pool 'pool1'",
@@ -773,7 +757,7 @@ END_TEST
 
 START_TEST(test_reply_error_sanitized)
 {
-    POOL_AUTOFREE(char *) rng = schema_path("reply.rng");
+    POOL_AUTOFREE(char *) rng = test_schema_path("reply.rng");
     POOL_AUTOFREE(char *) xml = NULL;
     poolError err = {.code = POOL_ERR_LVM,
                      .message = (char *)"lvcreate failed:\r\n\x1b[31m  bad \xff\xfe byte\x7f\n"
@@ -857,25 +841,6 @@ END_TEST
 
 /* ---- the examples in xml-schemas/examples -------------------------------- */
 
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    long n;
-
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = malloc((size_t)n + 1);
-    ck_assert_ptr_nonnull(buf);
-    ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
-
 static const struct {
     const char *file;
     bool ok;            /* parses (request) / is an ok reply */
@@ -914,14 +879,14 @@ START_TEST(test_examples)
     POOL_AUTOFREE(char *) data = NULL;
     size_t len = 0;
 
-    ck_assert_int_ge(asprintf(&path, "%s/xml-schemas/examples/%s", srcdir(), name), 0);
-    data = read_file(path, &len);
+    ck_assert_int_ge(asprintf(&path, "%s/xml-schemas/examples/%s", test_srcdir(), name), 0);
+    data = test_read_file(path, &len);
     pool_error_reset();
     if (strncmp(name, "request-", 8) == 0) {
         POOL_AUTOPTR(poolRequest) req = pool_request_parse(data, len);
         if (examples[_i].ok) {
             POOL_AUTOFREE(char *) out = NULL;
-            POOL_AUTOFREE(char *) rng = schema_path("request.rng");
+            POOL_AUTOFREE(char *) rng = test_schema_path("request.rng");
             POOL_AUTOPTR(poolRequest) again = NULL;
             size_t olen = 0;
 
