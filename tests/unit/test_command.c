@@ -26,6 +26,7 @@
 #include "pool-error.h"
 #include "pool-log.h"
 #include "pool-util.h"
+#include "test_support.h"
 
 static void discard_log(poolLogLevel level, const char *msg, void *opaque)
 {
@@ -421,11 +422,5 @@ static Suite *command_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(command_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_run_suite(command_suite());
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "pool-error.h"
+#include "test_support.h"
 
 START_TEST(test_report_and_last)
 {
@@ -276,11 +277,5 @@ static Suite *error_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(error_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return test_run_suite(error_suite());
 }

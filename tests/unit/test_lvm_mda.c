@@ -565,9 +565,5 @@ static Suite *lvm_mda_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(lvm_mda_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_run_suite(lvm_mda_suite());
 }

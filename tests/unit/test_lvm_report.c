@@ -867,11 +867,5 @@ static Suite *lvm_report_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(lvm_report_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_run_suite(lvm_report_suite());
 }

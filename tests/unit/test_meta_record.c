@@ -635,11 +635,5 @@ static Suite *meta_record_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(meta_record_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return test_run_suite(meta_record_suite());
 }

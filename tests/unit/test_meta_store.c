@@ -39,6 +39,7 @@
 #include "pool-error.h"
 #include "pool-meta.h"
 #include "pool-util.h"
+#include "test_support.h"
 
 static char tmpdir[64];
 
@@ -764,11 +765,5 @@ static Suite *meta_store_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(meta_store_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return test_run_suite(meta_store_suite());
 }

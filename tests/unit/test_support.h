@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * test_support.h: what several unit tests need to find and read files of
- * the source tree (schemas, examples, captured lvm reports).
+ * test_support.h: what the unit tests share: running their suite, and
+ * finding and reading files of the source tree (schemas, examples,
+ * captured lvm reports).
  *
  * The tests run from the build directory; meson passes the source tree in
  * POOL_SRCDIR (tests/meson.build). Failures are Check assertions, so a
@@ -59,6 +60,17 @@ static inline char *test_read_file(const char *path, size_t *len)
     if (len)
         *len = n;
     return buf;
+}
+
+/* Run every test of s; the exit status of the test program (0: all passed). */
+static inline int test_run_suite(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
 #endif

@@ -26,6 +26,7 @@
 #include "pool-alloc.h"
 #include "pool-error.h"
 #include "pool-util.h"
+#include "test_support.h"
 
 static char tmpdir[256];
 
@@ -454,11 +455,5 @@ static Suite *util_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(util_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return test_run_suite(util_suite());
 }

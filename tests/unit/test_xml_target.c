@@ -328,10 +328,7 @@ static Suite *target_suite(void)
 int main(void)
 {
     xmlInitParser();
-    SRunner *sr = srunner_create(target_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int status = test_run_suite(target_suite());
     xmlCleanupParser();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return status;
 }
