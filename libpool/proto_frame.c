@@ -44,44 +44,21 @@
 #include <unistd.h>
 
 #include "pool-alloc.h"
+#include "pool-byteorder.h"
 #include "pool-error.h"
 #include "pool-proto.h"
 #include "pool-util.h"
-
-static void put_le16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v & 0xff);
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v & 0xff);
-    p[1] = (uint8_t)((v >> 8) & 0xff);
-    p[2] = (uint8_t)((v >> 16) & 0xff);
-    p[3] = (uint8_t)(v >> 24);
-}
-
-static uint16_t get_le16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
 
 void pool_frame_header_encode(uint8_t out[POOL_PROTO_HEADER_SIZE], uint16_t type,
                               const void *payload, uint32_t len)
 {
     uint32_t crc = pool_crc32c(0, payload ? payload : (const void *)"", payload ? len : 0);
 
-    put_le32(out + 0, POOL_PROTO_MAGIC);
-    put_le16(out + 4, POOL_PROTO_VERSION);
-    put_le16(out + 6, type);
-    put_le32(out + 8, len);
-    put_le32(out + 12, crc);
+    pool_put_le32(out + 0, POOL_PROTO_MAGIC);
+    pool_put_le16(out + 4, POOL_PROTO_VERSION);
+    pool_put_le16(out + 6, type);
+    pool_put_le32(out + 8, len);
+    pool_put_le32(out + 12, crc);
 }
 
 int pool_frame_header_decode(const uint8_t in[POOL_PROTO_HEADER_SIZE], uint32_t max_len,
@@ -95,11 +72,11 @@ int pool_frame_header_decode(const uint8_t in[POOL_PROTO_HEADER_SIZE], uint32_t 
     }
     if (max_len == 0)
         max_len = POOL_PROTO_MAX_DEFAULT;
-    tmp.magic = get_le32(in + 0);
-    tmp.version = get_le16(in + 4);
-    tmp.type = get_le16(in + 6);
-    tmp.length = get_le32(in + 8);
-    tmp.crc = get_le32(in + 12);
+    tmp.magic = pool_get_le32(in + 0);
+    tmp.version = pool_get_le16(in + 4);
+    tmp.type = pool_get_le16(in + 6);
+    tmp.length = pool_get_le32(in + 8);
+    tmp.crc = pool_get_le32(in + 12);
 
     if (tmp.magic != POOL_PROTO_MAGIC) {
         pool_error(POOL_ERR_PROTOCOL, "bad frame magic 0x%08x (expected 0x%08x)", tmp.magic,

@@ -23,25 +23,12 @@
 #include <libxml/tree.h>
 
 #include "pool-alloc.h"
+#include "pool-byteorder.h"
 #include "pool-error.h"
 #include "pool-proto.h"
 #include "pool-util.h"
 #include "pool-xml.h"
 #include "test_support.h"
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = v & 0xff;
-    p[1] = (v >> 8) & 0xff;
-    p[2] = (v >> 16) & 0xff;
-    p[3] = v >> 24;
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = v & 0xff;
-    p[1] = v >> 8;
-}
 
 static void make_pair(int sv[2])
 {
@@ -107,25 +94,25 @@ static void make_bad_header(int which, uint8_t hdr[POOL_PROTO_HEADER_SIZE], uint
         hdr[0] = 'X';
         break;
     case BAD_VERSION:
-        put16(hdr + 4, 2);
+        pool_put_le16(hdr + 4, 2);
         break;
     case BAD_TYPE0:
-        put16(hdr + 6, 0);
+        pool_put_le16(hdr + 6, 0);
         break;
     case BAD_TYPE3:
-        put16(hdr + 6, 3);
+        pool_put_le16(hdr + 6, 3);
         break;
     case BAD_ZERO_LEN:
-        put32(hdr + 8, 0);
+        pool_put_le32(hdr + 8, 0);
         break;
     case BAD_OVER_MAX:
         *max = 3;
         break;
     case BAD_OVER_DEFAULT:
-        put32(hdr + 8, POOL_PROTO_MAX_DEFAULT + 1);
+        pool_put_le32(hdr + 8, POOL_PROTO_MAX_DEFAULT + 1);
         break;
     case BAD_HUGE:
-        put32(hdr + 8, 0xffffffffu);
+        pool_put_le32(hdr + 8, 0xffffffffu);
         break;
     }
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * test_util.c: UUIDs, file helpers, CRC32C and the small shared helpers
- * (monotonic clock, host name, write_all, hex digits).
+ * (monotonic clock, host name, write_all, hex digits, byte order).
  *
  * The atomic write is what keeps state and metadata records whole across
  * crashes, and CRC32C guards every protocol frame, so both are checked
@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "pool-alloc.h"
+#include "pool-byteorder.h"
 #include "pool-error.h"
 #include "pool-util.h"
 #include "test_support.h"
@@ -425,6 +426,34 @@ START_TEST(test_hex_value)
 }
 END_TEST
 
+START_TEST(test_byteorder)
+{
+    uint8_t b[8];
+    const uint8_t want[8] = {0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01};
+
+    pool_put_le64(b, 0x0102030405060708ull);
+    ck_assert_mem_eq(b, want, 8);
+    ck_assert_uint_eq(pool_get_le64(b), 0x0102030405060708ull);
+    ck_assert_uint_eq(pool_get_le32(b + 4), 0x01020304u);
+    ck_assert_uint_eq(pool_get_le16(b + 6), 0x0102u);
+
+    memset(b, 0, sizeof(b));
+    pool_put_le32(b + 1, 0xfedcba98u);
+    pool_put_le16(b + 5, 0xa55au);
+    ck_assert_uint_eq(b[0], 0);
+    ck_assert_uint_eq(b[1], 0x98);
+    ck_assert_uint_eq(b[4], 0xfe);
+    ck_assert_uint_eq(b[5], 0x5a);
+    ck_assert_uint_eq(b[6], 0xa5);
+    ck_assert_uint_eq(b[7], 0);
+    ck_assert_uint_eq(pool_get_le32(b + 1), 0xfedcba98u);
+    ck_assert_uint_eq(pool_get_le16(b + 5), 0xa55au);
+    /* the top bit survives (no sign extension) */
+    pool_put_le64(b, UINT64_MAX);
+    ck_assert_uint_eq(pool_get_le64(b), UINT64_MAX);
+}
+END_TEST
+
 static Suite *util_suite(void)
 {
     Suite *s = suite_create("util");
@@ -449,6 +478,7 @@ static Suite *util_suite(void)
     tcase_add_test(thelp, test_host_name);
     tcase_add_test(thelp, test_write_all);
     tcase_add_test(thelp, test_hex_value);
+    tcase_add_test(thelp, test_byteorder);
     suite_add_tcase(s, thelp);
     return s;
 }
