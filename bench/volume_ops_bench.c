@@ -18,8 +18,8 @@
  *     activation=0, no backup/archive), the same environment (including
  *     LVM_SYSTEM_DIR=<poold's state_dir>/lvm, whose lvm.conf sets
  *     use_aio=0, when poold runs with it: --lvm-system-dir), stdin
- *     /dev/null, through the same pool_command_run. lvm_run.c keeps its
- *     config builder private, so the string is built here the same way.
+ *     /dev/null, through the same pool_command_run; the --config string
+ *     comes from libpool's own builder (pool_lvm_config_string).
  *   - poold is reached over its socket with libpool's own framing, one
  *     connection per request as poolctl does, so what is timed is the
  *     daemon, not process start-up. The poolctl column times the operator's
@@ -55,6 +55,7 @@
 #include "pool-error.h"
 #include "pool-lvm.h"
 #include "pool-proto.h"
+#include "pool-util.h"
 
 #define EXTENT_BYTES    (4ull * 1024 * 1024) /* the pool and the anchor VG use 4 MiB */
 #define MAX_DEVS        8
@@ -102,14 +103,6 @@ typedef struct {
     unsigned nanchor;   /* fill LVs in the anchor VG */
 } bench;
 
-static double now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 static void die_pool(const char *what)
 {
     fprintf(stderr, "volume_ops_bench: %s: %s\n", what, pool_error_last_message());
@@ -117,58 +110,6 @@ static void die_pool(const char *what)
 }
 
 /* --- lvm, run the way poold runs it ------------------------------------- */
-
-/* Append `"a|^<dev>$|",` to *buf with ".+()" bracketed (lvm_run.c does the
- * same: it survives both the config-string quoting and lvm's regexes). */
-static int filter_add(char **buf, const char *dev)
-{
-    size_t len = strlen(*buf);
-    char *nbuf = realloc(*buf, len + strlen(dev) * 3 + 16);
-    char *p;
-
-    if (nbuf == NULL)
-        return -1;
-    *buf = nbuf;
-    p = nbuf + len;
-    p += sprintf(p, "\"a|^");
-    for (const char *d = dev; *d; d++) {
-        if (strchr(".+()", *d) != NULL) {
-            *p++ = '[';
-            *p++ = *d;
-            *p++ = ']';
-        } else {
-            *p++ = *d;
-        }
-    }
-    strcpy(p, "$|\",");
-    return 0;
-}
-
-/* The string lvm_build_config() makes for a pool with activation off. */
-static char *anchor_config(char *const *devs)
-{
-    char *filter = strdup("[");
-    char *cfg;
-
-    if (filter == NULL)
-        return NULL;
-    for (size_t i = 0; devs[i] != NULL; i++) {
-        if (filter_add(&filter, devs[i]) < 0) {
-            free(filter);
-            return NULL;
-        }
-    }
-    cfg = pool_asprintf("devices { filter=%s\"r|.*|\"] global_filter=%s\"r|.*|\"] "
-                        "use_devicesfile=0 hints=\"none\" obtain_device_list_from_udev=0 "
-                        "scan_lvs=0 } "
-                        "global { activation=0 use_lvmlockd=0 use_lvmpolld=0 notify_dbus=0 } "
-                        "activation { udev_sync=0 udev_rules=0 monitoring=0 "
-                        "auto_activation_volume_list=[] } "
-                        "backup { backup=0 archive=0 }",
-                        filter, filter);
-    free(filter);
-    return cfg;
-}
 
 /* lvm SUB --config CFG ARGS...; 0 if it exited 0. */
 static int lvm_exec(const bench *b, const char *sub, char *const *args)
@@ -466,10 +407,10 @@ static void set_sort(sampleSet *s)
 
 #define TIMED(set, call)                                                                           \
     do {                                                                                           \
-        double t0_ = now_ms();                                                                     \
+        double t0_ = pool_monotonic_ns() / 1e6;                                                    \
         if ((call) < 0)                                                                            \
             return -1;                                                                             \
-        set_add((set), now_ms() - t0_);                                                            \
+        set_add((set), (pool_monotonic_ns() / 1e6) - t0_);                                         \
     } while (0)
 
 static int fill(bench *b, unsigned n, stepResult *r)
@@ -487,7 +428,7 @@ static int fill(bench *b, unsigned n, stepResult *r)
     }
     b->pool_ext = ext;
     fprintf(stderr, "# N=%u: filling the pool from %u to %u volumes through poold\n", n, from, n);
-    t0 = now_ms();
+    t0 = pool_monotonic_ns() / 1e6;
     for (unsigned i = from; i < n; i++) {
         snprintf(name, sizeof(name), "f%05u", i);
         if (poold_create(b, name) < 0)
@@ -495,16 +436,16 @@ static int fill(bench *b, unsigned n, stepResult *r)
         b->pool_ext[i] = 1;
         b->npool = i + 1;
     }
-    r->fill_poold_ms = (now_ms() - t0) / (n - from);
+    r->fill_poold_ms = ((pool_monotonic_ns() / 1e6) - t0) / (n - from);
     fprintf(stderr, "# N=%u: filling the anchor VG from %u to %u LVs\n", n, b->nanchor, n);
-    t0 = now_ms();
+    t0 = pool_monotonic_ns() / 1e6;
     for (unsigned i = b->nanchor; i < n; i++) {
         snprintf(name, sizeof(name), "f%05u", i);
         if (anchor_create(b, name) < 0)
             return -1;
         b->nanchor = i + 1;
     }
-    r->fill_lvm_ms = (now_ms() - t0) / (n - from);
+    r->fill_lvm_ms = ((pool_monotonic_ns() / 1e6) - t0) / (n - from);
     r->filled = n - from;
     return 0;
 }
@@ -722,7 +663,7 @@ int main(int argc, char **argv)
     };
     bench b = {.lvm = "/sbin/lvm", .samples = 30, .cli_samples = 5};
     stepResult res[MAX_SIZES];
-    double t0 = now_ms();
+    double t0 = pool_monotonic_ns() / 1e6;
     int o;
 
     memset(res, 0, sizeof(res));
@@ -792,7 +733,7 @@ int main(int argc, char **argv)
         return 2;
     }
     b.anchor_devs[b.nanchor_devs] = NULL;
-    b.lvm_config = anchor_config(b.anchor_devs);
+    b.lvm_config = pool_lvm_config_string(b.anchor_devs, NULL, false);
     if (b.lvm_config == NULL)
         die_pool("building the lvm config");
 
@@ -815,7 +756,7 @@ int main(int argc, char **argv)
         }
     }
     print_table(res, b.nsizes);
-    printf("\n# total run time %.1f s\n", (now_ms() - t0) / 1000.0);
+    printf("\n# total run time %.1f s\n", ((pool_monotonic_ns() / 1e6) - t0) / 1000.0);
 
     for (size_t s = 0; s < b.nsizes; s++) {
         for (int op = 0; op < NOPS; op++) {

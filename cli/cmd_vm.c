@@ -15,6 +15,7 @@
 #include <time.h>
 #include <json-c/json.h>
 
+#include "pool-util.h"
 #include "poolctl.h"
 
 static json_object *str_or_null(const char *s)
@@ -182,18 +183,16 @@ static int print_stopped(const cliOutput *out, xmlNodePtr reply, const poolReque
  * --wait seconds have passed since the first answer. */
 static int stop_again(xmlNodePtr reply, const poolRequest *req, poolRequest **next)
 {
-    static struct timespec started;
+    static double started; /* 0: no answer yet */
     xmlNodePtr r = cli_reply_result(reply);
     if (!r || strcmp(cli_attr(r, "state", 7), "stopping") != 0)
         return 0;
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    if (!started.tv_sec && !started.tv_nsec)
+    double now = pool_monotonic_seconds();
+    if (!started)
         started = now;
     const char *t = pool_request_get(req, "wait");
     long limit = t ? strtol(t, NULL, 10) : VM_STOP_TIMEOUT_DEFAULT;
-    double waited =
-        (double)(now.tv_sec - started.tv_sec) + (double)(now.tv_nsec - started.tv_nsec) / 1e9;
+    double waited = now - started;
     if (waited >= (double)limit) {
         pool_error(POOL_ERR_TIMEOUT,
                    "VM %s did not shut down within %ld s (a guest may ignore the ACPI request); "

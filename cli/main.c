@@ -372,16 +372,14 @@ static xmlDocPtr call(const char *socket_path, int timeout_s, poolRequest *req)
     /* If poold refused us it has sent why and closed: the send then fails
      * (EPIPE), but the explanation is waiting to be read. */
     bool sent = pool_frame_send(fd, POOL_FRAME_REQUEST, payload, (uint32_t)len) == 0;
-    poolError *send_err = sent ? NULL : pool_error_copy(pool_error_last());
+    poolError *send_err = sent ? NULL : pool_error_save();
     uint16_t type;
     POOL_AUTOFREE(char *) reply = NULL;
     uint32_t rlen;
     if (pool_frame_recv(fd, 64u * 1024 * 1024, sent ? timeout_s * 1000 : 1000, &type, &reply,
                         &rlen) < 0) {
         if (send_err) {
-            pool_error_set(send_err->code, send_err->message, send_err->file, send_err->func,
-                           send_err->line);
-            pool_error_free(send_err);
+            pool_error_restore(send_err);
             return NULL;
         }
         if (pool_error_last_code() == POOL_ERR_TIMEOUT)

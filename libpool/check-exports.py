@@ -23,11 +23,35 @@ def sym_names(path):
     return public, private
 
 
+def drop_inline_bodies(text):
+    """Remove the bodies of static inline functions: the calls inside them
+    are not declarations."""
+    out, i = [], 0
+    for m in re.finditer(r'\bstatic\s+inline\b[^;{]*\{', text):
+        if m.start() < i:
+            continue
+        out.append(text[i:m.end() - 1])
+        depth, j = 0, m.end() - 1
+        while j < len(text):
+            if text[j] == '{':
+                depth += 1
+            elif text[j] == '}':
+                depth -= 1
+                if depth == 0:
+                    break
+            j += 1
+        out.append(';')
+        i = j + 1
+    out.append(text[i:])
+    return ''.join(out)
+
+
 def declared(include_dir):
     names = set()
     for h in glob.glob(os.path.join(include_dir, '*.h')):
         text = re.sub(r'/\*.*?\*/', '', open(h).read(), flags=re.S)
         text = re.sub(r'^\s*#(?:[^\n]*\\\n)*[^\n]*$', '', text, flags=re.M)
+        text = drop_inline_bodies(text)
         for line in text.splitlines():
             if line.lstrip().startswith('static'):
                 continue  # inline helpers live in the header, not the library

@@ -43,16 +43,6 @@
 #include "pool_store.h"
 #include "reconcile.h"
 
-static const char *this_host_name(poolManager *mgr)
-{
-    static char buf[256];
-    if (mgr->cfg->host_name)
-        return mgr->cfg->host_name;
-    if (!buf[0] && gethostname(buf, sizeof(buf) - 1) < 0)
-        snprintf(buf, sizeof(buf), "unknown");
-    return buf;
-}
-
 static int need_sanlock(poolEntry *e)
 {
     if (e->def->locking == POOL_LOCKING_SANLOCK)
@@ -209,7 +199,7 @@ void pool_cluster_unlock(poolManager *mgr, poolEntry *e)
         return;
     if (--e->lock_depth > 0)
         return;
-    poolError *err = pool_error_copy(pool_error_last());
+    poolError *err = pool_error_save();
     char label[128];
     poolLeaseRef ref = meta_ref(e, label, sizeof(label));
     if (pool_lease_release(mgr->holder, e->ls, &ref) < 0)
@@ -217,10 +207,7 @@ void pool_cluster_unlock(poolManager *mgr, poolEntry *e)
                  "cannot release the pool-metadata lease: %s (sanlock frees it when poold exits)",
                  pool_error_last_message());
     pool_error_reset();
-    if (err) {
-        pool_error_set(err->code, err->message, err->file, err->func, err->line);
-        pool_error_free(err);
-    }
+    pool_error_restore(err);
 }
 
 int pool_cluster_repair_strays(poolEntry *e, const poolSnapshot *snap)
@@ -337,7 +324,7 @@ void pool_cluster_drop_volume(poolManager *mgr, poolEntry *e, const poolVolDef *
 {
     if (e->def->locking != POOL_LOCKING_SANLOCK || !mgr->holder)
         return;
-    poolError *err = pool_error_copy(pool_error_last());
+    poolError *err = pool_error_save();
     char label[128];
     poolLeaseRef ref;
     if (vol_ref(e, vol, label, sizeof(label), &ref) == 0 &&
@@ -345,10 +332,7 @@ void pool_cluster_drop_volume(poolManager *mgr, poolEntry *e, const poolVolDef *
         log_vol(POOL_LOG_WARN, e->def->name, vol->name, "cannot release its lease: %s",
                 pool_error_last_message());
     pool_error_reset();
-    if (err) {
-        pool_error_set(err->code, err->message, err->file, err->func, err->line);
-        pool_error_free(err);
-    }
+    pool_error_restore(err);
 }
 
 int pool_cluster_format_pool(poolManager *mgr, poolEntry *e)
@@ -409,7 +393,7 @@ int pool_manager_host_join(poolManager *mgr, const char *pool, unsigned host_id,
     poolEntry *e = pool_manager_find(mgr, pool);
     if (!e || need_sanlock(e) < 0)
         return -1;
-    const char *me = this_host_name(mgr);
+    const char *me = pool_host_name(mgr->cfg->host_name);
     if (check_host_name(me) < 0)
         return -1;
     if (host_id < 1 || host_id > e->def->host_ids) {
@@ -492,7 +476,8 @@ int pool_manager_host_leave(poolManager *mgr, const char *pool, unsigned wait_se
         return -1;
     }
     POOL_AUTOFREE(char *)
-    tag = pool_layout_tag(POOL_TAG_HOST, "%u:%s", e->def->host_id, this_host_name(mgr));
+    tag = pool_layout_tag(POOL_TAG_HOST, "%u:%s", e->def->host_id,
+                          pool_host_name(mgr->cfg->host_name));
     char *tags[] = {tag, NULL};
     if (!tag || pool_cluster_lock(mgr, e) < 0)
         return -1;
@@ -503,17 +488,14 @@ int pool_manager_host_leave(poolManager *mgr, const char *pool, unsigned wait_se
     if (pool_lockspace_leave(e->ls, wait_seconds) < 0) {
         /* still a member (another process of this host holds a lease, or
          * sanlock is slow): the VG must keep saying so */
-        poolError *err = pool_error_copy(pool_error_last());
+        poolError *err = pool_error_save();
         if (pool_cluster_lock(mgr, e) == 0) {
             if (pool_lvm_vg_change_tags(e->lvm, pool, tags, NULL) < 0)
                 log_pool(POOL_LOG_ERROR, pool, "cannot restore tag %s: %s", tag,
                          pool_error_last_message());
             pool_cluster_unlock(mgr, e);
         }
-        if (err) {
-            pool_error_set(err->code, err->message, err->file, err->func, err->line);
-            pool_error_free(err);
-        }
+        pool_error_restore(err);
         return -1;
     }
     log_pool(POOL_LOG_INFO, pool, "left the lockspace (was host id %u)", e->def->host_id);
@@ -765,7 +747,7 @@ void pool_vol_lease_clear(poolVolLease *l)
 static char *host_name_of(poolManager *mgr, poolEntry *e, unsigned id)
 {
     if (id && id == e->def->host_id)
-        return pool_strdup(this_host_name(mgr));
+        return pool_strdup(pool_host_name(mgr->cfg->host_name));
     poolLvmVG *vg = NULL;
     if (pool_lvm_report_vg(e->lvm, e->def->name, &vg) < 0) {
         pool_error_reset();

@@ -51,6 +51,7 @@
 #include "pool-command.h"
 #include "pool-error.h"
 #include "pool-log.h"
+#include "pool-util.h"
 
 extern char **environ;
 
@@ -210,14 +211,6 @@ typedef struct {
     const char *name;
 } captureStream;
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void close_fd(int *fd)
 {
     if (*fd >= 0) {
@@ -307,7 +300,7 @@ static int open_pidfd(pid_t pid)
 static int command_collect(const poolCommand *cmd, pid_t pid, captureStream *streams, size_t max,
                            int *status)
 {
-    int64_t deadline = cmd->timeout_ms > 0 ? now_ms() + cmd->timeout_ms : -1;
+    int64_t deadline = cmd->timeout_ms > 0 ? pool_monotonic_ms() + cmd->timeout_ms : -1;
     int pidfd = open_pidfd(pid);
     bool reaped = false;
     int ret = -1;
@@ -349,7 +342,7 @@ static int command_collect(const poolCommand *cmd, pid_t pid, captureStream *str
             timeout = COMMAND_REAP_POLL_MS;
         }
         if (deadline >= 0) {
-            int64_t left = deadline - now_ms();
+            int64_t left = deadline - pool_monotonic_ms();
 
             if (left <= 0) {
                 pool_error(POOL_ERR_TIMEOUT, "%s did not finish within %d ms; killed", cmd->argv[0],

@@ -320,6 +320,19 @@ void pool_error_free(poolError *err)
     free(err);
 }
 
+poolError *pool_error_save(void)
+{
+    return pool_error_copy(pool_error_last());
+}
+
+void pool_error_restore(poolError *saved)
+{
+    if (!saved)
+        return;
+    pool_error_set(saved->code, saved->message, saved->file, saved->func, saved->line);
+    pool_error_free(saved);
+}
+
 /* Indexed by poolErrorCode. */
 static const struct {
     const char *name;

@@ -42,17 +42,6 @@ char *pool_layout_store_escape(const char *url)
     return out;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 char *pool_layout_store_unescape(const char *value)
 {
     size_t len = strlen(value);
@@ -65,8 +54,8 @@ char *pool_layout_store_unescape(const char *value)
             *p++ = value[i];
             continue;
         }
-        int hi = i + 2 < len ? hexval(value[i + 1]) : -1;
-        int lo = hi >= 0 ? hexval(value[i + 2]) : -1;
+        int hi = i + 2 < len ? pool_hex_value(value[i + 1]) : -1;
+        int lo = hi >= 0 ? pool_hex_value(value[i + 2]) : -1;
         if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
             free(out);
             pool_error(POOL_ERR_LVM, "bad escape in the metadata store tag '%.128s'", value);

@@ -46,6 +46,7 @@
 #include "pool-error.h"
 #include "pool-lease.h"
 #include "pool-log.h"
+#include "pool-util.h"
 
 #define MIB (1024ull * 1024)
 
@@ -75,13 +76,6 @@ static const char *run_dir(void)
 {
     const char *d = getenv("SANLOCK_RUN_DIR");
     return d && *d ? d : "/run/sanlock";
-}
-
-static double now_mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static void sleep_seconds(double s)
@@ -541,7 +535,7 @@ int pool_lockspace_join(const poolLockspace *ls, unsigned host_id, unsigned io_t
 
     struct sanlk_lockspace sl;
     fill_lockspace(ls, &sl, host_id);
-    double t0 = now_mono();
+    double t0 = pool_monotonic_seconds();
     int rv;
     int r = ls_job_bounded(true, &sl, io_timeout, wait_seconds, &rv);
     if (r < 0)
@@ -568,7 +562,7 @@ int pool_lockspace_join(const poolLockspace *ls, unsigned host_id, unsigned io_t
     if (rv < 0)
         return report_sanlock(rv, what);
     log_info("lockspace %s: joined as host %u (io_timeout %u) in %.1f s", ls->name, host_id,
-             io_timeout, now_mono() - t0);
+             io_timeout, pool_monotonic_seconds() - t0);
     return 0;
 }
 
@@ -629,9 +623,9 @@ int pool_lockspace_hosts(const poolLockspace *ls, poolLeaseHost **hosts, size_t 
     /* -EAGAIN: joined, but the first renewal has not read the other hosts'
      * leases yet (lasts at most one renewal interval after a join) */
     int rv;
-    double give_up = now_mono() + 5;
+    double give_up = pool_monotonic_seconds() + 5;
     while ((rv = sanlock_get_hosts(ls->name, 0, &hss, &count, 0)) == -EAGAIN &&
-           now_mono() < give_up) {
+           pool_monotonic_seconds() < give_up) {
         free(hss);
         hss = NULL;
         sleep_seconds(0.1);
@@ -869,13 +863,13 @@ int pool_lease_acquire(poolLeaseHolder *h, const poolLockspace *ls, const poolLe
     POOL_AUTOFREE(char *) label = lease_label(ref);
     if (!res || !label)
         return -1;
-    double deadline = now_mono() + wait_seconds;
+    double deadline = pool_monotonic_seconds() + wait_seconds;
     /* Retry with a short, growing, jittered pause: the pool-metadata lease
      * is held for one VG change (tens of ms), so a fixed 1 s pause would
      * make hosts that contend for it idle most of the time, and hosts
      * retrying in step would keep colliding in sanlock's paxos ballots. */
     double pause = 0.01;
-    unsigned seed = (unsigned)getpid() ^ (unsigned)(now_mono() * 1e6);
+    unsigned seed = (unsigned)getpid() ^ (unsigned)(pool_monotonic_seconds() * 1e6);
     int rv;
     for (;;) {
         struct sanlk_resource *args[1] = {res};
@@ -888,7 +882,7 @@ int pool_lease_acquire(poolLeaseHolder *h, const poolLockspace *ls, const poolLe
         }
         if (!acquire_busy(rv))
             break;
-        double left = deadline - now_mono();
+        double left = deadline - pool_monotonic_seconds();
         if (left <= 0)
             break;
         double t = pause * (0.5 + (double)rand_r(&seed) / RAND_MAX);

@@ -21,6 +21,7 @@
 
 #include "lvm_mda.h"
 #include "pool-alloc.h"
+#include "pool-byteorder.h"
 #include "pool-error.h"
 
 #define LVM_CRC_INITIAL 0xF597A6CFu
@@ -42,16 +43,6 @@
 /* Direct I/O unit: buffers, offsets and lengths are multiples of it, which
  * satisfies any logical block size up to 4 KiB. */
 #define DIO_BLOCK 4096
-
-static uint32_t get_le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-    return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
-}
 
 uint32_t pool_lvm_mda_crc(uint32_t crc, const uint8_t *buf, size_t len)
 {
@@ -89,11 +80,11 @@ static labelCheck label_check(const uint8_t *sec, uint64_t sector_no)
 
     if (memcmp(sec, LABEL_ID, 8) != 0)
         return c;
-    c.sector_field = get_le64(sec + 8);
+    c.sector_field = pool_get_le64(sec + 8);
     c.state = LABEL_WRONG_SECTOR;
     if (c.sector_field != sector_no)
         return c;
-    c.crc_stored = get_le32(sec + 16);
+    c.crc_stored = pool_get_le32(sec + 16);
     c.crc_computed = pool_lvm_mda_crc(LVM_CRC_INITIAL, sec + LABEL_CRC_FROM,
                                       POOL_LVM_SECTOR_SIZE - LABEL_CRC_FROM);
     c.state = LABEL_BAD_CRC;
@@ -163,7 +154,7 @@ int pool_lvm_mda_parse_label(const uint8_t *buf, size_t len, uint64_t *mda_offse
     }
 
     /* pv_header: fixed part, then two lists of disk_locn, all in the sector. */
-    uint32_t pvh = get_le32(sec + 20);
+    uint32_t pvh = pool_get_le32(sec + 20);
     if (pvh < LABEL_HEADER_LEN || pvh > POOL_LVM_SECTOR_SIZE - PV_HEADER_LEN) {
         pool_error(POOL_ERR_DEVICE,
                    "LVM label in sector %" PRIu64 ": pv_header offset %" PRIu32
@@ -182,8 +173,8 @@ int pool_lvm_mda_parse_label(const uint8_t *buf, size_t len, uint64_t *mda_offse
                            sector_no, list == 0 ? "data" : "metadata");
                 return -1;
             }
-            uint64_t off = get_le64(sec + pos);
-            uint64_t size = get_le64(sec + pos + 8);
+            uint64_t off = pool_get_le64(sec + pos);
+            uint64_t size = pool_get_le64(sec + pos + 8);
             pos += DISK_LOCN_LEN;
             if (off == 0)
                 break;
@@ -222,7 +213,7 @@ static int parse_header(const uint8_t *buf, size_t len, uint64_t mda_offset, poo
                    buf ? len : 0, POOL_LVM_MDA_HEADER_SIZE);
         return -1;
     }
-    uint32_t stored = get_le32(buf);
+    uint32_t stored = pool_get_le32(buf);
     uint32_t computed = pool_lvm_mda_crc(LVM_CRC_INITIAL, buf + 4, POOL_LVM_MDA_HEADER_SIZE - 4);
     if (memcmp(buf + 4, MDA_MAGIC, MDA_MAGIC_LEN) != 0) {
         pool_error(POOL_ERR_DEVICE, "no metadata area header at %" PRIu64 " (bad magic)",
@@ -236,7 +227,7 @@ static int parse_header(const uint8_t *buf, size_t len, uint64_t mda_offset, poo
                    mda_offset, stored, computed);
         return -1;
     }
-    uint32_t version = get_le32(buf + 20);
+    uint32_t version = pool_get_le32(buf + 20);
     if (version != MDA_VERSION) {
         pool_error(POOL_ERR_DEVICE,
                    "metadata area header at %" PRIu64 ": unsupported version %" PRIu32
@@ -244,14 +235,14 @@ static int parse_header(const uint8_t *buf, size_t len, uint64_t mda_offset, poo
                    mda_offset, version, MDA_VERSION);
         return -1;
     }
-    uint64_t start = get_le64(buf + 24);
+    uint64_t start = pool_get_le64(buf + 24);
     if (start != mda_offset) {
         pool_error(POOL_ERR_DEVICE,
                    "metadata area header at %" PRIu64 ": start field says %" PRIu64, mda_offset,
                    start);
         return -1;
     }
-    uint64_t size = get_le64(buf + 32);
+    uint64_t size = pool_get_le64(buf + 32);
     if (size < 2 * POOL_LVM_MDA_HEADER_SIZE) {
         pool_error(POOL_ERR_DEVICE,
                    "metadata area header at %" PRIu64 ": invalid area size %" PRIu64, mda_offset,
@@ -260,10 +251,10 @@ static int parse_header(const uint8_t *buf, size_t len, uint64_t mda_offset, poo
     }
 
     const uint8_t *rl = buf + MDA_RAW_LOCN0;
-    uint64_t off = get_le64(rl);
-    uint64_t msize = get_le64(rl + 8);
-    uint32_t csum = get_le32(rl + 16);
-    uint32_t flags = get_le32(rl + 20);
+    uint64_t off = pool_get_le64(rl);
+    uint64_t msize = pool_get_le64(rl + 8);
+    uint32_t csum = pool_get_le32(rl + 16);
+    uint32_t flags = pool_get_le32(rl + 20);
     if (flags & RAW_LOCN_IGNORED) {
         pool_error(POOL_ERR_DEVICE,
                    "metadata area at %" PRIu64

@@ -258,6 +258,46 @@ error:
     return NULL;
 }
 
+/* One element of elem_size bytes per row of report[*].<key>, filled by
+ * parse_row (which leaves its element empty when it fails). On failure the
+ * elements parsed so far are cleared and freed and nothing is returned. */
+static int report_parse_each(const char *json, const char *key, size_t elem_size,
+                             int (*parse_row)(json_object *row, size_t index, void *elem),
+                             void (*clear)(void *elem), void **out, size_t *n)
+{
+    json_object *rows;
+    char *elems = NULL;
+    size_t count;
+
+    *out = NULL;
+    *n = 0;
+    rows = report_rows(json, key);
+    if (rows == NULL)
+        return -1;
+    count = json_object_array_length(rows);
+    if (count > 0) {
+        elems = pool_calloc(count, elem_size);
+        if (elems == NULL)
+            goto error;
+    }
+    for (size_t i = 0; i < count; i++) {
+        if (parse_row(json_object_array_get_idx(rows, i), i, elems + i * elem_size) < 0) {
+            for (size_t j = 0; j < i; j++)
+                clear(elems + j * elem_size);
+            free(elems);
+            goto error;
+        }
+    }
+    json_object_put(rows);
+    *out = elems;
+    *n = count;
+    return 0;
+
+error:
+    json_object_put(rows);
+    return -1;
+}
+
 /* --- seg_pe_ranges ------------------------------------------------------- */
 
 int pool_lvm_report_parse_pe_range(const char *text, char **pv, uint64_t *first, uint64_t *last)
@@ -550,8 +590,10 @@ int pool_lvm_report_parse_lvs(const char *json, poolLvmLV **out, size_t *n)
 
 /* --- vgs ----------------------------------------------------------------- */
 
-static void vg_clear(poolLvmVG *vg)
+static void vg_clear(void *elem)
 {
+    poolLvmVG *vg = elem;
+
     free(vg->name);
     free(vg->uuid);
     pool_strv_free(vg->tags);
@@ -567,8 +609,9 @@ void pool_lvm_vgs_free(poolLvmVG *vgs, size_t n)
     free(vgs);
 }
 
-static int vg_parse(json_object *obj, size_t index, poolLvmVG *vg)
+static int vg_parse(json_object *obj, size_t index, void *elem)
 {
+    poolLvmVG *vg = elem;
     char what[160];
     const char *name, *uuid, *tags;
     uint64_t bytes;
@@ -620,35 +663,13 @@ static int vg_parse(json_object *obj, size_t index, poolLvmVG *vg)
 
 int pool_lvm_report_parse_vgs(const char *json, poolLvmVG **out, size_t *n)
 {
-    json_object *rows;
-    poolLvmVG *vgs = NULL;
-    size_t count;
+    void *vgs;
 
     *out = NULL;
-    *n = 0;
-    rows = report_rows(json, "vg");
-    if (rows == NULL)
+    if (report_parse_each(json, "vg", sizeof(poolLvmVG), vg_parse, vg_clear, &vgs, n) < 0)
         return -1;
-    count = json_object_array_length(rows);
-    if (count > 0) {
-        vgs = pool_calloc(count, sizeof(*vgs));
-        if (vgs == NULL)
-            goto error;
-    }
-    for (size_t i = 0; i < count; i++) {
-        if (vg_parse(json_object_array_get_idx(rows, i), i, &vgs[i]) < 0) {
-            pool_lvm_vgs_free(vgs, i);
-            goto error;
-        }
-    }
-    json_object_put(rows);
     *out = vgs;
-    *n = count;
     return 0;
-
-error:
-    json_object_put(rows);
-    return -1;
 }
 
 /* --- lvs with VG fields -------------------------------------------------- */
@@ -725,8 +746,10 @@ error:
 
 /* --- pvs ----------------------------------------------------------------- */
 
-static void pv_clear(poolLvmPV *pv)
+static void pv_clear(void *elem)
 {
+    poolLvmPV *pv = elem;
+
     free(pv->name);
     free(pv->uuid);
     free(pv->vg_name);
@@ -742,8 +765,9 @@ void pool_lvm_pvs_free(poolLvmPV *pvs, size_t n)
     free(pvs);
 }
 
-static int pv_parse(json_object *obj, size_t index, poolLvmPV *pv)
+static int pv_parse(json_object *obj, size_t index, void *elem)
 {
+    poolLvmPV *pv = elem;
     char what[160];
     const char *name, *uuid, *vg_name;
 
@@ -775,35 +799,13 @@ static int pv_parse(json_object *obj, size_t index, poolLvmPV *pv)
 
 int pool_lvm_report_parse_pvs(const char *json, poolLvmPV **out, size_t *n)
 {
-    json_object *rows;
-    poolLvmPV *pvs = NULL;
-    size_t count;
+    void *pvs;
 
     *out = NULL;
-    *n = 0;
-    rows = report_rows(json, "pv");
-    if (rows == NULL)
+    if (report_parse_each(json, "pv", sizeof(poolLvmPV), pv_parse, pv_clear, &pvs, n) < 0)
         return -1;
-    count = json_object_array_length(rows);
-    if (count > 0) {
-        pvs = pool_calloc(count, sizeof(*pvs));
-        if (pvs == NULL)
-            goto error;
-    }
-    for (size_t i = 0; i < count; i++) {
-        if (pv_parse(json_object_array_get_idx(rows, i), i, &pvs[i]) < 0) {
-            pool_lvm_pvs_free(pvs, i);
-            goto error;
-        }
-    }
-    json_object_put(rows);
     *out = pvs;
-    *n = count;
     return 0;
-
-error:
-    json_object_put(rows);
-    return -1;
 }
 
 /* --- tags ---------------------------------------------------------------- */

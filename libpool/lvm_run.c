@@ -233,23 +233,22 @@ static int append_filter_item(char **buf, const char *dev)
     return 0;
 }
 
-/* devices: the context's list plus `extra` (for pvcreate/vgcreate). */
-static char *lvm_build_config(const poolLvm *lvm, char *const *extra)
+char *pool_lvm_config_string(char *const *devices, char *const *extra, bool activation)
 {
     POOL_AUTOFREE(char *) filter = pool_strdup("[");
     char *cfg;
 
     if (filter == NULL)
         return NULL;
-    for (size_t i = 0; lvm->devices[i] != NULL; i++) {
-        if (append_filter_item(&filter, lvm->devices[i]) < 0)
+    for (size_t i = 0; devices != NULL && devices[i] != NULL; i++) {
+        if (append_filter_item(&filter, devices[i]) < 0)
             return NULL;
     }
     for (size_t i = 0; extra != NULL && extra[i] != NULL; i++) {
         bool dup = false;
 
-        for (size_t j = 0; lvm->devices[j] != NULL && !dup; j++)
-            dup = strcmp(lvm->devices[j], extra[i]) == 0;
+        for (size_t j = 0; devices != NULL && devices[j] != NULL && !dup; j++)
+            dup = strcmp(devices[j], extra[i]) == 0;
         if (!dup && append_filter_item(&filter, extra[i]) < 0)
             return NULL;
     }
@@ -259,8 +258,8 @@ static char *lvm_build_config(const poolLvm *lvm, char *const *extra)
                         "global { %suse_lvmlockd=0 use_lvmpolld=0 notify_dbus=0 } "
                         "activation { %smonitoring=0 auto_activation_volume_list=[] } "
                         "backup { backup=0 archive=0 }",
-                        filter, filter, lvm->activation ? "" : "activation=0 ",
-                        lvm->activation ? "" : "udev_sync=0 udev_rules=0 ");
+                        filter, filter, activation ? "" : "activation=0 ",
+                        activation ? "" : "udev_sync=0 udev_rules=0 ");
     return cfg;
 }
 
@@ -377,7 +376,8 @@ static int lvm_run(poolLvm *lvm, const char *sub, char *const *args, char *const
     poolCommand cmd = {0};
 
     memset(res, 0, sizeof(*res));
-    cfg = lvm_build_config(lvm, extra_devices);
+    /* extra_devices: the PVs a pvcreate/vgcreate is about to add */
+    cfg = pool_lvm_config_string(lvm->devices, extra_devices, lvm->activation);
     if (cfg == NULL)
         return -1;
     if (pool_strv_add(&argv, lvm->binary) < 0 || pool_strv_add(&argv, sub) < 0 ||

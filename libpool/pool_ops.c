@@ -397,12 +397,9 @@ poolPoolDef *pool_manager_pool_create(poolManager *mgr, const char *name, char *
     return pool_manager_pool_info(mgr, name);
 
 rollback : {
-    poolError *err = pool_error_copy(pool_error_last());
+    poolError *err = pool_error_save();
     pool_create_rollback(mgr, e);
-    if (err) {
-        pool_error_set(err->code, err->message, err->file, err->func, err->line);
-        pool_error_free(err);
-    }
+    pool_error_restore(err);
     return NULL;
 }
 }
@@ -583,13 +580,10 @@ int pool_manager_pool_destroy(poolManager *mgr, const char *name, bool force)
         /* the destroy did not begin: drop the journal (should the tag
          * have been written after all, reconcile sees it, and a new
          * destroy finishes it) */
-        poolError *err = pool_error_copy(pool_error_last());
+        poolError *err = pool_error_save();
         if (pool_store_journal_clear(mgr->pools_dir, name) < 0)
             pool_error_reset();
-        if (err) {
-            pool_error_set(err->code, err->message, err->file, err->func, err->line);
-            pool_error_free(err);
-        }
+        pool_error_restore(err);
         return -1;
     }
     pool_testhook("pool-destroy:after-intent");

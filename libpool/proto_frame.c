@@ -44,44 +44,21 @@
 #include <unistd.h>
 
 #include "pool-alloc.h"
+#include "pool-byteorder.h"
 #include "pool-error.h"
 #include "pool-proto.h"
 #include "pool-util.h"
-
-static void put_le16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v & 0xff);
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v & 0xff);
-    p[1] = (uint8_t)((v >> 8) & 0xff);
-    p[2] = (uint8_t)((v >> 16) & 0xff);
-    p[3] = (uint8_t)(v >> 24);
-}
-
-static uint16_t get_le16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
 
 void pool_frame_header_encode(uint8_t out[POOL_PROTO_HEADER_SIZE], uint16_t type,
                               const void *payload, uint32_t len)
 {
     uint32_t crc = pool_crc32c(0, payload ? payload : (const void *)"", payload ? len : 0);
 
-    put_le32(out + 0, POOL_PROTO_MAGIC);
-    put_le16(out + 4, POOL_PROTO_VERSION);
-    put_le16(out + 6, type);
-    put_le32(out + 8, len);
-    put_le32(out + 12, crc);
+    pool_put_le32(out + 0, POOL_PROTO_MAGIC);
+    pool_put_le16(out + 4, POOL_PROTO_VERSION);
+    pool_put_le16(out + 6, type);
+    pool_put_le32(out + 8, len);
+    pool_put_le32(out + 12, crc);
 }
 
 int pool_frame_header_decode(const uint8_t in[POOL_PROTO_HEADER_SIZE], uint32_t max_len,
@@ -95,11 +72,11 @@ int pool_frame_header_decode(const uint8_t in[POOL_PROTO_HEADER_SIZE], uint32_t 
     }
     if (max_len == 0)
         max_len = POOL_PROTO_MAX_DEFAULT;
-    tmp.magic = get_le32(in + 0);
-    tmp.version = get_le16(in + 4);
-    tmp.type = get_le16(in + 6);
-    tmp.length = get_le32(in + 8);
-    tmp.crc = get_le32(in + 12);
+    tmp.magic = pool_get_le32(in + 0);
+    tmp.version = pool_get_le16(in + 4);
+    tmp.type = pool_get_le16(in + 6);
+    tmp.length = pool_get_le32(in + 8);
+    tmp.crc = pool_get_le32(in + 12);
 
     if (tmp.magic != POOL_PROTO_MAGIC) {
         pool_error(POOL_ERR_PROTOCOL, "bad frame magic 0x%08x (expected 0x%08x)", tmp.magic,
@@ -147,14 +124,6 @@ int pool_frame_payload_check(const poolFrameHeader *h, const void *payload)
 
 /* ---- blocking I/O -------------------------------------------------------- */
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Wait until fd is ready for `events` or the deadline (-1: none) passes.
  * 0 ready, -1 with error. */
 static int wait_fd(int fd, short events, int64_t deadline)
@@ -165,7 +134,7 @@ static int wait_fd(int fd, short events, int64_t deadline)
         int rc;
 
         if (deadline >= 0) {
-            int64_t left = deadline - now_ms();
+            int64_t left = deadline - pool_monotonic_ms();
             if (left <= 0) {
                 pool_error(POOL_ERR_TIMEOUT, "timed out waiting for the peer");
                 return -1;
@@ -230,7 +199,7 @@ int pool_frame_recv(int fd, uint32_t max_len, int timeout_ms, uint16_t *type, ch
     uint8_t hdr[POOL_PROTO_HEADER_SIZE];
     POOL_AUTOFREE(char *) buf = NULL;
     poolFrameHeader h;
-    int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : -1;
+    int64_t deadline = timeout_ms > 0 ? pool_monotonic_ms() + timeout_ms : -1;
     size_t got = 0;
     bool eof = false;
 

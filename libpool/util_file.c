@@ -83,14 +83,14 @@ bool pool_uuid_is_valid(const char *s)
         if (i == 8 || i == 13 || i == 18 || i == 23) {
             if (c != '-')
                 return false;
-        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
+        } else if (pool_hex_value(c) < 0) {
             return false;
         }
     }
     return s[36] == '\0';
 }
 
-static int write_all(int fd, const void *data, size_t len)
+int pool_write_all(int fd, const void *data, size_t len)
 {
     const char *p = data;
 
@@ -169,7 +169,7 @@ int pool_file_write_atomic(const char *path, const void *data, size_t len, unsig
         pool_error_errno(errno, "cannot create temporary file for '%s'", path);
         return -1;
     }
-    if (write_all(fd, data, len) < 0) {
+    if (pool_write_all(fd, data, len) < 0) {
         pool_error_errno(errno, "cannot write '%s'", tmp);
         goto fail;
     }

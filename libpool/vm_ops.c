@@ -46,17 +46,6 @@
 #define VALIDATE_PROGRAM    "virt-xml-validate"
 #define VALIDATE_TIMEOUT_MS 60000
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* ---- the store's VG tags (their encoding: layout_store.c) ---------------- */
 
 /* Every tag of `tags` with this key (the whole "key:value"), to delete. */
@@ -188,16 +177,6 @@ static void store_error(const char *pool)
     pool_error_prefix("pool %s: metadata store", pool);
 }
 
-static const char *this_host_name(poolManager *mgr)
-{
-    static char buf[256];
-    if (mgr->cfg->host_name)
-        return mgr->cfg->host_name;
-    if (!buf[0] && gethostname(buf, sizeof(buf) - 1) < 0)
-        snprintf(buf, sizeof(buf), "unknown");
-    return buf;
-}
-
 /* ---- domain XML checks --------------------------------------------------- */
 
 static char *node_text(xmlNodePtr n)
@@ -241,7 +220,7 @@ static int canonical_uuid(const char *text, char out[37])
     for (const char *p = text; *p; p++) {
         if (*p == '-')
             continue;
-        if (n >= 32 || hexval(*p) < 0)
+        if (n >= 32 || pool_hex_value(*p) < 0)
             goto bad;
         hex[n++] = (char)(*p >= 'A' && *p <= 'F' ? *p - 'A' + 'a' : *p);
     }
@@ -493,7 +472,7 @@ static poolVmRecord *record_from_domain(poolManager *mgr, poolEntry *e, const ch
         return NULL;
     if (libvirt_validate(pool, rec->domain_xml, strlen(rec->domain_xml)) < 0)
         return NULL;
-    if (!(rec->modified_by = pool_strdup(this_host_name(mgr))))
+    if (!(rec->modified_by = pool_strdup(pool_host_name(mgr->cfg->host_name))))
         return NULL;
     return pool_steal_ptr(&rec);
 }
@@ -656,7 +635,7 @@ bool pool_manager_vm_owned_here(poolManager *mgr, const char *pool, const poolVm
 {
     poolEntry *e = pool_manager_find(mgr, pool);
     pool_error_reset();
-    if (!e || !rec->owner_host || strcmp(rec->owner_host, this_host_name(mgr)) != 0)
+    if (!e || !rec->owner_host || strcmp(rec->owner_host, pool_host_name(mgr->cfg->host_name)) != 0)
         return false;
     /* a host name can come back as a new host: in a sanlock pool the host
      * id must match too */
@@ -740,11 +719,11 @@ int pool_manager_vm_set_owner(poolManager *mgr, const char *pool, poolVmRecord *
     next->owner_host = NULL;
     next->owner_host_id = 0;
     free(next->modified_by);
-    next->modified_by = pool_strdup(this_host_name(mgr));
+    next->modified_by = pool_strdup(pool_host_name(mgr->cfg->host_name));
     if (!next->modified_by)
         return -1;
     if (own) {
-        if (!(next->owner_host = pool_strdup(this_host_name(mgr))))
+        if (!(next->owner_host = pool_strdup(pool_host_name(mgr->cfg->host_name))))
             return -1;
         next->owner_host_id = e->def->locking == POOL_LOCKING_SANLOCK ? e->def->host_id : 0;
     }

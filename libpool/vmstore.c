@@ -116,14 +116,6 @@ struct poolMetaStore {
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int64_t time_ms(poolMetaTime t)
 {
     return t.sec * 1000 + t.nsec / 1000000;
@@ -131,12 +123,9 @@ static int64_t time_ms(poolMetaTime t)
 
 static void host_part(char out[HOST_PART_MAX + 1])
 {
-    char buf[256] = "";
+    const char *buf = pool_host_name_system();
     size_t o = 0;
 
-    if (gethostname(buf, sizeof(buf) - 1) < 0)
-        buf[0] = '\0';
-    buf[sizeof(buf) - 1] = '\0';
     for (size_t i = 0; buf[i] && buf[i] != '.' && o < HOST_PART_MAX; i++) {
         char c = buf[i];
         bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -531,7 +520,7 @@ static int write_generation(poolMetaStore *st, const poolVmRecord *rec, uint64_t
             return -1;
         }
     }
-    elapsed = mono_ms() - t0;
+    elapsed = pool_monotonic_ms() - t0;
     if (st->be->ops->unlink(st->be, tmp) < 0) {
         log_warnx("metadata store %s: cannot remove '%s': %s", st->url, tmp,
                   pool_error_last_message());
@@ -731,7 +720,7 @@ int pool_meta_store_define(poolMetaStore *st, poolVmRecord *rec)
                        rec->name);
         return -1;
     }
-    t0 = mono_ms();
+    t0 = pool_monotonic_ms();
     if (scan_record(st, rec->name, &s) < 0) {
         scan_clear(&s);
         return -1;
@@ -771,7 +760,7 @@ int pool_meta_store_update(poolMetaStore *st, poolVmRecord *rec)
                    "VM record '%s': update needs the generation that was read (got 0)", rec->name);
         return -1;
     }
-    t0 = mono_ms();
+    t0 = pool_monotonic_ms();
     if (scan_record(st, rec->name, &s) < 0) {
         scan_clear(&s);
         return -1;
@@ -804,7 +793,7 @@ int pool_meta_store_remove(poolMetaStore *st, const char *name, uint64_t generat
 
     if (check_args(st, name) < 0)
         return -1;
-    t0 = mono_ms();
+    t0 = pool_monotonic_ms();
     if (scan_record(st, name, &s) < 0) {
         scan_clear(&s);
         return -1;

@@ -187,24 +187,6 @@ static int local_read(poolMetaBackend *be, const char *name, size_t max, char **
     return 0;
 }
 
-static int write_all(int fd, const void *data, size_t len)
-{
-    const char *p = data;
-
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 static int local_create(poolMetaBackend *be, const char *name, const void *data, size_t len)
 {
     localBackend *lb = (localBackend *)be;
@@ -221,7 +203,7 @@ static int local_create(poolMetaBackend *be, const char *name, const void *data,
         pool_error_errno(err, "cannot create '%s/%s'", be->where, name);
         return -1;
     }
-    if (write_all(fd, data, len) < 0) {
+    if (pool_write_all(fd, data, len) < 0) {
         pool_error_errno(errno, "cannot write '%s/%s'", be->where, name);
         goto fail;
     }

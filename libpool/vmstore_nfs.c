@@ -93,14 +93,6 @@ typedef struct {
     char err[NFS_ERRMSG_MAX];
 } nfsCall;
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void call_init(nfsCall *c)
 {
     memset(c, 0, sizeof(*c));
@@ -176,7 +168,7 @@ static void nfs_disconnect(nfsBackend *nb)
 static int nfs_wait(nfsBackend *nb, nfsCall *c, int64_t deadline, const char *what)
 {
     while (!c->done) {
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - pool_monotonic_ms();
         struct pollfd pfd;
         int rc;
 
@@ -345,7 +337,7 @@ static int nfs_connect(nfsBackend *nb)
 
     if (nb->nfs)
         return 0;
-    deadline = now_ms() + nb->timeout_ms;
+    deadline = pool_monotonic_ms() + nb->timeout_ms;
     if (nb->resolved) {
         rc = try_mount(nb, nb->export, deadline);
         if (rc > 0)
@@ -417,7 +409,7 @@ static int nfs_do_stat(nfsBackend *nb, const char *path, struct nfs_stat_64 *st)
     call_init(&c);
     if (nfs_stat64_async(nb->nfs, path, stat_cb, &c) != 0)
         return queue_fail(nb, "stat", path);
-    if (nfs_wait(nb, &c, now_ms() + nb->timeout_ms, "stat") < 0)
+    if (nfs_wait(nb, &c, pool_monotonic_ms() + nb->timeout_ms, "stat") < 0)
         return -1;
     if (c.status == -ENOENT)
         return 1;
@@ -474,7 +466,7 @@ static int nfs_list(poolMetaBackend *be, poolMetaDirent **ents, size_t *n)
      * (a quarter of listings under two busy writers): a listing racing a
      * writer's unlink is retried, with a short growing pause, within the
      * call's deadline. */
-    int64_t deadline = now_ms() + (int64_t)nb->timeout_ms;
+    int64_t deadline = pool_monotonic_ms() + (int64_t)nb->timeout_ms;
     for (int attempt = 0;; attempt++) {
         call_init(&c);
         if (nfs_opendir_async(nb->nfs, path, generic_cb, &c) != 0)
@@ -482,7 +474,7 @@ static int nfs_list(poolMetaBackend *be, poolMetaDirent **ents, size_t *n)
         if (nfs_wait(nb, &c, deadline, "readdir") < 0)
             return -1;
         if ((c.status == -ENOENT || c.status == -ESTALE) && attempt < 20 &&
-            now_ms() + 2 * (attempt + 1) < deadline) {
+            pool_monotonic_ms() + 2 * (attempt + 1) < deadline) {
             poll(NULL, 0, 2 * (attempt + 1));
             continue;
         }
@@ -524,22 +516,6 @@ error:
     return -1;
 }
 
-/* Clean up without losing the error being reported. */
-static poolError *error_save(void)
-{
-    return pool_error_last() ? pool_error_copy(pool_error_last()) : NULL;
-}
-
-static void error_restore(poolError *saved)
-{
-    if (saved) {
-        pool_error_set(saved->code, saved->message, saved->file, saved->func, saved->line);
-        pool_error_free(saved);
-    } else {
-        pool_error_reset();
-    }
-}
-
 /* Close a handle; errors only matter after writes (reported by fsync). The
  * thread's current error is kept. */
 static void nfs_close_quiet(nfsBackend *nb, struct nfsfh *fh)
@@ -549,11 +525,12 @@ static void nfs_close_quiet(nfsBackend *nb, struct nfsfh *fh)
 
     if (!nb->nfs || !fh)
         return;
-    saved = error_save();
+    saved = pool_error_save();
     call_init(&c);
     if (nfs_close_async(nb->nfs, fh, generic_cb, &c) == 0)
-        nfs_wait(nb, &c, now_ms() + nb->timeout_ms, "close");
-    error_restore(saved);
+        nfs_wait(nb, &c, pool_monotonic_ms() + nb->timeout_ms, "close");
+    pool_error_reset(); /* the close's own error must not outlive it */
+    pool_error_restore(saved);
 }
 
 static int nfs_read_op(poolMetaBackend *be, const char *name, size_t max, char **data, size_t *len)
@@ -572,7 +549,7 @@ static int nfs_read_op(poolMetaBackend *be, const char *name, size_t max, char *
     call_init(&c);
     if (nfs_open_async(nb->nfs, path, O_RDONLY, generic_cb, &c) != 0)
         return queue_fail(nb, "open", path);
-    if (nfs_wait(nb, &c, now_ms() + nb->timeout_ms, "open") < 0)
+    if (nfs_wait(nb, &c, pool_monotonic_ms() + nb->timeout_ms, "open") < 0)
         return -1;
     if (c.status == -ENOENT)
         return 1;
@@ -593,7 +570,7 @@ static int nfs_read_op(poolMetaBackend *be, const char *name, size_t max, char *
         c.buflen = want;
         if (nfs_pread_async(nb->nfs, fh, used, want, pread_cb, &c) != 0)
             return queue_fail(nb, "read", path);
-        if (nfs_wait(nb, &c, now_ms() + nb->timeout_ms, "read") < 0)
+        if (nfs_wait(nb, &c, pool_monotonic_ms() + nb->timeout_ms, "read") < 0)
             return -1;
         if (c.status < 0) {
             int rc = call_fail(nb, &c, "read", path);
@@ -627,7 +604,7 @@ static int nfs_unlink_path(nfsBackend *nb, const char *path)
     call_init(&c);
     if (nfs_unlink_async(nb->nfs, path, generic_cb, &c) != 0)
         return queue_fail(nb, "remove", path);
-    if (nfs_wait(nb, &c, now_ms() + nb->timeout_ms, "remove") < 0)
+    if (nfs_wait(nb, &c, pool_monotonic_ms() + nb->timeout_ms, "remove") < 0)
         return -1;
     if (c.status == -ENOENT)
         return 1;
@@ -649,7 +626,7 @@ static int nfs_create_op(poolMetaBackend *be, const char *name, const void *data
     call_init(&c);
     if (nfs_create_async(nb->nfs, path, O_EXCL, 0644, generic_cb, &c) != 0)
         return queue_fail(nb, "create", path);
-    if (nfs_wait(nb, &c, now_ms() + nb->timeout_ms, "create") < 0)
+    if (nfs_wait(nb, &c, pool_monotonic_ms() + nb->timeout_ms, "create") < 0)
         return -1;
     if (c.status < 0)
         return call_fail(nb, &c, "create", path);
@@ -663,7 +640,7 @@ static int nfs_create_op(poolMetaBackend *be, const char *name, const void *data
             queue_fail(nb, "write", path);
             return -1;
         }
-        if (nfs_wait(nb, &c, now_ms() + nb->timeout_ms, "write") < 0)
+        if (nfs_wait(nb, &c, pool_monotonic_ms() + nb->timeout_ms, "write") < 0)
             return -1;
         if (c.status < 0) {
             call_fail(nb, &c, "write", path);
@@ -681,7 +658,7 @@ static int nfs_create_op(poolMetaBackend *be, const char *name, const void *data
         queue_fail(nb, "commit", path);
         return -1;
     }
-    if (nfs_wait(nb, &c, now_ms() + nb->timeout_ms, "commit") < 0)
+    if (nfs_wait(nb, &c, pool_monotonic_ms() + nb->timeout_ms, "commit") < 0)
         return -1;
     if (c.status < 0) {
         call_fail(nb, &c, "commit", path);
@@ -692,7 +669,7 @@ static int nfs_create_op(poolMetaBackend *be, const char *name, const void *data
         queue_fail(nb, "close", path);
         return -1;
     }
-    if (nfs_wait(nb, &c, now_ms() + nb->timeout_ms, "close") < 0)
+    if (nfs_wait(nb, &c, pool_monotonic_ms() + nb->timeout_ms, "close") < 0)
         return -1;
     if (c.status < 0) {
         call_fail(nb, &c, "close", path);
@@ -704,10 +681,11 @@ fail:
     nfs_close_quiet(nb, fh);
 fail_unlink:
     if (nb->nfs) {
-        poolError *saved = error_save();
+        poolError *saved = pool_error_save();
 
         nfs_unlink_path(nb, path);
-        error_restore(saved);
+        pool_error_reset();
+        pool_error_restore(saved);
     }
     return -1;
 }
@@ -724,7 +702,7 @@ static int nfs_link_op(poolMetaBackend *be, const char *oldname, const char *new
     call_init(&c);
     if (nfs_link_async(nb->nfs, oldpath, newpath, generic_cb, &c) != 0)
         return queue_fail(nb, "link", newpath);
-    if (nfs_wait(nb, &c, now_ms() + nb->timeout_ms, "link") < 0)
+    if (nfs_wait(nb, &c, pool_monotonic_ms() + nb->timeout_ms, "link") < 0)
         return -1;
     if (c.status == -EEXIST) {
         pool_error(POOL_ERR_EXISTS, "NFS server %s: cannot link '%s': '%s' exists", nb->server,
@@ -767,7 +745,7 @@ static int nfs_mkdir_p(nfsBackend *nb)
         call_init(&c);
         if (nfs_mkdir2_async(nb->nfs, path, 0755, generic_cb, &c) != 0)
             return queue_fail(nb, "mkdir", path);
-        if (nfs_wait(nb, &c, now_ms() + nb->timeout_ms, "mkdir") < 0)
+        if (nfs_wait(nb, &c, pool_monotonic_ms() + nb->timeout_ms, "mkdir") < 0)
             return -1;
         if (c.status < 0 && c.status != -EEXIST)
             return call_fail(nb, &c, "mkdir", path);

@@ -201,14 +201,11 @@ static poolVolDef *vol_create_locked(poolManager *mgr, poolEntry *e, const char 
     {
         char *del[] = {tags[5], NULL};
         if (pool_lvm_lv_change_tags(e->lvm, pool, name, NULL, del) < 0) {
-            poolError *err = pool_error_copy(pool_error_last());
+            poolError *err = pool_error_save();
             if (pool_lvm_lvremove(e->lvm, pool, name) < 0)
                 log_vol(POOL_LOG_ERROR, pool, name,
                         "could not undo a failed create; reconcile will remove it");
-            if (err) {
-                pool_error_set(err->code, err->message, err->file, err->func, err->line);
-                pool_error_free(err);
-            }
+            pool_error_restore(err);
             goto out;
         }
     }
@@ -256,12 +253,9 @@ static poolVolDef *resize_steps(poolEntry *e, const char *name, uint64_t cur, ui
      * no need for lvresize to read it again */
     if (pool_lvm_lvresize_from(e->lvm, pool, name, cur, extents) < 0) {
         /* nothing changed: drop the intent so the volume is usable again */
-        poolError *err = pool_error_copy(pool_error_last());
+        poolError *err = pool_error_save();
         pool_lvm_lv_change_tags(e->lvm, pool, name, NULL, tags);
-        if (err) {
-            pool_error_set(err->code, err->message, err->file, err->func, err->line);
-            pool_error_free(err);
-        }
+        pool_error_restore(err);
         return NULL;
     }
     pool_testhook("vol-resize:after-lvresize");

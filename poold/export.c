@@ -686,14 +686,11 @@ int poold_export_target_update(poolExport *ex, poolTargetDef *def)
     if (record_save(ex, def) < 0)
         return -1;
     if (apply_auth(ex, def) < 0) {
-        poolError *err = pool_error_copy(pool_error_last());
+        poolError *err = pool_error_save();
         if (record_save(ex, t->def) < 0)
             log_pool(POOL_LOG_ERROR, def->pool, "cannot restore the target record: %s",
                      pool_error_last_message());
-        if (err) {
-            pool_error_set(err->code, err->message, err->file, err->func, err->line);
-            pool_error_free(err);
-        }
+        pool_error_restore(err);
         return -1;
     }
     pool_target_def_free(t->def);

@@ -113,13 +113,10 @@ static int pool_destroy(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
         ev.kind = POOLD_EV_POOL_DESTROYED;
         poold_emit(d, &ev);
     } else if (pool_manager_find_exists(d->mgr, name)) {
-        poolError *err = pool_error_copy(pool_error_last());
+        poolError *err = pool_error_save();
         ev.kind = POOLD_EV_POOL_DESTROY_FAILED;
         poold_emit(d, &ev);
-        if (err) {
-            pool_error_set(err->code, err->message, err->file, err->func, err->line);
-            pool_error_free(err);
-        }
+        pool_error_restore(err);
     }
     return r;
 }

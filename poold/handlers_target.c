@@ -201,16 +201,13 @@ static int chap_clear(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
  * the tag back as it was, and keep the error that says why. */
 static void export_undo(poolDaemon *d, poolEvent *ev, bool was_on, int was_mode)
 {
-    poolError *err = pool_error_copy(pool_error_last());
+    poolError *err = pool_error_save();
     if (pool_manager_vol_export_set(d->mgr, ev->pool, ev->volume, was_on, was_mode) == 0) {
         ev->kind = POOLD_EV_VOLUME_EXPORT_UNDONE;
         ev->exported = was_on;
         poold_emit(d, ev);
     }
-    if (err) {
-        pool_error_set(err->code, err->message, err->file, err->func, err->line);
-        pool_error_free(err);
-    }
+    pool_error_restore(err);
 }
 
 /* volume export / unexport: the LV tag first (it is what a restart obeys),

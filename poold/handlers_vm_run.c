@@ -202,14 +202,11 @@ static void protect_disks(poolDaemon *d, const vmDisks *v)
 /* Undo a start after the domain was created (its error kept). */
 static void undo_start(poolDaemon *d, const char *name, const vmDisks *v)
 {
-    poolError *err = pool_error_copy(pool_error_last());
+    poolError *err = pool_error_save();
     if (poold_domain_destroy(d->doms, name) < 0)
         log_warnx("VM %s: %s", name, pool_error_last_message());
     protect_disks(d, v);
-    if (err) {
-        pool_error_set(err->code, err->message, err->file, err->func, err->line);
-        pool_error_free(err);
-    }
+    pool_error_restore(err);
 }
 
 static int set_state(xmlNodePtr reply, const char *state)
@@ -314,7 +311,7 @@ undo:
 static int release_failed(poolDaemon *d, const char *pool, const char *name, xmlNodePtr reply)
 {
     if (pool_error_last_code() == POOL_ERR_CONFLICT) {
-        poolError *err = pool_error_copy(pool_error_last());
+        poolError *err = pool_error_save();
         POOL_AUTOPTR(poolVmRecord) now = pool_manager_vm_show(d->mgr, pool, name);
         if (now && !pool_manager_vm_owned_here(d->mgr, pool, now)) {
             pool_error_free(err);
@@ -323,10 +320,7 @@ static int release_failed(poolDaemon *d, const char *pool, const char *name, xml
                      now->owner_host ? now->owner_host : "nobody");
             return poold_vm_record_reply(pool, now, reply) < 0 ? -1 : set_state(reply, "stopped");
         }
-        if (err) {
-            pool_error_set(err->code, err->message, err->file, err->func, err->line);
-            pool_error_free(err);
-        }
+        pool_error_restore(err);
     }
     pool_error_prefix("VM %s stopped, but its record still names this host (run poolctl vm stop "
                       "again)",

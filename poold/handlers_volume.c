@@ -44,14 +44,11 @@ static int vol_create(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
      * blocks cannot be opened, undo the create and say why. */
     poolEvent ev = {.kind = POOLD_EV_VOLUME_CREATED, .pool = pool, .volume = name, .vol = def};
     if (poold_emit(d, &ev) < 0) {
-        poolError *err = pool_error_copy(pool_error_last());
+        poolError *err = pool_error_save();
         if (pool_manager_vol_delete(d->mgr, pool, name) < 0)
             log_vol(POOL_LOG_ERROR, pool, name, "cannot undo the create: %s",
                     pool_error_last_message());
-        if (err) {
-            pool_error_set(err->code, err->message, err->file, err->func, err->line);
-            pool_error_free(err);
-        }
+        pool_error_restore(err);
         pool_vol_def_free(def);
         return -1;
     }
@@ -98,13 +95,10 @@ static int vol_delete(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
         ev.kind = POOLD_EV_VOLUME_DELETED;
         poold_emit(d, &ev);
     } else {
-        poolError *err = pool_error_copy(pool_error_last());
+        poolError *err = pool_error_save();
         ev.kind = POOLD_EV_VOLUME_DELETE_FAILED;
         poold_emit(d, &ev);
-        if (err) {
-            pool_error_set(err->code, err->message, err->file, err->func, err->line);
-            pool_error_free(err);
-        }
+        pool_error_restore(err);
     }
     pool_vol_def_free(def);
     return r;

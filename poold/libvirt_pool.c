@@ -119,13 +119,6 @@ struct poolLibvirt {
     size_t nwanted;
 };
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static const char *lv_errmsg(void)
 {
     const char *m = virGetLastErrorMessage();
@@ -153,11 +146,8 @@ char *poold_libvirt_initiator(const poolConfig *cfg)
 {
     if (cfg->libvirt_initiator)
         return pool_strdup(cfg->libvirt_initiator);
-    char hn[256] = "";
-    if (cfg->host_name)
-        snprintf(hn, sizeof(hn), "%s", cfg->host_name);
-    else if (gethostname(hn, sizeof(hn) - 1) < 0)
-        snprintf(hn, sizeof(hn), "unknown");
+    char hn[256];
+    snprintf(hn, sizeof(hn), "%s", pool_host_name(cfg->host_name));
     for (char *p = hn; *p; p++) {
         *p = (char)tolower((unsigned char)*p);
         if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-')
@@ -330,7 +320,7 @@ static void conn_check(poolLibvirt *lv)
         virConnectClose(lv->conn);
         lv->conn = NULL;
         lv->resync = true;
-        lv->next_connect_ms = now_ms() + LIBVIRT_RECONNECT_MS;
+        lv->next_connect_ms = pool_monotonic_ms() + LIBVIRT_RECONNECT_MS;
     }
 }
 
@@ -340,7 +330,7 @@ static virConnectPtr conn_get(poolLibvirt *lv)
 {
     if (lv->conn)
         return lv->conn;
-    uint64_t now = now_ms();
+    uint64_t now = pool_monotonic_ms();
     if (now < lv->next_connect_ms)
         return NULL;
     lv->conn = virConnectOpen(lv->uri);
@@ -375,14 +365,14 @@ static void refresh_failed(poolLibvirt *lv, lvWanted *w, const char *what)
     w->fails++;
     unsigned shift = w->fails < 6 ? w->fails - 1 : 5;
     uint64_t delay = (uint64_t)1000 << shift;
-    w->retry_ms = now_ms() + (delay < 30000 ? delay : 30000);
+    w->retry_ms = pool_monotonic_ms() + (delay < 30000 ? delay : 30000);
     if (w->fails >= 3 && !w->warned_fail) {
         log_pool(POOL_LOG_WARN, w->pool, "%s (%u times in a row; still trying): %s", what, w->fails,
                  lv_errmsg());
         w->warned_fail = true;
     } else {
         log_pool(POOL_LOG_DEBUG, w->pool, "%s (try %u; again in %llu ms): %s", what, w->fails,
-                 (unsigned long long)(w->retry_ms - now_ms()), lv_errmsg());
+                 (unsigned long long)(w->retry_ms - pool_monotonic_ms()), lv_errmsg());
     }
 }
 
@@ -603,14 +593,14 @@ static void *worker(void *opaque)
             if (!lv->head)
                 lv->tail = NULL;
             pthread_mutex_unlock(&lv->lock);
-            uint64_t t0 = now_ms();
+            uint64_t t0 = pool_monotonic_ms();
             if (j->kind == JOB_PUBLISH)
                 do_publish(lv, j);
             else if (j->kind == JOB_UNPUBLISH)
                 do_unpublish(lv, j);
             else
                 do_refresh(lv, j);
-            uint64_t took = now_ms() - t0;
+            uint64_t took = pool_monotonic_ms() - t0;
             if (took > 2000)
                 log_pool(POOL_LOG_WARN, j->pool, "libvirt took %llu ms", (unsigned long long)took);
             job_free(j);
@@ -621,7 +611,7 @@ static void *worker(void *opaque)
             continue;
         }
         /* nothing queued: reconnect, or retry a failed refresh, when due */
-        uint64_t now = now_ms(), due = 0;
+        uint64_t now = pool_monotonic_ms(), due = 0;
         bool reconnect = !lv->conn && lv->resync && lv->nwanted > 0;
         if (reconnect)
             due = lv->next_connect_ms;

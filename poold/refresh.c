@@ -21,19 +21,12 @@
 #include "pool-util.h"
 #include "poold.h"
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 int poold_refresh_timeout_ms(const poolDaemon *d)
 {
     unsigned iv = d->cfg->refresh_interval_ms;
     if (iv == 0 || !d->ex)
         return 1000;
-    uint64_t now = now_ms();
+    uint64_t now = pool_monotonic_ms();
     if (d->refresh_next <= now)
         return 0;
     uint64_t left = d->refresh_next - now;
@@ -45,7 +38,7 @@ void poold_refresh_tick(poolDaemon *d)
     unsigned iv = d->cfg->refresh_interval_ms;
     if (iv == 0 || !d->ex)
         return;
-    uint64_t now = now_ms();
+    uint64_t now = pool_monotonic_ms();
     if (now < d->refresh_next)
         return;
     d->refresh_next = now + iv;

@@ -60,13 +60,6 @@ typedef struct {
     size_t nclients;
 } server;
 
-static time_t now_mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec;
-}
-
 static void client_free(server *s, client *c)
 {
     epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
@@ -151,7 +144,7 @@ static int client_queue_reply(server *s, client *c, xmlDocPtr doc)
     c->out_pos = 0;
     /* the client's clock restarts now, not when it sent the request: a long
      * operation must not count against it */
-    c->deadline = now_mono() + (time_t)s->d->cfg->client_timeout;
+    c->deadline = pool_monotonic_ms() / 1000 + (time_t)s->d->cfg->client_timeout;
     return client_update_events(s, c);
 }
 
@@ -333,7 +326,7 @@ static void accept_clients(server *s)
         c->fd = fd;
         c->pid = cred.pid;
         c->uid = cred.uid;
-        c->deadline = now_mono() + (time_t)s->d->cfg->client_timeout;
+        c->deadline = pool_monotonic_ms() / 1000 + (time_t)s->d->cfg->client_timeout;
         struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
         if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
             close(fd);
@@ -346,7 +339,7 @@ static void accept_clients(server *s)
 
 static void sweep_idle(server *s)
 {
-    time_t now = now_mono();
+    time_t now = pool_monotonic_ms() / 1000;
     for (size_t i = 0; i < s->nclients;) {
         client *c = s->clients[i];
         if (now > c->deadline) {

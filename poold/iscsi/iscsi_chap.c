@@ -20,17 +20,7 @@
 #include <sys/random.h>
 
 #include "iscsi_chap.h"
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
+#include "pool-util.h"
 
 static int b64val(int c)
 {
@@ -60,13 +50,13 @@ int iscsi_chap_decode(const char *text, uint8_t *out, size_t max)
         if (len == 0)
             return -1;
         if (len % 2) { /* odd digit count: leading nibble */
-            int v = hexval(*p++);
+            int v = pool_hex_value(*p++);
             if (v < 0 || n >= max)
                 return -1;
             out[n++] = (uint8_t)v;
         }
         for (; *p; p += 2) {
-            int hi = hexval(p[0]), lo = hexval(p[1]);
+            int hi = pool_hex_value(p[0]), lo = pool_hex_value(p[1]);
             if (hi < 0 || lo < 0 || n >= max)
                 return -1;
             out[n++] = (uint8_t)(hi << 4 | lo);

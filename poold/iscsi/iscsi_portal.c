@@ -43,6 +43,7 @@
 #include "pool-alloc.h"
 #include "pool-error.h"
 #include "pool-log.h"
+#include "pool-util.h"
 
 static void format_addr(const struct sockaddr_storage *ss, char *buf, size_t len, bool with_port)
 {

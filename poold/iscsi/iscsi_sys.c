@@ -7,24 +7,18 @@
  */
 #include <pthread.h>
 #include <stdint.h>
-#include <time.h>
 
 #include "iscsi.h"
+#include "pool-util.h"
 
 uint64_t iscsi_now_ms(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    return (uint64_t)pool_monotonic_ms();
 }
 
 uint64_t iscsi_now_us(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+    return (uint64_t)(pool_monotonic_ns() / 1000);
 }
 
 /* Locks of the command path are held for a few hundred nanoseconds by up to

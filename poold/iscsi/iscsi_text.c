@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "iscsi_text.h"
+#include "pool-util.h"
 
 static bool key_char_ok(char c)
 {
@@ -219,14 +220,8 @@ int iscsi_parse_number(const char *v, uint64_t max, uint64_t *out)
         if (!*s)
             return -1;
         for (; *s; s++) {
-            int d;
-            if (*s >= '0' && *s <= '9')
-                d = *s - '0';
-            else if (*s >= 'a' && *s <= 'f')
-                d = *s - 'a' + 10;
-            else if (*s >= 'A' && *s <= 'F')
-                d = *s - 'A' + 10;
-            else
+            int d = pool_hex_value(*s);
+            if (d < 0)
                 return -1;
             if (val > (max >> 4))
                 return -1;

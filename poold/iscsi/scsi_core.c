@@ -43,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pool-util.h"
 #include "scsi_internal.h"
 
 /* ---- LU lifecycle -------------------------------------------------------- */

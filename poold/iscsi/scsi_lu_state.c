@@ -13,6 +13,7 @@
  */
 #include <time.h>
 
+#include "pool-util.h"
 #include "scsi_internal.h"
 
 uint64_t scsi_lu_nblocks(const scsiLu *lu)
@@ -45,13 +46,6 @@ bool scsi_lu_write_protected(const scsiLu *lu)
     return lu->cfg.read_only || __atomic_load_n(&lu->wp, __ATOMIC_ACQUIRE);
 }
 
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 bool scsi_lu_set_fence(scsiLu *lu, scsiFence fence)
 {
     pthread_mutex_lock(&lu->fence_lock);
@@ -64,9 +58,9 @@ bool scsi_lu_set_fence(scsiLu *lu, scsiFence fence)
     /* Writes count themselves in before they look at the fence
      * (scsi_cmd_exec), and this looks at the count after setting it: a
      * write either sees the fence or is counted here. */
-    uint64_t until = mono_ms() + SCSI_FENCE_DRAIN_MS;
+    int64_t until = pool_monotonic_ms() + SCSI_FENCE_DRAIN_MS;
     while (__atomic_load_n(&lu->writes, __ATOMIC_SEQ_CST) > 0) {
-        if (mono_ms() >= until)
+        if (pool_monotonic_ms() >= until)
             return false;
         struct timespec ts = {0, 1000000};
         nanosleep(&ts, NULL);
@@ -92,7 +86,7 @@ bool scsi_lu_fence_holds(scsiLu *lu)
      * Writes arriving meanwhile wait for the answer rather than fail. */
     pthread_mutex_lock(&lu->fence_lock);
     f = __atomic_load_n(&lu->fence, __ATOMIC_SEQ_CST);
-    uint64_t now = mono_ms();
+    uint64_t now = (uint64_t)pool_monotonic_ms();
     if (f == SCSI_FENCE_SOFT &&
         (lu->fence_checked_ms == 0 || now - lu->fence_checked_ms >= SCSI_FENCE_CHECK_MS)) {
         lu->fence_checked_ms = now ? now : 1;

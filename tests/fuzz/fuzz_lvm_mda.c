@@ -27,26 +27,13 @@
 #include <unistd.h>
 
 #include "lvm_mda.h"
+#include "pool-byteorder.h"
 #include "pool-error.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define LVM_CRC_INIT 0xF597A6CFu
 #define MAX_DEVICE   (64 * 1024)
-
-static uint64_t le64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
 
 static void check_failed(void)
 {
@@ -137,13 +124,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t s = 0; s < 4 && (s + 1) * POOL_LVM_SECTOR_SIZE <= size; s++) {
         uint8_t *sec = copy + s * POOL_LVM_SECTOR_SIZE;
         if (memcmp(sec, "LABELONE", 8) == 0)
-            put_le32(sec + 16, pool_lvm_mda_crc(LVM_CRC_INIT, sec + 20, 512 - 20));
+            pool_put_le32(sec + 16, pool_lvm_mda_crc(LVM_CRC_INIT, sec + 20, 512 - 20));
     }
     uint64_t off = 0, msize = 0;
     pool_error_reset();
     if (pool_lvm_mda_parse_label(copy, size, &off, &msize) == 0 && off <= size &&
         size - off >= POOL_LVM_MDA_HEADER_SIZE) {
-        put_le32(copy + off, pool_lvm_mda_crc(LVM_CRC_INIT, copy + off + 4, 512 - 4));
+        pool_put_le32(copy + off, pool_lvm_mda_crc(LVM_CRC_INIT, copy + off + 4, 512 - 4));
         if (fuzz_device(copy, size, NULL) < 0 && pool_error_last_code() != POOL_ERR_DEVICE)
             abort();
     }
@@ -151,8 +138,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* 3. a bare header at the offset it claims */
     if (size >= POOL_LVM_MDA_HEADER_SIZE) {
         memcpy(copy, data, size);
-        put_le32(copy, pool_lvm_mda_crc(LVM_CRC_INIT, copy + 4, 512 - 4));
-        fuzz_header(copy, size, le64(copy + 24), NULL);
+        pool_put_le32(copy, pool_lvm_mda_crc(LVM_CRC_INIT, copy + 4, 512 - 4));
+        fuzz_header(copy, size, pool_get_le64(copy + 24), NULL);
         fuzz_header(copy, size, 4096, NULL);
     }
     free(copy);

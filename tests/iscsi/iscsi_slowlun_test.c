@@ -28,6 +28,7 @@
 
 #include "iscsi_slowlun_test.h"
 #include "pool-error.h"
+#include "pool-util.h"
 #include "scsi.h"
 #include "target.h"
 
@@ -125,13 +126,6 @@ static scsiLu *make_lu(unsigned idx, bool slow, memDisk **out)
     return lu;
 }
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static int failures;
 #define CHECK(cond, ...)                                                                           \
     do {                                                                                           \
@@ -159,7 +153,7 @@ static void cmd_cb(struct iscsi_context *iscsi, int status, void *command_data, 
     (void)iscsi;
     r->done = true;
     r->status = status;
-    r->at_ms = now_ms();
+    r->at_ms = pool_monotonic_ms();
     /* also a task libiscsi cancelled itself (ABORT TASK): ours to free */
     if (command_data)
         scsi_free_scsi_task(command_data);
@@ -171,7 +165,7 @@ static void tmf_cb(struct iscsi_context *iscsi, int status, void *command_data, 
     (void)iscsi;
     r->done = true;
     r->status = status;
-    r->at_ms = now_ms();
+    r->at_ms = pool_monotonic_ms();
     r->tmf_response = command_data ? *(uint32_t *)command_data : 0xff;
 }
 
@@ -179,7 +173,7 @@ static void tmf_cb(struct iscsi_context *iscsi, int status, void *command_data, 
 static bool pump_until(struct iscsi_context *iscsi, const bool *flag, uint64_t deadline_ms)
 {
     while (!*flag) {
-        uint64_t now = now_ms();
+        uint64_t now = pool_monotonic_ms();
         if (now >= deadline_ms)
             return false;
         struct pollfd pfd = {.fd = iscsi_get_fd(iscsi), .events = (short)iscsi_which_events(iscsi)};
@@ -256,7 +250,7 @@ int main(void)
     /* 1. slow LU against fast LU on one connection */
     cmdResult sr[NSLOW], fr = {0}, ir = {0};
     memset(sr, 0, sizeof(sr));
-    uint64_t t0 = now_ms();
+    uint64_t t0 = pool_monotonic_ms();
     for (int i = 0; i < NSLOW; i++)
         if (!iscsi_read10_task(iscsi, 0, (uint32_t)i * 8, 4096, 512, 0, 0, 0, 0, 0, cmd_cb, &sr[i]))
             CHECK(false, "queue slow READ %d", i);
@@ -277,10 +271,10 @@ int main(void)
     CHECK(pending == NSLOW, "no slow READ done yet (%d pending)", pending);
 
     /* all slow READs complete; several ran at once, never all workers */
-    uint64_t deadline = t0 + 4 * SLOW_MS * NSLOW;
-    while (!all_done(sr, NSLOW) && now_ms() < deadline) {
+    int64_t deadline = (int64_t)t0 + 4 * SLOW_MS * NSLOW;
+    while (!all_done(sr, NSLOW) && pool_monotonic_ms() < deadline) {
         bool never = false;
-        pump_until(iscsi, &never, now_ms() + 100);
+        pump_until(iscsi, &never, pool_monotonic_ms() + 100);
     }
     int good = 0;
     for (int i = 0; i < NSLOW; i++)
@@ -295,14 +289,14 @@ int main(void)
     /* 2. ABORT TASK of a queued READ */
     memset(sr, 0, sizeof(sr));
     struct scsi_task *tasks[NSLOW];
-    t0 = now_ms();
+    t0 = pool_monotonic_ms();
     for (int i = 0; i < NSLOW; i++)
         tasks[i] =
             iscsi_read10_task(iscsi, 0, (uint32_t)i * 8, 4096, 512, 0, 0, 0, 0, 0, cmd_cb, &sr[i]);
     /* let them reach the target */
     {
         bool never = false;
-        pump_until(iscsi, &never, now_ms() + 200);
+        pump_until(iscsi, &never, pool_monotonic_ms() + 200);
     }
     cmdResult ar = {0};
     if (tasks[NSLOW - 1] &&
@@ -315,10 +309,10 @@ int main(void)
     } else {
         CHECK(false, "send ABORT TASK");
     }
-    deadline = now_ms() + 4 * SLOW_MS * NSLOW;
-    while (!all_done(sr, NSLOW - 1) && now_ms() < deadline) {
+    deadline = pool_monotonic_ms() + 4 * SLOW_MS * NSLOW;
+    while (!all_done(sr, NSLOW - 1) && pool_monotonic_ms() < deadline) {
         bool never = false;
-        pump_until(iscsi, &never, now_ms() + 100);
+        pump_until(iscsi, &never, pool_monotonic_ms() + 100);
     }
     good = 0;
     for (int i = 0; i < NSLOW - 1; i++)
@@ -338,11 +332,11 @@ int main(void)
             iscsi_read10_task(iscsi, 0, (uint32_t)i * 8, 4096, 512, 0, 0, 0, 0, 0, cmd_cb, &sr[i]);
     {
         bool never = false;
-        pump_until(iscsi, &never, now_ms() + 200);
+        pump_until(iscsi, &never, pool_monotonic_ms() + 200);
     }
-    t0 = now_ms();
+    t0 = pool_monotonic_ms();
     slowlun_portal_stop(p, 500);
-    uint64_t took = now_ms() - t0;
+    uint64_t took = pool_monotonic_ms() - t0;
     CHECK(took < 500 + SLOW_MS + 2000, "portal stop with I/O in flight took %llu ms",
           (unsigned long long)took);
 

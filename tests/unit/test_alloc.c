@@ -15,6 +15,7 @@
 
 #include "pool-alloc.h"
 #include "pool-error.h"
+#include "test_support.h"
 
 typedef struct {
     int *freed;
@@ -205,11 +206,5 @@ static Suite *alloc_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(alloc_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return test_run_suite(alloc_suite());
 }

@@ -18,16 +18,7 @@
 #include "pool-error.h"
 #include "pool-proto.h"
 #include "pool-xml.h"
-
-#ifndef POOL_SRCDIR
-#define POOL_SRCDIR "."
-#endif
-
-static const char *srcdir(void)
-{
-    const char *env = getenv("POOL_SRCDIR");
-    return env && *env ? env : POOL_SRCDIR;
-}
+#include "test_support.h"
 
 /* request.rng's protoName: what an op or a param name may be. */
 static bool proto_name_ok(const char *s)
@@ -127,7 +118,7 @@ END_TEST
 START_TEST(test_requests_valid)
 {
     POOL_AUTOFREE(char *) rng = NULL;
-    ck_assert_int_ge(asprintf(&rng, "%s/xml-schemas/request.rng", srcdir()), 0);
+    ck_assert_int_ge(asprintf(&rng, "%s/xml-schemas/request.rng", test_srcdir()), 0);
     for (const poolOpSpec *s = pool_catalogue; s->op; s++) {
         POOL_AUTOPTR(poolRequest) req = pool_request_new(s->op);
         ck_assert_ptr_nonnull(req);
@@ -199,9 +190,5 @@ static Suite *catalogue_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(catalogue_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_run_suite(catalogue_suite());
 }

@@ -25,6 +25,8 @@
 #include "pool-command.h"
 #include "pool-error.h"
 #include "pool-log.h"
+#include "pool-util.h"
+#include "test_support.h"
 
 static void discard_log(poolLogLevel level, const char *msg, void *opaque)
 {
@@ -56,14 +58,6 @@ static int run(char **argv, int timeout_ms, size_t max_output, char **env, poolC
         .argv = argv, .env_extra = env, .timeout_ms = timeout_ms, .max_output = max_output};
 
     return pool_command_run(&cmd, res);
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 START_TEST(test_true_false)
@@ -179,12 +173,12 @@ START_TEST(test_timeout_kills)
 {
     char *argv[] = {"/bin/sleep", "30", NULL};
     poolCommandResult res;
-    double t0 = now_s();
+    double t0 = pool_monotonic_seconds();
 
     ck_assert_int_eq(run(argv, 300, 0, NULL, &res), -1);
     ck_assert_int_eq(pool_error_last_code(), POOL_ERR_TIMEOUT);
     ck_assert_ptr_nonnull(strstr(pool_error_last_message(), "sleep"));
-    ck_assert(now_s() - t0 < 5.0);
+    ck_assert(pool_monotonic_seconds() - t0 < 5.0);
     ck_assert_ptr_null(res.out);
     ck_assert_ptr_null(res.err);
     assert_no_children();
@@ -196,11 +190,11 @@ START_TEST(test_timeout_kills_grandchildren)
     /* the grandchild keeps the pipes open; the whole group must die */
     char *argv[] = {"/bin/sh", "-c", "sleep 30 & sleep 30", NULL};
     poolCommandResult res;
-    double t0 = now_s();
+    double t0 = pool_monotonic_seconds();
 
     ck_assert_int_eq(run(argv, 300, 0, NULL, &res), -1);
     ck_assert_int_eq(pool_error_last_code(), POOL_ERR_TIMEOUT);
-    ck_assert(now_s() - t0 < 5.0);
+    ck_assert(pool_monotonic_seconds() - t0 < 5.0);
     assert_no_children();
 }
 END_TEST
@@ -428,11 +422,5 @@ static Suite *command_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(command_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_run_suite(command_suite());
 }

@@ -20,6 +20,7 @@
 #include "pool-log.h"
 #include "pool-util.h"
 #include "pool-xml.h"
+#include "test_support.h"
 
 static int parse(poolConfig *cfg, const char *text)
 {
@@ -488,11 +489,5 @@ static Suite *config_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(config_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return test_run_suite(config_suite());
 }

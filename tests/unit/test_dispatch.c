@@ -16,6 +16,7 @@
 #include "pool-error.h"
 #include "pool-proto.h"
 #include "poold.h"
+#include "test_support.h"
 
 START_TEST(test_tables_cover_catalogue)
 {
@@ -75,9 +76,5 @@ static Suite *dispatch_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(dispatch_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_run_suite(dispatch_suite());
 }

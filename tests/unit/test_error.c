@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "pool-error.h"
+#include "test_support.h"
 
 START_TEST(test_report_and_last)
 {
@@ -133,6 +134,41 @@ START_TEST(test_set_and_copy)
 }
 END_TEST
 
+START_TEST(test_save_restore)
+{
+    poolError *saved;
+
+    /* The error being reported survives cleanup that reports its own. */
+    pool_error_set(POOL_ERR_NO_SPACE, "not enough free extents", "volume_ops.c", "create", 7);
+    saved = pool_error_save();
+    ck_assert_ptr_nonnull(saved);
+    pool_error(POOL_ERR_LVM, "lvremove failed");
+    pool_error_restore(saved);
+    ck_assert_int_eq(pool_error_last_code(), POOL_ERR_NO_SPACE);
+    ck_assert_str_eq(pool_error_last_message(), "not enough free extents");
+    ck_assert_str_eq(pool_error_last()->file, "volume_ops.c");
+    ck_assert_str_eq(pool_error_last()->func, "create");
+    ck_assert_int_eq(pool_error_last()->line, 7);
+
+    /* Also across a reset in between. */
+    saved = pool_error_save();
+    pool_error_reset();
+    pool_error_restore(saved);
+    ck_assert_int_eq(pool_error_last_code(), POOL_ERR_NO_SPACE);
+
+    /* Nothing saved: restore leaves whatever the cleanup reported. */
+    pool_error_reset();
+    saved = pool_error_save();
+    ck_assert_ptr_null(saved);
+    pool_error(POOL_ERR_BUSY, "cleanup failed");
+    pool_error_restore(saved);
+    ck_assert_int_eq(pool_error_last_code(), POOL_ERR_BUSY);
+    pool_error_reset();
+    pool_error_restore(NULL);
+    ck_assert_ptr_null(pool_error_last());
+}
+END_TEST
+
 START_TEST(test_oom)
 {
     ck_assert_int_eq(pool_error_oom(), -1);
@@ -231,6 +267,7 @@ static Suite *error_suite(void)
     tcase_add_test(tc, test_errno_message_and_preserved);
     tcase_add_test(tc, test_prefix);
     tcase_add_test(tc, test_set_and_copy);
+    tcase_add_test(tc, test_save_restore);
     tcase_add_test(tc, test_oom);
     tcase_add_test(tc, test_code_names_and_exit_codes);
     tcase_add_test(tc, test_thread_local);
@@ -240,11 +277,5 @@ static Suite *error_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(error_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return test_run_suite(error_suite());
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "iscsi_chap.h"
+#include "test_support.h"
 
 static tgtAuth make_auth(bool mutual)
 {
@@ -219,8 +220,6 @@ int main(void)
 {
     Suite *s = suite_create("iscsi_chap");
     TCase *tc = tcase_create("core");
-    SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, test_md5_vector);
     tcase_add_test(tc, test_decode);
@@ -231,9 +230,5 @@ int main(void)
     tcase_add_test(tc, test_reflection_refused);
     tcase_add_test(tc, test_identical_secrets_refused);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return test_run_suite(s);
 }

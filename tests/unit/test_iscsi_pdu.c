@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "iscsi_pdu.h"
+#include "test_support.h"
 
 static void fill_random(uint8_t *b, size_t n, unsigned seed)
 {
@@ -296,8 +297,6 @@ int main(void)
 {
     Suite *s = suite_create("iscsi_pdu");
     TCase *tc = tcase_create("core");
-    SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, test_round_trip_any_bytes);
     tcase_add_test(tc, test_field_positions);
@@ -307,9 +306,5 @@ int main(void)
     tcase_add_test(tc, test_digest);
     tcase_add_test(tc, test_sn_arith);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return test_run_suite(s);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "iscsi_text.h"
+#include "test_support.h"
 
 /* Parse "k=v|k=v" (| -> NUL) */
 static int parse_str(const char *s, iscsiKV *kv, size_t max, char *buf)
@@ -276,8 +277,6 @@ int main(void)
     Suite *s = suite_create("iscsi_text");
     TCase *tp = tcase_create("parse");
     TCase *tn = tcase_create("negotiate");
-    SRunner *sr;
-    int failed;
 
     tcase_add_test(tp, test_parse_basic);
     tcase_add_test(tp, test_parse_limits);
@@ -294,9 +293,5 @@ int main(void)
     tcase_add_test(tn, test_mrdsl_declared_once);
     suite_add_tcase(s, tp);
     suite_add_tcase(s, tn);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return test_run_suite(s);
 }

@@ -13,6 +13,7 @@
 #include "layout.h"
 #include "pool-error.h"
 #include "pool-ops.h"
+#include "test_support.h"
 
 #define MIB (1024ull * 1024)
 
@@ -262,9 +263,5 @@ int main(void)
     tcase_add_test(tc, test_tag_format);
     tcase_add_test(tc, test_store_tag_escape);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return test_run_suite(s);
 }

@@ -15,6 +15,7 @@
 
 #include "pool-error.h"
 #include "pool-lease.h"
+#include "test_support.h"
 
 #define MIB (1024ull * 1024)
 
@@ -146,9 +147,5 @@ int main(void)
     tcase_add_test(tc, test_metadata_ref_and_alignment);
     tcase_add_test(tc, test_no_daemon_is_a_connect_error);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return test_run_suite(s);
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "pool-log.h"
+#include "test_support.h"
 
 #define MAX_LINES 16
 
@@ -188,11 +189,5 @@ static Suite *log_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(log_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return test_run_suite(log_suite());
 }

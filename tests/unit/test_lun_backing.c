@@ -19,6 +19,7 @@
 
 #include "lun_backing.h"
 #include "pool-error.h"
+#include "test_support.h"
 
 #define MIB     (1024u * 1024u)
 #define PV_SIZE (4u * MIB)
@@ -344,9 +345,5 @@ int main(void)
     tcase_add_test(tc, map_swaps_under_io);
     tcase_add_test(tc, a_bad_update_keeps_the_old_map);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return test_run_suite(s);
 }

@@ -29,11 +29,9 @@
 #include <unistd.h>
 
 #include "lvm_mda.h"
+#include "pool-byteorder.h"
 #include "pool-error.h"
-
-#ifndef POOL_SRCDIR
-#define POOL_SRCDIR "."
-#endif
+#include "test_support.h"
 
 #define CAPTURE_SIZE 8192
 #define LVM_CRC_INIT 0xF597A6CFu
@@ -42,9 +40,7 @@
 
 static void data_path(char *path, size_t size, const char *name)
 {
-    const char *src = getenv("POOL_SRCDIR");
-
-    snprintf(path, size, "%s/tests/data/lvm-mda/%s", src ? src : POOL_SRCDIR, name);
+    snprintf(path, size, "%s/tests/data/lvm-mda/%s", test_srcdir(), name);
 }
 
 /* The 8 KiB capture `name` into buf. */
@@ -61,35 +57,15 @@ static void read_capture(const char *name, uint8_t *buf)
     fclose(f);
 }
 
-static uint64_t le64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
 /* Recompute the crc of the label in the sector at `sec`. */
 static void fix_label_crc(uint8_t *sec)
 {
-    put_le32(sec + 16, pool_lvm_mda_crc(LVM_CRC_INIT, sec + 20, 512 - 20));
+    pool_put_le32(sec + 16, pool_lvm_mda_crc(LVM_CRC_INIT, sec + 20, 512 - 20));
 }
 
 static void fix_header_crc(uint8_t *hdr)
 {
-    put_le32(hdr, pool_lvm_mda_crc(LVM_CRC_INIT, hdr + 4, 512 - 4));
+    pool_put_le32(hdr, pool_lvm_mda_crc(LVM_CRC_INIT, hdr + 4, 512 - 4));
 }
 
 /* Both parsers on a capture-sized buffer; fp filled on success. */
@@ -238,7 +214,7 @@ START_TEST(test_label_damage)
 
     /* label sector field lies (not covered by the crc) */
     memcpy(buf, orig, CAPTURE_SIZE);
-    put_le64(lab + 8, 3);
+    pool_put_le64(lab + 8, 3);
     expect_error(pool_lvm_mda_parse_label(buf, CAPTURE_SIZE, &off, &size), "claims to be");
 
     /* another label type, crc valid */
@@ -249,12 +225,12 @@ START_TEST(test_label_damage)
 
     /* pv_header offset pointing out of the sector, crc valid */
     memcpy(buf, orig, CAPTURE_SIZE);
-    put_le32(lab + 20, 480);
+    pool_put_le32(lab + 20, 480);
     fix_label_crc(lab);
     expect_error(pool_lvm_mda_parse_label(buf, CAPTURE_SIZE, &off, &size),
                  "outside the label sector");
     memcpy(buf, orig, CAPTURE_SIZE);
-    put_le32(lab + 20, 0xFFFFFFFFu);
+    pool_put_le32(lab + 20, 0xFFFFFFFFu);
     fix_label_crc(lab);
     expect_error(pool_lvm_mda_parse_label(buf, CAPTURE_SIZE, &off, &size),
                  "outside the label sector");
@@ -262,15 +238,15 @@ START_TEST(test_label_damage)
     /* data area list without terminator, crc valid */
     memcpy(buf, orig, CAPTURE_SIZE);
     for (size_t p = 32 + 40; p + 16 <= 512; p += 16)
-        put_le64(lab + p, 1 << 20);
+        pool_put_le64(lab + p, 1 << 20);
     fix_label_crc(lab);
     expect_error(pool_lvm_mda_parse_label(buf, CAPTURE_SIZE, &off, &size), "runs past");
 
     /* metadata area inside the label area, crc valid: the data area list is
      * entry 0 + terminator, the mda is the third disk_locn */
     memcpy(buf, orig, CAPTURE_SIZE);
-    ck_assert_uint_eq(le64(lab + 32 + 40 + 32), MDA_OFF);
-    put_le64(lab + 32 + 40 + 32, 1024);
+    ck_assert_uint_eq(pool_get_le64(lab + 32 + 40 + 32), MDA_OFF);
+    pool_put_le64(lab + 32 + 40 + 32, 1024);
     fix_label_crc(lab);
     expect_error(pool_lvm_mda_parse_label(buf, CAPTURE_SIZE, &off, &size), "inside the label");
 
@@ -278,7 +254,7 @@ START_TEST(test_label_damage)
     memcpy(buf, orig, CAPTURE_SIZE);
     memcpy(buf, lab, 512);
     memset(lab, 0, 512);
-    put_le64(buf + 8, 0);
+    pool_put_le64(buf + 8, 0);
     fix_label_crc(buf);
     off = size = 0;
     ck_assert_int_eq(pool_lvm_mda_parse_label(buf, CAPTURE_SIZE, &off, &size), 0);
@@ -320,12 +296,12 @@ START_TEST(test_header_damage)
     expect_error(pool_lvm_mda_parse_header(hdr, 512, MDA_OFF, &fp), "checksum mismatch");
     /* a torn write: the new raw_locn with the old checksum */
     memcpy(hdr, orig + MDA_OFF, 512);
-    put_le64(hdr + 40, le64(hdr + 40) + 512);
+    pool_put_le64(hdr + 40, pool_get_le64(hdr + 40) + 512);
     expect_error(pool_lvm_mda_parse_header(hdr, 512, MDA_OFF, &fp), "checksum mismatch");
 
     /* version */
     memcpy(hdr, orig + MDA_OFF, 512);
-    put_le32(hdr + 20, 2);
+    pool_put_le32(hdr + 20, 2);
     fix_header_crc(hdr);
     expect_error(pool_lvm_mda_parse_header(hdr, 512, MDA_OFF, &fp), "unsupported version 2");
 
@@ -334,28 +310,28 @@ START_TEST(test_header_damage)
 
     /* area size */
     memcpy(hdr, orig + MDA_OFF, 512);
-    put_le64(hdr + 32, 512);
+    pool_put_le64(hdr + 32, 512);
     fix_header_crc(hdr);
     expect_error(pool_lvm_mda_parse_header(hdr, 512, MDA_OFF, &fp), "invalid area size");
 
     /* raw_locns[0] outside the area: in the header, past the end, too big */
     memcpy(hdr, orig + MDA_OFF, 512);
-    put_le64(hdr + 40, 256);
+    pool_put_le64(hdr + 40, 256);
     fix_header_crc(hdr);
     expect_error(pool_lvm_mda_parse_header(hdr, 512, MDA_OFF, &fp), "outside the");
     memcpy(hdr, orig + MDA_OFF, 512);
-    put_le64(hdr + 40, le64(hdr + 32));
+    pool_put_le64(hdr + 40, pool_get_le64(hdr + 32));
     fix_header_crc(hdr);
     expect_error(pool_lvm_mda_parse_header(hdr, 512, MDA_OFF, &fp), "outside the");
     memcpy(hdr, orig + MDA_OFF, 512);
-    put_le64(hdr + 48, UINT64_MAX);
+    pool_put_le64(hdr + 48, UINT64_MAX);
     fix_header_crc(hdr);
     expect_error(pool_lvm_mda_parse_header(hdr, 512, MDA_OFF, &fp), "outside the");
 
     /* a wrapped text (offset + size past the area end) is valid */
     memcpy(hdr, orig + MDA_OFF, 512);
-    put_le64(hdr + 40, le64(hdr + 32) - 512);
-    put_le64(hdr + 48, 2048);
+    pool_put_le64(hdr + 40, pool_get_le64(hdr + 32) - 512);
+    pool_put_le64(hdr + 48, 2048);
     fix_header_crc(hdr);
     ck_assert_int_eq(pool_lvm_mda_parse_header(hdr, 512, MDA_OFF, &fp), 0);
     ck_assert_uint_eq(fp.meta_size, 2048);
@@ -431,7 +407,7 @@ START_TEST(test_fingerprint_of_files)
 
     /* label and header disagree on the area size */
     read_capture("pv-vg.bin", buf);
-    put_le64(buf + LABEL_OFF + 32 + 40 + 32 + 8, 2 * 1024 * 1024);
+    pool_put_le64(buf + LABEL_OFF + 32 + 40 + 32 + 8, 2 * 1024 * 1024);
     fix_label_crc(buf + LABEL_OFF);
     write_temp(tmp, sizeof(tmp), buf, CAPTURE_SIZE);
     expect_error(pool_lvm_mda_fingerprint(tmp, &fp), "in the label but");
@@ -570,9 +546,5 @@ static Suite *lvm_mda_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(lvm_mda_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_run_suite(lvm_mda_suite());
 }

@@ -17,32 +17,14 @@
 
 #include "pool-error.h"
 #include "pool-lvm.h"
-
-#ifndef POOL_SRCDIR
-#define POOL_SRCDIR "."
-#endif
+#include "test_support.h"
 
 static char *read_data(const char *name)
 {
-    const char *src = getenv("POOL_SRCDIR");
     char path[4096];
-    FILE *f;
-    char *buf;
-    long len;
 
-    snprintf(path, sizeof(path), "%s/tests/data/lvm-report/%s", src ? src : POOL_SRCDIR, name);
-    f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-    len = ftell(f);
-    ck_assert_int_ge(len, 0);
-    rewind(f);
-    buf = malloc((size_t)len + 1);
-    ck_assert_ptr_nonnull(buf);
-    ck_assert_uint_eq(fread(buf, 1, (size_t)len, f), (size_t)len);
-    buf[len] = '\0';
-    fclose(f);
-    return buf;
+    snprintf(path, sizeof(path), "%s/tests/data/lvm-report/%s", test_srcdir(), name);
+    return test_read_file(path, NULL);
 }
 
 static const poolLvmLV *find_lv(const poolLvmLV *lvs, size_t n, const char *name)
@@ -462,6 +444,76 @@ START_TEST(test_vgs_rules)
 }
 END_TEST
 
+/* A bad row after good ones: nothing is returned (the good rows are freed,
+ * which ASan and valgrind check) and the error names the bad row. */
+START_TEST(test_vgs_pvs_bad_later_row)
+{
+    poolLvmVG *vgs = (poolLvmVG *)1;
+    poolLvmPV *pvs = (poolLvmPV *)1;
+    size_t n = 9;
+    const char *vg_rows =
+        "{\"report\":[{\"vg\":["
+        "{\"vg_name\":\"good\", \"vg_uuid\":\"U1\", \"vg_size\":\"40\", \"vg_free\":\"20\", "
+        "\"vg_extent_size\":\"4\", \"vg_extent_count\":\"10\", \"vg_free_count\":\"5\", "
+        "\"vg_seqno\":\"3\", \"pv_count\":\"1\", \"lv_count\":\"0\", \"vg_tags\":\"a,b\"},"
+        "{\"vg_name\":\"bad\", \"vg_uuid\":\"U2\", \"vg_size\":\"0\", \"vg_free\":\"0\", "
+        "\"vg_extent_size\":\"0\", \"vg_extent_count\":\"0\", \"vg_free_count\":\"0\", "
+        "\"vg_seqno\":\"3\", \"pv_count\":\"1\", \"lv_count\":\"0\", \"vg_tags\":\"\"}]}]}";
+    const char *pv_rows =
+        "{\"report\":[{\"pv\":["
+        "{\"pv_name\":\"/dev/a\", \"pv_uuid\":\"P1\", \"vg_name\":\"v\", \"pv_size\":\"8\", "
+        "\"pe_start\":\"1\", \"pv_pe_count\":\"2\", \"pv_pe_alloc_count\":\"1\"},"
+        "{\"pv_name\":\"/dev/b\", \"pv_uuid\":\"P2\", \"vg_name\":\"v\", \"pv_size\":\"8\", "
+        "\"pe_start\":\"1\", \"pv_pe_count\":\"2\", \"pv_pe_alloc_count\":\"3\"}]}]}";
+
+    ck_assert_int_eq(pool_lvm_report_parse_vgs(vg_rows, &vgs, &n), -1);
+    ck_assert_ptr_null(vgs);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_ptr_nonnull(strstr(pool_error_last_message(), "VG bad"));
+
+    n = 9;
+    ck_assert_int_eq(pool_lvm_report_parse_pvs(pv_rows, &pvs, &n), -1);
+    ck_assert_ptr_null(pvs);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_ptr_nonnull(strstr(pool_error_last_message(), "PV /dev/b"));
+}
+END_TEST
+
+/* The --config string of lvm_run.c (tested here with the other pure LVM
+ * text code): exactly the given devices, regex characters bracketed, extra
+ * devices added once, activation settings only when activation is off. */
+START_TEST(test_lvm_config_string)
+{
+    char *devs[] = {"/dev/loop0", "/dev/disk/by-id/a.b+(1)", NULL};
+    char *extra[] = {"/dev/loop0", "/dev/sdc", NULL};
+    char *cfg = pool_lvm_config_string(devs, extra, false);
+
+    ck_assert_ptr_nonnull(cfg);
+    ck_assert_str_eq(
+        cfg, "devices { filter=[\"a|^/dev/loop0$|\",\"a|^/dev/disk/by-id/a[.]b[+][(]1[)]$|\","
+             "\"a|^/dev/sdc$|\",\"r|.*|\"] "
+             "global_filter=[\"a|^/dev/loop0$|\",\"a|^/dev/disk/by-id/a[.]b[+][(]1[)]$|\","
+             "\"a|^/dev/sdc$|\",\"r|.*|\"] "
+             "use_devicesfile=0 hints=\"none\" obtain_device_list_from_udev=0 scan_lvs=0 } "
+             "global { activation=0 use_lvmlockd=0 use_lvmpolld=0 notify_dbus=0 } "
+             "activation { udev_sync=0 udev_rules=0 monitoring=0 "
+             "auto_activation_volume_list=[] } "
+             "backup { backup=0 archive=0 }");
+    free(cfg);
+
+    cfg = pool_lvm_config_string(devs + 1, NULL, true);
+    ck_assert_ptr_nonnull(cfg);
+    ck_assert_str_eq(cfg,
+                     "devices { filter=[\"a|^/dev/disk/by-id/a[.]b[+][(]1[)]$|\",\"r|.*|\"] "
+                     "global_filter=[\"a|^/dev/disk/by-id/a[.]b[+][(]1[)]$|\",\"r|.*|\"] "
+                     "use_devicesfile=0 hints=\"none\" obtain_device_list_from_udev=0 scan_lvs=0 } "
+                     "global { use_lvmlockd=0 use_lvmpolld=0 notify_dbus=0 } "
+                     "activation { monitoring=0 auto_activation_volume_list=[] } "
+                     "backup { backup=0 archive=0 }");
+    free(cfg);
+}
+END_TEST
+
 START_TEST(test_pvs_rules)
 {
     poolLvmPV *pvs = NULL;
@@ -804,6 +856,8 @@ static Suite *lvm_report_suite(void)
     tcase_add_test(rules, test_lvs_multiple_report_entries);
     tcase_add_test(rules, test_vgs_rules);
     tcase_add_test(rules, test_pvs_rules);
+    tcase_add_test(rules, test_vgs_pvs_bad_later_row);
+    tcase_add_test(rules, test_lvm_config_string);
     tcase_add_test(rules, test_pe_range);
     tcase_add_test(rules, test_tag_get);
     tcase_add_test(rules, test_lvs_vg_rules);
@@ -813,11 +867,5 @@ static Suite *lvm_report_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(lvm_report_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_run_suite(lvm_report_suite());
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "md5.h"
+#include "test_support.h"
 
 static const struct {
     const char *in;
@@ -91,16 +92,10 @@ int main(void)
 {
     Suite *s = suite_create("md5");
     TCase *tc = tcase_create("core");
-    SRunner *sr;
-    int failed;
 
     tcase_add_test(tc, test_rfc1321_suite);
     tcase_add_test(tc, test_split_input);
     tcase_add_test(tc, test_padding_boundaries);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return test_run_suite(s);
 }

@@ -30,23 +30,7 @@
 #include "pool-vmstore.h"
 #include "pool-util.h"
 #include "pool-xml.h"
-
-#ifndef POOL_SRCDIR
-#define POOL_SRCDIR "."
-#endif
-
-static const char *srcdir(void)
-{
-    const char *env = getenv("POOL_SRCDIR");
-    return env && *env ? env : POOL_SRCDIR;
-}
-
-static char *schema_path(void)
-{
-    char *p = NULL;
-    ck_assert_int_ge(asprintf(&p, "%s/xml-schemas/vmrecord.rng", srcdir()), 0);
-    return p;
-}
+#include "test_support.h"
 
 static const char DOMAIN_XML[] = "<domain type='qemu'>\n"
                                  "  <name>web01</name>\n"
@@ -110,7 +94,7 @@ static void round_trip(const poolVmRecord *rec)
 {
     POOL_AUTOFREE(char *) xml = NULL;
     POOL_AUTOFREE(char *) xml2 = NULL;
-    POOL_AUTOFREE(char *) rng = schema_path();
+    POOL_AUTOFREE(char *) rng = test_schema_path("vmrecord.rng");
     POOL_AUTOPTR(poolVmRecord) back = NULL;
 
     xml = pool_vm_record_format(rec);
@@ -588,13 +572,13 @@ static char *read_whole(const char *path, size_t *len)
 START_TEST(test_examples)
 {
     POOL_AUTOFREE(char *) dirpath = NULL;
-    POOL_AUTOFREE(char *) rng = schema_path();
+    POOL_AUTOFREE(char *) rng = test_schema_path("vmrecord.rng");
     DIR *dir;
     struct dirent *de;
     int valid = 0;
     int invalid = 0;
 
-    ck_assert_int_ge(asprintf(&dirpath, "%s/xml-schemas/examples", srcdir()), 0);
+    ck_assert_int_ge(asprintf(&dirpath, "%s/xml-schemas/examples", test_srcdir()), 0);
     dir = opendir(dirpath);
     ck_assert_ptr_nonnull(dir);
     while ((de = readdir(dir))) {
@@ -651,11 +635,5 @@ static Suite *meta_record_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(meta_record_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return test_run_suite(meta_record_suite());
 }

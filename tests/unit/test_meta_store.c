@@ -39,6 +39,7 @@
 #include "pool-error.h"
 #include "pool-vmstore.h"
 #include "pool-util.h"
+#include "test_support.h"
 
 static char tmpdir[64];
 
@@ -684,28 +685,21 @@ END_TEST
 
 /* ---- NFS: a server that is not there must fail fast --------------------- */
 
-static double elapsed_since(const struct timespec *t0)
-{
-    struct timespec t1;
-
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
 START_TEST(test_nfs_unreachable)
 {
-    struct timespec t0;
+    double t0;
     poolMetaStore *st;
     poolErrorCode code;
 
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    t0 = pool_monotonic_seconds();
     st = pool_meta_store_open("nfs://127.0.0.1:1/x", 500);
     code = pool_error_last_code();
     ck_assert_ptr_null(st);
     ck_assert_msg(code == POOL_ERR_CONNECT || code == POOL_ERR_TIMEOUT, "%d: %s", code,
                   pool_error_last_message());
     ck_assert_ptr_nonnull(strstr(pool_error_last_message(), "127.0.0.1"));
-    ck_assert_msg(elapsed_since(&t0) < 5.0, "took %.1f s", elapsed_since(&t0));
+    double took = pool_monotonic_seconds() - t0;
+    ck_assert_msg(took < 5.0, "took %.1f s", took);
 }
 END_TEST
 
@@ -716,7 +710,7 @@ START_TEST(test_nfs_silent_server)
     socklen_t alen = sizeof(addr);
     int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     char url[128];
-    struct timespec t0;
+    double t0;
     poolMetaStore *st;
     double took;
 
@@ -726,9 +720,9 @@ START_TEST(test_nfs_silent_server)
     ck_assert_int_eq(getsockname(s, (struct sockaddr *)&addr, &alen), 0);
     snprintf(url, sizeof(url), "nfs://127.0.0.1/export/meta?nfsport=%u&mountport=%u",
              ntohs(addr.sin_port), ntohs(addr.sin_port));
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    t0 = pool_monotonic_seconds();
     st = pool_meta_store_open(url, 500);
-    took = elapsed_since(&t0);
+    took = pool_monotonic_seconds() - t0;
     ck_assert_ptr_null(st);
     ck_assert_msg(pool_error_last_code() == POOL_ERR_TIMEOUT, "%d: %s", pool_error_last_code(),
                   pool_error_last_message());
@@ -771,11 +765,5 @@ static Suite *meta_store_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(meta_store_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return test_run_suite(meta_store_suite());
 }

@@ -11,6 +11,7 @@
 
 #include "pool-error.h"
 #include "pool-util.h"
+#include "test_support.h"
 
 static const char *const good_names[] = {
     "pool1",
@@ -177,11 +178,5 @@ static Suite *name_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(name_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return test_run_suite(name_suite());
 }

@@ -23,65 +23,16 @@
 #include <libxml/tree.h>
 
 #include "pool-alloc.h"
+#include "pool-byteorder.h"
 #include "pool-error.h"
 #include "pool-proto.h"
 #include "pool-util.h"
 #include "pool-xml.h"
-
-#ifndef POOL_SRCDIR
-#define POOL_SRCDIR "."
-#endif
-
-static const char *srcdir(void)
-{
-    const char *env = getenv("POOL_SRCDIR");
-    return env && *env ? env : POOL_SRCDIR;
-}
-
-static char *schema_path(const char *name)
-{
-    char *p = NULL;
-    ck_assert_int_ge(asprintf(&p, "%s/xml-schemas/%s", srcdir(), name), 0);
-    return p;
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = v & 0xff;
-    p[1] = (v >> 8) & 0xff;
-    p[2] = (v >> 16) & 0xff;
-    p[3] = v >> 24;
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = v & 0xff;
-    p[1] = v >> 8;
-}
+#include "test_support.h"
 
 static void make_pair(int sv[2])
 {
     ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-}
-
-static void write_all(int fd, const void *buf, size_t len)
-{
-    const uint8_t *p = buf;
-    while (len > 0) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        ck_assert_int_gt(w, 0);
-        p += w;
-        len -= (size_t)w;
-    }
 }
 
 /* ---- header encode / decode ---------------------------------------------- */
@@ -143,25 +94,25 @@ static void make_bad_header(int which, uint8_t hdr[POOL_PROTO_HEADER_SIZE], uint
         hdr[0] = 'X';
         break;
     case BAD_VERSION:
-        put16(hdr + 4, 2);
+        pool_put_le16(hdr + 4, 2);
         break;
     case BAD_TYPE0:
-        put16(hdr + 6, 0);
+        pool_put_le16(hdr + 6, 0);
         break;
     case BAD_TYPE3:
-        put16(hdr + 6, 3);
+        pool_put_le16(hdr + 6, 3);
         break;
     case BAD_ZERO_LEN:
-        put32(hdr + 8, 0);
+        pool_put_le32(hdr + 8, 0);
         break;
     case BAD_OVER_MAX:
         *max = 3;
         break;
     case BAD_OVER_DEFAULT:
-        put32(hdr + 8, POOL_PROTO_MAX_DEFAULT + 1);
+        pool_put_le32(hdr + 8, POOL_PROTO_MAX_DEFAULT + 1);
         break;
     case BAD_HUGE:
-        put32(hdr + 8, 0xffffffffu);
+        pool_put_le32(hdr + 8, 0xffffffffu);
         break;
     }
 }
@@ -192,7 +143,7 @@ START_TEST(test_recv_rejects_bad_header)
 
     make_bad_header(_i, hdr, &max);
     make_pair(sv);
-    write_all(sv[1], hdr, sizeof(hdr));
+    ck_assert_int_eq(pool_write_all(sv[1], hdr, sizeof(hdr)), 0);
     pool_error_reset();
     ck_assert_int_eq(pool_frame_recv(sv[0], max, 2000, &type, &payload, &len), -1);
     ck_assert_int_eq(pool_error_last_code(), POOL_ERR_PROTOCOL);
@@ -219,8 +170,8 @@ START_TEST(test_bad_crc)
     ck_assert_int_eq(pool_error_last_code(), POOL_ERR_PROTOCOL);
 
     make_pair(sv);
-    write_all(sv[1], hdr, sizeof(hdr));
-    write_all(sv[1], payload, strlen(payload));
+    ck_assert_int_eq(pool_write_all(sv[1], hdr, sizeof(hdr)), 0);
+    ck_assert_int_eq(pool_write_all(sv[1], payload, strlen(payload)), 0);
     ck_assert_int_eq(pool_frame_recv(sv[0], 0, 2000, NULL, &got, &len), -1);
     ck_assert_int_eq(pool_error_last_code(), POOL_ERR_PROTOCOL);
     ck_assert_ptr_null(got);
@@ -349,10 +300,10 @@ START_TEST(test_recv_peer_closes)
         make_pair(sv);
         w.fd = sv[1];
         ck_assert_int_eq(pthread_create(&th, NULL, writer_thread, &w), 0);
-        t0 = now_ms();
+        t0 = pool_monotonic_ms();
         pool_error_reset();
         ck_assert_int_eq(pool_frame_recv(sv[0], 0, 5000, NULL, &got, &len), -1);
-        ck_assert_msg(now_ms() - t0 < 4000, "closing peer was not noticed");
+        ck_assert_msg(pool_monotonic_ms() - t0 < 4000, "closing peer was not noticed");
         ck_assert_msg(pool_error_last_code() == codes[i], "stop %zu: %s", stops[i],
                       pool_error_last_message());
         ck_assert_ptr_null(got);
@@ -371,9 +322,9 @@ START_TEST(test_recv_timeout)
     int64_t dt;
 
     make_pair(sv);
-    t0 = now_ms();
+    t0 = pool_monotonic_ms();
     ck_assert_int_eq(pool_frame_recv(sv[0], 0, 200, NULL, &got, &len), -1);
-    dt = now_ms() - t0;
+    dt = pool_monotonic_ms() - t0;
     ck_assert_int_eq(pool_error_last_code(), POOL_ERR_TIMEOUT);
     ck_assert_int_ge(dt, 150);
     ck_assert_int_lt(dt, 3000);
@@ -399,9 +350,9 @@ START_TEST(test_recv_timeout_trickle)
     make_pair(sv);
     w.fd = sv[1];
     ck_assert_int_eq(pthread_create(&th, NULL, writer_thread, &w), 0);
-    t0 = now_ms();
+    t0 = pool_monotonic_ms();
     ck_assert_int_eq(pool_frame_recv(sv[0], 0, 300, NULL, &got, &len), -1);
-    dt = now_ms() - t0;
+    dt = pool_monotonic_ms() - t0;
     ck_assert_int_eq(pool_error_last_code(), POOL_ERR_TIMEOUT);
     ck_assert_int_lt(dt, 1500);
     close(sv[0]); /* the writer sees EPIPE and stops */
@@ -502,7 +453,7 @@ START_TEST(test_request_round_trip)
     POOL_AUTOPTR(poolRequest) back = NULL;
     POOL_AUTOFREE(char *) xml = NULL;
     POOL_AUTOFREE(char *) xml2 = NULL;
-    POOL_AUTOFREE(char *) rng = schema_path("request.rng");
+    POOL_AUTOFREE(char *) rng = test_schema_path("request.rng");
     POOL_AUTOSTRV devs = NULL;
     size_t len = 0;
     size_t len2 = 0;
@@ -698,7 +649,7 @@ static poolVolDef *make_vol(void)
 START_TEST(test_reply_ok_round_trip)
 {
     POOL_AUTOPTR(poolVolDef) vol = make_vol();
-    POOL_AUTOFREE(char *) rng = schema_path("reply.rng");
+    POOL_AUTOFREE(char *) rng = test_schema_path("reply.rng");
     POOL_AUTOFREE(char *) xml = NULL;
     POOL_AUTOFREE(char *) xml2 = NULL;
     xmlDocPtr doc = pool_reply_new_ok(42);
@@ -757,7 +708,7 @@ END_TEST
 
 START_TEST(test_reply_error_round_trip)
 {
-    POOL_AUTOFREE(char *) rng = schema_path("reply.rng");
+    POOL_AUTOFREE(char *) rng = test_schema_path("reply.rng");
     POOL_AUTOFREE(char *) xml = NULL;
     poolError err = {.code = POOL_ERR_NO_VOLUME,
                      .message = (char *)"volume 'web01' not found in pool 'pool1'",
@@ -793,7 +744,7 @@ END_TEST
 
 START_TEST(test_reply_error_sanitized)
 {
-    POOL_AUTOFREE(char *) rng = schema_path("reply.rng");
+    POOL_AUTOFREE(char *) rng = test_schema_path("reply.rng");
     POOL_AUTOFREE(char *) xml = NULL;
     poolError err = {.code = POOL_ERR_LVM,
                      .message = (char *)"lvcreate failed:\r\n\x1b[31m  bad \xff\xfe byte\x7f\n"
@@ -877,25 +828,6 @@ END_TEST
 
 /* ---- the examples in xml-schemas/examples -------------------------------- */
 
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    long n;
-
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = malloc((size_t)n + 1);
-    ck_assert_ptr_nonnull(buf);
-    ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
-
 static const struct {
     const char *file;
     bool ok;            /* parses (request) / is an ok reply */
@@ -934,14 +866,14 @@ START_TEST(test_examples)
     POOL_AUTOFREE(char *) data = NULL;
     size_t len = 0;
 
-    ck_assert_int_ge(asprintf(&path, "%s/xml-schemas/examples/%s", srcdir(), name), 0);
-    data = read_file(path, &len);
+    ck_assert_int_ge(asprintf(&path, "%s/xml-schemas/examples/%s", test_srcdir(), name), 0);
+    data = test_read_file(path, &len);
     pool_error_reset();
     if (strncmp(name, "request-", 8) == 0) {
         POOL_AUTOPTR(poolRequest) req = pool_request_parse(data, len);
         if (examples[_i].ok) {
             POOL_AUTOFREE(char *) out = NULL;
-            POOL_AUTOFREE(char *) rng = schema_path("request.rng");
+            POOL_AUTOFREE(char *) rng = test_schema_path("request.rng");
             POOL_AUTOPTR(poolRequest) again = NULL;
             size_t olen = 0;
 
@@ -1024,11 +956,5 @@ static Suite *proto_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(proto_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_run_suite(proto_suite());
 }

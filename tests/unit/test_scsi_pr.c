@@ -9,6 +9,7 @@
  * record ignored), and the SPC-2 reservation interplay.
  */
 #include "scsi_test_lu.h"
+#include "test_support.h"
 
 static const uint8_t TUR_CDB[6] = {0};
 static const uint8_t R10[10] = {0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0};
@@ -346,10 +347,7 @@ static Suite *pr_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(pr_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int status = test_run_suite(pr_suite());
     free(disk.saved_pr);
-    return failed ? 1 : 0;
+    return status;
 }

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "scsi_test_lu.h"
+#include "test_support.h"
 
 static void rw10(uint8_t *cdb, uint8_t op, uint32_t lba, uint16_t n, uint8_t flags)
 {
@@ -614,9 +615,5 @@ static Suite *sbc_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(sbc_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return test_run_suite(sbc_suite());
 }

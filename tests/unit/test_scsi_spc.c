@@ -9,6 +9,7 @@
  * ALLOW and commands for a LUN that does not exist.
  */
 #include "scsi_test_lu.h"
+#include "test_support.h"
 
 START_TEST(inquiry_standard)
 {
@@ -404,9 +405,5 @@ static Suite *spc_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(spc_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return test_run_suite(spc_suite());
 }

@@ -7,6 +7,7 @@
  * reference count.
  */
 #include "scsi_test_lu.h"
+#include "test_support.h"
 
 static const uint8_t TUR[6] = {0};
 
@@ -166,9 +167,5 @@ static Suite *ua_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(ua_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return test_run_suite(ua_suite());
 }

@@ -13,6 +13,7 @@
 
 #include "pool-error.h"
 #include "pool-util.h"
+#include "test_support.h"
 
 #define KiB (UINT64_C(1) << 10)
 #define MiB (UINT64_C(1) << 20)
@@ -243,11 +244,5 @@ static Suite *size_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(size_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return test_run_suite(size_suite());
 }

@@ -12,6 +12,7 @@
 
 #include "pool-alloc.h"
 #include "target.h"
+#include "test_support.h"
 
 #define IQN_A TGT_IQN_PREFIX "alpha"
 #define IQN_B TGT_IQN_PREFIX "beta"
@@ -227,9 +228,5 @@ int main(void)
     tcase_add_test(tc, acl_and_visibility);
     tcase_add_test(tc, chap_rules);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return test_run_suite(s);
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * test_util.c: UUIDs, file helpers and CRC32C.
+ * test_util.c: UUIDs, file helpers, CRC32C and the small shared helpers
+ * (monotonic clock, host name, write_all, hex digits, byte order).
  *
  * The atomic write is what keeps state and metadata records whole across
  * crashes, and CRC32C guards every protocol frame, so both are checked
@@ -9,18 +10,24 @@
  * the hardware and table implementations agreeing.
  */
 #include <check.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pool-alloc.h"
+#include "pool-byteorder.h"
 #include "pool-error.h"
 #include "pool-util.h"
+#include "test_support.h"
 
 static char tmpdir[256];
 
@@ -321,11 +328,138 @@ START_TEST(test_crc32c_chaining_and_impls_agree)
 }
 END_TEST
 
+START_TEST(test_monotonic_clock)
+{
+    struct timespec ts;
+    int64_t ns, ms, ref_ms;
+    double sec;
+
+    ns = pool_monotonic_ns();
+    ck_assert_int_eq(clock_gettime(CLOCK_MONOTONIC, &ts), 0);
+    ms = pool_monotonic_ms();
+    sec = pool_monotonic_seconds();
+    ref_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    /* the three units read the same clock, in order */
+    ck_assert_int_gt(ns, 0);
+    ck_assert_int_le(ns / 1000000, ref_ms);
+    ck_assert_int_ge(ms, ref_ms);
+    ck_assert_int_lt(ms - ref_ms, 1000);
+    ck_assert(sec * 1e3 >= (double)ms - 1 && sec * 1e3 < (double)ms + 1000);
+
+    /* it advances with real time */
+    struct timespec pause = {0, 20 * 1000000};
+    nanosleep(&pause, NULL);
+    ck_assert_int_ge(pool_monotonic_ms() - ms, 20);
+    ck_assert_int_ge(pool_monotonic_ns() - ns, 20 * 1000000);
+}
+END_TEST
+
+START_TEST(test_host_name)
+{
+    char expect[256] = "";
+
+    ck_assert_int_eq(gethostname(expect, sizeof(expect) - 1), 0);
+    ck_assert_str_eq(pool_host_name_system(), expect);
+    /* read once: the same buffer every time */
+    ck_assert_ptr_eq(pool_host_name_system(), pool_host_name_system());
+    ck_assert_str_eq(pool_host_name(NULL), expect[0] ? expect : "unknown");
+    /* the host_name setting wins, verbatim */
+    ck_assert_str_eq(pool_host_name("Node-1.Example"), "Node-1.Example");
+}
+END_TEST
+
+START_TEST(test_write_all)
+{
+    int sv[2];
+    char big[256 * 1024], got[sizeof(big)];
+    size_t have = 0;
+
+    for (size_t i = 0; i < sizeof(big); i++)
+        big[i] = (char)(i * 7);
+    /* a socket buffer far smaller than the data forces short writes */
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    int sz = 4096;
+    ck_assert_int_eq(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz)), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(sv[1]);
+        _exit(pool_write_all(sv[0], big, sizeof(big)) == 0 ? 0 : 1);
+    }
+    close(sv[0]);
+    while (have < sizeof(got)) {
+        ssize_t n = read(sv[1], got + have, sizeof(got) - have);
+        ck_assert_int_gt(n, 0);
+        have += (size_t)n;
+    }
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ck_assert_int_eq(memcmp(big, got, sizeof(big)), 0);
+
+    /* failure: -1 with errno, nothing reported */
+    close(sv[1]);
+    pool_error_reset();
+    ck_assert_int_eq(pool_write_all(-1, "x", 1), -1);
+    ck_assert_int_eq(errno, EBADF);
+    ck_assert_ptr_null(pool_error_last());
+}
+END_TEST
+
+START_TEST(test_hex_value)
+{
+    const char *digits = "0123456789abcdef";
+
+    for (int i = 0; i < 16; i++) {
+        ck_assert_int_eq(pool_hex_value(digits[i]), i);
+        ck_assert_int_eq(pool_hex_value(toupper((unsigned char)digits[i])), i);
+    }
+    ck_assert_int_eq(pool_hex_value('g'), -1);
+    ck_assert_int_eq(pool_hex_value('G'), -1);
+    ck_assert_int_eq(pool_hex_value('/'), -1);
+    ck_assert_int_eq(pool_hex_value(':'), -1);
+    ck_assert_int_eq(pool_hex_value('@'), -1);
+    ck_assert_int_eq(pool_hex_value('`'), -1);
+    ck_assert_int_eq(pool_hex_value('\0'), -1);
+    ck_assert_int_eq(pool_hex_value(-1), -1);
+    ck_assert_int_eq(pool_hex_value(0xe4), -1);
+}
+END_TEST
+
+START_TEST(test_byteorder)
+{
+    uint8_t b[8];
+    const uint8_t want[8] = {0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01};
+
+    pool_put_le64(b, 0x0102030405060708ull);
+    ck_assert_mem_eq(b, want, 8);
+    ck_assert_uint_eq(pool_get_le64(b), 0x0102030405060708ull);
+    ck_assert_uint_eq(pool_get_le32(b + 4), 0x01020304u);
+    ck_assert_uint_eq(pool_get_le16(b + 6), 0x0102u);
+
+    memset(b, 0, sizeof(b));
+    pool_put_le32(b + 1, 0xfedcba98u);
+    pool_put_le16(b + 5, 0xa55au);
+    ck_assert_uint_eq(b[0], 0);
+    ck_assert_uint_eq(b[1], 0x98);
+    ck_assert_uint_eq(b[4], 0xfe);
+    ck_assert_uint_eq(b[5], 0x5a);
+    ck_assert_uint_eq(b[6], 0xa5);
+    ck_assert_uint_eq(b[7], 0);
+    ck_assert_uint_eq(pool_get_le32(b + 1), 0xfedcba98u);
+    ck_assert_uint_eq(pool_get_le16(b + 5), 0xa55au);
+    /* the top bit survives (no sign extension) */
+    pool_put_le64(b, UINT64_MAX);
+    ck_assert_uint_eq(pool_get_le64(b), UINT64_MAX);
+}
+END_TEST
+
 static Suite *util_suite(void)
 {
     Suite *s = suite_create("util");
     TCase *tc = tcase_create("files");
     TCase *tcrc = tcase_create("crc32c");
+    TCase *thelp = tcase_create("helpers");
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_uuid);
@@ -339,16 +473,17 @@ static Suite *util_suite(void)
     tcase_add_test(tcrc, test_crc32c_vectors);
     tcase_add_test(tcrc, test_crc32c_chaining_and_impls_agree);
     suite_add_tcase(s, tcrc);
+
+    tcase_add_test(thelp, test_monotonic_clock);
+    tcase_add_test(thelp, test_host_name);
+    tcase_add_test(thelp, test_write_all);
+    tcase_add_test(thelp, test_hex_value);
+    tcase_add_test(thelp, test_byteorder);
+    suite_add_tcase(s, thelp);
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(util_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return test_run_suite(util_suite());
 }

@@ -33,6 +33,7 @@
 #include "pool-alloc.h"
 #include "pool-error.h"
 #include "pool-vm-domain.h"
+#include "test_support.h"
 
 #define IQN       "iqn.2024-01.org.example:pool.p1"
 #define INITIATOR "iqn.2024-01.org.example:qemu.host-a"
@@ -510,11 +511,5 @@ static Suite *vm_domain_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(vm_domain_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_run_suite(vm_domain_suite());
 }

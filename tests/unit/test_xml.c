@@ -26,49 +26,7 @@
 #include "pool-alloc.h"
 #include "pool-error.h"
 #include "pool-xml.h"
-
-#ifndef POOL_SRCDIR
-#define POOL_SRCDIR "."
-#endif
-
-static const char *srcdir(void)
-{
-    const char *env = getenv("POOL_SRCDIR");
-    return env && *env ? env : POOL_SRCDIR;
-}
-
-static char *schema_path(const char *name)
-{
-    char *p = NULL;
-    ck_assert_int_ge(asprintf(&p, "%s/xml-schemas/%s", srcdir(), name), 0);
-    return p;
-}
-
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    size_t n = 0;
-    size_t cap = 0;
-
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    for (;;) {
-        if (n + 4096 + 1 > cap) {
-            cap = (n + 4096 + 1) * 2;
-            buf = realloc(buf, cap);
-            ck_assert_ptr_nonnull(buf);
-        }
-        size_t r = fread(buf + n, 1, cap - n - 1, f);
-        n += r;
-        if (r == 0)
-            break;
-    }
-    fclose(f);
-    buf[n] = '\0';
-    if (len)
-        *len = n;
-    return buf;
-}
+#include "test_support.h"
 
 /* ---- building and comparing defs ----------------------------------------- */
 
@@ -209,7 +167,7 @@ static void pool_round_trip(const poolPoolDef *def)
 {
     POOL_AUTOFREE(char *) xml = NULL;
     POOL_AUTOFREE(char *) xml2 = NULL;
-    POOL_AUTOFREE(char *) rng = schema_path("pool.rng");
+    POOL_AUTOFREE(char *) rng = test_schema_path("pool.rng");
     POOL_AUTOPTR(poolPoolDef) back = NULL;
 
     xml = pool_pool_def_format(def);
@@ -228,7 +186,7 @@ static void vol_round_trip(const poolVolDef *def)
 {
     POOL_AUTOFREE(char *) xml = NULL;
     POOL_AUTOFREE(char *) xml2 = NULL;
-    POOL_AUTOFREE(char *) rng = schema_path("volume.rng");
+    POOL_AUTOFREE(char *) rng = test_schema_path("volume.rng");
     POOL_AUTOPTR(poolVolDef) back = NULL;
 
     xml = pool_vol_def_format(def);
@@ -889,8 +847,8 @@ END_TEST
 
 START_TEST(test_validate_helpers)
 {
-    POOL_AUTOFREE(char *) rng = schema_path("pool.rng");
-    POOL_AUTOFREE(char *) vrng = schema_path("volume.rng");
+    POOL_AUTOFREE(char *) rng = test_schema_path("pool.rng");
+    POOL_AUTOFREE(char *) vrng = test_schema_path("volume.rng");
     POOL_AUTOFREE(char *) file = NULL;
 
     ck_assert_int_eq(pool_xml_validate_string(POOL_OK, strlen(POOL_OK), rng), 0);
@@ -902,7 +860,7 @@ START_TEST(test_validate_helpers)
     ck_assert_int_eq(pool_xml_validate_string(POOL_OK, strlen(POOL_OK), "/nonexistent.rng"), -1);
     ck_assert_int_eq(pool_error_last_code(), POOL_ERR_XML);
 
-    ck_assert_int_ge(asprintf(&file, "%s/xml-schemas/examples/pool-status.xml", srcdir()), 0);
+    ck_assert_int_ge(asprintf(&file, "%s/xml-schemas/examples/pool-status.xml", test_srcdir()), 0);
     ck_assert_msg(pool_xml_validate_file(file, rng) == 0, "%s", pool_error_last_message());
     ck_assert_int_eq(pool_xml_validate_file(file, vrng), -1);
     ck_assert_int_eq(pool_xml_validate_file("/nonexistent.xml", rng), -1);
@@ -914,7 +872,7 @@ START_TEST(test_parse_file)
     POOL_AUTOFREE(char *) path = NULL;
     POOL_AUTOPTR(poolPoolDef) def = NULL;
 
-    ck_assert_int_ge(asprintf(&path, "%s/xml-schemas/examples/pool-minimal.xml", srcdir()), 0);
+    ck_assert_int_ge(asprintf(&path, "%s/xml-schemas/examples/pool-minimal.xml", test_srcdir()), 0);
     def = pool_pool_def_parse_file(path);
     ck_assert_msg(def != NULL, "%s", pool_error_last_message());
     ck_assert_uint_eq(def->extent_size, 4u << 20);
@@ -969,10 +927,10 @@ static int check_example(const char *dir, const char *name)
     size_t len = 0;
 
     ck_assert_int_ge(asprintf(&path, "%s/%s", dir, name), 0);
-    data = read_file(path, &len);
+    data = test_read_file(path, &len);
 
     if (strncmp(name, "pool-", 5) == 0) {
-        POOL_AUTOFREE(char *) rng = schema_path("pool.rng");
+        POOL_AUTOFREE(char *) rng = test_schema_path("pool.rng");
         POOL_AUTOPTR(poolPoolDef) def = pool_pool_def_parse_string(data, len);
         if (invalid) {
             ck_assert_msg(def == NULL, "%s: accepted by the C parser", name);
@@ -986,7 +944,7 @@ static int check_example(const char *dir, const char *name)
             check_canonical(name, data, out);
         }
     } else if (strncmp(name, "volume-", 7) == 0) {
-        POOL_AUTOFREE(char *) rng = schema_path("volume.rng");
+        POOL_AUTOFREE(char *) rng = test_schema_path("volume.rng");
         POOL_AUTOPTR(poolVolDef) def = pool_vol_def_parse_string(data, len);
         if (invalid) {
             ck_assert_msg(def == NULL, "%s: accepted by the C parser", name);
@@ -1014,7 +972,7 @@ START_TEST(test_examples)
     int checked = 0;
     int invalid = 0;
 
-    ck_assert_int_ge(asprintf(&dir, "%s/xml-schemas/examples", srcdir()), 0);
+    ck_assert_int_ge(asprintf(&dir, "%s/xml-schemas/examples", test_srcdir()), 0);
     d = opendir(dir);
     ck_assert_msg(d != NULL, "cannot open %s", dir);
     while ((de = readdir(d))) {
@@ -1058,11 +1016,5 @@ static Suite *xml_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(xml_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_run_suite(xml_suite());
 }

@@ -27,16 +27,7 @@
 #include "pool-error.h"
 #include "pool-util.h"
 #include "pool-xml.h"
-
-#ifndef POOL_SRCDIR
-#define POOL_SRCDIR "."
-#endif
-
-static const char *srcdir(void)
-{
-    const char *env = getenv("POOL_SRCDIR");
-    return env && *env ? env : POOL_SRCDIR;
-}
+#include "test_support.h"
 
 static poolTargetDef *parse(const char *xml)
 {
@@ -222,8 +213,8 @@ END_TEST
 START_TEST(test_examples)
 {
     char dir[4096], rng[4096], path[8192];
-    snprintf(dir, sizeof(dir), "%s/xml-schemas/examples", srcdir());
-    snprintf(rng, sizeof(rng), "%s/xml-schemas/target.rng", srcdir());
+    snprintf(dir, sizeof(dir), "%s/xml-schemas/examples", test_srcdir());
+    snprintf(rng, sizeof(rng), "%s/xml-schemas/target.rng", test_srcdir());
     DIR *d = opendir(dir);
     ck_assert_ptr_nonnull(d);
     struct dirent *de;
@@ -337,10 +328,7 @@ static Suite *target_suite(void)
 int main(void)
 {
     xmlInitParser();
-    SRunner *sr = srunner_create(target_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int status = test_run_suite(target_suite());
     xmlCleanupParser();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return status;
 }

@@ -88,6 +88,14 @@ void pool_error_reset(void);
 poolError *pool_error_copy(const poolError *err);
 void pool_error_free(poolError *err);
 
+/* Keep the error being reported while cleanup code runs that may report its
+ * own: saved = pool_error_save(); <cleanup>; pool_error_restore(saved).
+ * pool_error_save() returns a copy of the current error (NULL if none).
+ * pool_error_restore() installs and frees it; with NULL it leaves the slot
+ * as the cleanup left it (reset first if that must not survive). */
+poolError *pool_error_save(void);
+void pool_error_restore(poolError *saved);
+
 const char *pool_error_code_name(poolErrorCode code); /* "no-volume", ... */
 int pool_error_code_from_name(const char *name);      /* -1 if unknown */
 int pool_error_exit_code(poolErrorCode code);         /* poolctl exit status */

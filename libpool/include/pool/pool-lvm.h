@@ -107,6 +107,12 @@ void pool_lvm_free(poolLvm *lvm);
 int pool_lvm_set_devices(poolLvm *lvm, char *const *devices);
 void pool_lvm_set_timeout(poolLvm *lvm, int timeout_ms); /* per command; default 120 s */
 
+/* The --config text every command of a context runs with (lvm_run.c says
+ * why each setting): the filters accept exactly `devices` plus the `extra`
+ * ones not already among them; activation as for pool_lvm_new. Public so
+ * that tools can run lvm exactly as poold does. Caller frees. */
+char *pool_lvm_config_string(char *const *devices, char *const *extra, bool activation);
+
 /* pvcreate refuses devices with existing signatures unless force. */
 int pool_lvm_pvcreate(poolLvm *lvm, char *const *devices, bool force);
 int pool_lvm_pvremove(poolLvm *lvm, char *const *devices);

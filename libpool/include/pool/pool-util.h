@@ -1,6 +1,7 @@
 /*
  * pool-util.h: small pure helpers: sizes with units, name validation, UUIDs,
- * atomic file writes, integer parsing.
+ * atomic file writes, integer parsing, this host's name, the monotonic
+ * clock.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -46,10 +47,30 @@ bool pool_uuid_is_valid(const char *s);
 /* Write data to path atomically: temp file in the same directory, fsync,
  * rename, fsync directory. mode applies to the new file. */
 int pool_file_write_atomic(const char *path, const void *data, size_t len, unsigned mode);
+/* write() all of data, retrying short writes and EINTR; -1 with errno set
+ * (nothing reported) on failure. */
+int pool_write_all(int fd, const void *data, size_t len);
 /* Read a whole file (limit: max bytes) into a NUL-terminated buffer. */
 int pool_file_read_all(const char *path, size_t max, char **data, size_t *len);
 /* mkdir -p with mode for the created components. */
 int pool_mkdir_p(const char *path, unsigned mode);
+
+/* This host's name: `configured` (the host_name setting) when not NULL,
+ * else the system host name, else "unknown". Callers that derive other
+ * names from it (initiator IQNs, file names) apply their own rules. */
+const char *pool_host_name(const char *configured);
+/* The system host name (gethostname, read once per process); "" if the
+ * system has none. */
+const char *pool_host_name_system(void);
+
+/* The value of hexadecimal digit c (either case), or -1 if c is not one. */
+int pool_hex_value(int c);
+
+/* The monotonic clock (CLOCK_MONOTONIC) in nanoseconds, milliseconds or
+ * seconds: for timeouts, deadlines and elapsed times, never for dates. */
+int64_t pool_monotonic_ns(void);
+int64_t pool_monotonic_ms(void);
+double pool_monotonic_seconds(void);
 
 /* CRC32C (Castagnoli), used for frame checksums. */
 uint32_t pool_crc32c(uint32_t crc, const void *data, size_t len);

@@ -38,6 +38,7 @@
 
 #include "pool-error.h"
 #include "pool-lease.h"
+#include "pool-util.h"
 
 typedef struct {
     const char *uuid, *ids_pv, *name, *at_pv, *label;
@@ -50,13 +51,6 @@ static int fail(void)
     fprintf(stderr, "lease_test: error: %s: %s\n", pool_error_code_name(pool_error_last_code()),
             pool_error_last_message());
     return pool_error_last_code() == POOL_ERR_BUSY ? 2 : 1;
-}
-
-static double now_mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static int parse_at(const char *s, const char **pv, uint64_t *off)
@@ -130,15 +124,15 @@ static int cmd_takeover(poolLockspace *ls, const poolLeaseRef *ref, const opts *
     POOL_AUTOPTR(poolLeaseHolder) h = pool_lease_holder_new();
     if (!h)
         return fail();
-    double t0 = now_mono();
+    double t0 = pool_monotonic_seconds();
     double t_fail = -1, t_dead = -1, t_acq = -1;
     unsigned refused = 0, refused_named = 0, io = 0;
     poolLeaseHostState state_at_acq = POOL_LEASE_HOST_UNKNOWN;
-    while (now_mono() - t0 < o->wait) {
+    while (pool_monotonic_seconds() - t0 < o->wait) {
         poolLeaseHost host;
         if (pool_lockspace_host(ls, o->dead_host, &host) < 0)
             return fail();
-        double t = now_mono() - t0;
+        double t = pool_monotonic_seconds() - t0;
         if (host.io_timeout)
             io = host.io_timeout;
         if (host.state == POOL_LEASE_HOST_FAIL && t_fail < 0) {
@@ -152,7 +146,7 @@ static int cmd_takeover(poolLockspace *ls, const poolLeaseRef *ref, const opts *
             printf("t=%5.1f s host %u is dead\n", t, o->dead_host);
         }
         if (pool_lease_acquire(h, ls, ref, 0) == 0) {
-            t_acq = now_mono() - t0;
+            t_acq = pool_monotonic_seconds() - t0;
             state_at_acq = host.state;
             printf("t=%5.1f s acquired %s (host %u was %s at the last check)\n", t_acq, ref->name,
                    o->dead_host, pool_lease_host_state_name(host.state));
@@ -194,9 +188,9 @@ static int cmd_takeover(poolLockspace *ls, const poolLeaseRef *ref, const opts *
     if (t_acq >= 0 && state_at_acq != POOL_LEASE_HOST_DEAD) {
         /* our view of the owner lags the acquire's own check by up to one
          * renewal; it must catch up */
-        double until = now_mono() + to.renewal_seconds + 2;
+        double until = pool_monotonic_seconds() + to.renewal_seconds + 2;
         poolLeaseHost host = {0};
-        while (now_mono() < until) {
+        while (pool_monotonic_seconds() < until) {
             if (pool_lockspace_host(ls, o->dead_host, &host) < 0)
                 return fail();
             if (host.state == POOL_LEASE_HOST_DEAD)
@@ -287,11 +281,11 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(cmd, "join") == 0) {
-        double t0 = now_mono();
+        double t0 = pool_monotonic_seconds();
         if (pool_lockspace_join(ls, o.host_id, o.io_timeout, o.wait) < 0)
             return fail();
         printf("joined %s as host %u in %.1f s\n", pool_lockspace_name(ls), o.host_id,
-               now_mono() - t0);
+               pool_monotonic_seconds() - t0);
         return 0;
     }
     if (strcmp(cmd, "leave") == 0) {
