@@ -17,7 +17,7 @@
 #define UNPUBLISH_WAIT_MS 10000
 
 /* Which volumes the operator unexported (LV tag pd_export:off), as volume
- * info and list report them. export.c keeps it and reads the tags again
+ * info and list report them. target_sync.c keeps it and reads the tags again
  * when a pool is added or synced; between those, this keeps it in step. */
 static int export_state_cache(poolDaemon *d, poolEvent *ev)
 {
@@ -49,7 +49,7 @@ static int export_state_cache(poolDaemon *d, poolEvent *ev)
 }
 
 /* The embedded target: one target per pool, one LUN per exported volume
- * (export.h). */
+ * (target_sync.h). */
 static int target(poolDaemon *d, poolEvent *ev)
 {
     poolExport *ex = d->ex;

@@ -1,7 +1,7 @@
 /*
  * events.h: one change, one fan-out. When a pool or a volume changes, three
  * parts of poold must follow: the cached export state (volume export |
- * unexport), the embedded target's LUNs (export.c) and libvirt's storage
+ * unexport), the embedded target's LUNs (target_sync.c) and libvirt's storage
  * pools (libvirt_pool.c). Each of them is a subscriber here and gets every
  * event, so an operation that reports its change cannot forget one of them.
  *

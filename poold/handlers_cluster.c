@@ -138,7 +138,7 @@ static int lease_acquire(poolDaemon *d, const poolRequest *req, xmlNodePtr reply
     POOL_AUTOPTR(poolVolDef) vol = lease_volume(d, req);
     if (!vol || pool_manager_lease_acquire(d->mgr, vol, wait) < 0)
         return -1;
-    /* the LUN's write permission follows the lease (export.c) */
+    /* the LUN's write permission follows the lease (target_sync.c) */
     if (d->ex)
         poold_export_vol_access(d->ex, vol);
     return lease_reply(d, vol, reply);

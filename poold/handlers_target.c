@@ -4,7 +4,7 @@
  * away from initiators, or given back, without touching its data).
  *
  * Every change is checked completely before anything happens, stored in
- * <state_dir>/targets/POOL.xml and only then put in force (export.c), so a
+ * <state_dir>/targets/POOL.xml and only then put in force (target_sync.c), so a
  * refused request changes nothing and an accepted one survives a restart.
  * Changes apply to new logins; sessions already logged in stay.
  *

@@ -16,7 +16,7 @@
  *      elsewhere fails the start). QEMU opens the LUNs while they are
  *      still fenced: a fence is not advertised as write protection, and
  *      the first write that meets it makes the target look at the lease on
- *      disk (export.c), so the guest's first writes are taken;
+ *      disk (target_sync.c), so the guest's first writes are taken;
  *   4. the LUNs are set from the leases now held (checked: a libvirtd
  *      without lock_manager = "sanlock" starts QEMU without them — refused,
  *      the domain destroyed);

@@ -14,7 +14,7 @@
 #ifndef POOLD_LIBVIRT_POOL_H
 #define POOLD_LIBVIRT_POOL_H
 
-#include "export.h"
+#include "target_sync.h"
 #include "pool-config.h"
 #include "pool-ops.h"
 

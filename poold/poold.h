@@ -15,7 +15,7 @@
 #include "pool-vmstore.h"
 #include "pool-ops.h"
 #include "pool-proto.h"
-#include "export.h"
+#include "target_sync.h"
 #include "libvirt_domain.h"
 #include "libvirt_pool.h"
 

@@ -49,7 +49,7 @@ static size_t vpd_83(const scsiLu *lu, const scsiNexus *nx, uint8_t *b)
     size_t n;
 
     /* NAA, logical unit: the 8 bytes the LU was given (poold: NAA 3h,
-     * locally assigned, from the volume uuid; see export.c lu_identity) */
+     * locally assigned, from the volume uuid; see target_sync.c lu_identity) */
     off += desig(b + off, 0, 1, false, 0, 3, lu->cfg.naa, sizeof(lu->cfg.naa));
 
     /* T10 vendor identification: vendor + volume uuid */

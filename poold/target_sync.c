@@ -1,5 +1,5 @@
 /*
- * export.c: keeps the target inventory in step with the pools (export.h).
+ * target_sync.c: keeps the target inventory in step with the pools (target_sync.h).
  * Runs on poold's main thread; the transport's threads only read the
  * inventory, through references.
  *
@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "export.h"
+#include "target_sync.h"
 #include "pool-alloc.h"
 #include "pool-error.h"
 #include "pool-log.h"
@@ -170,7 +170,7 @@ int poold_export_vol_add(poolExport *ex, const poolVolDef *vol)
     c.ops = &lun_backing_ops;
     c.ctx = b;
     /* sanlock pools: a write that meets the fence asks whether this host
-     * got the lease meanwhile (a VM's QEMU holds it: export.h) */
+     * got the lease meanwhile (a VM's QEMU holds it: target_sync.h) */
     int locking = POOL_LOCKING_NONE;
     unsigned host_id = 0;
     if (ex->mgr && pool_manager_pool_locking(ex->mgr, vol->pool, &locking, &host_id) == 0 &&

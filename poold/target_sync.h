@@ -1,13 +1,16 @@
 /*
- * export.h: poold's side of the embedded iSCSI target — which volumes are
- * LUNs of which target, kept in step with every create, resize and delete.
+ * target_sync.h: poold's side of the embedded iSCSI target — which volumes
+ * are LUNs of which target, kept in step with every create, resize and
+ * delete, and which LUNs take writes (the lease rule). The functions keep
+ * their historical poold_export_* names: "export" here means "offered as a
+ * LUN of this host's target", the same sense as `poolctl volume export`.
  * One target per pool (TGT_IQN_PREFIX + pool name); LUN = the volume's
  * pd_lun tag, so a volume has the same LUN on every host and after restarts.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
-#ifndef POOLD_EXPORT_H
-#define POOLD_EXPORT_H
+#ifndef POOLD_TARGET_SYNC_H
+#define POOLD_TARGET_SYNC_H
 
 #include "pool-ops.h"
 #include "pool-xml.h"
@@ -32,7 +35,7 @@ int poold_export_vol_resize(poolExport *ex, const poolVolDef *vol);
 /* Is this LUN exported (for volume info)? */
 bool poold_export_vol_exported(poolExport *ex, const char *pool, int lun);
 /* Set the LUN's write protection from the volume's export mode and lease
- * (export.c explains the rule). */
+ * (target_sync.c explains the rule). */
 int poold_export_vol_access(poolExport *ex, const poolVolDef *vol);
 /* Refuse writes to the volume's LUN now, before its lease is released:
  * returns once the writes already past the fence have finished, and no
