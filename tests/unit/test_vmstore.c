@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * test_meta_store.c: the VM metadata store on the local-directory backend
+ * test_vmstore.c: the VM metadata store on the local-directory backend
  * (a mkdtemp directory), and the NFS backend's bounded failure when the
  * server cannot be reached.
  *

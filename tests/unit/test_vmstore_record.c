@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * test_meta_record.c: the VM record of the metadata store — its XML body
+ * test_vmstore_record.c: the VM record of the metadata store — its XML body
  * and the file (header line + body) that carries it on the share.
  *
  * Why these tests: every host reads these records to decide which VM runs
