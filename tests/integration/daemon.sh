@@ -1,7 +1,7 @@
 #!/bin/bash
 # daemon.sh: poold as a service: one daemon per state dir, socket mode and
-# peer credentials, configuration checking, clean shutdown by SIGTERM and by
-# request.
+# peer credentials, systemd's notify protocol, configuration checking, clean
+# shutdown by SIGTERM and by request.
 #
 # SPDX-License-Identifier: GPL-2.0-or-later
 . "$(dirname "$0")/../harness/lib.sh"
@@ -22,6 +22,43 @@ t_expect_fail 6 "Permission denied|permission denied" \
 
 t_assert "SIGTERM stops poold cleanly" t_stop_poold
 t_assert "socket removed on exit" [ ! -e "$T_DIR/poold.sock" ]
+
+# systemd's notify protocol (the unit is Type=notify): STATUS= lines while
+# poold starts, READY=1 only once it answers requests, STOPPING=1 at stop.
+# The receiver is this test's own datagram socket; it exits at STOPPING=1
+# or after 60 s, and the trap ends it by pid if the test fails first.
+python3 - "$T_DIR/notify.sock" "$T_DIR/notify.log" <<'EOF' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(1)
+end = time.monotonic() + 60
+with open(sys.argv[2], "a", buffering=1) as log:
+    while time.monotonic() < end:
+        try:
+            msg = s.recv(4096).decode()
+        except socket.timeout:
+            continue
+        log.write(msg.rstrip("\n") + "\n")
+        if "STOPPING=1" in msg.split("\n"):
+            break
+EOF
+NOTIFY_PID=$!
+trap 'rc=$?; kill "$NOTIFY_PID" 2>/dev/null; (exit $rc); t_cleanup' EXIT
+t_assert "notify receiver listening" t_poll 10 test -S "$T_DIR/notify.sock"
+NOTIFY_SOCKET="$T_DIR/notify.sock" t_start_poold || exit 1
+t_assert "READY=1 once poolctl is answered" t_poll 10 grep -qx 'READY=1' "$T_DIR/notify.log"
+ready=$(grep -nx 'READY=1' "$T_DIR/notify.log" | head -1 | cut -d: -f1)
+status=$(grep -n '^STATUS=reconciling' "$T_DIR/notify.log" | head -1 | cut -d: -f1)
+t_assert "STATUS=reconciling... came before READY=1 (lines ${status:-none}, $ready)" \
+    [ "${status:-999999}" -lt "${ready:-0}" ]
+t_assert "SIGTERM stops the notifying poold" t_stop_poold
+t_assert "STOPPING=1 at stop" t_poll 10 grep -qx 'STOPPING=1' "$T_DIR/notify.log"
+t_assert "the receiver is done" t_wait_gone "$NOTIFY_PID" 10
+# with a NOTIFY_SOCKET that is not a socket path, poold still starts
+NOTIFY_SOCKET="not-a-path" t_start_poold || exit 1
+t_assert "a bad NOTIFY_SOCKET does not stop poold" pctl daemon version
+t_assert "... and it stops cleanly" t_stop_poold
 
 # a world-writable socket still checks SO_PEERCRED
 echo 'socket_mode = 0666' >> "$T_DIR/poold.conf"

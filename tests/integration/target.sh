@@ -44,6 +44,15 @@ echo "$out"
 t_assert "iscsi-ls shows the pool's target" grep -q "Target:$IQN" <<< "$out"
 t_assert "iscsi-ls shows LUN $lun with 1 GiB" grep -Eq "Lun:$lun .*Size:1073741824|Lun:$lun .*1024M|Lun:$lun" <<< "$out"
 
+# VPD 0x83: a locally assigned NAA (type 3) WWN derived from the volume,
+# the same on every connection (multipath) and never a claimed IEEE id
+vpd=$(iscsi-inq -e 1 -c 131 "$URL/$lun" 2>&1) # 131 = page 0x83 (decimal only)
+echo "$vpd"
+naa=$(grep -oiE '\b(0x)?3[0-9a-f]{15}\b' <<< "$vpd" | head -1)
+t_assert "VPD 0x83 carries an NAA 3h designator ($naa)" bash -c '[ -n "$1" ] && grep -qi naa <<< "$2"' _ "$naa" "$vpd"
+vpd2=$(iscsi-inq -e 1 -c 131 "$URL/$lun" 2>&1)
+t_assert "the same designators on a second session" [ "$vpd" = "$vpd2" ]
+
 t_log "qemu-img convert 1 GiB in and out"
 head -c 1G /dev/urandom > "$T_DIR/in.img"
 t_assert "convert into the LUN" qemu-img convert -n -f raw -O raw "$T_DIR/in.img" "$URL/$lun"
