@@ -45,11 +45,22 @@ t_assert "iscsi-ls shows the pool's target" grep -q "Target:$IQN" <<< "$out"
 t_assert "iscsi-ls shows LUN $lun with 1 GiB" grep -Eq "Lun:$lun .*Size:1073741824|Lun:$lun .*1024M|Lun:$lun" <<< "$out"
 
 # VPD 0x83: a locally assigned NAA (type 3) WWN derived from the volume,
-# the same on every connection (multipath) and never a claimed IEEE id
+# the same on every session (multipath), never a claimed IEEE company id.
+# iscsi-inq prints the designator's raw bytes (and stops at a NUL byte), so
+# only its first byte is read: the NAA field is its high nibble.
+nib=$(python3 - "$URL/$lun" <<'EOF'
+import subprocess, sys
+out = subprocess.run(["iscsi-inq", "-e", "1", "-c", "131", sys.argv[1]],
+                     capture_output=True, check=True).stdout
+key = b"Designator Type:(3) NAA\nDesignator:["
+i = out.find(key)
+if i < 0 or len(out) <= i + len(key):
+    sys.exit("no NAA designator in VPD 0x83")
+print("%x" % (out[i + len(key)] >> 4))
+EOF
+)
+t_assert "VPD 0x83 carries an NAA 3h (locally assigned) designator (NAA ${nib:-none})" [ "$nib" = 3 ]
 vpd=$(iscsi-inq -e 1 -c 131 "$URL/$lun" 2>&1) # 131 = page 0x83 (decimal only)
-echo "$vpd"
-naa=$(grep -oiE '\b(0x)?3[0-9a-f]{15}\b' <<< "$vpd" | head -1)
-t_assert "VPD 0x83 carries an NAA 3h designator ($naa)" bash -c '[ -n "$1" ] && grep -qi naa <<< "$2"' _ "$naa" "$vpd"
 vpd2=$(iscsi-inq -e 1 -c 131 "$URL/$lun" 2>&1)
 t_assert "the same designators on a second session" [ "$vpd" = "$vpd2" ]
 
