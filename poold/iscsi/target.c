@@ -253,12 +253,22 @@ scsiLu *tgt_lun_get(tgtInventory *inv, const char *iqn, uint64_t lun)
     return lu;
 }
 
+/* Is initiator "<entry>:vm-<name>"? poold starts a VM's QEMU with its host's
+ * initiator name plus ":vm-" and the VM name (handlers_vm_run.c), so listing
+ * a host admits the VMs it runs. */
+static bool is_vm_of(const char *entry, const char *initiator)
+{
+    size_t n = strlen(entry);
+    return strncmp(entry, initiator, n) == 0 && strncmp(initiator + n, ":vm-", 4) == 0 &&
+           initiator[n + 4] != '\0';
+}
+
 static bool acl_allows(const tgtAuth *auth, const char *initiator)
 {
     if (!auth->acl || !auth->acl[0])
         return true;
     for (char **a = auth->acl; *a; a++)
-        if (strcmp(*a, initiator) == 0 || fnmatch(*a, initiator, 0) == 0)
+        if (strcmp(*a, initiator) == 0 || fnmatch(*a, initiator, 0) == 0 || is_vm_of(*a, initiator))
             return true;
     return false;
 }

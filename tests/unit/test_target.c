@@ -177,6 +177,17 @@ START_TEST(acl_and_visibility)
     ck_assert_int_eq(
         tgt_login_check(inv, IQN_A, "iqn.2026-01.org.example:host2", &got, &epoch, &why), -1);
     ck_assert_str_eq(why, "initiator not in the target's ACL");
+    /* a listed host admits the VMs poold runs on it ("<host>:vm-<name>"),
+     * and nothing else that merely starts like it */
+    ck_assert_int_eq(
+        tgt_login_check(inv, IQN_A, "iqn.2026-01.org.example:host1:vm-web01", &got, &epoch, &why),
+        0);
+    ck_assert_int_eq(
+        tgt_login_check(inv, IQN_A, "iqn.2026-01.org.example:host1:vm-", &got, &epoch, &why), -1);
+    ck_assert_int_eq(
+        tgt_login_check(inv, IQN_A, "iqn.2026-01.org.example:host1:other", &got, &epoch, &why), -1);
+    ck_assert_int_eq(
+        tgt_login_check(inv, IQN_A, "iqn.2026-01.org.example:host10:vm-a", &got, &epoch, &why), -1);
     ck_assert_int_eq(tgt_login_check(inv, TGT_IQN_PREFIX "none", "x", &got, &epoch, &why), -1);
     ck_assert_str_eq(why, "no such target");
     /* beta has no ACL: anyone (the caller's list, not the inventory, decides
