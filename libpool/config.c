@@ -157,7 +157,7 @@ poolConfig *pool_config_new_default(void)
     if (!(cfg->socket_path = pool_strdup("/run/poold/poold.sock")) ||
         !(cfg->state_dir = pool_strdup("/var/lib/poold")) ||
         !(cfg->log_output = pool_strdup("stderr")) ||
-        !(cfg->iscsi_portal = pool_strdup("0.0.0.0:3260")) ||
+        !(cfg->iscsi_portal = pool_strdup("127.0.0.1:3260")) ||
         !(cfg->libvirt_uri = pool_strdup("qemu:///system")))
         return NULL;
     cfg->socket_group = NULL;
@@ -873,7 +873,7 @@ char *pool_config_format(const poolConfig *cfg)
     buf_add(&b, "max_clients = %u\n", cfg->max_clients);
     buf_add(&b, "client_timeout = %u\n", cfg->client_timeout);
     buf_add_string(&b, "host_name", cfg->host_name, "the system host name is used");
-    buf_add_string(&b, "iscsi_portal", cfg->iscsi_portal, "0.0.0.0:3260");
+    buf_add_string(&b, "iscsi_portal", cfg->iscsi_portal, "127.0.0.1:3260");
     buf_add_string(&b, "default_locking", pool_locking_name(cfg->default_locking), "sanlock");
     buf_add(&b, "lease_wait = %u\n", cfg->lease_wait);
     buf_add(&b, "refresh_interval_ms = %u\n", cfg->refresh_interval_ms);

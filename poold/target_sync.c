@@ -5,7 +5,9 @@
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -503,8 +505,9 @@ static int record_save(poolExport *ex, const poolTargetDef *def)
     return r;
 }
 
-/* Hand a record to the inventory: new logins see it at once; sessions
- * already logged in are not touched. */
+/* Hand a record to the inventory: new logins see it at once. Sessions
+ * already logged in that it no longer admits are ended by the caller
+ * (poold_export_target_update). */
 static int apply_auth(poolExport *ex, const poolTargetDef *def)
 {
     char iqn[256];
@@ -528,6 +531,43 @@ static int apply_auth(poolExport *ex, const poolTargetDef *def)
     a.acl = NULL;
     memset(&a, 0, sizeof(a));
     return r;
+}
+
+/* The first configured portal other machines can reach (any address but
+ * 127.0.0.0/8 and ::1, so the wildcard addresses too), or NULL. */
+static const char *reachable_portal(const poolExport *ex)
+{
+    for (char **a = ex->portal_addrs; a && *a; a++) {
+        char addr[64];
+        uint16_t port;
+        struct in_addr in4;
+        struct in6_addr in6;
+        if (pool_parse_portal(*a, addr, sizeof(addr), &port) < 0)
+            return *a;
+        if (inet_pton(AF_INET, addr, &in4) == 1 && (ntohl(in4.s_addr) >> 24) == 127)
+            continue;
+        if (inet_pton(AF_INET6, addr, &in6) == 1 && IN6_IS_ADDR_LOOPBACK(&in6))
+            continue;
+        return *a;
+    }
+    return NULL;
+}
+
+/* An open target (no ACL, no CHAP) on a portal other machines can reach
+ * gives every one of them every exported volume: say so loudly, at start
+ * and whenever a target becomes open (README, "Opening the target to other machines"). */
+static void warn_if_open(poolExport *ex, const char *pool)
+{
+    char iqn[256];
+    iqn_of(pool, iqn, sizeof(iqn));
+    const char *portal = reachable_portal(ex);
+    if (portal && tgt_target_is_open(ex->inv, iqn))
+        log_pool(POOL_LOG_WARN, pool,
+                 "SECURITY: target %s has no ACL and no CHAP and portal %s is reachable from "
+                 "other machines: any of them can read and write every volume of the pool. "
+                 "Set an ACL (poolctl target acl add) or CHAP (poolctl target chap set), or "
+                 "serve on 127.0.0.1 only (iscsi_portal)",
+                 iqn, portal);
 }
 
 static bool strv_has(char *const *v, const char *s)
@@ -571,6 +611,7 @@ int poold_export_pool_add(poolExport *ex, poolManager *mgr, const char *pool)
     } else {
         ex->targets[ex->ntargets++] = t;
     }
+    warn_if_open(ex, pool); /* no portals yet at start: poold_export_start warns */
     char **unexported = t.unexported;
     poolVolDef **vols = NULL;
     size_t n = 0;
@@ -681,6 +722,9 @@ int poold_export_target_update(poolExport *ex, poolTargetDef *def)
     }
     if (pool_target_def_check_stored(def) < 0)
         return -1;
+    char iqn[256];
+    iqn_of(def->pool, iqn, sizeof(iqn));
+    bool was_open = tgt_target_is_open(ex->inv, iqn);
     /* Record first, then apply: a change that is in force is always one
      * that survives a restart. If applying fails, the old record returns. */
     if (record_save(ex, def) < 0)
@@ -695,6 +739,16 @@ int poold_export_target_update(poolExport *ex, poolTargetDef *def)
     }
     pool_target_def_free(t->def);
     t->def = pool_steal_ptr(&owned);
+    /* Revoking must revoke: sessions the new ACL or CHAP settings would not
+     * admit end now, not at their next login (each is logged). */
+    size_t ended = 0;
+    for (size_t i = 0; i < ex->nportals; i++)
+        ended += iscsi_portal_revoke(ex->portals[i], iqn);
+    if (ended)
+        log_pool(POOL_LOG_WARN, t->def->pool, "access control changed: %zu session%s ended", ended,
+                 ended == 1 ? "" : "s");
+    if (!was_open)
+        warn_if_open(ex, t->def->pool);
     return 0;
 }
 
@@ -773,6 +827,8 @@ poolExport *poold_export_start(const poolConfig *cfg, poolManager *mgr)
             ex->portals[ex->nportals++] = p;
             log_info("iSCSI target listening on %s (portal group %d)", list[i], i + 1);
         }
+        for (size_t i = 0; i < ex->ntargets; i++)
+            warn_if_open(ex, ex->targets[i].pool);
     }
     return ex;
 fail:

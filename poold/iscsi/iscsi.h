@@ -62,6 +62,13 @@ size_t iscsi_portal_session_count(iscsiPortal *p);
  * additions/removals need no call: sessions notice the generation. */
 void iscsi_portal_drop_target(iscsiPortal *p, const char *iqn);
 
+/* After an ACL or CHAP change of target iqn: end every session of the portal
+ * logged in to it that no longer qualifies (initiator off the ACL, or logged
+ * in under CHAP settings that changed; tgt_session_check). Each is closed at
+ * once (its queued commands aborted, none answered) and logged with its
+ * initiator and the reason. Returns how many were ended. */
+size_t iscsi_portal_revoke(iscsiPortal *p, const char *iqn);
+
 /* ======================================================================
  * Private to iscsi_*.c
  * ====================================================================== */
@@ -179,6 +186,7 @@ struct iscsiSession {
     } * seen;
     size_t nseen, capseen;
     uint64_t generation;
+    uint64_t auth_epoch; /* CHAP settings it logged in under (tgt_login_check) */
     bool registered;
 };
 
@@ -290,6 +298,9 @@ int iscsi_session_register(iscsiSession *s);
 void iscsi_session_free(iscsiSession *s); /* unregister, drop nexus, free */
 bool iscsi_session_tsih_exists(uint16_t tsih);
 size_t iscsi_session_count(iscsiPortal *p);
+/* End the sessions of target iqn on portal p (NULL = any) that
+ * tgt_session_check no longer admits (iscsi_portal_revoke). */
+size_t iscsi_session_revoke(iscsiPortal *p, const char *iqn);
 /* Apply fn to the connection of every session of target iqn (NULL = all)
  * registered on portal p (NULL = any), under the registry lock. */
 void iscsi_session_foreach(iscsiPortal *p, const char *iqn, void (*fn)(iscsiConn *, void *),

@@ -64,6 +64,7 @@ typedef struct {
     bool first_done;
     bool have_auth;
     tgtAuth auth;
+    uint64_t auth_epoch; /* of the CHAP settings this login is checked against */
     enum { AUTH_UNSET, AUTH_NONE, AUTH_CHAP } method;
     iscsiChap chap;
     bool authenticated;
@@ -109,7 +110,7 @@ static int login_first(loginCtx *l, const iscsiHdr *h)
         if (!p->target_name[0])
             return login_fail(l, ST_MISSING_PARAM, "TargetName missing");
         if (tgt_login_check(l->c->portal->cfg.inv, p->target_name, p->initiator_name, &l->auth,
-                            &why) < 0) {
+                            &l->auth_epoch, &why) < 0) {
             if (strstr(why, "no such"))
                 return login_fail(l, ST_NOT_FOUND, why);
             return login_fail(l, ST_FORBIDDEN, why);
@@ -209,10 +210,21 @@ static int login_finish(loginCtx *l)
     if (!s)
         return login_fail(l, ST_OUT_OF_RESOURCES, "out of memory");
     s->exp_cmdsn = l->cmdsn;
+    s->auth_epoch = l->auth_epoch;
     s->conn = c;
     if (iscsi_session_register(s) < 0) {
         iscsi_session_free(s);
         return login_fail(l, ST_OUT_OF_RESOURCES, "old session did not close");
+    }
+    /* An ACL or CHAP change made during this login has already looked for
+     * the sessions to end (iscsi_session_revoke) and could not see this one:
+     * check again now that it is registered, so that no session outlives a
+     * revocation. */
+    const char *why = "";
+    if (s->target[0] &&
+        tgt_session_check(c->portal->cfg.inv, s->target, s->initiator, s->auth_epoch, &why) < 0) {
+        iscsi_session_free(s);
+        return login_fail(l, ST_FORBIDDEN, why);
     }
     c->sess = s;
     c->params = l->params;

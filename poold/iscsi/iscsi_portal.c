@@ -273,6 +273,11 @@ void iscsi_portal_drop_target(iscsiPortal *p, const char *iqn)
     iscsi_session_foreach(p, iqn, kick_one, NULL);
 }
 
+size_t iscsi_portal_revoke(iscsiPortal *p, const char *iqn)
+{
+    return iscsi_session_revoke(p, iqn);
+}
+
 static bool all_done(iscsiPortal *p)
 {
     for (iscsiConn *c = p->conns; c; c = c->next)

@@ -175,6 +175,32 @@ size_t iscsi_session_count(iscsiPortal *p)
     return n;
 }
 
+/* Kicking is what reinstatement does: the reader sees the dead socket, takes
+ * the session's queued commands back from the workers unanswered and waits
+ * only for the ones a worker is executing; nothing it sends after this
+ * reaches a LUN. */
+size_t iscsi_session_revoke(iscsiPortal *p, const char *iqn)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&reg_lock);
+    for (iscsiSession *s = reg_head; s; s = s->next) {
+        const char *why = "";
+        if ((p && s->portal != p) || !s->target[0] || strcasecmp(s->target, iqn) != 0)
+            continue;
+        if (!s->conn || atomic_load(&s->conn->stop))
+            continue;
+        if (tgt_session_check(s->portal->cfg.inv, s->target, s->initiator, s->auth_epoch, &why) ==
+            0)
+            continue;
+        log_warnx("iscsi %s: ending session tsih %u of %s to %s: %s", s->conn->peer, s->tsih,
+                  s->initiator, s->target, why);
+        iscsi_conn_kick(s->conn);
+        n++;
+    }
+    pthread_mutex_unlock(&reg_lock);
+    return n;
+}
+
 void iscsi_session_foreach(iscsiPortal *p, const char *iqn, void (*fn)(iscsiConn *, void *),
                            void *opaque)
 {

@@ -30,12 +30,14 @@ struct tgtTarget {
     lunEntry *luns; /* sorted by lun */
     size_t nluns;
     uint64_t generation;
+    uint64_t auth_epoch; /* renewed by every change of the CHAP settings */
 };
 
 struct tgtInventory {
     pthread_rwlock_t lock;
     tgtTarget **targets;
     size_t ntargets;
+    uint64_t last_epoch; /* auth epochs are never reused, even by a new target */
 };
 
 tgtInventory *tgt_inventory_new(void)
@@ -93,6 +95,7 @@ int tgt_target_add(tgtInventory *inv, const char *iqn, uint16_t tpgt)
         goto out;
     }
     t->tpgt = tpgt;
+    t->auth_epoch = ++inv->last_epoch;
     inv->targets[inv->ntargets++] = t;
     r = 0;
 out:
@@ -114,6 +117,20 @@ int tgt_target_remove(tgtInventory *inv, const char *iqn)
     pthread_rwlock_unlock(&inv->lock);
     pool_error(POOL_ERR_NO_POOL, "no target %s", iqn);
     return -1;
+}
+
+/* Any difference in what CHAP asks of an initiator or answers it with. */
+static bool chap_changed(const tgtAuth *a, const tgtAuth *b)
+{
+    if (a->chap_required != b->chap_required || a->mutual != b->mutual)
+        return true;
+    if (!a->chap_required)
+        return false;
+    if (strcmp(a->initiator.user, b->initiator.user) != 0 ||
+        strcmp(a->initiator.secret, b->initiator.secret) != 0)
+        return true;
+    return a->mutual && (strcmp(a->target.user, b->target.user) != 0 ||
+                         strcmp(a->target.secret, b->target.secret) != 0);
 }
 
 int tgt_target_set_auth(tgtInventory *inv, const char *iqn, const tgtAuth *auth)
@@ -140,6 +157,8 @@ int tgt_target_set_auth(tgtInventory *inv, const char *iqn, const tgtAuth *auth)
         pool_error(POOL_ERR_NO_POOL, "no target %s", iqn);
         return -1;
     }
+    if (chap_changed(&t->auth, auth))
+        t->auth_epoch = ++inv->last_epoch;
     pool_strv_free(t->auth.acl);
     t->auth = *auth;
     t->auth.acl = acl;
@@ -234,18 +253,28 @@ scsiLu *tgt_lun_get(tgtInventory *inv, const char *iqn, uint64_t lun)
     return lu;
 }
 
+/* Is initiator "<entry>:vm-<name>"? poold starts a VM's QEMU with its host's
+ * initiator name plus ":vm-" and the VM name (handlers_vm_run.c), so listing
+ * a host admits the VMs it runs. */
+static bool is_vm_of(const char *entry, const char *initiator)
+{
+    size_t n = strlen(entry);
+    return strncmp(entry, initiator, n) == 0 && strncmp(initiator + n, ":vm-", 4) == 0 &&
+           initiator[n + 4] != '\0';
+}
+
 static bool acl_allows(const tgtAuth *auth, const char *initiator)
 {
     if (!auth->acl || !auth->acl[0])
         return true;
     for (char **a = auth->acl; *a; a++)
-        if (strcmp(*a, initiator) == 0 || fnmatch(*a, initiator, 0) == 0)
+        if (strcmp(*a, initiator) == 0 || fnmatch(*a, initiator, 0) == 0 || is_vm_of(*a, initiator))
             return true;
     return false;
 }
 
 int tgt_login_check(tgtInventory *inv, const char *iqn, const char *initiator, tgtAuth *auth,
-                    const char **why)
+                    uint64_t *auth_epoch, const char **why)
 {
     pthread_rwlock_rdlock(&inv->lock);
     tgtTarget *t = find_target(inv, iqn);
@@ -257,10 +286,38 @@ int tgt_login_check(tgtInventory *inv, const char *iqn, const char *initiator, t
     } else {
         *auth = t->auth;
         auth->acl = NULL;
+        *auth_epoch = t->auth_epoch;
         r = 0;
     }
     pthread_rwlock_unlock(&inv->lock);
     return r;
+}
+
+int tgt_session_check(tgtInventory *inv, const char *iqn, const char *initiator,
+                      uint64_t auth_epoch, const char **why)
+{
+    pthread_rwlock_rdlock(&inv->lock);
+    tgtTarget *t = find_target(inv, iqn);
+    int r = -1;
+    if (!t)
+        *why = "target removed";
+    else if (!acl_allows(&t->auth, initiator))
+        *why = "initiator no longer in the target's ACL";
+    else if (t->auth_epoch != auth_epoch)
+        *why = "logged in under CHAP settings that have changed";
+    else
+        r = 0;
+    pthread_rwlock_unlock(&inv->lock);
+    return r;
+}
+
+bool tgt_target_is_open(tgtInventory *inv, const char *iqn)
+{
+    pthread_rwlock_rdlock(&inv->lock);
+    tgtTarget *t = find_target(inv, iqn);
+    bool open = t && !t->auth.chap_required && (!t->auth.acl || !t->auth.acl[0]);
+    pthread_rwlock_unlock(&inv->lock);
+    return open;
 }
 
 char **tgt_list_visible(tgtInventory *inv, const char *initiator)

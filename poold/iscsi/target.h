@@ -61,10 +61,18 @@ scsiLu *tgt_lun_get(tgtInventory *inv, const char *iqn, uint64_t lun);
 /* For the transport ----------------------------------------------------- */
 
 /* Is the initiator allowed to log in to the target? copies its auth policy
- * into *auth (acl not copied). -1 if no such target or not allowed, with a
- * reason string. */
+ * into *auth (acl not copied) and the epoch of its CHAP settings into
+ * *auth_epoch (tgt_target_set_auth renews it whenever they change). -1 if no
+ * such target or not allowed, with a reason string. */
 int tgt_login_check(tgtInventory *inv, const char *iqn, const char *initiator, tgtAuth *auth,
-                    const char **why);
+                    uint64_t *auth_epoch, const char **why);
+/* Does a session that logged in to the target under CHAP epoch auth_epoch
+ * still qualify: target there, initiator in the ACL, CHAP settings unchanged
+ * since its login? -1 with a reason string if not (the session must end). */
+int tgt_session_check(tgtInventory *inv, const char *iqn, const char *initiator,
+                      uint64_t auth_epoch, const char **why);
+/* Does the target take any initiator (no ACL, no CHAP)? */
+bool tgt_target_is_open(tgtInventory *inv, const char *iqn);
 /* Targets the initiator may see (SendTargets=All), as a NULL-terminated list
  * of IQNs (caller frees with pool_strv_free). */
 char **tgt_list_visible(tgtInventory *inv, const char *initiator);

@@ -78,6 +78,8 @@ START_TEST(test_defaults)
     ck_assert_uint_eq(cfg->max_clients, 64);
     ck_assert_uint_eq(cfg->client_timeout, 30);
     ck_assert_ptr_null(cfg->host_name);
+    /* issue 10: a fresh install serves this host only, never the network */
+    ck_assert_str_eq(cfg->iscsi_portal, "127.0.0.1:3260");
     ck_assert_int_eq(cfg->default_locking, POOL_LOCKING_SANLOCK);
     ck_assert_uint_eq(cfg->lease_wait, 30);
     ck_assert_uint_eq(cfg->refresh_interval_ms, 1000);

@@ -167,17 +167,33 @@ START_TEST(acl_and_visibility)
     ck_assert_int_eq(tgt_target_set_auth(inv, IQN_A, &auth), 0);
 
     tgtAuth got;
+    uint64_t epoch;
     const char *why = NULL;
-    ck_assert_int_eq(tgt_login_check(inv, IQN_A, "iqn.2026-01.org.example:host1", &got, &why), 0);
+    ck_assert_int_eq(
+        tgt_login_check(inv, IQN_A, "iqn.2026-01.org.example:host1", &got, &epoch, &why), 0);
     ck_assert_ptr_null(got.acl); /* the policy is copied, the list is not */
-    ck_assert_int_eq(tgt_login_check(inv, IQN_A, "iqn.2026-01.org.example:vm-db", &got, &why), 0);
-    ck_assert_int_eq(tgt_login_check(inv, IQN_A, "iqn.2026-01.org.example:host2", &got, &why), -1);
+    ck_assert_int_eq(
+        tgt_login_check(inv, IQN_A, "iqn.2026-01.org.example:vm-db", &got, &epoch, &why), 0);
+    ck_assert_int_eq(
+        tgt_login_check(inv, IQN_A, "iqn.2026-01.org.example:host2", &got, &epoch, &why), -1);
     ck_assert_str_eq(why, "initiator not in the target's ACL");
-    ck_assert_int_eq(tgt_login_check(inv, TGT_IQN_PREFIX "none", "x", &got, &why), -1);
+    /* a listed host admits the VMs poold runs on it ("<host>:vm-<name>"),
+     * and nothing else that merely starts like it */
+    ck_assert_int_eq(
+        tgt_login_check(inv, IQN_A, "iqn.2026-01.org.example:host1:vm-web01", &got, &epoch, &why),
+        0);
+    ck_assert_int_eq(
+        tgt_login_check(inv, IQN_A, "iqn.2026-01.org.example:host1:vm-", &got, &epoch, &why), -1);
+    ck_assert_int_eq(
+        tgt_login_check(inv, IQN_A, "iqn.2026-01.org.example:host1:other", &got, &epoch, &why), -1);
+    ck_assert_int_eq(
+        tgt_login_check(inv, IQN_A, "iqn.2026-01.org.example:host10:vm-a", &got, &epoch, &why), -1);
+    ck_assert_int_eq(tgt_login_check(inv, TGT_IQN_PREFIX "none", "x", &got, &epoch, &why), -1);
     ck_assert_str_eq(why, "no such target");
     /* beta has no ACL: anyone (the caller's list, not the inventory, decides
      * whether that is allowed on a portal) */
-    ck_assert_int_eq(tgt_login_check(inv, IQN_B, "iqn.2026-01.org.example:host2", &got, &why), 0);
+    ck_assert_int_eq(
+        tgt_login_check(inv, IQN_B, "iqn.2026-01.org.example:host2", &got, &epoch, &why), 0);
 
     char **seen = tgt_list_visible(inv, "iqn.2026-01.org.example:host2");
     ck_assert_ptr_nonnull(seen);
@@ -208,11 +224,69 @@ START_TEST(chap_rules)
     snprintf(a.target.secret, sizeof(a.target.secret), "other-secret");
     ck_assert_int_eq(tgt_target_set_auth(inv, IQN_A, &a), 0);
     tgtAuth got;
+    uint64_t epoch;
     const char *why;
-    ck_assert_int_eq(tgt_login_check(inv, IQN_A, "anyone", &got, &why), 0);
+    ck_assert_int_eq(tgt_login_check(inv, IQN_A, "anyone", &got, &epoch, &why), 0);
     ck_assert(got.chap_required && got.mutual);
     ck_assert_str_eq(got.target.secret, "other-secret");
     ck_assert_int_eq(tgt_target_set_auth(inv, TGT_IQN_PREFIX "none", &a), -1);
+    tgt_inventory_free(inv);
+}
+END_TEST
+
+/* Issue 10: a session lives only while its initiator passes the ACL and
+ * the CHAP settings it logged in under are unchanged. */
+START_TEST(session_check_follows_acl_and_chap)
+{
+    tgtInventory *inv = inv_with_targets();
+    const char *ini = "iqn.2026-01.org.example:host1";
+    char *acl[] = {"iqn.2026-01.org.example:host1", "iqn.2026-01.org.example:host2", NULL};
+    tgtAuth auth = {.acl = acl};
+    ck_assert_int_eq(tgt_target_set_auth(inv, IQN_A, &auth), 0);
+    tgtAuth got;
+    uint64_t epoch;
+    const char *why = NULL;
+    ck_assert_int_eq(tgt_login_check(inv, IQN_A, ini, &got, &epoch, &why), 0);
+    ck_assert_int_eq(tgt_session_check(inv, IQN_A, ini, epoch, &why), 0);
+    ck_assert(!tgt_target_is_open(inv, IQN_A));
+    ck_assert(tgt_target_is_open(inv, IQN_B));
+
+    /* another initiator leaves the ACL: this session stays */
+    acl[1] = NULL;
+    ck_assert_int_eq(tgt_target_set_auth(inv, IQN_A, &auth), 0);
+    ck_assert_int_eq(tgt_session_check(inv, IQN_A, ini, epoch, &why), 0);
+    /* this one leaves it: the session must end */
+    acl[0] = "iqn.2026-01.org.example:host2";
+    acl[1] = NULL;
+    ck_assert_int_eq(tgt_target_set_auth(inv, IQN_A, &auth), 0);
+    ck_assert_int_eq(tgt_session_check(inv, IQN_A, ini, epoch, &why), -1);
+    ck_assert_str_eq(why, "initiator no longer in the target's ACL");
+
+    /* CHAP newly required: a session from before must end */
+    tgtAuth c = {.chap_required = true};
+    snprintf(c.initiator.user, sizeof(c.initiator.user), "u");
+    snprintf(c.initiator.secret, sizeof(c.initiator.secret), "twelve-chars");
+    ck_assert_int_eq(tgt_login_check(inv, IQN_B, ini, &got, &epoch, &why), 0);
+    ck_assert_int_eq(tgt_target_set_auth(inv, IQN_B, &c), 0);
+    ck_assert_int_eq(tgt_session_check(inv, IQN_B, ini, epoch, &why), -1);
+    ck_assert_str_eq(why, "logged in under CHAP settings that have changed");
+    /* the same settings again (an ACL change, a repeated set) end nothing */
+    ck_assert_int_eq(tgt_login_check(inv, IQN_B, ini, &got, &epoch, &why), 0);
+    ck_assert_int_eq(tgt_target_set_auth(inv, IQN_B, &c), 0);
+    ck_assert_int_eq(tgt_session_check(inv, IQN_B, ini, epoch, &why), 0);
+    /* a new secret does */
+    snprintf(c.initiator.secret, sizeof(c.initiator.secret), "other-secret");
+    ck_assert_int_eq(tgt_target_set_auth(inv, IQN_B, &c), 0);
+    ck_assert_int_eq(tgt_session_check(inv, IQN_B, ini, epoch, &why), -1);
+    /* and so does clearing CHAP */
+    ck_assert_int_eq(tgt_login_check(inv, IQN_B, ini, &got, &epoch, &why), 0);
+    tgtAuth none = {0};
+    ck_assert_int_eq(tgt_target_set_auth(inv, IQN_B, &none), 0);
+    ck_assert_int_eq(tgt_session_check(inv, IQN_B, ini, epoch, &why), -1);
+    /* a removed target ends everything */
+    ck_assert_int_eq(tgt_login_check(inv, IQN_B, ini, &got, &epoch, &why), 0);
+    ck_assert_int_eq(tgt_target_remove(inv, IQN_B), 0);
+    ck_assert_int_eq(tgt_session_check(inv, IQN_B, ini, epoch, &why), -1);
     tgt_inventory_free(inv);
 }
 END_TEST
@@ -227,6 +301,7 @@ int main(void)
     tcase_add_test(tc, generation_moves_on_every_change);
     tcase_add_test(tc, acl_and_visibility);
     tcase_add_test(tc, chap_rules);
+    tcase_add_test(tc, session_check_follows_acl_and_chap);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }

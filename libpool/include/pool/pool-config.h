@@ -40,7 +40,8 @@ typedef struct {
     unsigned client_timeout;      /* seconds a client may take to send a request, 30 */
     char *host_name;              /* NULL = gethostname() */
     char *iscsi_portal;           /* space-separated "ADDR:PORT" / "[V6]:PORT" entries the target
-                                   * listens on (portal group tags 1, 2, ... in order); "" = off */
+                                   * listens on (portal group tags 1, 2, ... in order); "" = off;
+                                   * default "127.0.0.1:3260" (this host only) */
     int default_locking;          /* POOL_LOCKING_* of pools created here: sanlock */
     unsigned lease_wait;          /* seconds a request waits for the pool-metadata lease, 30 */
     unsigned refresh_interval_ms; /* how often other hosts' VG changes are looked for, 1000 */
