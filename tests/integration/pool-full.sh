@@ -53,8 +53,33 @@ t_assert "resize on the full pool" pctl volume resize "$T_POOL" "$(name 1)" 8M
 t_assert "unexport on the full pool" pctl volume unexport "$T_POOL" "$(name 2)"
 t_assert "export on the full pool" pctl volume export "$T_POOL" "$(name 2)"
 
-t_log "deleting all $n volumes"
-for i in $(seq 1 "$n"); do
+# Fill what the reserve kept free with VG tags through lvm itself (as a
+# pool filled before poold kept a reserve would be), down to the last few
+# hundred bytes: even delete's intent tag would not fit, and the delete
+# must still work.
+t_log "filling the reserve with lvm"
+k=0
+fill() { # fill LEN COUNT: one vgchange adding COUNT tags of about LEN bytes
+    local args=() j
+    for ((j = 0; j < $2; j++)); do args+=(--addtag "$(printf "fill%04d%0$1d" $((k + j)) 0)"); done
+    t_lvm vgchange "${args[@]}" "$T_POOL" >/dev/null 2>&1 && k=$((k + $2))
+}
+for len in 120 12; do
+    for cnt in 16 4 1; do
+        while [ "$k" -lt 1000 ] && fill "$len" "$cnt"; do :; done
+    done
+done
+free=$(pctl --json pool info "$T_POOL" | python3 -c 'import json,sys; print(json.load(sys.stdin)["metadata_free"])')
+t_log "$k tags added, $free bytes left"
+t_assert "metadata area full to the last KiB ($free bytes free)" [ "$free" -lt 1024 ]
+t_assert "delete on a brim-full pool" pctl volume delete "$T_POOL" "$(name 1)"
+t_assert "poold says it skipped the intent tag" grep -q "deleting without the intent tag" "$T_DIR/poold.log"
+tags=$(t_lvm vgs --noheadings -o vg_tags "$T_POOL" | tr -d ' ' | tr ',' '\n' | grep '^fill' | sed 's/^/--deltag\n/' | tr '\n' ' ')
+# shellcheck disable=SC2086
+t_assert "fill tags removed" t_lvm vgchange $tags "$T_POOL"
+
+t_log "deleting the other $((n - 1)) volumes"
+for i in $(seq 2 "$n"); do
     pctl volume delete "$T_POOL" "$(name "$i")" || t_fail "delete $(name "$i")"
 done
 left=$(pctl --json volume list "$T_POOL" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
