@@ -99,6 +99,10 @@ static json_object *pool_json(const poolPoolDef *p)
         json_object_object_add(o, "available", json_object_new_uint64(p->available));
         json_object_object_add(o, "volumes", json_object_new_int(p->volume_count));
         json_object_object_add(o, "seqno", json_object_new_uint64(p->seqno));
+        if (p->metadata_size) {
+            json_object_object_add(o, "metadata_size", json_object_new_uint64(p->metadata_size));
+            json_object_object_add(o, "metadata_free", json_object_new_uint64(p->metadata_free));
+        }
         json_object_object_add(o, "ids_segments", segments_json(p->ids_segments, p->nids_segments));
         json_object_object_add(o, "leases_segments",
                                segments_json(p->leases_segments, p->nleases_segments));
@@ -176,6 +180,14 @@ static void print_pool_human(const poolPoolDef *p)
     printf("Available:     %s\n", pool_format_size(p->available, b, sizeof(b)));
     printf("Volumes:       %u\n", p->volume_count);
     printf("VG seqno:      %" PRIu64 "\n", p->seqno);
+    if (p->metadata_size) {
+        /* lvm writes the new metadata beside the committed copy: half the
+         * area is what the metadata may take */
+        char f[32];
+        printf("Metadata:      %s area per PV, %s of it free for growth\n",
+               pool_format_size(p->metadata_size, b, sizeof(b)),
+               pool_format_size(p->metadata_free, f, sizeof(f)));
+    }
     print_segments("ids (sanlock lockspace)", p->ids_segments, p->nids_segments);
     print_segments("leases (slot 0: pool metadata, 1 MiB per slot)", p->leases_segments,
                    p->nleases_segments);

@@ -49,6 +49,22 @@ uint64_t pool_layout_extents_for(uint64_t bytes, uint64_t extent_size)
     return bytes / extent_size + (bytes % extent_size != 0);
 }
 
+uint64_t pool_layout_mda_bytes(unsigned host_ids, unsigned lease_slots)
+{
+    uint64_t text = (uint64_t)POOL_MDA_BASE_BYTES + POOL_MDA_RESERVE_BYTES +
+                    (uint64_t)host_ids * POOL_MDA_HOST_BYTES +
+                    (uint64_t)lease_slots * POOL_MDA_VOLUME_BYTES;
+    return (2 * text + MIB - 1) / MIB * MIB;
+}
+
+bool pool_layout_mda_fits_volume(const poolLvmVG *vg)
+{
+    /* mda_size 0: lvm did not report it (never the case with the fields we
+     * ask for, but a report without them must not block creates) */
+    return vg->mda_size == 0 ||
+           vg->mda_free >= (uint64_t)POOL_MDA_VOLUME_BYTES + POOL_MDA_RESERVE_BYTES;
+}
+
 void pool_segments_free(poolSegment *segs, size_t n)
 {
     if (!segs)

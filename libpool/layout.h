@@ -68,6 +68,33 @@ uint64_t pool_layout_ids_bytes(unsigned host_ids);
 uint64_t pool_layout_leases_bytes(unsigned lease_slots);
 uint64_t pool_layout_extents_for(uint64_t bytes, uint64_t extent_size);
 
+/* LVM metadata-area sizing (docs/design.md "Metadata area"). Each PV's
+ * metadata area holds the VG's metadata text twice (lvm writes the new copy
+ * beside the committed one before it commits), so at most half of it holds
+ * the text, which grows with every LV, segment and tag. Measured with lvm
+ * 2.03: a volume with a 64-character name, one segment and all its tags at
+ * their widest adds 474 bytes; a further segment about 100. */
+/* per volume: the 474, a pd_export and a pd_op tag, one more segment */
+#define POOL_MDA_VOLUME_BYTES 640u
+/* per host id: its pd_host:<id>:<name> tag */
+#define POOL_MDA_HOST_BYTES 96u
+/* the VG, its PVs, the ids and leases LVs, the store tags */
+#define POOL_MDA_BASE_BYTES (32u * 1024)
+/* kept free by volume create, so that delete, resize, export and host join
+ * still fit in a full pool */
+#define POOL_MDA_RESERVE_BYTES (16u * 1024)
+/* below this much room, volume delete skips its intent tag (volume_ops.c) */
+#define POOL_MDA_DELETE_BYTES 1024u
+#define POOL_MDA_MIN_BYTES    (64ull * 1024)
+#define POOL_MDA_MAX_BYTES    (1024ull * 1024 * 1024)
+/* The metadata area a pool needs so that every lease slot can hold a
+ * volume: 2 x (base + reserve + hosts x host + slots x volume), rounded up
+ * to whole MiB. */
+uint64_t pool_layout_mda_bytes(unsigned host_ids, unsigned lease_slots);
+/* Is there room for one more volume with the reserve left over, by lvm's
+ * own count (vg_mda_free: how much the metadata text may still grow)? */
+bool pool_layout_mda_fits_volume(const poolLvmVG *vg);
+
 /* Convert an LV's extent segment map to a byte map using the PVs' pe_start. */
 int pool_layout_segments(const poolLvmLV *lv, const poolLvmPV *pvs, size_t npvs,
                          uint64_t extent_size, poolSegment **out, size_t *n);

@@ -125,6 +125,16 @@ static int row_u64(json_object *row, const char *field, const char *what, uint64
     return 0;
 }
 
+/* A field that reports captured before it was asked for lack: 0 when
+ * absent, checked like row_u64 when present. */
+static int row_u64_optional(json_object *row, const char *field, const char *what, uint64_t *out)
+{
+    *out = 0;
+    if (!json_object_object_get_ex(row, field, NULL))
+        return 0;
+    return row_u64(row, field, what, out);
+}
+
 /* "a,b:c" -> {"a","b:c",NULL}; "" -> {NULL}. Never returns an empty item. */
 static char **split_tags(const char *text, const char *what)
 {
@@ -630,7 +640,9 @@ static int vg_parse(json_object *obj, size_t index, void *elem)
         row_u64(obj, "vg_free_count", what, &vg->free_count) < 0 ||
         row_u64(obj, "vg_seqno", what, &vg->seqno) < 0 ||
         row_u64(obj, "pv_count", what, &vg->pv_count) < 0 ||
-        row_u64(obj, "lv_count", what, &vg->lv_count) < 0)
+        row_u64(obj, "lv_count", what, &vg->lv_count) < 0 ||
+        row_u64_optional(obj, "vg_mda_size", what, &vg->mda_size) < 0 ||
+        row_u64_optional(obj, "vg_mda_free", what, &vg->mda_free) < 0)
         return -1;
 
     if (vg->extent_size == 0) {

@@ -774,7 +774,13 @@ static int pvcreate_check_not_pv(poolLvm *lvm, char *const *devices)
 
 int pool_lvm_pvcreate(poolLvm *lvm, char *const *devices, bool force)
 {
+    return pool_lvm_pvcreate_mda(lvm, devices, force, 0);
+}
+
+int pool_lvm_pvcreate_mda(poolLvm *lvm, char *const *devices, bool force, uint64_t mda_bytes)
+{
     argList a = {0};
+    char mda[32];
     int ret;
 
     if (check_devices(devices, true) < 0)
@@ -786,6 +792,18 @@ int pool_lvm_pvcreate(poolLvm *lvm, char *const *devices, bool force)
          * other signatures without asking. */
         arg_add(&a, "-ff");
         arg_add(&a, "-y");
+    }
+    if (mda_bytes > 0) {
+        /* in KiB, rounded up: lvm takes no byte unit here */
+        snprintf(mda, sizeof(mda), "%" PRIu64 "k", (mda_bytes + 1023) / 1024);
+        arg_add(&a, "--metadatasize");
+        arg_add(&a, mda);
+        /* lvm extends the area up to the first extent, aligned to 1 MiB by
+         * default: a smaller area needs a smaller alignment to stay small */
+        if (mda_bytes < 1024 * 1024) {
+            arg_add(&a, "--dataalignment");
+            arg_add(&a, "64k");
+        }
     }
     arg_addv(&a, NULL, devices);
     if (a.failed) {

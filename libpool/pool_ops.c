@@ -31,9 +31,10 @@
 
 #define MIB (1024ull * 1024)
 
-/* lvm puts the first extent 1 MiB into the PV by default; the estimate of
- * usable space below allows for that. */
-#define PV_OVERHEAD MIB
+/* lvm puts the first extent after the label and the metadata area,
+ * aligned to 1 MiB: the estimate of usable space below allows the area
+ * plus 1 MiB. */
+#define PV_OVERHEAD(mda) ((mda) + MIB)
 
 POOL_DEFINE_AUTOPTR_CLEANUP_FUNC(poolLvm, pool_lvm_free)
 
@@ -162,6 +163,19 @@ static int validate_create_options(const poolManager *mgr, const poolCreateOptio
     if (out->lease_slots > POOL_MAX_LEASE_SLOTS) {
         pool_error(POOL_ERR_INVALID_ARG, "lease slots %u out of range 1..%u", out->lease_slots,
                    POOL_MAX_LEASE_SLOTS);
+        return -1;
+    }
+    /* Default: room for a volume in every lease slot (docs/design.md,
+     * "Metadata area"). A smaller area is the operator's choice: volume
+     * create then refuses once it is full, whatever slots are left. */
+    if (!out->mda_size)
+        out->mda_size = pool_layout_mda_bytes(out->host_ids, out->lease_slots);
+    if (out->mda_size < POOL_MDA_MIN_BYTES || out->mda_size > POOL_MDA_MAX_BYTES) {
+        pool_error(POOL_ERR_INVALID_ARG,
+                   "metadata size %" PRIu64 " out of range 64K..1G (default for %u lease slots "
+                   "and %u host ids: %" PRIu64 ")",
+                   out->mda_size, out->lease_slots, out->host_ids,
+                   pool_layout_mda_bytes(out->host_ids, out->lease_slots));
         return -1;
     }
     return 0;
@@ -308,13 +322,13 @@ poolPoolDef *pool_manager_pool_create(poolManager *mgr, const char *name, char *
         uint64_t size;
         if (check_device(devices[i], opts.force, &size) < 0)
             return NULL;
-        if (size < PV_OVERHEAD + opts.extent_size) {
+        if (size < PV_OVERHEAD(opts.mda_size) + opts.extent_size) {
             char b[32];
             pool_error(POOL_ERR_DEVICE, "device %s is too small (%s) to hold even one extent",
                        devices[i], pool_format_size(size, b, sizeof(b)));
             return NULL;
         }
-        usable += (size - PV_OVERHEAD) / opts.extent_size;
+        usable += (size - PV_OVERHEAD(opts.mda_size)) / opts.extent_size;
     }
     uint64_t need =
         pool_layout_extents_for(pool_layout_ids_bytes(opts.host_ids), opts.extent_size) +
@@ -364,7 +378,8 @@ poolPoolDef *pool_manager_pool_create(poolManager *mgr, const char *name, char *
     }
     pool_error_reset();
 
-    log_pool(POOL_LOG_INFO, name, "creating on %zu device(s), uuid %s", ndev, defp->uuid);
+    log_pool(POOL_LOG_INFO, name, "creating on %zu device(s), uuid %s, metadata area %" PRIu64,
+             ndev, defp->uuid, opts.mda_size);
     if (pool_store_journal_set(mgr->pools_dir, name, "create") < 0) {
         pool_manager_drop_entry(mgr, e);
         return NULL;
@@ -372,7 +387,7 @@ poolPoolDef *pool_manager_pool_create(poolManager *mgr, const char *name, char *
     if (pool_store_save(mgr->pools_dir, defp) < 0)
         goto rollback;
     pool_testhook("pool-create:after-record");
-    if (pool_lvm_pvcreate(e->lvm, devices, opts.force) < 0)
+    if (pool_lvm_pvcreate_mda(e->lvm, devices, opts.force, opts.mda_size) < 0)
         goto rollback;
     pool_testhook("pool-create:after-pvcreate");
     if (pool_lvm_vgcreate(e->lvm, name, devices, opts.extent_size, tags) < 0)
@@ -751,6 +766,8 @@ poolPoolDef *pool_manager_pool_info(poolManager *mgr, const char *name)
     def->available = snap.vg->free;
     def->allocation = snap.vg->size - snap.vg->free;
     def->seqno = snap.vg->seqno;
+    def->metadata_size = snap.vg->mda_size;
+    def->metadata_free = snap.vg->mda_free;
     /* the store is the VG's (any host may have changed it) */
     free(def->store_url);
     def->store_url = NULL;

@@ -61,6 +61,9 @@ static const poolOpArg pool_create_args[] = {
      "number of host ids in the lockspace, 1..2000 (default 2000)"},
     {POOL_ARG_OPTION, "lease-slots", "lease-slots", POOL_CHECK_UINT,
      "number of 1 MiB volume lease slots (default 2000)"},
+    {POOL_ARG_OPTION, "metadata-size", "metadata-size", POOL_CHECK_SIZE,
+     "LVM metadata area of each PV, 64K..1G (default: room for a volume in every lease slot, "
+     "3M for 2000 slots)"},
     {POOL_ARG_OPTION, "locking", "locking", POOL_CHECK_NONE,
      "sanlock (several hosts; the default unless poold.conf says otherwise) or none (one host)"},
     {POOL_ARG_OPTION, "io-timeout", "io-timeout", POOL_CHECK_UINT,

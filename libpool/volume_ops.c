@@ -91,6 +91,24 @@ static int check_space(poolEntry *e, const poolSnapshot *snap, uint64_t extents)
     return 0;
 }
 
+/* Refuse a create before lvm would ("exceeds maximum metadata size"), and
+ * early enough that the reserve stays free: delete, resize, export and host
+ * join must still work on a full pool (docs/design.md, "Metadata area"). */
+static int check_metadata_room(poolEntry *e, const poolSnapshot *snap)
+{
+    if (pool_layout_mda_fits_volume(snap->vg))
+        return 0;
+    char area[32], left[32];
+    pool_error(POOL_ERR_NO_SPACE,
+               "pool %s's LVM metadata area is full: %s of its %s area left, a volume needs "
+               "about %u bytes and %u KiB stay reserved for delete, resize and export; delete "
+               "volumes, or move them to a pool created with a larger --metadata-size",
+               e->def->name, pool_format_size(snap->vg->mda_free, left, sizeof(left)),
+               pool_format_size(snap->vg->mda_size, area, sizeof(area)), POOL_MDA_VOLUME_BYTES,
+               POOL_MDA_RESERVE_BYTES / 1024);
+    return -1;
+}
+
 static poolVolDef *vol_info_fresh(poolEntry *e, const char *name)
 {
     poolSnapshot snap;
@@ -166,7 +184,7 @@ static poolVolDef *vol_create_locked(poolManager *mgr, poolEntry *e, const char 
         pool_error(POOL_ERR_EXISTS, "volume '%s' already exists in pool %s", name, pool);
         goto fail;
     }
-    if (check_space(e, &snap, extents) < 0)
+    if (check_space(e, &snap, extents) < 0 || check_metadata_room(e, &snap) < 0)
         goto fail;
     if ((slot = pool_layout_alloc_slot(snap.lvs, snap.nlvs, e->def->lease_slots)) < 0 ||
         (lun = pool_layout_alloc_lun(snap.lvs, snap.nlvs)) < 0)
@@ -349,12 +367,23 @@ static int vol_delete_locked(poolManager *mgr, poolEntry *e, const char *name)
     POOL_AUTOFREE(char *) old = NULL;
     const char *op = lv ? pool_lvm_tag_get(lv->tags, "pd_op") : NULL;
     bool marked = op && strcmp(op, "delete") == 0;
-    if (op && !marked)
+    /* A metadata area too full for even the intent tag (a pool filled by
+     * lvm directly, or before creates kept a reserve): remove the LV in
+     * one lvremove without the tag. Still crash-safe: lvremove is one
+     * commit, and before it the volume is whole, a delete that never
+     * happened. */
+    bool no_room = r == 0 && snap.vg->mda_size && snap.vg->mda_free < POOL_MDA_DELETE_BYTES;
+    if (no_room && !marked)
+        log_vol(POOL_LOG_WARN, pool, name,
+                "metadata area nearly full (%" PRIu64 " bytes free): deleting without the "
+                "intent tag",
+                snap.vg->mda_free);
+    if (op && !marked && !no_room)
         old = pool_layout_tag("pd_op", "%s", op);
     pool_snapshot_clear(&snap);
-    if (r == 0 && op && !marked && !old)
+    if (r == 0 && op && !marked && !no_room && !old)
         r = -1;
-    if (r == 0 && !marked) {
+    if (r == 0 && !marked && !no_room) {
         POOL_AUTOFREE(char *) tag = pool_layout_tag("pd_op", "delete");
         char *tags[] = {tag, NULL};
         char *del[] = {old, NULL};

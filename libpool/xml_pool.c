@@ -12,7 +12,8 @@
  *     <locking type="sanlock" io-timeout="10"/>    (optional: absent = none)
  *     <host-id>3</host-id>                         (optional: this host's id)
  *     <metadata-store url="nfs://srv/exp/vms" timeout-ms="5000"/>  (optional)
- *     <status>...</status>                         (optional, output only)
+ *     <status>...</status>                         (optional, output only; its
+ *       <metadata-size>/<metadata-free>, the VG's LVM metadata area, optional)
  *   </pool>
  *
  * Why strict: the pool document is what an operator hands to `poolctl pool
@@ -263,13 +264,18 @@ enum {
     ST_AVAILABLE,
     ST_VOLUMES,
     ST_SEQNO,
+    ST_MDA_SIZE,
+    ST_MDA_FREE,
     ST_LAST,
 };
 
 static int parse_status(xmlNodePtr node, poolPoolDef *def)
 {
-    static const char *const names[ST_LAST] = {"capacity", "allocation", "available", "volumes",
-                                               "seqno"};
+    static const char *const names[ST_LAST] = {"capacity",     "allocation", "available",
+                                               "volumes",      "seqno",      "metadata-size",
+                                               "metadata-free"};
+    /* the metadata area: optional, as older poold replies lack it */
+    static const bool required[ST_LAST] = {true, true, true, true, true, false, false};
     bool seen[ST_LAST] = {false};
     bool seen_ids = false;
     bool seen_leases = false;
@@ -311,11 +317,19 @@ static int parse_status(xmlNodePtr node, poolPoolDef *def)
             if (pool_xml_get_u64(cur, 0, UINT64_MAX, &def->seqno) < 0)
                 return -1;
             break;
+        case ST_MDA_SIZE:
+            if (pool_xml_get_size(cur, 0, POOL_BYTES_MAX, &def->metadata_size) < 0)
+                return -1;
+            break;
+        case ST_MDA_FREE:
+            if (pool_xml_get_size(cur, 0, POOL_BYTES_MAX, &def->metadata_free) < 0)
+                return -1;
+            break;
         }
     }
     if (err < 0)
         return -1;
-    if (pool_xml_check_required(names, NULL, seen, ST_LAST, "pool <status>") < 0)
+    if (pool_xml_check_required(names, required, seen, ST_LAST, "pool <status>") < 0)
         return -1;
     def->has_status = true;
     return 0;
@@ -600,6 +614,9 @@ static int format_status(xmlNodePtr root, const poolPoolDef *def)
         !pool_xml_new_size_child(st, "available", def->available) ||
         !pool_xml_new_u64_child(st, "volumes", def->volume_count) ||
         !pool_xml_new_u64_child(st, "seqno", def->seqno))
+        return -1;
+    if (def->metadata_size && (!pool_xml_new_size_child(st, "metadata-size", def->metadata_size) ||
+                               !pool_xml_new_size_child(st, "metadata-free", def->metadata_free)))
         return -1;
     if (format_lv(st, "ids", def->ids_segments, def->nids_segments) < 0 ||
         format_lv(st, "leases", def->leases_segments, def->nleases_segments) < 0)

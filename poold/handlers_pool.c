@@ -48,6 +48,7 @@ static int pool_create(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
         poold_param_uint(req, "host-ids", POOL_MAX_HOST_IDS, &opts.host_ids) < 0 ||
         poold_param_uint(req, "lease-slots", POOL_MAX_LEASE_SLOTS, &opts.lease_slots) < 0 ||
         poold_param_uint(req, "io-timeout", POOL_IO_TIMEOUT_MAX, &opts.io_timeout) < 0 ||
+        poold_param_size(req, "metadata-size", false, &opts.mda_size) < 0 ||
         poold_param_uint(req, "host-id", POOL_MAX_HOST_IDS, &host_id) < 0 ||
         pool_request_get_bool(req, "force", false, &opts.force) < 0)
         return -1;

@@ -52,7 +52,9 @@ typedef struct {
     uint64_t seqno;
     uint64_t pv_count;
     uint64_t lv_count;
-    char **tags; /* NULL-terminated, never NULL */
+    char **tags;       /* NULL-terminated, never NULL */
+    uint64_t mda_size; /* bytes of the smallest metadata area; 0 = not reported */
+    uint64_t mda_free; /* bytes the metadata text may still grow by (vg_mda_free) */
 } poolLvmVG;
 
 typedef struct {
@@ -73,7 +75,7 @@ typedef struct {
     "lv_name,lv_uuid,lv_size,lv_tags,seg_start_pe,seg_size_pe,seg_pe_ranges,segtype"
 #define POOL_LVM_VGS_FIELDS                                                                        \
     "vg_name,vg_uuid,vg_size,vg_free,vg_extent_size,vg_extent_count,vg_free_count,vg_seqno,"       \
-    "pv_count,lv_count,vg_tags"
+    "pv_count,lv_count,vg_tags,vg_mda_size,vg_mda_free"
 #define POOL_LVM_PVS_FIELDS "pv_name,pv_uuid,vg_name,pv_size,pe_start,pv_pe_count,pv_pe_alloc_count"
 
 int pool_lvm_report_parse_lvs(const char *json, poolLvmLV **out, size_t *n);
@@ -115,6 +117,10 @@ char *pool_lvm_config_string(char *const *devices, char *const *extra, bool acti
 
 /* pvcreate refuses devices with existing signatures unless force. */
 int pool_lvm_pvcreate(poolLvm *lvm, char *const *devices, bool force);
+/* The same with a metadata area of at least mda_bytes (0 = lvm's default).
+ * lvm grows the area up to the first extent, which it aligns to 1 MiB; an
+ * area under 1 MiB gets a 64 KiB alignment instead so it stays small. */
+int pool_lvm_pvcreate_mda(poolLvm *lvm, char *const *devices, bool force, uint64_t mda_bytes);
 int pool_lvm_pvremove(poolLvm *lvm, char *const *devices);
 int pool_lvm_vgcreate(poolLvm *lvm, const char *vg, char *const *devices, uint64_t extent_size,
                       char *const *tags);

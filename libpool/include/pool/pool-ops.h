@@ -53,6 +53,9 @@ typedef struct {
     bool force;           /* overwrite devices that hold data */
     int locking;          /* POOL_LOCKING_*; -1 = the config's default_locking */
     unsigned io_timeout;  /* sanlock pools: seconds, 0 = POOL_IO_TIMEOUT_DEFAULT */
+    /* each PV's LVM metadata area in bytes; 0 = room for a volume in every
+     * lease slot (pool_layout_mda_bytes, docs/design.md "Metadata area") */
+    uint64_t mda_size;
 } poolCreateOptions;
 
 /* cfg is copied where needed; it must outlive the manager. Loads the pool

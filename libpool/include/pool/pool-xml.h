@@ -59,6 +59,10 @@ typedef struct {
     uint64_t available;
     unsigned volume_count;
     uint64_t seqno;
+    /* the VG's LVM metadata area (optional: 0 = not known): its size and
+     * how much the metadata may still grow */
+    uint64_t metadata_size;
+    uint64_t metadata_free;
     size_t nids_segments; /* the `ids` LV's map */
     poolSegment *ids_segments;
     size_t nleases_segments; /* the `leases` LV's map */
