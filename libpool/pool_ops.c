@@ -178,6 +178,16 @@ static int validate_create_options(const poolManager *mgr, const poolCreateOptio
                    pool_layout_mda_bytes(out->host_ids, out->lease_slots));
         return -1;
     }
+    /* an area under 1 MiB is made with a 64 KiB data alignment
+     * (pool_lvm_pvcreate_mda), which puts the extents, and so the ids and
+     * leases LVs, off sanlock's 1 MiB lease alignment */
+    if (out->locking == POOL_LOCKING_SANLOCK && out->mda_size < 1024 * 1024) {
+        pool_error(POOL_ERR_INVALID_ARG,
+                   "metadata size %" PRIu64 " is below 1M, which pools with sanlock locking "
+                   "cannot use (their leases need 1 MiB alignment)",
+                   out->mda_size);
+        return -1;
+    }
     return 0;
 }
 
