@@ -576,6 +576,15 @@ static int target_deadline(poolExport *ex, exportTarget *t)
     return t->deadline ? 0 : -1;
 }
 
+/* A target that was never added: the checker stops watching its lockspace
+ * unless the pool's current target uses it. */
+static void target_drop(poolExport *ex, exportTarget *t)
+{
+    if (t->lockspace && t->pool && !find_target(ex, t->pool))
+        poold_lease_checker_remove(ex->checker, t->lockspace);
+    target_clear(t);
+}
+
 int poold_export_pool_add(poolExport *ex, poolManager *mgr, const char *pool)
 {
     char iqn[256];
@@ -585,17 +594,17 @@ int poold_export_pool_add(poolExport *ex, poolManager *mgr, const char *pool)
     exportTarget t = {0};
     if (!(t.pool = pool_strdup(pool)) || !(t.def = record_load(ex, pool)) ||
         pool_manager_vol_unexported(mgr, pool, &t.unexported) < 0 || target_deadline(ex, &t) < 0) {
-        target_clear(&t);
+        target_drop(ex, &t);
         return -1;
     }
     if (tgt_target_add(ex->inv, iqn, 1) < 0 && pool_error_last_code() != POOL_ERR_EXISTS) {
-        target_clear(&t);
+        target_drop(ex, &t);
         return -1;
     }
     if (apply_auth(ex, t.def) < 0) {
         pool_error_prefix("access control of %s", iqn);
         tgt_target_remove(ex->inv, iqn);
-        target_clear(&t);
+        target_drop(ex, &t);
         return -1;
     }
     exportTarget *old = find_target(ex, pool);
@@ -604,7 +613,7 @@ int poold_export_pool_add(poolExport *ex, poolManager *mgr, const char *pool)
         *old = t;
     } else if (pool_realloc_n(&ex->targets, ex->ntargets + 1, sizeof(*ex->targets)) < 0) {
         tgt_target_remove(ex->inv, iqn);
-        target_clear(&t);
+        target_drop(ex, &t);
         return -1;
     } else {
         ex->targets[ex->ntargets++] = t;
