@@ -92,13 +92,16 @@ sys.exit(0 if s.get(1) == 'live' and s.get(2) == 'live' else 1)" 2>/dev/null
 }
 # start the writer on host 1's LUN with TAG; wait until 50 writes were taken
 start_writer() { # TAG
-    "$WRITER" "$URL1" write 60 5 "$1" >"$T_DIR/$1.out" 2>"$T_DIR/$1.err" &
+    STOPFILE="$T_DIR/$1.stop"
+    "$WRITER" "$URL1" write 60 5 "$1" "$STOPFILE" >"$T_DIR/$1.out" 2>"$T_DIR/$1.err" &
     WPID=$!
     t_bg_track "$WPID"
     t_poll 20 bash -c '[ "$(grep -c " ok$" "$1")" -ge 50 ]' _ "$T_DIR/$1.out"
 }
+# stop it between two writes (a write killed in flight may land unreported)
 stop_writer() {
-    kill -TERM "$WPID" 2>/dev/null
+    touch "$STOPFILE"
+    t_wait_gone "$WPID" 10 || kill -KILL "$WPID" 2>/dev/null
     wait "$WPID" 2>/dev/null
 }
 # analyse TAG's writes: every write taken completed before LIMIT (s), and

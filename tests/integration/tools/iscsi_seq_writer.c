@@ -3,8 +3,9 @@
  * embedded target, and a read-back of what landed (libiscsi, synchronous
  * API). Used by lease-fence.sh.
  *
- *   iscsi_seq_writer iscsi://HOST:PORT/IQN/LUN write SECONDS INTERVAL_MS TAG
- *       For SECONDS, every INTERVAL_MS: WRITE(16) of one block at LBA
+ *   iscsi_seq_writer iscsi://HOST:PORT/IQN/LUN write SECONDS INTERVAL_MS TAG [STOPFILE]
+ *       For SECONDS, or until STOPFILE exists (checked between writes, so
+ *       the last write is always printed), every INTERVAL_MS: WRITE(16) of one block at LBA
  *       seq % 256 holding "poold-seq TAG SEQ" (seq from 1). One line per
  *       write, printed when it completed:
  *         "<CLOCK_BOOTTIME s.us> <seq> ok" or "... sense K/AA/QQ" or
@@ -25,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
 
@@ -59,13 +61,13 @@ static void result(double t, uint64_t seq, const struct scsi_task *task)
 }
 
 static int do_write(struct iscsi_context *ctx, int lun, uint32_t bs, double seconds, int interval,
-                    const char *tag)
+                    const char *tag, const char *stopfile)
 {
     unsigned char *buf = calloc(1, bs);
     if (!buf)
         return 1;
     double end = now_mono() + seconds;
-    for (uint64_t seq = 1; now_mono() < end; seq++) {
+    for (uint64_t seq = 1; now_mono() < end && !(stopfile && access(stopfile, F_OK) == 0); seq++) {
         memset(buf, 0, bs);
         snprintf((char *)buf, bs, "poold-seq %s %" PRIu64 " ", tag, seq);
         struct scsi_task *t =
@@ -112,11 +114,11 @@ static int do_verify(struct iscsi_context *ctx, int lun, uint32_t bs, const char
 
 int main(int argc, char **argv)
 {
-    bool wr = argc == 6 && strcmp(argv[2], "write") == 0;
+    bool wr = (argc == 6 || argc == 7) && strcmp(argv[2], "write") == 0;
     bool ver = argc == 4 && strcmp(argv[2], "verify") == 0;
     if (!wr && !ver) {
         fprintf(stderr,
-                "usage: %s URL write SECONDS INTERVAL_MS TAG\n"
+                "usage: %s URL write SECONDS INTERVAL_MS TAG [STOPFILE]\n"
                 "       %s URL verify TAG\n",
                 argv[0], argv[0]);
         return 1;
@@ -156,7 +158,8 @@ int main(int argc, char **argv)
     }
     uint32_t bs = cap->block_length;
     scsi_free_scsi_task(t);
-    int rc = wr ? do_write(ctx, lun, bs, atof(argv[3]), atoi(argv[4]), argv[5])
+    int rc = wr ? do_write(ctx, lun, bs, atof(argv[3]), atoi(argv[4]), argv[5],
+                           argc == 7 ? argv[6] : NULL)
                 : do_verify(ctx, lun, bs, argv[3]);
     iscsi_logout_sync(ctx);
     iscsi_destroy_url(url);
