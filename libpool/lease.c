@@ -43,6 +43,7 @@
 #include <sanlock_rv.h>
 
 #include "pool-alloc.h"
+#include "pool-byteorder.h"
 #include "pool-error.h"
 #include "pool-lease.h"
 #include "pool-log.h"
@@ -674,6 +675,84 @@ int pool_lockspace_host(const poolLockspace *ls, unsigned host_id, poolLeaseHost
         }
     }
     return 0;
+}
+
+/* sanlock's delta lease leader record (leader.h), little-endian on disk:
+ * the fields read here and their offsets */
+#define DELTA_MAGIC         0x12212010u
+#define LR_MAGIC            0
+#define LR_OWNER_ID         32
+#define LR_OWNER_GENERATION 40
+#define LR_SPACE_NAME       56
+#define LR_TIMESTAMP        152
+#define LR_IO_TIMEOUT       174
+
+int pool_lockspace_renewal(const char *ls_name, poolLeaseHost *out)
+{
+    memset(out, 0, sizeof(*out));
+    /* which host id and disk: one call to the daemon */
+    struct sanlk_lockspace *lss = NULL;
+    int count = 0;
+    int rv = sanlock_get_lockspaces(&lss, &count, 0);
+    if (rv < 0 && rv != -ENOSPC) {
+        free(lss);
+        return report_sanlock(rv, "list lockspaces");
+    }
+    struct sanlk_lockspace sl = {0};
+    for (int i = 0; i < count; i++)
+        if (strncmp(lss[i].name, ls_name, SANLK_NAME_LEN) == 0)
+            sl = lss[i];
+    free(lss);
+    if (sl.host_id == 0 || (sl.flags & (SANLK_LSF_ADD | SANLK_LSF_REM))) {
+        pool_error(POOL_ERR_NO_POOL, "lockspace %s: this host has not joined it", ls_name);
+        return -1;
+    }
+    sl.host_id_disk.path[sizeof(sl.host_id_disk.path) - 1] = '\0';
+    /* then the delta lease itself, as the other hosts read it */
+    unsigned ssz;
+    if (detect_sector_size(sl.host_id_disk.path, &ssz) < 0)
+        return -1;
+    int fd = open(sl.host_id_disk.path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+    if (fd < 0) {
+        pool_error_errno(errno, "cannot open lease device %s", sl.host_id_disk.path);
+        return -1;
+    }
+    void *buf = NULL;
+    int e = posix_memalign(&buf, 4096, ssz);
+    if (e != 0) {
+        close(fd);
+        return pool_error_oom();
+    }
+    off_t at = (off_t)(sl.host_id_disk.offset + (sl.host_id - 1) * (uint64_t)ssz);
+    ssize_t n = pread(fd, buf, ssz, at);
+    e = errno;
+    close(fd);
+    const uint8_t *lr = buf;
+    int r = -1;
+    if (n != (ssize_t)ssz)
+        pool_error_errno(n < 0 ? e : EIO, "cannot read the delta lease of host %u in %s",
+                         (unsigned)sl.host_id, ls_name);
+    else if (pool_get_le32(lr + LR_MAGIC) != DELTA_MAGIC ||
+             pool_get_le64(lr + LR_OWNER_ID) != sl.host_id ||
+             strncmp((const char *)lr + LR_SPACE_NAME, ls_name, SANLK_NAME_LEN) != 0)
+        pool_error(POOL_ERR_DEVICE, "lockspace %s: the delta lease of host %u is not ours", ls_name,
+                   (unsigned)sl.host_id);
+    else
+        r = 0;
+    if (r == 0) {
+        out->host_id = (unsigned)sl.host_id;
+        out->generation = pool_get_le64(lr + LR_OWNER_GENERATION);
+        out->timestamp = pool_get_le64(lr + LR_TIMESTAMP);
+        out->io_timeout = pool_get_le16(lr + LR_IO_TIMEOUT);
+        out->state = POOL_LEASE_HOST_LIVE;
+        if (out->timestamp == 0) {
+            pool_error(POOL_ERR_BUSY, "lockspace %s: host %u has not renewed yet", ls_name,
+                       out->host_id);
+            r = -1;
+        }
+    }
+    free(buf);
+    return r;
 }
 
 /* ---- resource leases --------------------------------------------------- */

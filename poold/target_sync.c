@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lease_check.h"
 #include "target_sync.h"
 #include "pool-alloc.h"
 #include "pool-error.h"
@@ -55,10 +56,15 @@ typedef struct {
     char *pool;
     poolTargetDef *def;
     char **unexported; /* volume names, NULL-terminated */
+    /* sanlock pools: when its rw LUNs stop taking writes unless the lease
+     * checker sees this host renewing (lease_check.c); NULL otherwise */
+    scsiDeadline *deadline;
+    char *lockspace; /* watched by the checker under this name, or NULL */
 } exportTarget;
 
 struct poolExport {
     poolManager *mgr; /* for lease checks (not owned) */
+    poolLeaseChecker *checker;
     tgtInventory *inv;
     char *state_dir;
     char **portal_addrs; /* as configured; portal group tag = index + 1 */
@@ -162,6 +168,8 @@ int poold_export_vol_add(poolExport *ex, const poolVolDef *vol)
     }
     scsiLuConfig c = {0};
     lu_identity(vol, &c);
+    exportTarget *t = find_target(ex, vol->pool);
+    c.deadline = t ? t->deadline : NULL; /* the LU takes its own reference */
     snprintf(c.vendor, sizeof(c.vendor), "POOLD");
     snprintf(c.product, sizeof(c.product), "poold volume");
     snprintf(c.revision, sizeof(c.revision), "0001");
@@ -297,6 +305,9 @@ int poold_export_vol_access(poolExport *ex, const poolVolDef *vol)
      * take the device for read-only) */
     bool was = !scsi_lu_write_protected(lu) && !scsi_lu_fenced(lu);
     scsi_lu_set_write_protect(lu, vol->export_mode == POOL_VOL_MODE_RO);
+    /* rw writes depend on the lease, so on the time this host's lease is
+     * known valid (lease_check.c): before the fence may open */
+    scsi_lu_set_deadline_on(lu, vol->export_mode == POOL_VOL_MODE_RW);
     lu_fence(lu, vol, writable ? SCSI_FENCE_OFF : SCSI_FENCE_SOFT);
     tgt_lun_put(lu);
     if (was != writable)
@@ -442,6 +453,8 @@ static exportTarget *find_target(poolExport *ex, const char *pool)
 
 static void target_clear(exportTarget *t)
 {
+    scsi_deadline_unref(t->deadline);
+    free(t->lockspace);
     free(t->pool);
     pool_target_def_free(t->def);
     pool_strv_free(t->unexported);
@@ -578,6 +591,40 @@ static bool strv_has(char *const *v, const char *s)
     return false;
 }
 
+/* A sanlock pool's LUN deadline, moved on by the lease checker. If its
+ * lockspace cannot be named, the deadline is never moved: its rw LUNs
+ * refuse writes (logged), as they would without a lease. */
+static int target_deadline(poolExport *ex, exportTarget *t)
+{
+    int locking = POOL_LOCKING_NONE;
+    unsigned host_id = 0;
+    if (!ex->mgr || !ex->checker ||
+        pool_manager_pool_locking(ex->mgr, t->pool, &locking, &host_id) < 0 ||
+        locking != POOL_LOCKING_SANLOCK) {
+        pool_error_reset();
+        return 0;
+    }
+    t->lockspace = pool_manager_pool_lockspace(ex->mgr, t->pool);
+    if (!t->lockspace) {
+        log_pool(POOL_LOG_ERROR, t->pool, "no lockspace to watch (%s): its rw LUNs refuse writes",
+                 pool_error_last_message());
+        pool_error_reset();
+        t->deadline = scsi_deadline_new();
+    } else {
+        t->deadline = poold_lease_checker_add(ex->checker, t->lockspace);
+    }
+    return t->deadline ? 0 : -1;
+}
+
+/* A target that was never added: the checker stops watching its lockspace
+ * unless the pool's current target uses it. */
+static void target_drop(poolExport *ex, exportTarget *t)
+{
+    if (t->lockspace && t->pool && !find_target(ex, t->pool))
+        poold_lease_checker_remove(ex->checker, t->lockspace);
+    target_clear(t);
+}
+
 int poold_export_pool_add(poolExport *ex, poolManager *mgr, const char *pool)
 {
     char iqn[256];
@@ -586,18 +633,18 @@ int poold_export_pool_add(poolExport *ex, poolManager *mgr, const char *pool)
      * the pool's ACL and CHAP are in force */
     exportTarget t = {0};
     if (!(t.pool = pool_strdup(pool)) || !(t.def = record_load(ex, pool)) ||
-        pool_manager_vol_unexported(mgr, pool, &t.unexported) < 0) {
-        target_clear(&t);
+        pool_manager_vol_unexported(mgr, pool, &t.unexported) < 0 || target_deadline(ex, &t) < 0) {
+        target_drop(ex, &t);
         return -1;
     }
     if (tgt_target_add(ex->inv, iqn, 1) < 0 && pool_error_last_code() != POOL_ERR_EXISTS) {
-        target_clear(&t);
+        target_drop(ex, &t);
         return -1;
     }
     if (apply_auth(ex, t.def) < 0) {
         pool_error_prefix("access control of %s", iqn);
         tgt_target_remove(ex->inv, iqn);
-        target_clear(&t);
+        target_drop(ex, &t);
         return -1;
     }
     exportTarget *old = find_target(ex, pool);
@@ -606,7 +653,7 @@ int poold_export_pool_add(poolExport *ex, poolManager *mgr, const char *pool)
         *old = t;
     } else if (pool_realloc_n(&ex->targets, ex->ntargets + 1, sizeof(*ex->targets)) < 0) {
         tgt_target_remove(ex->inv, iqn);
-        target_clear(&t);
+        target_drop(ex, &t);
         return -1;
     } else {
         ex->targets[ex->ntargets++] = t;
@@ -776,6 +823,8 @@ void poold_export_pool_remove(poolExport *ex, const char *pool)
     }
     exportTarget *t = find_target(ex, pool);
     if (t) {
+        if (t->lockspace)
+            poold_lease_checker_remove(ex->checker, t->lockspace);
         target_clear(t);
         *t = ex->targets[--ex->ntargets];
     }
@@ -789,9 +838,12 @@ poolExport *poold_export_start(const poolConfig *cfg, poolManager *mgr)
     poolExport *ex = pool_calloc(1, sizeof(*ex));
     if (ex)
         ex->mgr = mgr;
-    if (!ex || !(ex->inv = tgt_inventory_new()) || !(ex->state_dir = pool_strdup(cfg->state_dir))) {
-        if (ex)
+    if (!ex || !(ex->inv = tgt_inventory_new()) || !(ex->state_dir = pool_strdup(cfg->state_dir)) ||
+        !(ex->checker = poold_lease_checker_start())) {
+        if (ex) {
             tgt_inventory_free(ex->inv);
+            free(ex->state_dir);
+        }
         free(ex);
         return NULL;
     }
@@ -852,6 +904,7 @@ void poold_export_stop(poolExport *ex, int grace_ms)
     for (size_t i = 0; i < ex->n; i++)
         entry_clear(&ex->entries[i]);
     free(ex->entries);
+    poold_lease_checker_stop(ex->checker);
     for (size_t i = 0; i < ex->ntargets; i++)
         target_clear(&ex->targets[i]);
     free(ex->targets);

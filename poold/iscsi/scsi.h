@@ -104,6 +104,10 @@ typedef struct {
     bool (*fence_check)(void *fence_ctx);
     void *fence_ctx;
     void (*fence_release)(void *fence_ctx); /* when the LU is freed (may be NULL) */
+    /* optional: the time after which this LU refuses writes whatever its
+     * fence says, once scsi_lu_set_deadline_on turned it on (the LU takes
+     * its own reference). Shared by every LU of a sanlock pool. */
+    struct scsiDeadline *deadline;
     /* added by the SCSI layer: true if ops->unmap makes the blocks read back
      * as zeros (LBPRZ=1; WRITE SAME with UNMAP and a zero block may then
      * deallocate instead of writing). false = unknown, never assumed. */
@@ -174,6 +178,34 @@ typedef enum { SCSI_FENCE_OFF, SCSI_FENCE_SOFT, SCSI_FENCE_HARD } scsiFence;
 bool scsi_lu_set_fence(scsiLu *lu, scsiFence fence);
 bool scsi_lu_fenced(const scsiLu *lu);
 #define SCSI_FENCE_CHECK_MS 200
+
+/* Fencing by time (docs/design.md section 7, "The deadline"): a write
+ * whose execution starts at or after the deadline's time is refused like a
+ * fenced one (DATA PROTECT, 27/00), with no lock and no call out: one
+ * clock read and two atomic loads. Whoever learns that this host's lease
+ * stays valid longer (poold's lease checker thread) moves the time on;
+ * when it stops learning that (sanlock stalled, the host froze), the time
+ * simply passes and the LU fences itself.
+ *
+ * The clock is CLOCK_BOOTTIME, in ms: it advances while processes are
+ * stopped (SIGSTOP, a frozen host) as CLOCK_MONOTONIC does, and also while
+ * the host is suspended, when CLOCK_MONOTONIC stands still although the
+ * other hosts' clocks, which decide when they may take our leases, run
+ * on. A deadline therefore expires across a suspend too. sanlock's renewal
+ * times are CLOCK_MONOTONIC: the checker converts them (lease_check.c).
+ * CLOCK_BOOTTIME has no _COARSE variant; through the vDSO it costs about
+ * what CLOCK_MONOTONIC does, tens of ns per write. */
+typedef struct scsiDeadline scsiDeadline;
+scsiDeadline *scsi_deadline_new(void); /* time 0: already passed */
+scsiDeadline *scsi_deadline_ref(scsiDeadline *d);
+void scsi_deadline_unref(scsiDeadline *d);
+void scsi_deadline_set(scsiDeadline *d, int64_t until_ms);
+int64_t scsi_deadline_get(const scsiDeadline *d);
+int64_t scsi_deadline_now_ms(void); /* CLOCK_BOOTTIME */
+/* Does the LU's cfg.deadline apply to it (off at creation)? */
+void scsi_lu_set_deadline_on(scsiLu *lu, bool on);
+/* Would a write starting now be refused by the deadline? */
+bool scsi_lu_deadline_passed(const scsiLu *lu);
 #define SCSI_FENCE_DRAIN_MS 10000
 /* A new I_T nexus logged in: POWER ON, RESET, OR BUS DEVICE RESET (29/00). */
 void scsi_lu_nexus_add(scsiLu *lu, const scsiNexus *nexus);

@@ -79,6 +79,7 @@ scsiLu *scsi_lu_new(const scsiLuConfig *cfg)
     pthread_mutex_init(&lu->lock, NULL);
     pthread_mutex_init(&lu->caw_lock, NULL);
     pthread_mutex_init(&lu->fence_lock, NULL);
+    scsi_deadline_ref(lu->cfg.deadline);
     pr_load(lu);
     return lu;
 }
@@ -106,6 +107,7 @@ void scsi_lu_unref(scsiLu *lu)
     pthread_mutex_destroy(&lu->fence_lock);
     if (lu->cfg.fence_release)
         lu->cfg.fence_release(lu->cfg.fence_ctx);
+    scsi_deadline_unref(lu->cfg.deadline);
     if (lu->cfg.release)
         lu->cfg.release(lu->cfg.ctx);
     free(lu);

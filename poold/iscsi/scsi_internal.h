@@ -138,6 +138,7 @@ struct scsiLu {
     int writes;                 /* writes executing past the fence; atomic */
     pthread_mutex_t fence_lock; /* serialises fence checks and fence changes */
     uint64_t fence_checked_ms;  /* [fence_lock] last cfg.fence_check */
+    bool deadline_on;           /* cfg.deadline applies; atomic */
     uint32_t max_xfer;          /* blocks */
     bool thin;                  /* cfg.ops->unmap != NULL */
 

@@ -1,8 +1,9 @@
 /*
  * scsi_lu_state.c: an LU's run-time state that poold and the transport
  * change while commands run: capacity (read lock-free by the I/O paths),
- * write protection, and the write fence that keeps writes out while this
- * host does not hold the volume's lease.
+ * write protection, the write fence that keeps writes out while this
+ * host does not hold the volume's lease, and the deadline after which the
+ * LU fences itself (scsi.h).
  *
  * It sits below the command sets (SBC reads capacity and asks whether the
  * fence holds) and the dispatcher (which counts writes past the fence);
@@ -11,6 +12,7 @@
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
+#include <stdlib.h>
 #include <time.h>
 
 #include "pool-util.h"
@@ -97,4 +99,59 @@ bool scsi_lu_fence_holds(scsiLu *lu)
     }
     pthread_mutex_unlock(&lu->fence_lock);
     return f != SCSI_FENCE_OFF;
+}
+
+struct scsiDeadline {
+    int64_t until_ms; /* CLOCK_BOOTTIME ms; atomic */
+    int refs;         /* atomic */
+};
+
+scsiDeadline *scsi_deadline_new(void)
+{
+    scsiDeadline *d = calloc(1, sizeof(*d));
+    if (d)
+        d->refs = 1;
+    return d;
+}
+
+scsiDeadline *scsi_deadline_ref(scsiDeadline *d)
+{
+    if (d)
+        __atomic_add_fetch(&d->refs, 1, __ATOMIC_RELAXED);
+    return d;
+}
+
+void scsi_deadline_unref(scsiDeadline *d)
+{
+    if (d && __atomic_sub_fetch(&d->refs, 1, __ATOMIC_ACQ_REL) == 0)
+        free(d);
+}
+
+void scsi_deadline_set(scsiDeadline *d, int64_t until_ms)
+{
+    __atomic_store_n(&d->until_ms, until_ms, __ATOMIC_SEQ_CST);
+}
+
+int64_t scsi_deadline_get(const scsiDeadline *d)
+{
+    return __atomic_load_n(&d->until_ms, __ATOMIC_SEQ_CST);
+}
+
+int64_t scsi_deadline_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_BOOTTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void scsi_lu_set_deadline_on(scsiLu *lu, bool on)
+{
+    __atomic_store_n(&lu->deadline_on, on && lu->cfg.deadline, __ATOMIC_SEQ_CST);
+}
+
+bool scsi_lu_deadline_passed(const scsiLu *lu)
+{
+    if (!__atomic_load_n(&lu->deadline_on, __ATOMIC_SEQ_CST))
+        return false;
+    return scsi_deadline_now_ms() >= scsi_deadline_get(lu->cfg.deadline);
 }

@@ -106,8 +106,10 @@ bool sbc_write_protected(scsiLu *lu, scsiCmd *cmd)
     bool swp;
 
     cmd->modifies = true;
+    /* the deadline first: once it passed, no call out (the fence check
+     * asks sanlock, which may be the part that stalled) */
     if (lu->cfg.read_only || __atomic_load_n(&lu->wp, __ATOMIC_ACQUIRE) ||
-        scsi_lu_fence_holds(lu)) {
+        scsi_lu_deadline_passed(lu) || scsi_lu_fence_holds(lu)) {
         scsi_sense(cmd, SK_DATA_PROTECT, ASC_WRITE_PROTECTED, 0x00);
         return true;
     }

@@ -136,8 +136,9 @@ c_host_start() { # c_host_start I [ENV=VAL...]
         t_sanlock_start "$h" || return 1
     fi
     c_write_config "$h" || return 1
+    # own session (setsid), like the sanlock daemons: tests SIGSTOP it
     env SANLOCK_RUN_DIR="$(t_sanlock_dir "$h")" "$@" \
-        "$POOLD_BIN" --foreground --config "$dir/poold.conf" >>"$dir/poold.log" 2>&1 </dev/null &
+        setsid "$POOLD_BIN" --foreground --config "$dir/poold.conf" >>"$dir/poold.log" 2>&1 </dev/null &
     pid=$!
     C_POOLD_PID[$h]=$pid
     local deadline=$((SECONDS + 30))

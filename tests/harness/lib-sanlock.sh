@@ -13,7 +13,10 @@
 #     its log on stderr into the host's dir (-L -1 -S -1: no /var/log file,
 #     no syslog shared with other tests);
 #   - as root (-U 0 -G 0): it must open the test's loop devices and files;
-#   - with -e NAME: the host name written into its delta leases.
+#   - with -e NAME: the host name written into its delta leases;
+#   - in a session of its own (setsid), so that a test may SIGSTOP it: a
+#     stopped process in a process group the kernel finds orphaned gets
+#     SIGHUP + SIGCONT.
 # Daemons are stopped by the pid we started (never by name); the EXIT trap
 # stops any still running before lib.sh detaches the loop devices.
 #
@@ -56,7 +59,7 @@ t_sanlock_start() { # t_sanlock_start HOST
     dir=$(t_sanlock_dir "$h")
     mkdir -p "$dir" || return 1
     SANLOCK_RUN_DIR="$dir" LD_PRELOAD="$SLK_SHIM" \
-        "$SANLOCK_BIN" daemon -D -w 0 -l 0 -h 0 -L -1 -S -1 -U 0 -G 0 -e "$T_NAME-$h-$$" \
+        setsid "$SANLOCK_BIN" daemon -D -w 0 -l 0 -h 0 -L -1 -S -1 -U 0 -G 0 -e "$T_NAME-$h-$$" \
         >>"$dir/daemon.log" 2>&1 </dev/null &
     T_SLK_PID[$h]=$!
     local deadline=$((SECONDS + 15))

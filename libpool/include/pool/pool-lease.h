@@ -149,6 +149,17 @@ int pool_lockspace_joined(const poolLockspace *ls, bool *joined, unsigned *host_
 int pool_lockspace_hosts(const poolLockspace *ls, poolLeaseHost **hosts, size_t *n);
 /* One host; state FREE if it was never seen. */
 int pool_lockspace_host(const poolLockspace *ls, unsigned host_id, poolLeaseHost *out);
+/* This host's own delta lease in the lockspace named ls_name: which host id
+ * this host joined it with (asked of the sanlock daemon), then the lease as
+ * the other hosts see it, read from disk: timestamp is the last renewal
+ * written, in this host's CLOCK_MONOTONIC seconds (sanlock's monotime(),
+ * taken just before the write), generation and io_timeout as written.
+ * One sanlock call and one O_DIRECT sector read, no retries and no waits;
+ * both block while the daemon or the disk do not answer, so call it from a
+ * thread that can be given up on (poold's lease checker). POOL_ERR_NO_POOL
+ * when not joined (or joining, leaving), POOL_ERR_BUSY before the first
+ * renewal, POOL_ERR_DEVICE when the sector is not our delta lease. */
+int pool_lockspace_renewal(const char *ls_name, poolLeaseHost *out);
 
 /* Where one resource lease lives. label names it in error messages
  * ("volume web01-disk", "pool-metadata lease"); NULL means "lease NAME". */
