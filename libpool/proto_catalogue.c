@@ -103,6 +103,8 @@ static const poolOpArg volume_resize_args[] = {
     {POOL_ARG_POSITIONAL, "SIZE", "size", POOL_CHECK_SIZE, "new size (absolute)"},
     {POOL_ARG_FLAG, "allow-shrink", "allow-shrink", POOL_CHECK_NONE,
      "allow a smaller size (destroys data beyond the new end)"},
+    {POOL_ARG_FLAG, "force", "force", POOL_CHECK_NONE,
+     "shrink even while another host holds the volume's lease"},
     ARG_END,
 };
 static const poolOpArg volume_args[] = {ARG_POOL, ARG_VOLUME_NAME, ARG_END};

@@ -267,8 +267,8 @@ static poolVolDef *resize_steps(poolEntry *e, const char *name, uint64_t cur, ui
     return vol_info_after_change(e, name);
 }
 
-static poolVolDef *vol_resize_locked(poolEntry *e, const char *name, uint64_t capacity,
-                                     bool allow_shrink)
+static poolVolDef *vol_resize_locked(poolManager *mgr, poolEntry *e, const char *name,
+                                     uint64_t capacity, bool allow_shrink, bool force)
 {
     const char *pool = e->def->name;
     poolSnapshot snap;
@@ -301,6 +301,20 @@ static poolVolDef *vol_resize_locked(poolEntry *e, const char *name, uint64_t ca
     }
     if (extents > cur && check_space(e, &snap, extents - cur) < 0)
         goto fail;
+    if (extents < cur && !force && e->def->locking == POOL_LOCKING_SANLOCK) {
+        /* Never cut a disk another host's writer (a VM) has open: hold
+         * the volume's lease for the shrink, as a delete does, so nobody
+         * can take it between the check and the lvresize. */
+        POOL_AUTOPTR(poolVolDef) vol = vol_from_snapshot(e, &snap, lv);
+        bool held = false;
+        if (!vol || pool_cluster_hold_volume_shrink(mgr, e, vol, &held) < 0)
+            goto fail;
+        pool_snapshot_clear(&snap);
+        poolVolDef *def = resize_steps(e, name, cur, extents);
+        if (held)
+            pool_cluster_drop_volume(mgr, e, vol);
+        return def;
+    }
     pool_snapshot_clear(&snap);
     return resize_steps(e, name, cur, extents);
 fail:
@@ -309,7 +323,7 @@ fail:
 }
 
 poolVolDef *pool_manager_vol_resize(poolManager *mgr, const char *pool, const char *name,
-                                    uint64_t capacity, bool allow_shrink)
+                                    uint64_t capacity, bool allow_shrink, bool force)
 {
     poolEntry *e = pool_manager_find(mgr, pool);
     if (!e)
@@ -320,7 +334,7 @@ poolVolDef *pool_manager_vol_resize(poolManager *mgr, const char *pool, const ch
     }
     if (pool_cluster_lock(mgr, e) < 0)
         return NULL;
-    poolVolDef *def = vol_resize_locked(e, name, capacity, allow_shrink);
+    poolVolDef *def = vol_resize_locked(mgr, e, name, capacity, allow_shrink, force);
     pool_cluster_unlock(mgr, e);
     return def;
 }
