@@ -108,6 +108,13 @@ static const poolOpArg volume_resize_args[] = {
     ARG_END,
 };
 static const poolOpArg volume_args[] = {ARG_POOL, ARG_VOLUME_NAME, ARG_END};
+static const poolOpArg volume_delete_args[] = {
+    ARG_POOL,
+    ARG_VOLUME_NAME,
+    {POOL_ARG_FLAG, "force", "force", POOL_CHECK_NONE,
+     "end the sessions of this host's target that use the volume's LUN instead of refusing"},
+    ARG_END,
+};
 static const poolOpArg volume_export_args[] = {
     ARG_POOL,
     ARG_VOLUME_NAME,
@@ -208,7 +215,7 @@ const poolOpSpec pool_catalogue[] = {
     {"volume-create", "volume", "create", "create a volume", volume_create_args},
     {"volume-resize", "volume", "resize", "grow (or, with --allow-shrink, shrink) a volume",
      volume_resize_args},
-    {"volume-delete", "volume", "delete", "delete a volume and its data", volume_args},
+    {"volume-delete", "volume", "delete", "delete a volume and its data", volume_delete_args},
     {"volume-list", "volume", "list", "list a pool's volumes", pool_args},
     {"volume-info", "volume", "info", "show a volume, its lease slot and segment map", volume_args},
     {"volume-export", "volume", "export",

@@ -151,6 +151,25 @@ static int snapshot_for_change(poolEntry *e, poolSnapshot *snap)
     return 0;
 }
 
+/* Record the LUN number handed out (VG tag pd_lunlast) before the LV that
+ * carries it exists, so no later create hands it out again soon, even if
+ * this one is rolled back or the volume deleted: an initiator may still
+ * address the number (docs/design.md section 5, "LUN numbers"). A crash
+ * after it only skips a number. */
+static int record_lun(poolEntry *e, const poolSnapshot *snap, int lun)
+{
+    const char *cur = snap->vg ? pool_lvm_tag_get(snap->vg->tags, POOL_TAG_LUN_LAST) : NULL;
+    POOL_AUTOFREE(char *) add = pool_layout_tag(POOL_TAG_LUN_LAST, "%d", lun);
+    POOL_AUTOFREE(char *) del = cur ? pool_layout_tag(POOL_TAG_LUN_LAST, "%s", cur) : NULL;
+    if (!add || (cur && !del))
+        return -1;
+    if (del && strcmp(add, del) == 0)
+        return 0;
+    char *adds[] = {add, NULL};
+    char *dels[] = {del, NULL};
+    return pool_lvm_vg_change_tags(e->lvm, e->def->name, adds, del ? dels : NULL);
+}
+
 static poolVolDef *vol_create_locked(poolManager *mgr, poolEntry *e, const char *name,
                                      uint64_t capacity)
 {
@@ -169,7 +188,7 @@ static poolVolDef *vol_create_locked(poolManager *mgr, poolEntry *e, const char 
     if (check_space(e, &snap, extents) < 0)
         goto fail;
     if ((slot = pool_layout_alloc_slot(snap.lvs, snap.nlvs, e->def->lease_slots)) < 0 ||
-        (lun = pool_layout_alloc_lun(snap.lvs, snap.nlvs)) < 0)
+        (lun = pool_layout_alloc_lun(snap.vg ? snap.vg->tags : NULL, snap.lvs, snap.nlvs)) < 0)
         goto fail;
 
     char uuid[37];
@@ -178,7 +197,8 @@ static poolVolDef *vol_create_locked(poolManager *mgr, poolEntry *e, const char 
     /* The lease slot is written before the LV exists: a crash leaves at
      * most a fresh lease in a slot nobody owns, which the next create
      * there rewrites. */
-    if (pool_cluster_format_volume_lease(mgr, e, &snap, slot, uuid, name) < 0)
+    if (pool_cluster_format_volume_lease(mgr, e, &snap, slot, uuid, name) < 0 ||
+        record_lun(e, &snap, lun) < 0)
         goto fail;
     pool_snapshot_clear(&snap);
     char *tags[7] = {
