@@ -320,6 +320,40 @@ int pool_cluster_hold_volume(poolManager *mgr, poolEntry *e, const poolVolDef *v
     return -1;
 }
 
+int pool_cluster_hold_volume_shrink(poolManager *mgr, poolEntry *e, const poolVolDef *vol,
+                                    bool *held)
+{
+    *held = false;
+    if (e->def->locking != POOL_LOCKING_SANLOCK)
+        return 0;
+    char label[128];
+    poolLeaseRef ref;
+    if (vol_ref(e, vol, label, sizeof(label), &ref) < 0)
+        return -1;
+    if (acquire(mgr, e, &ref, 0) == 0) {
+        *held = true;
+        return 0;
+    }
+    if (pool_error_last_code() == POOL_ERR_EXISTS) {
+        /* poold on this host holds it: the shrink drains this host's I/O */
+        pool_error_reset();
+        return 0;
+    }
+    /* Held by another process of this host (a VM's QEMU): this host's
+     * LUN is cut and drained by the shrink, so only another host's holder
+     * refuses it. */
+    poolLeaseStatus st;
+    if (pool_error_last_code() == POOL_ERR_BUSY && e->def->host_id &&
+        pool_lease_status(e->ls, &ref, &st) == 0 && st.held && st.owner == e->def->host_id) {
+        pool_error_reset();
+        return 0;
+    }
+    pool_error_prefix("volume %s is in use (shrinking it would cut the disk under its writer; "
+                      "--force shrinks it anyway)",
+                      vol->name);
+    return -1;
+}
+
 void pool_cluster_drop_volume(poolManager *mgr, poolEntry *e, const poolVolDef *vol)
 {
     if (e->def->locking != POOL_LOCKING_SANLOCK || !mgr->holder)

@@ -29,6 +29,13 @@ int pool_cluster_format_volume_lease(poolManager *mgr, poolEntry *e, const poolS
  * holder when some host (this one included) has it. drop releases it and
  * keeps the caller's error. No-ops for pools without locking. */
 int pool_cluster_hold_volume(poolManager *mgr, poolEntry *e, const poolVolDef *vol);
+/* Hold the volume's lease for the length of a shrink (wait 0), like a
+ * delete, but a holder on this host does not refuse it (the shrink cuts
+ * and drains this host's LUN first): *held says whether it was taken here
+ * and must be dropped. POOL_ERR_BUSY naming the holder when another host
+ * has it. */
+int pool_cluster_hold_volume_shrink(poolManager *mgr, poolEntry *e, const poolVolDef *vol,
+                                    bool *held);
 void pool_cluster_drop_volume(poolManager *mgr, poolEntry *e, const poolVolDef *vol);
 /* Refuse (POOL_ERR_BUSY) when some host holds the volume's lease. */
 int pool_cluster_check_lease_free(poolManager *mgr, poolEntry *e, const poolVolDef *vol);

@@ -272,10 +272,35 @@ int pool_layout_alloc_slot(const poolLvmLV *lvs, size_t n, unsigned max_slots)
     return r;
 }
 
-int pool_layout_alloc_lun(const poolLvmLV *lvs, size_t n)
+int pool_layout_alloc_lun(char *const *vg_tags, const poolLvmLV *lvs, size_t n)
 {
-    int r = alloc_lowest(lvs, n, POOL_TAG_LUN, POOL_MAX_LUN);
-    if (r < 0)
-        pool_error(POOL_ERR_NO_SPACE, "all %u LUN ids are in use", POOL_MAX_LUN);
-    return r;
+    POOL_AUTOFREE(unsigned char *) used = pool_calloc((size_t)POOL_MAX_LUN + 1, 1);
+    if (!used)
+        return -1;
+    /* The last number handed out: the VG's pd_lunlast, or (a pool from
+     * before the tag) the highest number in use. */
+    uint64_t last = 0, v;
+    for (size_t i = 0; i < n; i++) {
+        const char *t = pool_lvm_tag_get(lvs[i].tags, POOL_TAG_LUN);
+        if (t && pool_parse_uint(t, POOL_TAG_LUN, 1, POOL_MAX_LUN, &v) == 0) {
+            used[v] = 1;
+            if (v > last)
+                last = v;
+        }
+    }
+    const char *t = vg_tags ? pool_lvm_tag_get(vg_tags, POOL_TAG_LUN_LAST) : NULL;
+    if (t && pool_parse_uint(t, POOL_TAG_LUN_LAST, 1, POOL_MAX_LUN, &v) == 0)
+        last = v;
+    pool_error_reset();
+    /* Never soon again a number an initiator may still address: the next
+     * free one after the last, wrapping around only when the space is
+     * used up, so the number reused is the one handed out longest ago
+     * (docs/design.md section 5, "LUN numbers"). */
+    for (unsigned i = 0; i < POOL_MAX_LUN; i++) {
+        unsigned c = (unsigned)((last + i) % POOL_MAX_LUN) + 1;
+        if (!used[c])
+            return (int)c;
+    }
+    pool_error(POOL_ERR_NO_SPACE, "all %u LUN ids are in use", POOL_MAX_LUN);
+    return -1;
 }

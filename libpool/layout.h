@@ -41,6 +41,8 @@
 #define POOL_TAG_CTIME   "pd_ctime"
 #define POOL_TAG_SPECIAL "pd_special"
 #define POOL_TAG_EXPORT  "pd_export"
+/* VG: pd_lunlast:<n>, the last LUN number handed to a new volume */
+#define POOL_TAG_LUN_LAST "pd_lunlast"
 /* VG tags of cluster coordination */
 #define POOL_TAG_LOCK "pd_lock" /* pd_lock:sanlock (absent: none) */
 #define POOL_TAG_IOTO "pd_ioto" /* pd_ioto:<seconds> (sanlock io_timeout) */
@@ -115,9 +117,14 @@ bool pool_layout_lv_is_special(const poolLvmLV *lv);
 poolVolDef *pool_layout_vol_from_lv(const char *pool, const poolLvmLV *lv, const poolLvmPV *pvs,
                                     size_t npvs, uint64_t extent_size);
 
-/* Lowest unused lease slot in 1..max_slots / LUN in 1..POOL_MAX_LUN among the
- * volumes' tags; -1 with POOL_ERR_NO_SPACE if all are used. */
+/* Lowest unused lease slot in 1..max_slots among the volumes' tags; -1 with
+ * POOL_ERR_NO_SPACE if all are used. */
 int pool_layout_alloc_slot(const poolLvmLV *lvs, size_t n, unsigned max_slots);
-int pool_layout_alloc_lun(const poolLvmLV *lvs, size_t n);
+/* LUN number for a new volume: the first one in 1..POOL_MAX_LUN not used by
+ * the volumes' tags after the last one handed out (the VG tag pd_lunlast in
+ * vg_tags, which may be NULL; without it the highest in use), wrapping
+ * around; -1 with POOL_ERR_NO_SPACE if all are used. The caller records the
+ * result in pd_lunlast before the lvcreate. */
+int pool_layout_alloc_lun(char *const *vg_tags, const poolLvmLV *lvs, size_t n);
 
 #endif

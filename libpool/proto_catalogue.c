@@ -106,9 +106,18 @@ static const poolOpArg volume_resize_args[] = {
     {POOL_ARG_POSITIONAL, "SIZE", "size", POOL_CHECK_SIZE, "new size (absolute)"},
     {POOL_ARG_FLAG, "allow-shrink", "allow-shrink", POOL_CHECK_NONE,
      "allow a smaller size (destroys data beyond the new end)"},
+    {POOL_ARG_FLAG, "force", "force", POOL_CHECK_NONE,
+     "shrink even while another host holds the volume's lease"},
     ARG_END,
 };
 static const poolOpArg volume_args[] = {ARG_POOL, ARG_VOLUME_NAME, ARG_END};
+static const poolOpArg volume_delete_args[] = {
+    ARG_POOL,
+    ARG_VOLUME_NAME,
+    {POOL_ARG_FLAG, "force", "force", POOL_CHECK_NONE,
+     "end the sessions of this host's target that use the volume's LUN instead of refusing"},
+    ARG_END,
+};
 static const poolOpArg volume_export_args[] = {
     ARG_POOL,
     ARG_VOLUME_NAME,
@@ -209,7 +218,7 @@ const poolOpSpec pool_catalogue[] = {
     {"volume-create", "volume", "create", "create a volume", volume_create_args},
     {"volume-resize", "volume", "resize", "grow (or, with --allow-shrink, shrink) a volume",
      volume_resize_args},
-    {"volume-delete", "volume", "delete", "delete a volume and its data", volume_args},
+    {"volume-delete", "volume", "delete", "delete a volume and its data", volume_delete_args},
     {"volume-list", "volume", "list", "list a pool's volumes", pool_args},
     {"volume-info", "volume", "info", "show a volume, its lease slot and segment map", volume_args},
     {"volume-export", "volume", "export",

@@ -169,6 +169,25 @@ static int snapshot_for_change(poolEntry *e, poolSnapshot *snap)
     return 0;
 }
 
+/* Record the LUN number handed out (VG tag pd_lunlast) before the LV that
+ * carries it exists, so no later create hands it out again soon, even if
+ * this one is rolled back or the volume deleted: an initiator may still
+ * address the number (docs/design.md section 5, "LUN numbers"). A crash
+ * after it only skips a number. */
+static int record_lun(poolEntry *e, const poolSnapshot *snap, int lun)
+{
+    const char *cur = snap->vg ? pool_lvm_tag_get(snap->vg->tags, POOL_TAG_LUN_LAST) : NULL;
+    POOL_AUTOFREE(char *) add = pool_layout_tag(POOL_TAG_LUN_LAST, "%d", lun);
+    POOL_AUTOFREE(char *) del = cur ? pool_layout_tag(POOL_TAG_LUN_LAST, "%s", cur) : NULL;
+    if (!add || (cur && !del))
+        return -1;
+    if (del && strcmp(add, del) == 0)
+        return 0;
+    char *adds[] = {add, NULL};
+    char *dels[] = {del, NULL};
+    return pool_lvm_vg_change_tags(e->lvm, e->def->name, adds, del ? dels : NULL);
+}
+
 static poolVolDef *vol_create_locked(poolManager *mgr, poolEntry *e, const char *name,
                                      uint64_t capacity)
 {
@@ -187,7 +206,7 @@ static poolVolDef *vol_create_locked(poolManager *mgr, poolEntry *e, const char 
     if (check_space(e, &snap, extents) < 0 || check_metadata_room(e, &snap) < 0)
         goto fail;
     if ((slot = pool_layout_alloc_slot(snap.lvs, snap.nlvs, e->def->lease_slots)) < 0 ||
-        (lun = pool_layout_alloc_lun(snap.lvs, snap.nlvs)) < 0)
+        (lun = pool_layout_alloc_lun(snap.vg ? snap.vg->tags : NULL, snap.lvs, snap.nlvs)) < 0)
         goto fail;
 
     char uuid[37];
@@ -196,7 +215,8 @@ static poolVolDef *vol_create_locked(poolManager *mgr, poolEntry *e, const char 
     /* The lease slot is written before the LV exists: a crash leaves at
      * most a fresh lease in a slot nobody owns, which the next create
      * there rewrites. */
-    if (pool_cluster_format_volume_lease(mgr, e, &snap, slot, uuid, name) < 0)
+    if (pool_cluster_format_volume_lease(mgr, e, &snap, slot, uuid, name) < 0 ||
+        record_lun(e, &snap, lun) < 0)
         goto fail;
     pool_snapshot_clear(&snap);
     char *tags[7] = {
@@ -285,8 +305,8 @@ static poolVolDef *resize_steps(poolEntry *e, const char *name, uint64_t cur, ui
     return vol_info_after_change(e, name);
 }
 
-static poolVolDef *vol_resize_locked(poolEntry *e, const char *name, uint64_t capacity,
-                                     bool allow_shrink)
+static poolVolDef *vol_resize_locked(poolManager *mgr, poolEntry *e, const char *name,
+                                     uint64_t capacity, bool allow_shrink, bool force)
 {
     const char *pool = e->def->name;
     poolSnapshot snap;
@@ -319,6 +339,20 @@ static poolVolDef *vol_resize_locked(poolEntry *e, const char *name, uint64_t ca
     }
     if (extents > cur && check_space(e, &snap, extents - cur) < 0)
         goto fail;
+    if (extents < cur && !force && e->def->locking == POOL_LOCKING_SANLOCK) {
+        /* Never cut a disk another host's writer (a VM) has open: hold
+         * the volume's lease for the shrink, as a delete does, so nobody
+         * can take it between the check and the lvresize. */
+        POOL_AUTOPTR(poolVolDef) vol = vol_from_snapshot(e, &snap, lv);
+        bool held = false;
+        if (!vol || pool_cluster_hold_volume_shrink(mgr, e, vol, &held) < 0)
+            goto fail;
+        pool_snapshot_clear(&snap);
+        poolVolDef *def = resize_steps(e, name, cur, extents);
+        if (held)
+            pool_cluster_drop_volume(mgr, e, vol);
+        return def;
+    }
     pool_snapshot_clear(&snap);
     return resize_steps(e, name, cur, extents);
 fail:
@@ -327,7 +361,7 @@ fail:
 }
 
 poolVolDef *pool_manager_vol_resize(poolManager *mgr, const char *pool, const char *name,
-                                    uint64_t capacity, bool allow_shrink)
+                                    uint64_t capacity, bool allow_shrink, bool force)
 {
     poolEntry *e = pool_manager_find(mgr, pool);
     if (!e)
@@ -338,7 +372,7 @@ poolVolDef *pool_manager_vol_resize(poolManager *mgr, const char *pool, const ch
     }
     if (pool_cluster_lock(mgr, e) < 0)
         return NULL;
-    poolVolDef *def = vol_resize_locked(e, name, capacity, allow_shrink);
+    poolVolDef *def = vol_resize_locked(mgr, e, name, capacity, allow_shrink, force);
     pool_cluster_unlock(mgr, e);
     return def;
 }

@@ -8,7 +8,10 @@
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
+#include <stdio.h>
+
 #include "events.h"
+#include "pool-alloc.h"
 #include "pool-error.h"
 #include "pool-log.h"
 
@@ -45,6 +48,35 @@ static int export_state_cache(poolDaemon *d, poolEvent *ev)
     case POOLD_EV_VOLUME_DELETE_FAILED:
         return 0;
     }
+    return 0;
+}
+
+/* How long a forced delete waits for the sessions it ended to be gone. */
+#define DROP_SESSIONS_WAIT_MS 5000
+
+/* A volume is not deleted while sessions of this host's target use its LUN
+ * (docs/design.md section 7, "Volume delete"): refused naming the
+ * initiators, or with --force those sessions are ended first. */
+static int lun_sessions(poolExport *ex, poolEvent *ev)
+{
+    POOL_AUTOSTRV names = poold_export_lun_initiators(ex, ev->pool, ev->vol->lun);
+    if (!names)
+        return -1;
+    if (!names[0])
+        return 0;
+    char list[512] = "";
+    for (size_t i = 0, len = 0; names[i] && len < sizeof(list); i++)
+        len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s", i ? ", " : "", names[i]);
+    if (!ev->force) {
+        pool_error(POOL_ERR_BUSY,
+                   "volume %s is in use: LUN %d of this host's target has sessions of %s; log "
+                   "them out first, or --force ends them",
+                   ev->volume, ev->vol->lun, list);
+        return -1;
+    }
+    size_t n = poold_export_lun_drop_sessions(ex, ev->pool, ev->vol->lun, DROP_SESSIONS_WAIT_MS);
+    log_vol(POOL_LOG_WARN, ev->pool, ev->volume,
+            "delete --force: ended %zu session(s) of %s on LUN %d", n, list, ev->vol->lun);
     return 0;
 }
 
@@ -91,6 +123,9 @@ static int target(poolDaemon *d, poolEvent *ev)
         }
         return 0;
     case POOLD_EV_VOLUME_DELETING:
+        /* never a LUN taken from under a connected initiator that uses it */
+        if (poold_export_vol_exported(ex, ev->pool, vol->lun) && lun_sessions(ex, ev) < 0)
+            return -1;
         /* initiators lose the LUN before its extents can be reused */
         ev->lun_removed = poold_export_vol_exported(ex, ev->pool, vol->lun);
         if (ev->lun_removed)

@@ -74,6 +74,8 @@ typedef struct {
     const poolVolDef *vol;
     /* VOLUME_EXPORT_UNDONE: the export state the tag is back to */
     bool exported;
+    /* VOLUME_DELETING: end the sessions using its LUN instead of refusing */
+    bool force;
     /* Set by a subscriber during a before event, for the events that
      * follow it (the same struct is emitted again with a new kind). */
     bool lun_removed;

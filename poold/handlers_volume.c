@@ -59,13 +59,14 @@ static int vol_resize(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
 {
     const char *pool, *name;
     uint64_t size;
-    bool shrink;
+    bool shrink, force;
     if (poold_param_required(req, "pool", &pool) < 0 ||
         poold_param_required(req, "name", &name) < 0 ||
         poold_param_size(req, "size", true, &size) < 0 ||
-        pool_request_get_bool(req, "allow-shrink", false, &shrink) < 0)
+        pool_request_get_bool(req, "allow-shrink", false, &shrink) < 0 ||
+        pool_request_get_bool(req, "force", false, &force) < 0)
         return -1;
-    poolVolDef *def = pool_manager_vol_resize(d->mgr, pool, name, size, shrink);
+    poolVolDef *def = pool_manager_vol_resize(d->mgr, pool, name, size, shrink, force);
     if (!def)
         return -1;
     poolEvent ev = {.kind = POOLD_EV_VOLUME_RESIZED, .pool = pool, .volume = name, .vol = def};
@@ -79,15 +80,18 @@ static int vol_resize(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
 static int vol_delete(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
 {
     const char *pool, *name;
+    bool force;
     if (poold_param_required(req, "pool", &pool) < 0 ||
-        poold_param_required(req, "name", &name) < 0)
+        poold_param_required(req, "name", &name) < 0 ||
+        pool_request_get_bool(req, "force", false, &force) < 0)
         return -1;
     /* Take the LUN away from initiators before its extents can be reused;
      * if the delete fails, it comes back. */
     poolVolDef *def = pool_manager_vol_info(d->mgr, pool, name);
     if (!def)
         return -1;
-    poolEvent ev = {.kind = POOLD_EV_VOLUME_DELETING, .pool = pool, .volume = name, .vol = def};
+    poolEvent ev = {
+        .kind = POOLD_EV_VOLUME_DELETING, .pool = pool, .volume = name, .vol = def, .force = force};
     int r = poold_emit(d, &ev);
     if (r == 0)
         r = pool_manager_vol_delete(d->mgr, pool, name);

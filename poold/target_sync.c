@@ -239,6 +239,37 @@ void poold_export_vol_remove(poolExport *ex, const char *pool, int lun)
     log_pool(POOL_LOG_INFO, pool, "LUN %d unexported", lun);
 }
 
+char **poold_export_lun_initiators(poolExport *ex, const char *pool, int lun)
+{
+    char iqn[256];
+    iqn_of(pool, iqn, sizeof(iqn));
+    scsiLu *lu = tgt_lun_get(ex->inv, iqn, (uint64_t)lun);
+    char **names = lu ? scsi_lu_initiators(lu) : pool_calloc(1, sizeof(char *));
+    if (lu)
+        tgt_lun_put(lu);
+    if (!names)
+        pool_error_oom();
+    return names;
+}
+
+size_t poold_export_lun_drop_sessions(poolExport *ex, const char *pool, int lun, int wait_ms)
+{
+    char iqn[256];
+    iqn_of(pool, iqn, sizeof(iqn));
+    size_t n = 0;
+    for (size_t i = 0; i < ex->nportals; i++)
+        n += iscsi_portal_drop_lun(ex->portals[i], iqn, (uint64_t)lun);
+    /* a session's LU bookkeeping goes when its connection thread ends */
+    struct timespec step = {0, 10 * 1000000L};
+    for (int waited = 0; n > 0 && waited < wait_ms; waited += 10) {
+        POOL_AUTOSTRV left = poold_export_lun_initiators(ex, pool, lun);
+        if (!left || !left[0])
+            break;
+        nanosleep(&step, NULL);
+    }
+    return n;
+}
+
 int poold_export_vol_resize(poolExport *ex, const poolVolDef *vol)
 {
     exportEntry *e = find_entry(ex, vol->pool, vol->lun);

@@ -32,6 +32,15 @@ int poold_export_vol_add(poolExport *ex, const poolVolDef *vol);
 void poold_export_vol_remove(poolExport *ex, const char *pool, int lun);
 /* Volume grew: new map, new capacity, unit attention on every nexus. */
 int poold_export_vol_resize(poolExport *ex, const poolVolDef *vol);
+/* The initiators whose sessions with this host's target have used the
+ * pool's LUN and are still logged in (each name once; NULL-terminated,
+ * empty when none; free with pool_strv_free). NULL with an error if out of
+ * memory. A LUN number must never change identity under such a session
+ * (docs/design.md section 5, "LUN numbers"). */
+char **poold_export_lun_initiators(poolExport *ex, const char *pool, int lun);
+/* End those sessions on every portal, waiting up to wait_ms for them to be
+ * gone; returns how many were asked to end. */
+size_t poold_export_lun_drop_sessions(poolExport *ex, const char *pool, int lun, int wait_ms);
 /* Is this LUN exported (for volume info)? */
 bool poold_export_vol_exported(poolExport *ex, const char *pool, int lun);
 /* Set the LUN's write protection from the volume's export mode and lease

@@ -61,6 +61,10 @@ size_t iscsi_portal_session_count(iscsiPortal *p);
  * removed, or ACL/CHAP tightened: the initiators must log in again). LUN
  * additions/removals need no call: sessions notice the generation. */
 void iscsi_portal_drop_target(iscsiPortal *p, const char *iqn);
+/* Drop the sessions of target iqn that have used LUN lun (the LU knows
+ * their I_T nexus); returns how many were asked to go. They end
+ * asynchronously, like iscsi_portal_drop_target's. */
+size_t iscsi_portal_drop_lun(iscsiPortal *p, const char *iqn, uint64_t lun);
 
 /* After an ACL or CHAP change of target iqn: end every session of the portal
  * logged in to it that no longer qualifies (initiator off the ACL, or logged

@@ -278,6 +278,30 @@ size_t iscsi_portal_revoke(iscsiPortal *p, const char *iqn)
     return iscsi_session_revoke(p, iqn);
 }
 
+struct dropLun {
+    scsiLu *lu;
+    size_t n;
+};
+
+static void kick_user(iscsiConn *c, void *opaque)
+{
+    struct dropLun *d = opaque;
+    if (c->sess && scsi_lu_has_nexus(d->lu, &c->sess->nexus)) {
+        iscsi_conn_kick(c);
+        d->n++;
+    }
+}
+
+size_t iscsi_portal_drop_lun(iscsiPortal *p, const char *iqn, uint64_t lun)
+{
+    struct dropLun d = {.lu = tgt_lun_get(p->cfg.inv, iqn, lun)};
+    if (!d.lu)
+        return 0;
+    iscsi_session_foreach(p, iqn, kick_user, &d);
+    tgt_lun_put(d.lu);
+    return d.n;
+}
+
 static bool all_done(iscsiPortal *p)
 {
     for (iscsiConn *c = p->conns; c; c = c->next)

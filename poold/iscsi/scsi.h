@@ -211,6 +211,12 @@ bool scsi_lu_deadline_passed(const scsiLu *lu);
 void scsi_lu_nexus_add(scsiLu *lu, const scsiNexus *nexus);
 /* Session gone: drop its UAs and (non-persistent) reservation. */
 void scsi_lu_nexus_remove(scsiLu *lu, const scsiNexus *nexus);
+/* Has this I_T nexus used the LU (and not ended since)? */
+bool scsi_lu_has_nexus(scsiLu *lu, const scsiNexus *nexus);
+/* The initiator names (the initiator port name up to ",i,") of the I_T
+ * nexuses using the LU, each once: NULL-terminated, malloc'd strings in a
+ * malloc'd array (pool_strv_free frees it); NULL if out of memory. */
+char **scsi_lu_initiators(scsiLu *lu);
 /* LOGICAL UNIT RESET / TARGET WARM or COLD RESET (29/03 or 29/02 to others). */
 void scsi_lu_reset(scsiLu *lu, const scsiNexus *by, uint8_t ascq);
 

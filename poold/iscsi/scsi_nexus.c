@@ -136,6 +136,44 @@ void scsi_lu_nexus_remove(scsiLu *lu, const scsiNexus *nexus)
     pthread_mutex_unlock(&lu->lock);
 }
 
+bool scsi_lu_has_nexus(scsiLu *lu, const scsiNexus *nexus)
+{
+    if (!lu || !nexus)
+        return false;
+    pthread_mutex_lock(&lu->lock);
+    bool found = scsi_nexus_find_locked(lu, nexus, false) != NULL;
+    pthread_mutex_unlock(&lu->lock);
+    return found;
+}
+
+char **scsi_lu_initiators(scsiLu *lu)
+{
+    pthread_mutex_lock(&lu->lock);
+    size_t n = 0, k = 0;
+    for (scsiNexusState *ns = lu->nexuses; ns; ns = ns->next)
+        n++;
+    char **out = calloc(n + 1, sizeof(*out));
+    for (scsiNexusState *ns = lu->nexuses; out && ns; ns = ns->next) {
+        const char *end = strstr(ns->name, ",i,");
+        size_t len = end ? (size_t)(end - ns->name) : strlen(ns->name);
+        bool dup = len == 0; /* commands without a nexus (tests) */
+        for (size_t i = 0; i < k && !dup; i++)
+            dup = strlen(out[i]) == len && strncmp(out[i], ns->name, len) == 0;
+        if (dup)
+            continue;
+        if (!(out[k] = strndup(ns->name, len))) {
+            for (size_t i = 0; i < k; i++)
+                free(out[i]);
+            free(out);
+            out = NULL;
+            break;
+        }
+        k++;
+    }
+    pthread_mutex_unlock(&lu->lock);
+    return out;
+}
+
 void scsi_lu_reset(scsiLu *lu, const scsiNexus *by, uint8_t ascq)
 {
     if (!lu)

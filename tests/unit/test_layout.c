@@ -200,11 +200,47 @@ START_TEST(test_alloc_lowest_free)
     poolLvmLV lvs[3] = {
         {.name = "a", .tags = t1}, {.name = "b", .tags = t2}, {.name = "c", .tags = t4}};
     ck_assert_int_eq(pool_layout_alloc_slot(lvs, 3, 10), 3);
-    ck_assert_int_eq(pool_layout_alloc_lun(lvs, 3), 4);
+    ck_assert_int_eq(pool_layout_alloc_lun(NULL, lvs, 3), 4);
     ck_assert_int_eq(pool_layout_alloc_slot(lvs, 0, 10), 1);
     /* all slots used */
     ck_assert_int_eq(pool_layout_alloc_slot(lvs, 2, 2), -1);
     ck_assert_int_eq(pool_error_last_code(), POOL_ERR_NO_SPACE);
+}
+END_TEST
+
+/* LUN numbers are not reused soon (issue 10 item 5): the next free number
+ * after the last one handed out (VG tag pd_lunlast), wrapping around only
+ * when the numbers above are used up. */
+START_TEST(test_alloc_lun_not_reused)
+{
+    char *t1[] = {"pd_slot:1", "pd_lun:1", NULL};
+    char *t3[] = {"pd_slot:2", "pd_lun:3", NULL};
+    poolLvmLV lvs[2] = {{.name = "a", .tags = t1}, {.name = "c", .tags = t3}};
+    /* 2 was freed, 3 is the highest: without the tag, above the highest */
+    ck_assert_int_eq(pool_layout_alloc_lun(NULL, lvs, 2), 4);
+    char *none[] = {"pd_pool:1", NULL};
+    ck_assert_int_eq(pool_layout_alloc_lun(none, lvs, 2), 4);
+    /* 4 and 5 were handed out and deleted since: 6, not 2, 4 or 5 */
+    char *last5[] = {"pd_pool:1", "pd_lunlast:5", NULL};
+    ck_assert_int_eq(pool_layout_alloc_lun(last5, lvs, 2), 6);
+    /* the tag rules even when the volumes above it are gone */
+    ck_assert_int_eq(pool_layout_alloc_lun(last5, lvs, 0), 6);
+    /* an empty pool whose only volume (LUN 1) was deleted: 2 */
+    char *last1[] = {"pd_lunlast:1", NULL};
+    ck_assert_int_eq(pool_layout_alloc_lun(last1, NULL, 0), 2);
+    /* at the top of the space it wraps around to the first free number
+     * after the start: 2 (1 and 3 in use) */
+    char *top[] = {"pd_lunlast:16383", NULL};
+    ck_assert_int_eq(pool_layout_alloc_lun(top, lvs, 2), 2);
+    char *t16383[] = {"pd_slot:3", "pd_lun:16383", NULL};
+    poolLvmLV lvs3[3] = {
+        {.name = "a", .tags = t1}, {.name = "c", .tags = t3}, {.name = "z", .tags = t16383}};
+    char *last16382[] = {"pd_lunlast:16382", NULL};
+    ck_assert_int_eq(pool_layout_alloc_lun(last16382, lvs3, 3), 2);
+    /* a bad tag counts as absent */
+    char *bad[] = {"pd_lunlast:x", NULL};
+    ck_assert_int_eq(pool_layout_alloc_lun(bad, lvs, 2), 4);
+    ck_assert_int_eq(pool_error_last_code(), POOL_ERR_OK);
 }
 END_TEST
 
@@ -260,6 +296,7 @@ int main(void)
     tcase_add_test(tc, test_vol_from_lv);
     tcase_add_test(tc, test_vol_from_lv_rejects_bad_tags);
     tcase_add_test(tc, test_alloc_lowest_free);
+    tcase_add_test(tc, test_alloc_lun_not_reused);
     tcase_add_test(tc, test_tag_format);
     tcase_add_test(tc, test_store_tag_escape);
     suite_add_tcase(s, tc);

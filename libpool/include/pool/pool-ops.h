@@ -81,7 +81,7 @@ bool pool_manager_find_exists(poolManager *mgr, const char *name);
 poolVolDef *pool_manager_vol_create(poolManager *mgr, const char *pool, const char *name,
                                     uint64_t capacity);
 poolVolDef *pool_manager_vol_resize(poolManager *mgr, const char *pool, const char *name,
-                                    uint64_t capacity, bool allow_shrink);
+                                    uint64_t capacity, bool allow_shrink, bool force);
 int pool_manager_vol_delete(poolManager *mgr, const char *pool, const char *name);
 int pool_manager_vol_list(poolManager *mgr, const char *pool, poolVolDef ***defs, size_t *n);
 poolVolDef *pool_manager_vol_info(poolManager *mgr, const char *pool, const char *name);
