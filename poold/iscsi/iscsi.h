@@ -273,9 +273,10 @@ struct iscsiPortal {
     pthread_cond_t cond;
     iscsiConn *conns;
     iscsiPortal *next_global;
-    /* pre-login drops: the warning is rate-limited (accept thread only) */
-    uint64_t drop_log_ms;
-    unsigned long drops_unlogged;
+    /* pre-login drops: the warnings are rate-limited, per kind (per source,
+     * in total, refused), accept thread only */
+    uint64_t drop_log_ms[3];
+    unsigned long drops_unlogged[3];
 };
 /*
  * The files, bottom layer first; each calls only files above it in this

@@ -85,7 +85,10 @@ static int login_send(loginCtx *l, uint8_t flags, uint8_t cls, uint8_t detail, b
 
     iscsi_build_login_rsp(&h, l->isid_tsih, l->itt, flags, cls, detail, dlen);
     iscsi_hdr_set_sn(&h, 0, l->cmdsn, l->cmdsn + l->c->portal->cfg.queue_depth - 1);
-    return iscsi_conn_send(l->c, &h, dlen ? l->out.buf : NULL, dlen, true);
+    int rc = iscsi_conn_send(l->c, &h, dlen ? l->out.buf : NULL, dlen, true);
+    /* the initiator's turn starts now: a slow target is not its idleness */
+    atomic_store(&l->c->progress_ms, iscsi_now_ms());
+    return rc;
 }
 
 static int login_fail(loginCtx *l, uint8_t cls, uint8_t detail, const char *why)

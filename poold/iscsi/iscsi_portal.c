@@ -140,26 +140,27 @@ static void login_load(iscsiPortal *p, const uint8_t src[17], loginLoad *ld)
     }
 }
 
-/* The warning about pre-login drops: at most one line per 10 s per portal,
- * counting the drops it did not report. */
-static void log_drop(iscsiPortal *p, uint64_t now, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void log_drop(iscsiPortal *p, uint64_t now, const char *fmt, ...)
+/* The warnings about pre-login drops: at most one line per 10 s per portal
+ * and kind (per source, in total, refused), counting the drops it did not
+ * report. */
+static void log_drop(iscsiPortal *p, unsigned kind, uint64_t now, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void log_drop(iscsiPortal *p, unsigned kind, uint64_t now, const char *fmt, ...)
 {
     char what[320];
     va_list ap;
 
-    if (p->drop_log_ms && now - p->drop_log_ms < 10000) {
-        p->drops_unlogged++;
+    if (p->drop_log_ms[kind] && now - p->drop_log_ms[kind] < 10000) {
+        p->drops_unlogged[kind]++;
         return;
     }
     va_start(ap, fmt);
     vsnprintf(what, sizeof(what), fmt, ap);
     va_end(ap);
     log_warnx("iscsi: portal %s port %u: %s; %lu more since the last message", p->address, p->port,
-              what, p->drops_unlogged);
-    p->drop_log_ms = now;
-    p->drops_unlogged = 0;
+              what, p->drops_unlogged[kind]);
+    p->drop_log_ms[kind] = now;
+    p->drops_unlogged[kind] = 0;
 }
 
 /*
@@ -230,7 +231,7 @@ static int accept_one(iscsiPortal *p)
     pthread_mutex_unlock(&p->lock);
     if (refuse) {
         close(fd);
-        log_drop(p, now,
+        log_drop(p, 2, now,
                  "pre-login limit of %u connections%s reached, %zu dropped ones still closing: "
                  "refused a connection from %s",
                  per_source ? p->cfg.max_logins_per_source : p->cfg.max_logins,
@@ -239,13 +240,13 @@ static int accept_one(iscsiPortal *p)
     }
     if (victim) {
         if (per_source)
-            log_drop(p, now,
+            log_drop(p, 0, now,
                      "pre-login limit of %u connections per source reached by %s: dropped "
                      "its least active login, %s (idle %llu ms)",
                      p->cfg.max_logins_per_source, from, victim_peer,
                      (unsigned long long)victim_idle);
         else
-            log_drop(p, now,
+            log_drop(p, 1, now,
                      "pre-login limit of %u connections in total reached (new connection "
                      "from %s): dropped the least active login, %s (idle %llu ms)",
                      p->cfg.max_logins, from, victim_peer, (unsigned long long)victim_idle);
