@@ -6,9 +6,10 @@
 #         --ready FILE --stop FILE
 #       N connections that never send a byte and M that send 20 bytes of a
 #       Login Request and then nothing, spread over the source addresses
-#       127.0.0.A..B and 127.0.0.C..D; every connection the target closes is
-#       reopened (at most --rate a second), until FILE --stop exists. FILE
-#       --ready is written once all N + M have connected.
+#       127.0.0.A..B and 127.0.0.C..D (first all of one address, then the
+#       next, so its per-source limit is hit); every connection the target
+#       closes is reopened (at most --rate a second), until FILE --stop
+#       exists. FILE --ready is written once all N + M have connected.
 #   session HOST PORT IQN LUN --ready FILE --stop FILE
 #       one normal session from 127.0.0.1: login, INQUIRY, ready; answers the
 #       target's NOP-In pings while it waits for --stop; then INQUIRY again.
@@ -194,8 +195,10 @@ def cmd_session(a):
 
 # ------------------------------------------------------------------ flood
 def cmd_flood(a):
-    slots = [("idle", ip) for i, ip in zip(range(a.idle), iter_cycle(srcs(a.idle_src)))]
-    slots += [("half", ip) for i, ip in zip(range(a.half), iter_cycle(srcs(a.half_src)))]
+    # grouped by address, so the first round fills one address's budget
+    # before the next address starts (both limits are reached)
+    slots = [("idle", ip) for ip in spread(a.idle, srcs(a.idle_src))]
+    slots += [("half", ip) for ip in spread(a.half, srcs(a.half_src))]
     raise_nofile(len(slots) + 64)
     sel = selectors.DefaultSelector()
     half = login_request("iqn.2026-12.org.poold.test:half", "iqn.x", bytes(6), 1)[:20]
@@ -265,9 +268,9 @@ def cmd_flood(a):
     return 0 if ready_written else 1
 
 
-def iter_cycle(items):
-    while True:
-        yield from items
+def spread(n, addrs):
+    """n addresses from addrs, in runs: each one n / len(addrs) times."""
+    return [addrs[i * len(addrs) // n] for i in range(n)]
 
 
 # ------------------------------------------------------------------ storm
