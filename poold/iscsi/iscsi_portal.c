@@ -174,9 +174,9 @@ static void log_drop(iscsiPortal *p, unsigned kind, uint64_t now, const char *fm
  *
  * A new connection that finds the budget full makes room: the accept
  * thread drops the connection that made login progress least recently
- * (its accept, or its last complete Login Request, longest ago) within the
- * scope that is full: the new connection's own address first, else the
- * whole portal. Why the idlest and not the newest: refusing the newest
+ * (its accept, its last complete Login Request or our last answer, longest
+ * ago) within the scope that is full: the new connection's own address
+ * first, else the whole portal. Why the idlest and not the newest: refusing the newest
  * leaves the slots to whoever holds them until they time out, so a flood
  * that reopens its connections as they expire locks every new login out
  * for as long as it goes on. Dropping the idlest lets every new
@@ -223,7 +223,8 @@ static int accept_one(iscsiPortal *p)
     } else if (victim) {
         iscsiAdmit pre = ISCSI_ADMIT_PRELOGIN;
         snprintf(victim_peer, sizeof(victim_peer), "%s", victim->peer);
-        victim_idle = now - atomic_load(&victim->progress_ms);
+        uint64_t t = atomic_load(&victim->progress_ms);
+        victim_idle = now > t ? now - t : 0;
         /* fails only if its login just claimed a session: room made too */
         if (atomic_compare_exchange_strong(&victim->admit, &pre, ISCSI_ADMIT_DROPPED))
             iscsi_conn_kick(victim);
