@@ -77,6 +77,11 @@ typedef enum {
     KEY_CLIENT_TIMEOUT,
     KEY_HOST_NAME,
     KEY_ISCSI_PORTAL,
+    KEY_ISCSI_MAX_SESSIONS,
+    KEY_ISCSI_MAX_LOGINS,
+    KEY_ISCSI_MAX_LOGINS_PER_SOURCE,
+    KEY_ISCSI_LOGIN_TIMEOUT,
+    KEY_ISCSI_FIRST_PDU_TIMEOUT,
     KEY_DEFAULT_LOCKING,
     KEY_LEASE_WAIT,
     KEY_REFRESH_INTERVAL_MS,
@@ -106,6 +111,11 @@ static const struct {
     [KEY_CLIENT_TIMEOUT] = {"client_timeout", VAL_UINT, 1, 3600},
     [KEY_HOST_NAME] = {"host_name", VAL_STRING, 0, 0},
     [KEY_ISCSI_PORTAL] = {"iscsi_portal", VAL_STRING, 0, 0},
+    [KEY_ISCSI_MAX_SESSIONS] = {"iscsi_max_sessions", VAL_UINT, 1, 65536},
+    [KEY_ISCSI_MAX_LOGINS] = {"iscsi_max_logins", VAL_UINT, 1, 65536},
+    [KEY_ISCSI_MAX_LOGINS_PER_SOURCE] = {"iscsi_max_logins_per_source", VAL_UINT, 1, 65536},
+    [KEY_ISCSI_LOGIN_TIMEOUT] = {"iscsi_login_timeout", VAL_UINT, 1, 300},
+    [KEY_ISCSI_FIRST_PDU_TIMEOUT] = {"iscsi_first_pdu_timeout", VAL_UINT, 1, 300},
     [KEY_DEFAULT_LOCKING] = {"default_locking", VAL_STRING, 0, 0},
     [KEY_LEASE_WAIT] = {"lease_wait", VAL_UINT, 0, 3600},
     [KEY_REFRESH_INTERVAL_MS] = {"refresh_interval_ms", VAL_UINT, 0, 3600000},
@@ -170,6 +180,11 @@ poolConfig *pool_config_new_default(void)
     cfg->max_clients = 64;
     cfg->client_timeout = 30;
     cfg->host_name = NULL;
+    cfg->iscsi_max_sessions = 256;
+    cfg->iscsi_max_logins = 64;
+    cfg->iscsi_max_logins_per_source = 16;
+    cfg->iscsi_login_timeout = 5;
+    cfg->iscsi_first_pdu_timeout = 2;
     cfg->default_locking = POOL_LOCKING_SANLOCK;
     cfg->lease_wait = 30;
     cfg->refresh_interval_ms = 1000;
@@ -615,6 +630,21 @@ static int apply_value(const cfgParser *ps, unsigned line, poolConfig *cfg, cfgK
     case KEY_CLIENT_TIMEOUT:
         cfg->client_timeout = (unsigned)n;
         break;
+    case KEY_ISCSI_MAX_SESSIONS:
+        cfg->iscsi_max_sessions = (unsigned)n;
+        break;
+    case KEY_ISCSI_MAX_LOGINS:
+        cfg->iscsi_max_logins = (unsigned)n;
+        break;
+    case KEY_ISCSI_MAX_LOGINS_PER_SOURCE:
+        cfg->iscsi_max_logins_per_source = (unsigned)n;
+        break;
+    case KEY_ISCSI_LOGIN_TIMEOUT:
+        cfg->iscsi_login_timeout = (unsigned)n;
+        break;
+    case KEY_ISCSI_FIRST_PDU_TIMEOUT:
+        cfg->iscsi_first_pdu_timeout = (unsigned)n;
+        break;
     case KEY_DEFAULT_LOCKING:
         if (pool_locking_parse(v->str, &cfg->default_locking) < 0)
             return cfg_error(ps, line, name, "'%s' is not one of \"sanlock\", \"none\"", v->str);
@@ -874,6 +904,11 @@ char *pool_config_format(const poolConfig *cfg)
     buf_add(&b, "client_timeout = %u\n", cfg->client_timeout);
     buf_add_string(&b, "host_name", cfg->host_name, "the system host name is used");
     buf_add_string(&b, "iscsi_portal", cfg->iscsi_portal, "127.0.0.1:3260");
+    buf_add(&b, "iscsi_max_sessions = %u\n", cfg->iscsi_max_sessions);
+    buf_add(&b, "iscsi_max_logins = %u\n", cfg->iscsi_max_logins);
+    buf_add(&b, "iscsi_max_logins_per_source = %u\n", cfg->iscsi_max_logins_per_source);
+    buf_add(&b, "iscsi_login_timeout = %u\n", cfg->iscsi_login_timeout);
+    buf_add(&b, "iscsi_first_pdu_timeout = %u\n", cfg->iscsi_first_pdu_timeout);
     buf_add_string(&b, "default_locking", pool_locking_name(cfg->default_locking), "sanlock");
     buf_add(&b, "lease_wait = %u\n", cfg->lease_wait);
     buf_add(&b, "refresh_interval_ms = %u\n", cfg->refresh_interval_ms);

@@ -900,8 +900,15 @@ poolExport *poold_export_start(const poolConfig *cfg, poolManager *mgr)
             uint16_t port;
             if (pool_parse_portal(list[i], addr, sizeof(addr), &port) < 0)
                 goto fail;
-            iscsiPortalConfig pc = {
-                .address = addr, .port = port, .tpgt = (uint16_t)(i + 1), .inv = ex->inv};
+            iscsiPortalConfig pc = {.address = addr,
+                                    .port = port,
+                                    .tpgt = (uint16_t)(i + 1),
+                                    .inv = ex->inv,
+                                    .max_sessions = cfg->iscsi_max_sessions,
+                                    .max_logins = cfg->iscsi_max_logins,
+                                    .max_logins_per_source = cfg->iscsi_max_logins_per_source,
+                                    .login_timeout_s = cfg->iscsi_login_timeout,
+                                    .first_pdu_timeout_s = cfg->iscsi_first_pdu_timeout};
             iscsiPortal *p = iscsi_portal_start(&pc);
             if (!p) {
                 pool_error_prefix("cannot start the iSCSI portal on %s", list[i]);

@@ -36,13 +36,20 @@ typedef struct {
     uint16_t port;       /* 0 = 3260 */
     uint16_t tpgt;       /* portal group tag (1 if 0) */
     tgtInventory *inv;
-    unsigned max_sessions;   /* 0 = 256 */
+    unsigned max_sessions;   /* logged-in sessions (discovery too); 0 = 256 */
     unsigned workers;        /* threads executing media commands; 0 = 8 */
     unsigned queue_depth;    /* CmdSN window per session; 0 = 64 */
     unsigned nop_interval_s; /* idle time before a NOP-In ping; 0 = 10 */
     unsigned nop_timeout_s;  /* ping unanswered this long: drop; 0 = 30 */
     const char *advertise;   /* address put in TargetAddress ("host:port"),
                               * NULL = the listening address */
+    /* pre-login budget (iscsi_portal.c): connections not yet logged in
+     * (0 = 64), of those from one address (0 = 16); seconds from accept to
+     * the full feature phase (0 = 5) and to the first Login Request (0 = 2) */
+    unsigned max_logins;
+    unsigned max_logins_per_source;
+    unsigned login_timeout_s;
+    unsigned first_pdu_timeout_s;
 } iscsiPortalConfig;
 
 /* Bind, listen and start accepting. NULL with a poolError on failure
@@ -200,6 +207,18 @@ typedef enum {
     ISCSI_CONN_CLOSING,
 } iscsiConnState;
 
+/* Where a connection stands against the portal's pre-login budget
+ * (iscsi_portal.c). PRELOGIN -> DROPPED (accept thread, CAS: dropped to
+ * make room) or PRELOGIN -> ADMITTED (connection thread, CAS, before its
+ * session is registered). The CAS makes the two exclusive: a connection
+ * that won ADMITTED is never dropped for pre-login pressure, and one that
+ * was dropped never becomes a session. */
+typedef enum {
+    ISCSI_ADMIT_PRELOGIN = 0,
+    ISCSI_ADMIT_DROPPED,
+    ISCSI_ADMIT_ADMITTED,
+} iscsiAdmit;
+
 struct iscsiConn {
     iscsiConn *next; /* portal list */
     iscsiPortal *portal;
@@ -209,6 +228,9 @@ struct iscsiConn {
     atomic_bool stop; /* asked to stop (reinstatement, portal stop) */
     char peer[80];
     char local[80];
+    uint8_t src[17]; /* address family + address: the per-source budget's key */
+    _Atomic iscsiAdmit admit;
+    _Atomic uint64_t progress_ms; /* accept, then each complete Login Request */
     _Atomic iscsiConnState state; /* read by the stopping thread and senders */
     uint16_t cid;
     iscsiSession *sess;
@@ -263,6 +285,10 @@ struct iscsiPortal {
     pthread_cond_t cond;
     iscsiConn *conns;
     iscsiPortal *next_global;
+    /* pre-login drops: the warnings are rate-limited, per kind (per source,
+     * in total, refused), accept thread only */
+    uint64_t drop_log_ms[3];
+    unsigned long drops_unlogged[3];
 };
 /*
  * The files, bottom layer first; each calls only files above it in this

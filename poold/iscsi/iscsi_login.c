@@ -20,18 +20,25 @@
  * (02/0a if no such session, else 02/06 too many connections).
  *
  * Any error: one Login Response with the status class/detail and T=0, then
- * the connection closes (RFC 7143 11.13.5). Nothing here trusts a length:
- * texts are bounded by ISCSI_LOGIN_MAX_TEXT and the login must finish within
- * LOGIN_TIMEOUT_MS.
+ * the connection closes (RFC 7143 11.13.5). Nothing here trusts a length or
+ * waits long: texts are bounded by ISCSI_LOGIN_MAX_TEXT, the first Login
+ * Request must be complete within first_pdu_timeout_s of the start and the
+ * whole login within login_timeout_s (the portal's config), whatever the
+ * initiator sends or holds back; these bound what a connection that never
+ * logs in costs (the portal's pre-login budget, iscsi_portal.c).
+ *
+ * Admission: before its session is created, the connection claims its place
+ * as a session (admit PRELOGIN -> ADMITTED, iscsi.h); if the portal dropped
+ * it first to make room for newer connections, the login ends. The session
+ * cap (max_sessions) is checked when the session registers.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "iscsi.h"
+#include "pool-error.h"
 #include "pool-log.h"
-
-#define LOGIN_TIMEOUT_MS 15000
 
 /* status classes / details (11.13.5) */
 #define ST_SUCCESS          0x00, 0x00
@@ -79,7 +86,10 @@ static int login_send(loginCtx *l, uint8_t flags, uint8_t cls, uint8_t detail, b
 
     iscsi_build_login_rsp(&h, l->isid_tsih, l->itt, flags, cls, detail, dlen);
     iscsi_hdr_set_sn(&h, 0, l->cmdsn, l->cmdsn + l->c->portal->cfg.queue_depth - 1);
-    return iscsi_conn_send(l->c, &h, dlen ? l->out.buf : NULL, dlen, true);
+    int rc = iscsi_conn_send(l->c, &h, dlen ? l->out.buf : NULL, dlen, true);
+    /* the initiator's turn starts now: a slow target is not its idleness */
+    atomic_store(&l->c->progress_ms, iscsi_now_ms());
+    return rc;
 }
 
 static int login_fail(loginCtx *l, uint8_t cls, uint8_t detail, const char *why)
@@ -206,6 +216,9 @@ static int login_finish(loginCtx *l)
     if (l->params.session_type == ISCSI_SESSION_DISCOVERY) {
         l->params.target_name[0] = '\0';
     }
+    iscsiAdmit prelogin = ISCSI_ADMIT_PRELOGIN;
+    if (!atomic_compare_exchange_strong(&c->admit, &prelogin, ISCSI_ADMIT_ADMITTED))
+        return -1; /* dropped by the portal: the socket is already shut down */
     s = iscsi_session_new(c->portal, l->isid_tsih, &l->params);
     if (!s)
         return login_fail(l, ST_OUT_OF_RESOURCES, "out of memory");
@@ -214,7 +227,7 @@ static int login_finish(loginCtx *l)
     s->conn = c;
     if (iscsi_session_register(s) < 0) {
         iscsi_session_free(s);
-        return login_fail(l, ST_OUT_OF_RESOURCES, "old session did not close");
+        return login_fail(l, ST_OUT_OF_RESOURCES, pool_error_last_message());
     }
     /* An ACL or CHAP change made during this login has already looked for
      * the sessions to end (iscsi_session_revoke) and could not see this one:
@@ -235,7 +248,11 @@ static int login_finish(loginCtx *l)
 int iscsi_login(iscsiConn *c)
 {
     loginCtx l;
-    uint64_t deadline = iscsi_now_ms() + LOGIN_TIMEOUT_MS;
+    const iscsiPortalConfig *cfg = &c->portal->cfg;
+    uint64_t start = iscsi_now_ms();
+    uint64_t deadline = start + (uint64_t)cfg->login_timeout_s * 1000;
+    uint64_t first_deadline = start + (uint64_t)cfg->first_pdu_timeout_s * 1000;
+    bool got_pdu = false;
     int rc = -1;
 
     memset(&l, 0, sizeof(l));
@@ -255,10 +272,15 @@ int iscsi_login(iscsiConn *c)
         iscsiHdr h;
         uint8_t reason;
         uint64_t now = iscsi_now_ms();
+        /* this PDU, header and data, must be in by then */
+        uint64_t pdu_deadline = !got_pdu && first_deadline < deadline ? first_deadline : deadline;
 
-        if (now >= deadline || atomic_load(&c->stop))
+        if (now >= pdu_deadline || atomic_load(&c->stop)) {
+            log_debug("iscsi %s: %s, closing", c->peer,
+                      got_pdu ? "login not finished in time" : "no Login Request in time");
             goto out;
-        if (iscsi_conn_recv(c, bhs, sizeof(bhs), (int)(deadline - now)) < 0)
+        }
+        if (iscsi_conn_recv(c, bhs, sizeof(bhs), (int)(pdu_deadline - now)) < 0)
             goto out;
         iscsi_hdr_decode(bhs, &h);
         if (h.opcode != ISCSI_OP_LOGIN_REQ) {
@@ -284,12 +306,20 @@ int iscsi_login(iscsiConn *c)
         uint32_t padded = iscsi_pad4(h.dlen);
         if (padded) {
             uint8_t pad[4];
-            if (iscsi_conn_recv(c, l.text + l.text_len, h.dlen, 5000) < 0)
+            now = iscsi_now_ms();
+            int left = now < pdu_deadline ? (int)(pdu_deadline - now) : 0;
+            if (iscsi_conn_recv(c, l.text + l.text_len, h.dlen, left) < 0)
                 goto out;
-            if (padded > h.dlen && iscsi_conn_recv(c, pad, padded - h.dlen, 5000) < 0)
+            now = iscsi_now_ms();
+            left = now < pdu_deadline ? (int)(pdu_deadline - now) : 0;
+            if (padded > h.dlen && iscsi_conn_recv(c, pad, padded - h.dlen, left) < 0)
                 goto out;
             l.text_len += h.dlen;
         }
+        /* a whole Login Request: this connection is making progress (the
+         * portal drops the least recently active ones first) */
+        got_pdu = true;
+        atomic_store(&c->progress_ms, iscsi_now_ms());
         if (!l.first_done) {
             /* version-max (b2) >= 0 always; version-min (b3) must be 0 */
             if (h.b3 != 0) {

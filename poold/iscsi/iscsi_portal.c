@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * iscsi_portal.c: listening socket, one thread per connection, clean stop.
+ * iscsi_portal.c: listening socket, one thread per connection, the budget
+ * of connections still logging in (above accept_one), clean stop.
  *
  * Lifecycle of a connection object: created by the accept thread and put on
  * the portal's list; its thread runs login and the full feature phase, then
@@ -32,6 +33,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +98,199 @@ static void reap(iscsiPortal *p, bool all)
     }
 }
 
+/* The address part of a peer: the per-source budget's key. */
+static void source_key(const struct sockaddr_storage *ss, uint8_t key[17])
+{
+    memset(key, 0, 17);
+    key[0] = (uint8_t)ss->ss_family;
+    if (ss->ss_family == AF_INET)
+        memcpy(key + 1, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+    else if (ss->ss_family == AF_INET6)
+        memcpy(key + 1, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+}
+
+typedef struct {
+    size_t total, from_src; /* connections still logging in */
+    size_t dying;           /* dropped, thread not finished yet */
+    iscsiConn *idlest, *idlest_src;
+} loginLoad;
+
+/* Under p->lock: the pre-login load, in total and from src, and the
+ * connections of each that made login progress least recently. */
+static void login_load(iscsiPortal *p, const uint8_t src[17], loginLoad *ld)
+{
+    memset(ld, 0, sizeof(*ld));
+    for (iscsiConn *c = p->conns; c; c = c->next) {
+        if (atomic_load(&c->done))
+            continue;
+        iscsiAdmit a = atomic_load(&c->admit);
+        if (a == ISCSI_ADMIT_DROPPED)
+            ld->dying++;
+        if (a != ISCSI_ADMIT_PRELOGIN)
+            continue;
+        uint64_t t = atomic_load(&c->progress_ms);
+        ld->total++;
+        if (!ld->idlest || t < atomic_load(&ld->idlest->progress_ms))
+            ld->idlest = c;
+        if (memcmp(c->src, src, sizeof(c->src)) == 0) {
+            ld->from_src++;
+            if (!ld->idlest_src || t < atomic_load(&ld->idlest_src->progress_ms))
+                ld->idlest_src = c;
+        }
+    }
+}
+
+/* The warnings about pre-login drops: at most one line per 10 s per portal
+ * and kind (per source, in total, refused), counting the drops it did not
+ * report. */
+static void log_drop(iscsiPortal *p, unsigned kind, uint64_t now, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void log_drop(iscsiPortal *p, unsigned kind, uint64_t now, const char *fmt, ...)
+{
+    char what[320];
+    va_list ap;
+
+    if (p->drop_log_ms[kind] && now - p->drop_log_ms[kind] < 10000) {
+        p->drops_unlogged[kind]++;
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    log_warnx("iscsi: portal %s port %u: %s; %lu more since the last message", p->address, p->port,
+              what, p->drops_unlogged[kind]);
+    p->drop_log_ms[kind] = now;
+    p->drops_unlogged[kind] = 0;
+}
+
+/*
+ * Pre-login budget. A connection counts against it from accept until its
+ * login claims a session (admit ADMITTED, iscsi_login.c) or it ends: at
+ * most cfg.max_logins connections in total and cfg.max_logins_per_source
+ * from one address. A login must send its first Login Request within
+ * first_pdu_timeout_s and finish within login_timeout_s. Logged-in sessions
+ * have their own cap (cfg.max_sessions, checked when a session registers,
+ * iscsi_session.c) and are never dropped to make room here.
+ *
+ * A new connection that finds the budget full makes room: the accept
+ * thread drops the connection that made login progress least recently
+ * (its accept, its last complete Login Request or our last answer, longest
+ * ago) within the scope that is full: the new connection's own address
+ * first, else the whole portal. Why the idlest and not the newest: refusing the newest
+ * leaves the slots to whoever holds them until they time out, so a flood
+ * that reopens its connections as they expire locks every new login out
+ * for as long as it goes on. Dropping the idlest lets every new
+ * connection in, and an initiator really logging in sends a PDU every
+ * round trip, so it stays among the most recently active while idle or
+ * stalled connections (the flood) go first. One address can only displace
+ * its own connections, since its own limit is reached first.
+ *
+ * All this is decided before the connection's thread exists, so idle
+ * connections cost at most max_logins threads. Dropped connections are
+ * shut down and their threads end at once; should more than max_logins of
+ * them still be ending, new connections are closed right away, so threads
+ * stay bounded whatever the rate.
+ */
+static int accept_one(iscsiPortal *p)
+{
+    struct sockaddr_storage peer, local;
+    socklen_t plen = sizeof(peer), llen = sizeof(local);
+    int fd = accept4(p->lfd, (struct sockaddr *)&peer, &plen, SOCK_CLOEXEC);
+
+    if (fd < 0)
+        return errno == EINTR || errno == ECONNABORTED ? 0 : -1;
+    uint64_t now = iscsi_now_ms();
+    uint8_t src[17];
+    char from[80];
+    source_key(&peer, src);
+    format_addr(&peer, from, sizeof(from), false);
+
+    loginLoad ld;
+    iscsiConn *victim = NULL;
+    char victim_peer[80] = "";
+    uint64_t victim_idle = 0;
+    bool per_source = false, refuse = false;
+    pthread_mutex_lock(&p->lock);
+    login_load(p, src, &ld);
+    if (ld.from_src >= p->cfg.max_logins_per_source) {
+        victim = ld.idlest_src;
+        per_source = true;
+    } else if (ld.total >= p->cfg.max_logins) {
+        victim = ld.idlest;
+    }
+    if (victim && ld.dying >= p->cfg.max_logins) {
+        refuse = true;
+    } else if (victim) {
+        iscsiAdmit pre = ISCSI_ADMIT_PRELOGIN;
+        snprintf(victim_peer, sizeof(victim_peer), "%s", victim->peer);
+        uint64_t t = atomic_load(&victim->progress_ms);
+        victim_idle = now > t ? now - t : 0;
+        /* fails only if its login just claimed a session: room made too */
+        if (atomic_compare_exchange_strong(&victim->admit, &pre, ISCSI_ADMIT_DROPPED))
+            iscsi_conn_kick(victim);
+    }
+    pthread_mutex_unlock(&p->lock);
+    if (refuse) {
+        close(fd);
+        log_drop(p, 2, now,
+                 "pre-login limit of %u connections%s reached, %zu dropped ones still closing: "
+                 "refused a connection from %s",
+                 per_source ? p->cfg.max_logins_per_source : p->cfg.max_logins,
+                 per_source ? " per source" : " in total", ld.dying, from);
+        return 0;
+    }
+    if (victim) {
+        if (per_source)
+            log_drop(p, 0, now,
+                     "pre-login limit of %u connections per source reached by %s: dropped "
+                     "its least active login, %s (idle %llu ms)",
+                     p->cfg.max_logins_per_source, from, victim_peer,
+                     (unsigned long long)victim_idle);
+        else
+            log_drop(p, 1, now,
+                     "pre-login limit of %u connections in total reached (new connection "
+                     "from %s): dropped the least active login, %s (idle %llu ms)",
+                     p->cfg.max_logins, from, victim_peer, (unsigned long long)victim_idle);
+    }
+
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+    iscsiConn *c = calloc(1, sizeof(*c));
+    if (!c) {
+        close(fd);
+        return 0;
+    }
+    c->fd = fd;
+    c->portal = p;
+    memcpy(c->src, src, sizeof(c->src));
+    atomic_store(&c->admit, ISCSI_ADMIT_PRELOGIN);
+    atomic_store(&c->progress_ms, now);
+    format_addr(&peer, c->peer, sizeof(c->peer), true);
+    if (getsockname(fd, (struct sockaddr *)&local, &llen) == 0)
+        format_addr(&local, c->local, sizeof(c->local), false);
+    iscsi_mutex_init_hot(&c->tx_lock);
+    iscsi_mutex_init_hot(&c->task_lock);
+    pthread_cond_init(&c->task_cond, NULL);
+    iscsi_params_default(&c->params);
+    pthread_mutex_lock(&p->lock);
+    c->next = p->conns;
+    p->conns = c;
+    if (pthread_create(&c->thread, NULL, iscsi_conn_thread, c) != 0) {
+        p->conns = c->next;
+        pthread_mutex_unlock(&p->lock);
+        close(fd);
+        pthread_mutex_destroy(&c->tx_lock);
+        pthread_mutex_destroy(&c->task_lock);
+        pthread_cond_destroy(&c->task_cond);
+        free(c);
+        return 0;
+    }
+    pthread_mutex_unlock(&p->lock);
+    log_debug("iscsi: connection from %s", c->peer);
+    return 0;
+}
+
 static void *accept_thread(void *arg)
 {
     iscsiPortal *p = arg;
@@ -107,54 +302,12 @@ static void *accept_thread(void *arg)
         reap(p, false);
         if (r <= 0)
             continue;
-        struct sockaddr_storage peer, local;
-        socklen_t plen = sizeof(peer), llen = sizeof(local);
-        int fd = accept4(p->lfd, (struct sockaddr *)&peer, &plen, SOCK_CLOEXEC);
-        if (fd < 0)
-            continue;
-        size_t nconns = 0;
-        pthread_mutex_lock(&p->lock);
-        for (iscsiConn *c = p->conns; c; c = c->next)
-            nconns++;
-        pthread_mutex_unlock(&p->lock);
-        if (nconns >= p->cfg.max_sessions) {
-            log_warnx("iscsi: portal %s: connection limit (%u) reached", p->advertise,
-                      p->cfg.max_sessions);
-            close(fd);
-            continue;
-        }
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-        iscsiConn *c = calloc(1, sizeof(*c));
-        if (!c) {
-            close(fd);
-            continue;
-        }
-        c->fd = fd;
-        c->portal = p;
-        format_addr(&peer, c->peer, sizeof(c->peer), true);
-        if (getsockname(fd, (struct sockaddr *)&local, &llen) == 0)
-            format_addr(&local, c->local, sizeof(c->local), false);
-        iscsi_mutex_init_hot(&c->tx_lock);
-        iscsi_mutex_init_hot(&c->task_lock);
-        pthread_cond_init(&c->task_cond, NULL);
-        iscsi_params_default(&c->params);
-        pthread_mutex_lock(&p->lock);
-        c->next = p->conns;
-        p->conns = c;
-        if (pthread_create(&c->thread, NULL, iscsi_conn_thread, c) != 0) {
-            p->conns = c->next;
-            pthread_mutex_unlock(&p->lock);
-            close(fd);
-            pthread_mutex_destroy(&c->tx_lock);
-            pthread_mutex_destroy(&c->task_lock);
-            pthread_cond_destroy(&c->task_cond);
-            free(c);
-            continue;
-        }
-        pthread_mutex_unlock(&p->lock);
-        log_debug("iscsi: connection from %s", c->peer);
+        /* empty the backlog (the socket does not block): while it is full
+         * the kernel drops every initiator's SYN, budget or not; reap
+         * between batches so dropped connections are joined */
+        for (unsigned i = 0; i < 64 && !atomic_load(&p->stopping); i++)
+            if (accept_one(p) < 0)
+                break;
     }
     return NULL;
 }
@@ -181,6 +334,14 @@ iscsiPortal *iscsi_portal_start(const iscsiPortalConfig *cfg)
         p->cfg.tpgt = 1;
     if (!p->cfg.max_sessions)
         p->cfg.max_sessions = 256;
+    if (!p->cfg.max_logins)
+        p->cfg.max_logins = 64;
+    if (!p->cfg.max_logins_per_source)
+        p->cfg.max_logins_per_source = 16;
+    if (!p->cfg.login_timeout_s)
+        p->cfg.login_timeout_s = 5;
+    if (!p->cfg.first_pdu_timeout_s)
+        p->cfg.first_pdu_timeout_s = 2;
     if (!p->cfg.queue_depth || p->cfg.queue_depth > ISCSI_MAX_TASKS / 2)
         p->cfg.queue_depth = 64;
     if (!p->cfg.workers)
@@ -208,7 +369,7 @@ iscsiPortal *iscsi_portal_start(const iscsiPortalConfig *cfg)
         pool_error(POOL_ERR_INVALID_ARG, "iSCSI portal address '%s' is not an IP literal", addr);
         return NULL;
     }
-    p->lfd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    p->lfd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (p->lfd < 0) {
         pool_error_errno(errno, "socket");
         return NULL;

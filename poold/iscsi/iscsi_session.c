@@ -10,6 +10,8 @@
  *   - ERL 0 and MaxConnections=1: a session has exactly one connection and
  *     lives and dies with it; its CmdSN state is touched only by that
  *     connection's thread, so the window needs no lock.
+ *   - A portal has at most cfg.max_sessions registered sessions; the check
+ *     and the registration are one step under the registry lock.
  *   - Reinstatement: a new leading login for an existing I_T nexus (same
  *     initiator name + ISID + target + TPGT, TSIH 0) closes the old session
  *     first; the new one is registered only after the old one is gone, so
@@ -105,6 +107,19 @@ int iscsi_session_register(iscsiSession *s)
             pool_error(POOL_ERR_TIMEOUT, "old session of %s did not close", s->initiator);
             return -1;
         }
+    }
+    /* the portal's session cap counts logged-in sessions only: connections
+     * still logging in have their own budget (iscsi_portal.c), so no number
+     * of them can keep a login from getting here */
+    size_t nsess = 0;
+    for (iscsiSession *o = reg_head; o; o = o->next)
+        if (o->portal == s->portal)
+            nsess++;
+    if (nsess >= s->portal->cfg.max_sessions) {
+        pthread_mutex_unlock(&reg_lock);
+        pool_error(POOL_ERR_BUSY, "session limit (%u) of portal %s port %u reached",
+                   s->portal->cfg.max_sessions, s->portal->address, s->portal->port);
+        return -1;
     }
     /* allocate a TSIH not in use */
     for (unsigned tries = 0; tries < 65536; tries++) {

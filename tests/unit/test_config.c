@@ -58,6 +58,11 @@ static void assert_configs_equal(const poolConfig *a, const poolConfig *b)
     ck_assert_uint_eq(a->max_message_size, b->max_message_size);
     ck_assert_uint_eq(a->max_clients, b->max_clients);
     ck_assert_uint_eq(a->client_timeout, b->client_timeout);
+    ck_assert_uint_eq(a->iscsi_max_sessions, b->iscsi_max_sessions);
+    ck_assert_uint_eq(a->iscsi_max_logins, b->iscsi_max_logins);
+    ck_assert_uint_eq(a->iscsi_max_logins_per_source, b->iscsi_max_logins_per_source);
+    ck_assert_uint_eq(a->iscsi_login_timeout, b->iscsi_login_timeout);
+    ck_assert_uint_eq(a->iscsi_first_pdu_timeout, b->iscsi_first_pdu_timeout);
 }
 
 START_TEST(test_defaults)
@@ -77,6 +82,11 @@ START_TEST(test_defaults)
     ck_assert_uint_eq(cfg->max_message_size, 4 * 1024 * 1024);
     ck_assert_uint_eq(cfg->max_clients, 64);
     ck_assert_uint_eq(cfg->client_timeout, 30);
+    ck_assert_uint_eq(cfg->iscsi_max_sessions, 256);
+    ck_assert_uint_eq(cfg->iscsi_max_logins, 64);
+    ck_assert_uint_eq(cfg->iscsi_max_logins_per_source, 16);
+    ck_assert_uint_eq(cfg->iscsi_login_timeout, 5);
+    ck_assert_uint_eq(cfg->iscsi_first_pdu_timeout, 2);
     ck_assert_ptr_null(cfg->host_name);
     /* issue 10: a fresh install serves this host only, never the network */
     ck_assert_str_eq(cfg->iscsi_portal, "127.0.0.1:3260");
@@ -108,6 +118,11 @@ static const char good_conf[] = "# poold test configuration\n"
                                 "max_message_size = 65536\n"
                                 "max_clients = 8\n"
                                 "client_timeout = 5\n"
+                                "iscsi_max_sessions = 32\n"
+                                "iscsi_max_logins = 20\n"
+                                "iscsi_max_logins_per_source = 4\n"
+                                "iscsi_login_timeout = 10\n"
+                                "iscsi_first_pdu_timeout = 3\n"
                                 "host_name = \"node-1.example\"\n"
                                 "default_locking = \"none\"\n"
                                 "lease_wait = 0\n"
@@ -134,6 +149,11 @@ START_TEST(test_good_file)
     ck_assert_uint_eq(cfg->max_message_size, 65536);
     ck_assert_uint_eq(cfg->max_clients, 8);
     ck_assert_uint_eq(cfg->client_timeout, 5);
+    ck_assert_uint_eq(cfg->iscsi_max_sessions, 32);
+    ck_assert_uint_eq(cfg->iscsi_max_logins, 20);
+    ck_assert_uint_eq(cfg->iscsi_max_logins_per_source, 4);
+    ck_assert_uint_eq(cfg->iscsi_login_timeout, 10);
+    ck_assert_uint_eq(cfg->iscsi_first_pdu_timeout, 3);
     ck_assert_str_eq(cfg->host_name, "node-1.example");
     ck_assert_int_eq(cfg->default_locking, POOL_LOCKING_NONE);
     ck_assert_uint_eq(cfg->lease_wait, 0);
@@ -213,6 +233,8 @@ static const badCase bad_cases[] = {
     {"lvm_timeout = 0", 1, "lvm_timeout", "out of range 1..86400"},
     {"max_clients = 99999999999999999999999", 1, "max_clients", "out of range"},
     {"client_timeout = 3601", 1, "client_timeout", "out of range"},
+    {"iscsi_max_logins = 0", 1, "iscsi_max_logins", "out of range"},
+    {"iscsi_login_timeout = 301", 1, "iscsi_login_timeout", "out of range"},
     {"socket_mode = 01000", 1, "socket_mode", "out of range 0..0777"},
     {"socket_mode = 512", 1, "socket_mode", "out of range"},
     {"socket_mode = 0680", 1, "socket_mode", "invalid octal number '0680'"},

@@ -50,6 +50,14 @@ typedef struct {
     int libvirt_pool_type;        /* POOL_LIBVIRT_POOL_*: auto */
     char *libvirt_initiator;      /* initiator IQN of iscsi-direct pools; NULL = derived from
                                    * the host name */
+    /* iSCSI limits per portal: logged-in sessions (256); connections still
+     * logging in (64), of those from one address (16); seconds from connect
+     * to logged in (5) and to the first Login Request (2) */
+    unsigned iscsi_max_sessions;
+    unsigned iscsi_max_logins;
+    unsigned iscsi_max_logins_per_source;
+    unsigned iscsi_login_timeout;
+    unsigned iscsi_first_pdu_timeout;
 } poolConfig;
 
 /* How poold publishes its pools in libvirt (libvirt_pool_type). */
