@@ -286,9 +286,14 @@ struct iscsiPortal {
     iscsiConn *conns;
     iscsiPortal *next_global;
     /* pre-login drops: the warnings are rate-limited, per kind (per source,
-     * in total, refused), accept thread only */
-    uint64_t drop_log_ms[3];
-    unsigned long drops_unlogged[3];
+     * in total, refused, accept failing), accept thread only */
+    uint64_t drop_log_ms[4];
+    unsigned long drops_unlogged[4];
+    /* refused logins (iscsi_login.c): at most one log line per second per
+     * portal, so a client retrying bad logins cannot flood the log; any
+     * connection thread */
+    _Atomic uint64_t refused_log_ms;
+    _Atomic unsigned long refused_unlogged;
 };
 /*
  * The files, bottom layer first; each calls only files above it in this

@@ -94,7 +94,21 @@ static int login_send(loginCtx *l, uint8_t flags, uint8_t cls, uint8_t detail, b
 
 static int login_fail(loginCtx *l, uint8_t cls, uint8_t detail, const char *why)
 {
-    log_info("iscsi %s: login refused (%02x/%02x): %s", l->c->peer, cls, detail, why);
+    iscsiPortal *p = l->c->portal;
+    uint64_t now = iscsi_now_ms(), last = atomic_load(&p->refused_log_ms);
+    if (last && now - last < 1000) {
+        atomic_fetch_add(&p->refused_unlogged, 1);
+    } else if (atomic_compare_exchange_strong(&p->refused_log_ms, &last, now)) {
+        unsigned long more = atomic_exchange(&p->refused_unlogged, 0);
+        if (more)
+            log_info("iscsi %s: login refused (%02x/%02x): %s (%lu more refused in the last "
+                     "second, not logged)",
+                     l->c->peer, cls, detail, why, more);
+        else
+            log_info("iscsi %s: login refused (%02x/%02x): %s", l->c->peer, cls, detail, why);
+    } else {
+        atomic_fetch_add(&p->refused_unlogged, 1);
+    }
     /* the TSIH of a failed login response is that of the request */
     login_send(l, 0, cls, detail, false);
     return -1;

@@ -141,7 +141,7 @@ static void login_load(iscsiPortal *p, const uint8_t src[17], loginLoad *ld)
 }
 
 /* The warnings about pre-login drops: at most one line per 10 s per portal
- * and kind (per source, in total, refused), counting the drops it did not
+ * and kind (per source, in total, refused, accept failing), counting the drops it did not
  * report. */
 static void log_drop(iscsiPortal *p, unsigned kind, uint64_t now, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -305,9 +305,21 @@ static void *accept_thread(void *arg)
         /* empty the backlog (the socket does not block): while it is full
          * the kernel drops every initiator's SYN, budget or not; reap
          * between batches so dropped connections are joined */
-        for (unsigned i = 0; i < 64 && !atomic_load(&p->stopping); i++)
-            if (accept_one(p) < 0)
-                break;
+        for (unsigned i = 0; i < 64 && !atomic_load(&p->stopping); i++) {
+            if (accept_one(p) == 0)
+                continue;
+            /* Out of descriptors or memory: the pending connection stays
+             * in the backlog and poll() reports it again at once, so
+             * without a pause this thread would spin at full speed until
+             * something else frees a descriptor. Back off; connections
+             * ending meanwhile are reaped above. */
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                log_drop(p, 3, iscsi_now_ms(), "cannot accept a connection: %s; pausing 100 ms",
+                         strerror(errno));
+                poll(NULL, 0, 100);
+            }
+            break;
+        }
     }
     return NULL;
 }
