@@ -54,7 +54,8 @@
  *    freed), never in the definition or a log line. Mutual CHAP cannot
  *    work (libvirt's iscsi-direct backend does one-way CHAP only):
  *    handlers_target.c refuses it while pools are published as
- *    iscsi-direct; one found at startup is logged as an error.
+ *    iscsi-direct; one found at startup is logged as an error. Unpublishing
+ *    a pool (pool destroy) undefines its secret too.
  *
  * Threads: the job queue is shared (mutex + condition); the connection and
  * the `wanted` table belong to the worker alone.
@@ -658,6 +659,11 @@ static void do_unpublish(poolLibvirt *lv, lvJob *j)
     else
         log_pool(POOL_LOG_INFO, j->pool, "libvirt pool undefined");
     virStoragePoolFree(p);
+    /* the pool's CHAP secret goes with it */
+    POOL_AUTOFREE(char *) usage = poold_libvirt_secret_usage(j->pool);
+    if (lv->type == POOL_LIBVIRT_POOL_ISCSI_DIRECT && usage &&
+        poold_libvirt_secret_remove(conn, usage) < 0)
+        log_pool(POOL_LOG_WARN, j->pool, "%s", pool_error_last_message());
     conn_check(lv);
 }
 

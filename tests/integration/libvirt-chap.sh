@@ -23,6 +23,7 @@
 #     iscsi-direct;
 #   - chap clear: the definition loses <auth>, the secret is undefined,
 #     and the pool still follows a new volume;
+#   - pool destroy (CHAP set again) undefines the pool and its secret;
 #   - no secret value ever shows in poold's log, libvirt's pool or domain
 #     XML, or poolctl's output.
 #
@@ -185,6 +186,13 @@ t_assert "target chap clear" pctl target chap clear "$P" >/dev/null
 t_assert "libvirt pool loses <auth> within 10 s" t_poll 10 no_auth
 t_assert "the secret is undefined" t_poll 10 no_secret
 t_assert "without CHAP, a new volume v4 shows in vol-list within 10 s" new_vol_listed v4
+
+# ---- pool destroy takes the secret along -------------------------------------
+t_assert "target chap set (again)" pctl target chap set "$P" --user chapuser --secret-file "$T_DIR/s1" >/dev/null
+t_assert "secret defined again" t_poll 10 has_secret
+t_assert "pool destroy --force" pctl pool destroy --force "$P" >/dev/null
+t_assert "the libvirt pool is undefined" t_poll 10 bash -c '! virsh -c "$1" pool-info "$2" >/dev/null 2>&1' _ "$(lv_uri 1)" "$P"
+t_assert "the secret is undefined with it" t_poll 10 no_secret
 
 # ---- the secrets never show --------------------------------------------------------
 for s in "$S1" "$S2"; do
