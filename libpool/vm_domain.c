@@ -85,6 +85,9 @@ static int check_runtime(const poolVmRuntime *rt)
         check_string(rt->host, "portal host", "", true) < 0 ||
         check_string(rt->initiator, "initiator IQN", "", true) < 0)
         return -1;
+    if (check_string(rt->chap_user, "CHAP user", "", !!rt->chap_usage) < 0 ||
+        check_string(rt->chap_usage, "CHAP secret usage", "", !!rt->chap_user) < 0)
+        return -1;
     if (rt->port == 0 || rt->port > 65535) {
         pool_error(POOL_ERR_INVALID_ARG, "VM runtime: portal port %u is not a TCP port", rt->port);
         return -1;
@@ -202,7 +205,7 @@ static xmlNodePtr new_elem(xmlNodePtr parent, const char *name)
     return n;
 }
 
-/* <source protocol='iscsi' name='IQN/LUN'><host/><initiator><iqn/></initiator></source> */
+/* <source protocol='iscsi' name='IQN/LUN'><host/><initiator><iqn/></initiator>[<auth/>]</source> */
 static xmlNodePtr iscsi_source(xmlDocPtr doc, const poolVmRuntime *rt, const poolVmDiskMap *m)
 {
     POOL_AUTOFREE(char *) name = pool_asprintf("%s/%u", m->iqn, m->lun);
@@ -220,6 +223,13 @@ static xmlNodePtr iscsi_source(xmlDocPtr doc, const poolVmRuntime *rt, const poo
         !(host = new_elem(src, "host")) || new_attr(host, "name", rt->host) < 0 ||
         new_attr(host, "port", port) < 0 || !(ini = new_elem(src, "initiator")) ||
         !(iqn = new_elem(ini, "iqn")) || new_attr(iqn, "name", rt->initiator) < 0)
+        return NULL;
+    /* the secret by its usage: its value stays in libvirt, never here */
+    xmlNodePtr auth = NULL, secret = NULL;
+    if (rt->chap_user &&
+        (!(auth = new_elem(src, "auth")) || new_attr(auth, "username", rt->chap_user) < 0 ||
+         !(secret = new_elem(auth, "secret")) || new_attr(secret, "type", "iscsi") < 0 ||
+         new_attr(secret, "usage", rt->chap_usage) < 0))
         return NULL;
     return pool_steal_ptr(&src);
 }

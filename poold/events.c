@@ -46,6 +46,7 @@ static int export_state_cache(poolDaemon *d, poolEvent *ev)
     case POOLD_EV_VOLUME_RESIZED:
     case POOLD_EV_VOLUME_DELETING:
     case POOLD_EV_VOLUME_DELETE_FAILED:
+    case POOLD_EV_TARGET_AUTH_CHANGED:
         return 0;
     }
     return 0;
@@ -150,6 +151,7 @@ static int target(poolDaemon *d, poolEvent *ev)
         return 0;
     case POOLD_EV_VOLUME_DELETED:
     case POOLD_EV_VOLUME_EXPORT_UNDONE:
+    case POOLD_EV_TARGET_AUTH_CHANGED: /* poold_export_target_update did it */
         return 0;
     }
     return 0;
@@ -163,6 +165,12 @@ static int libvirt(poolDaemon *d, poolEvent *ev)
     case POOLD_EV_POOL_ADDED:
     case POOLD_EV_POOL_DESTROY_FAILED:
         poold_libvirt_publish(d->lv, d->mgr, d->ex, ev->pool);
+        return 0;
+    case POOLD_EV_TARGET_AUTH_CHANGED:
+        /* the definition's <auth> and the libvirt secret follow the
+         * target's CHAP (libvirt_pool.c); VMs get it at their start */
+        if (poold_libvirt_uses_target(d->lv))
+            poold_libvirt_publish(d->lv, d->mgr, d->ex, ev->pool);
         return 0;
     case POOLD_EV_POOL_DESTROYING:
         /* while the VG and the target are still there (libvirt_pool.c) */

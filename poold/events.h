@@ -9,8 +9,9 @@
  * an event; it never calls the target, libvirt or a cache itself. Direct
  * calls stay for what is not such a change: queries (poold_export_has_pool,
  * poold_export_vol_exported, poold_export_target_get, ...), the target's
- * own record (poold_export_target_update: that is the change, and no one
- * else follows it), the write permission that follows a lease
+ * own record (poold_export_target_update: that is the change; a CHAP
+ * change then emits POOLD_EV_TARGET_AUTH_CHANGED for the initiators poold
+ * sets up in libvirt), the write permission that follows a lease
  * (poold_export_vol_access, _protect, _fence, _recheck_leases), and
  * startup and shutdown (main.c builds and ends everything at once).
  *
@@ -63,6 +64,10 @@ typedef enum {
     POOLD_EV_VOLUME_UNEXPORTED,
     /* an export was refused and the LV tag is back to `exported` */
     POOLD_EV_VOLUME_EXPORT_UNDONE,
+    /* the pool's target CHAP settings changed (target chap set | clear),
+     * already in force in the target: the initiators poold configures
+     * (libvirt's iscsi-direct pool) follow */
+    POOLD_EV_TARGET_AUTH_CHANGED,
 } poolEventKind;
 
 typedef struct {

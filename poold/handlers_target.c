@@ -8,6 +8,11 @@
  * refused request changes nothing and an accepted one survives a restart.
  * Changes apply to new logins; sessions already logged in stay.
  *
+ * A CHAP change, once in force, is an event (POOLD_EV_TARGET_AUTH_CHANGED):
+ * the initiators poold sets up in libvirt follow it (libvirt_secret.h).
+ * Mutual CHAP is refused while pools are published as iscsi-direct:
+ * libvirt could not log in.
+ *
  * Secrets arrive in request parameters (poolctl reads them from files, so
  * they never show in a process list) and never leave poold again: replies
  * and log lines carry user names only.
@@ -124,6 +129,14 @@ static int acl_remove(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
     return acl_change(d, req, reply, false);
 }
 
+/* The CHAP change is in force: the initiators poold sets up follow it
+ * (events.h). Nothing refuses this event, so the request stands. */
+static void auth_changed(poolDaemon *d, const char *pool)
+{
+    poolEvent ev = {.kind = POOLD_EV_TARGET_AUTH_CHANGED, .pool = pool};
+    poold_emit(d, &ev);
+}
+
 static int chap_set(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
 {
     const char *pool, *user, *secret;
@@ -150,6 +163,15 @@ static int chap_set(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
                    "the mutual secret must differ from the initiator's secret (RFC 7143 12.1.3)");
         return -1;
     }
+    /* libvirt's iscsi-direct backend logs in with one-way CHAP only
+     * (libvirt_secret.h): mutual CHAP would lock poold's own pool out */
+    if (muser && poold_libvirt_uses_target(d->lv)) {
+        pool_error(POOL_ERR_UNSUPPORTED,
+                   "mutual CHAP: this host publishes its pools as libvirt iscsi-direct pools, "
+                   "and libvirt logs in with one-way CHAP only; use one-way CHAP, or set "
+                   "libvirt_pool_type = \"off\" (or \"logical\") in poold.conf");
+        return -1;
+    }
     poolTargetDef *def = poold_export_target_get(d->ex, pool, true);
     if (!def)
         return -1;
@@ -170,6 +192,7 @@ static int chap_set(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
         return -1;
     log_pool(POOL_LOG_INFO, pool, "CHAP set: %s, user %s%s%s", muser ? "mutual" : "one-way", user,
              muser ? ", target user " : "", muser ? muser : "");
+    auth_changed(d, pool);
     return reply_info(d, pool, reply);
 }
 
@@ -194,6 +217,7 @@ static int chap_clear(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
     if (poold_export_target_update(d->ex, def) < 0)
         return -1;
     log_pool(POOL_LOG_INFO, pool, "CHAP cleared");
+    auth_changed(d, pool);
     return reply_info(d, pool, reply);
 }
 

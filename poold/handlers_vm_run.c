@@ -43,6 +43,14 @@
  * ":vm-" and the VM name, so each VM has its own iSCSI session name, apart
  * from libvirtd's pool scans and other VMs.
  *
+ * CHAP: with CHAP on the pool's target, step 3 first sets the libvirt
+ * secret of the target's CHAP secret (libvirt_secret.h) and the disks'
+ * <source> name it (<auth username=...><secret type='iscsi' usage=.../>);
+ * libvirt hands the value to QEMU when it starts. Mutual CHAP is refused
+ * (QEMU's iSCSI driver does one-way CHAP only). QEMU keeps the
+ * credentials it started with: a later CHAP change cuts a running VM off
+ * its disks until it is started again.
+ *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include <ctype.h>
@@ -57,6 +65,7 @@
 #include "pool-vm.h"
 #include "poold.h"
 #include "iscsi/target.h"
+#include "libvirt_secret.h"
 #include "testhook.h"
 
 typedef struct {
@@ -199,6 +208,36 @@ static void protect_disks(poolDaemon *d, const vmDisks *v)
     }
 }
 
+/* Step 3's CHAP: the libvirt secret set (or, without CHAP, removed) and
+ * rt pointing at it. *usage is the caller's to free. */
+static int vm_chap(poolDaemon *d, const char *pool, poolVmRuntime *rt, char **usage)
+{
+    POOL_AUTOPTR(poolTargetDef) t = poold_export_target_get(d->ex, pool, true);
+    if (!t || !(*usage = poold_libvirt_secret_usage(pool)))
+        return -1;
+    if (t->chap_user && t->mutual_user) {
+        pool_error(POOL_ERR_UNSUPPORTED,
+                   "the iSCSI target of pool %s requires mutual CHAP, which QEMU's iSCSI "
+                   "initiator cannot do: set one-way CHAP (poolctl target chap set without "
+                   "--mutual-user) to run VMs from it",
+                   pool);
+        return -1;
+    }
+    if (!t->chap_user || !t->chap_secret) {
+        /* no stale secret of an earlier CHAP setting is left in libvirt */
+        if (poold_domain_secret_remove(d->doms, *usage) < 0) {
+            log_pool(POOL_LOG_WARN, pool, "%s", pool_error_last_message());
+            pool_error_reset();
+        }
+        return 0;
+    }
+    if (poold_domain_secret_set(d->doms, *usage, t->chap_secret) < 0)
+        return -1;
+    rt->chap_user = pool_strdup(t->chap_user);
+    rt->chap_usage = *usage;
+    return rt->chap_user ? 0 : -1;
+}
+
 /* Undo a start after the domain was created (its error kept). */
 static void undo_start(poolDaemon *d, const char *name, const vmDisks *v)
 {
@@ -260,8 +299,16 @@ static int vm_start(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
                         .initiator = initiator,
                         .disks = v.map,
                         .ndisks = v.n};
+    POOL_AUTOFREE(char *) usage = NULL;
+    if (vm_chap(d, pool, &rt, &usage) < 0) {
+        free((char *)rt.chap_user);
+        pool_error_prefix("VM %s", name);
+        vm_disks_clear(&v);
+        return -1;
+    }
     POOL_AUTOFREE(char *)
     xml = pool_vm_domain_runtime(rec->domain_xml, strlen(rec->domain_xml), &rt);
+    free((char *)rt.chap_user);
     if (!xml) {
         pool_error_prefix("VM %s", name);
         vm_disks_clear(&v);

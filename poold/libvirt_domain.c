@@ -10,6 +10,7 @@
 #include <libvirt/virterror.h>
 
 #include "libvirt_domain.h"
+#include "libvirt_secret.h"
 #include "pool-alloc.h"
 #include "pool-error.h"
 #include "pool-log.h"
@@ -167,4 +168,30 @@ int poold_domain_shutdown(poolDomains *d, const char *name)
         r = virDomainIsActive(dom) == 0 ? 0 : fail(d, "cannot shut the domain down");
     virDomainFree(dom);
     return r;
+}
+
+/* A failure drops a dead connection, like fail() does. */
+static int secret_done(poolDomains *d, int r)
+{
+    if (r < 0 && d->conn && virConnectIsAlive(d->conn) != 1) {
+        virConnectClose(d->conn);
+        d->conn = NULL;
+    }
+    return r;
+}
+
+int poold_domain_secret_set(poolDomains *d, const char *usage, const char *value)
+{
+    virConnectPtr c = conn(d);
+    if (!c)
+        return -1;
+    return secret_done(d, poold_libvirt_secret_set(c, usage, value));
+}
+
+int poold_domain_secret_remove(poolDomains *d, const char *usage)
+{
+    virConnectPtr c = conn(d);
+    if (!c)
+        return -1;
+    return secret_done(d, poold_libvirt_secret_remove(c, usage));
 }

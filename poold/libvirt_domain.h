@@ -39,5 +39,10 @@ int poold_domain_active(poolDomains *d, const char *name, bool *active);
 int poold_domain_destroy(poolDomains *d, const char *name);
 /* Ask the guest to shut down (ACPI); returns at once. */
 int poold_domain_shutdown(poolDomains *d, const char *name);
+/* The libvirt secret a VM's disks name for the target's CHAP
+ * (libvirt_secret.h): defined and set before the domain starts; removed
+ * when the target has no CHAP (none is not an error). */
+int poold_domain_secret_set(poolDomains *d, const char *usage, const char *value);
+int poold_domain_secret_remove(poolDomains *d, const char *usage);
 
 #endif

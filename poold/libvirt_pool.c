@@ -42,6 +42,20 @@
  *  - An iscsi-direct refresh makes libvirtd log in to this poold's own
  *    target; the target runs on its own threads and the worker is not the
  *    main loop, so nothing waits on itself.
+ *  - CHAP (libvirt_secret.h): when the pool's target has CHAP set, the
+ *    definition's <source> gets <auth type='chap' username='USER'><secret
+ *    usage='poold-IQN'/></auth>, and before the pool is defined, started or
+ *    refreshed by ensure() the worker defines that libvirt secret and sets
+ *    its value; with CHAP cleared, the pool is defined without <auth> and
+ *    the secret undefined. A CHAP change (target chap set | clear) publishes
+ *    the pool again: a new user or CHAP on/off is a new definition (pool
+ *    restarted), a new secret only a new value (the next login uses it).
+ *    The value travels in the job and the wanted table only (wiped when
+ *    freed), never in the definition or a log line. Mutual CHAP cannot
+ *    work (libvirt's iscsi-direct backend does one-way CHAP only):
+ *    handlers_target.c refuses it while pools are published as
+ *    iscsi-direct; one found at startup is logged as an error. Unpublishing
+ *    a pool (pool destroy) undefines its secret too.
  *
  * Threads: the job queue is shared (mutex + condition); the connection and
  * the `wanted` table belong to the worker alone.
@@ -62,6 +76,7 @@
 #include <libxml/tree.h>
 
 #include "libvirt_pool.h"
+#include "libvirt_secret.h"
 #include "pool-error.h"
 #include "pool-log.h"
 #include "pool-lvm.h"
@@ -77,15 +92,17 @@ typedef enum { JOB_PUBLISH, JOB_UNPUBLISH, JOB_REFRESH } lvJobKind;
 typedef struct lvJob {
     lvJobKind kind;
     char *pool;
-    char *xml; /* JOB_PUBLISH: the definition */
+    char *xml;    /* JOB_PUBLISH: the definition */
+    char *secret; /* JOB_PUBLISH: the target's CHAP secret (NULL: none) */
     struct lvJob *next;
 } lvJob;
 
 typedef struct {
     char *pool;
     char *xml;
-    bool ours;   /* the libvirt pool of that name was seen to be ours */
-    bool warned; /* "not ours" logged */
+    char *secret; /* the target's CHAP secret, NULL without CHAP */
+    bool ours;    /* the libvirt pool of that name was seen to be ours */
+    bool warned;  /* "not ours" logged */
     /* a refresh that failed is tried again at retry_ms (0: none due);
      * fails counts the failed rounds in a row, warned_fail says the streak
      * was logged as a warning */
@@ -131,12 +148,21 @@ static void lv_quiet(void *opaque, virErrorPtr err)
 {
 }
 
+/* A CHAP secret is wiped before its memory goes back. */
+static void secret_free(char *s)
+{
+    if (s)
+        memset(s, 0, strlen(s));
+    free(s);
+}
+
 static void job_free(lvJob *j)
 {
     if (!j)
         return;
     free(j->pool);
     free(j->xml);
+    secret_free(j->secret);
     free(j);
 }
 
@@ -178,7 +204,49 @@ int poold_libvirt_portal(const poolConfig *cfg, char **host, unsigned *port)
     return *host ? 0 : -1;
 }
 
-static char *build_xml(poolLibvirt *lv, poolExport *ex, const char *pool)
+/* s with the five XML special characters as entities (a CHAP user name
+ * may hold any printable character); caller frees. */
+static char *xml_escape(const char *s)
+{
+    size_t n = 1;
+    for (const char *p = s; *p; p++)
+        n += strchr("<>&'\"", *p) ? 6 : 1;
+    char *out = malloc(n), *o = out;
+    if (!out)
+        return NULL;
+    for (const char *p = s; *p; p++) {
+        const char *e = *p == '<'    ? "&lt;"
+                        : *p == '>'  ? "&gt;"
+                        : *p == '&'  ? "&amp;"
+                        : *p == '\'' ? "&apos;"
+                        : *p == '"'  ? "&quot;"
+                                     : NULL;
+        if (e)
+            o = stpcpy(o, e);
+        else
+            *o++ = *p;
+    }
+    *o = '\0';
+    return out;
+}
+
+/* <auth> for the pool's <source> when its target has CHAP ("" without);
+ * caller frees. */
+static char *auth_xml(const char *pool, const char *chap_user)
+{
+    if (!chap_user)
+        return pool_strdup("");
+    POOL_AUTOFREE(char *) user = xml_escape(chap_user);
+    POOL_AUTOFREE(char *) usage = poold_libvirt_secret_usage(pool);
+    if (!user || !usage)
+        return NULL;
+    return pool_asprintf("    <auth type='chap' username='%s'>\n"
+                         "      <secret usage='%s'/>\n"
+                         "    </auth>\n",
+                         user, usage);
+}
+
+static char *build_xml(poolLibvirt *lv, poolExport *ex, const char *pool, const char *chap_user)
 {
     if (lv->type == POOL_LIBVIRT_POOL_LOGICAL)
         return pool_asprintf("<pool type='logical'>\n"
@@ -204,17 +272,21 @@ static char *build_xml(poolLibvirt *lv, poolExport *ex, const char *pool)
                  "no iSCSI target here: not published as a libvirt storage pool");
         return NULL;
     }
+    POOL_AUTOFREE(char *) auth = auth_xml(pool, chap_user);
+    if (!auth)
+        return NULL;
     return pool_asprintf("<pool type='iscsi-direct'>\n"
                          "  <name>%s</name>\n"
                          "  <source>\n"
                          "    <host name='%s' port='%u'/>\n"
                          "    <device path='%s%s'/>\n"
+                         "%s"
                          "    <initiator>\n"
                          "      <iqn name='%s'/>\n"
                          "    </initiator>\n"
                          "  </source>\n"
                          "</pool>\n",
-                         pool, lv->host, lv->port, TGT_IQN_PREFIX, pool, lv->initiator);
+                         pool, lv->host, lv->port, TGT_IQN_PREFIX, pool, auth, lv->initiator);
 }
 
 /* ---- ownership: compare definitions ------------------------------------- */
@@ -262,6 +334,9 @@ static int describe(const char *xml, char *identity, char *detail, size_t len)
     add_prop(detail, len, child(child(src, "initiator"), "iqn"), "name");
     add_prop(detail, len, child(src, "format"), "type");
     add_text(detail, len, child(child(root, "target"), "path"));
+    add_prop(detail, len, child(src, "auth"), "type");
+    add_prop(detail, len, child(src, "auth"), "username");
+    add_prop(detail, len, child(child(src, "auth"), "secret"), "usage");
     xmlFreeDoc(doc);
     return 0;
 }
@@ -283,16 +358,19 @@ static void wanted_remove(poolLibvirt *lv, const char *pool)
         return;
     free(w->pool);
     free(w->xml);
+    secret_free(w->secret);
     *w = lv->wanted[--lv->nwanted];
 }
 
-/* Take the definition (xml); NULL if out of memory. */
-static lvWanted *wanted_set(poolLibvirt *lv, const char *pool, char *xml)
+/* Take the definition (xml) and the CHAP secret; NULL if out of memory. */
+static lvWanted *wanted_set(poolLibvirt *lv, const char *pool, char *xml, char *secret)
 {
     lvWanted *w = wanted_find(lv, pool);
     if (w) {
         free(w->xml);
+        secret_free(w->secret);
         w->xml = xml;
+        w->secret = secret;
         w->ours = w->warned = false;
         return w;
     }
@@ -303,11 +381,12 @@ static lvWanted *wanted_set(poolLibvirt *lv, const char *pool, char *xml)
             lv->wanted = n;
         free(name);
         free(xml);
+        secret_free(secret);
         return NULL;
     }
     lv->wanted = n;
     w = &lv->wanted[lv->nwanted++];
-    *w = (lvWanted){.pool = name, .xml = xml};
+    *w = (lvWanted){.pool = name, .xml = xml, .secret = secret};
     return w;
 }
 
@@ -421,8 +500,58 @@ static int start_or_refresh(poolLibvirt *lv, virStoragePoolPtr p, lvWanted *w)
     return 0;
 }
 
-/* Define (or take over) the libvirt pool, autostart, start/refresh. */
+/* The libvirt secret of the pool's CHAP secret, set before the pool is
+ * (re)defined or started so its logins find it. */
+static int secret_ensure(poolLibvirt *lv, lvWanted *w)
+{
+    if (lv->type != POOL_LIBVIRT_POOL_ISCSI_DIRECT || !w->secret)
+        return 0;
+    POOL_AUTOFREE(char *) usage = poold_libvirt_secret_usage(w->pool);
+    if (!usage || poold_libvirt_secret_set(lv->conn, usage, w->secret) < 0) {
+        log_pool(POOL_LOG_WARN, w->pool, "%s", pool_error_last_message());
+        conn_check(lv);
+        return -1;
+    }
+    return 0;
+}
+
+/* CHAP is off: the secret goes, once no definition of ours names it. */
+static void secret_drop(poolLibvirt *lv, lvWanted *w)
+{
+    if (lv->type != POOL_LIBVIRT_POOL_ISCSI_DIRECT || w->secret || !lv->conn)
+        return;
+    POOL_AUTOFREE(char *) usage = poold_libvirt_secret_usage(w->pool);
+    if (usage && poold_libvirt_secret_remove(lv->conn, usage) < 0)
+        log_pool(POOL_LOG_WARN, w->pool, "%s", pool_error_last_message());
+}
+
+static int ensure_pool(poolLibvirt *lv, lvWanted *w);
+
+/* xml (one of build_xml's) with the existing pool's <uuid> after <name>;
+ * caller frees, NULL on failure. */
+static char *with_uuid(virStoragePoolPtr p, const char *xml)
+{
+    char uuid[VIR_UUID_STRING_BUFLEN];
+    const char *end = strstr(xml, "</name>\n");
+    if (virStoragePoolGetUUIDString(p, uuid) < 0 || !end)
+        return NULL;
+    end += strlen("</name>\n");
+    return pool_asprintf("%.*s  <uuid>%s</uuid>\n%s", (int)(end - xml), xml, uuid, end);
+}
+
+/* Define (or take over) the libvirt pool, autostart, start/refresh, with
+ * the CHAP secret in libvirt first (or removed after). */
 static int ensure(poolLibvirt *lv, lvWanted *w)
+{
+    if (secret_ensure(lv, w) < 0)
+        return -1;
+    int r = ensure_pool(lv, w);
+    if (w->ours)
+        secret_drop(lv, w);
+    return r;
+}
+
+static int ensure_pool(poolLibvirt *lv, lvWanted *w)
 {
     virConnectPtr conn = lv->conn;
     virStoragePoolPtr p = virStoragePoolLookupByName(conn, w->pool);
@@ -464,7 +593,10 @@ static int ensure(poolLibvirt *lv, lvWanted *w)
             return -1;
         }
         if (strcmp(have_detail, want_detail) != 0) {
-            virStoragePoolPtr np = virStoragePoolDefineXML(conn, w->xml, 0);
+            /* a definition without the pool's uuid would be another pool
+             * of the same name, which libvirt refuses */
+            POOL_AUTOFREE(char *) xml = with_uuid(p, w->xml);
+            virStoragePoolPtr np = xml ? virStoragePoolDefineXML(conn, xml, 0) : NULL;
             if (!np) {
                 log_pool(POOL_LOG_WARN, w->pool, "cannot update the libvirt pool: %s", lv_errmsg());
             } else {
@@ -491,8 +623,9 @@ static int ensure(poolLibvirt *lv, lvWanted *w)
 
 static void do_publish(poolLibvirt *lv, lvJob *j)
 {
-    lvWanted *w = wanted_set(lv, j->pool, j->xml);
+    lvWanted *w = wanted_set(lv, j->pool, j->xml, j->secret);
     j->xml = NULL;
+    j->secret = NULL;
     if (!w) {
         log_pool(POOL_LOG_ERROR, j->pool, "libvirt: out of memory");
         return;
@@ -526,6 +659,11 @@ static void do_unpublish(poolLibvirt *lv, lvJob *j)
     else
         log_pool(POOL_LOG_INFO, j->pool, "libvirt pool undefined");
     virStoragePoolFree(p);
+    /* the pool's CHAP secret goes with it */
+    POOL_AUTOFREE(char *) usage = poold_libvirt_secret_usage(j->pool);
+    if (lv->type == POOL_LIBVIRT_POOL_ISCSI_DIRECT && usage &&
+        poold_libvirt_secret_remove(conn, usage) < 0)
+        log_pool(POOL_LOG_WARN, j->pool, "%s", pool_error_last_message());
     conn_check(lv);
 }
 
@@ -646,7 +784,17 @@ static void *worker(void *opaque)
 
 /* Append a job; its ticket (lv->done reaches it when the job is over), or
  * 0 when coalesced into a queued one or out of memory. */
+static uint64_t enqueue_secret(poolLibvirt *lv, lvJobKind kind, const char *pool, char *xml,
+                               char *secret);
+
 static uint64_t enqueue(poolLibvirt *lv, lvJobKind kind, const char *pool, char *xml)
+{
+    return enqueue_secret(lv, kind, pool, xml, NULL);
+}
+
+/* enqueue, the job taking the CHAP secret too */
+static uint64_t enqueue_secret(poolLibvirt *lv, lvJobKind kind, const char *pool, char *xml,
+                               char *secret)
 {
     pthread_mutex_lock(&lv->lock);
     if (kind == JOB_REFRESH) {
@@ -663,11 +811,13 @@ static uint64_t enqueue(poolLibvirt *lv, lvJobKind kind, const char *pool, char 
         pthread_mutex_unlock(&lv->lock);
         free(j);
         free(xml);
+        secret_free(secret);
         log_pool(POOL_LOG_ERROR, pool, "libvirt: out of memory");
         return 0;
     }
     j->kind = kind;
     j->xml = xml;
+    j->secret = secret;
     if (lv->tail)
         lv->tail->next = j;
     else
@@ -689,6 +839,7 @@ static void lv_free(poolLibvirt *lv)
     for (size_t i = 0; i < lv->nwanted; i++) {
         free(lv->wanted[i].pool);
         free(lv->wanted[i].xml);
+        secret_free(lv->wanted[i].secret);
     }
     free(lv->wanted);
     if (lv->conn)
@@ -780,9 +931,36 @@ void poold_libvirt_publish(poolLibvirt *lv, poolManager *mgr, poolExport *ex, co
 {
     if (!lv)
         return;
-    char *xml = build_xml(lv, ex, pool);
+    /* the target's CHAP (iscsi-direct pools log in to it) */
+    POOL_AUTOPTR(poolTargetDef) auth = NULL;
+    if (lv->type == POOL_LIBVIRT_POOL_ISCSI_DIRECT && lv->host && ex &&
+        poold_export_has_pool(ex, pool)) {
+        auth = poold_export_target_get(ex, pool, true);
+        if (!auth) {
+            log_pool(POOL_LOG_ERROR, pool, "libvirt: cannot read the target's CHAP settings: %s",
+                     pool_error_last_message());
+            return;
+        }
+        if (auth->chap_user && auth->mutual_user)
+            log_pool(POOL_LOG_ERROR, pool,
+                     "the target requires mutual CHAP, which libvirt's iscsi-direct pools cannot "
+                     "do: its libvirt pool will not start (poolctl target chap set without "
+                     "--mutual-user, or libvirt_pool_type = \"off\")");
+    }
+    const char *user = auth && auth->chap_user && auth->chap_secret ? auth->chap_user : NULL;
+    char *secret = user ? pool_strdup(auth->chap_secret) : NULL;
+    if (user && !secret)
+        return;
+    char *xml = build_xml(lv, ex, pool, user);
     if (xml)
-        enqueue(lv, JOB_PUBLISH, pool, xml);
+        enqueue_secret(lv, JOB_PUBLISH, pool, xml, secret);
+    else
+        secret_free(secret);
+}
+
+bool poold_libvirt_uses_target(const poolLibvirt *lv)
+{
+    return lv && lv->type == POOL_LIBVIRT_POOL_ISCSI_DIRECT && lv->host;
 }
 
 void poold_libvirt_publish_all(poolLibvirt *lv, poolManager *mgr, poolExport *ex)

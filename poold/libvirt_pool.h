@@ -40,6 +40,10 @@ void poold_libvirt_unpublish(poolLibvirt *lv, const char *pool);
 void poold_libvirt_unpublish_wait(poolLibvirt *lv, const char *pool, int wait_ms);
 /* Volumes changed (here or on another host): refresh the libvirt pool. */
 void poold_libvirt_refresh(poolLibvirt *lv, const char *pool);
+/* Do libvirt's pools log in to the target (iscsi-direct publishing on)?
+ * false for NULL. Such a pool follows the target's CHAP: a CHAP change
+ * publishes the pool again (its libvirt secret, libvirt_secret.h). */
+bool poold_libvirt_uses_target(const poolLibvirt *lv);
 
 /* This host's initiator name for libvirt and QEMU: libvirt_initiator, or
  * "iqn.2026-11.org.poold:initiator:" + the host name (lower case, other

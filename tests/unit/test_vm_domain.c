@@ -12,6 +12,8 @@
  *   - each volume disk becomes type='network' with the iSCSI source (IQN/LUN,
  *     portal, initiator) in the old source's place, and keeps its target,
  *     boot order, device= and driver (a raw driver is added when absent);
+ *   - with the target's CHAP each iSCSI source names the libvirt secret
+ *     (<auth username><secret type='iscsi' usage/></auth>), without it none;
  *   - leases are appended to <devices> in disk order with the exact
  *     lockspace, key, path and decimal offset (also above 4 GiB), none for a
  *     disk without lockspace, and stored leases are kept;
@@ -238,6 +240,38 @@ START_TEST(test_disks_rewritten)
     ck_assert_int_eq(xp_count(doc, x), 1);
     snprintf(x, sizeof(x), "%s/*", d2);
     ck_assert_int_eq(xp_count(doc, x), 5);
+    xmlFreeDoc(doc);
+}
+END_TEST
+
+/* With the target's CHAP, every disk's source names the libvirt secret by
+ * its usage and the user (escaped, as any value); never a secret value. */
+START_TEST(test_chap_auth)
+{
+    char x[256];
+    POOL_AUTOFREE(char *) none = run(DOMAIN_XML);
+    xmlDocPtr doc = parse(none);
+    ck_assert_int_eq(xp_count(doc, "//auth"), 0);
+    xmlFreeDoc(doc);
+
+    rt.chap_user = "chap<'&\"user";
+    rt.chap_usage = "poold-" IQN;
+    POOL_AUTOFREE(char *) out = run(DOMAIN_XML);
+    ck_assert_msg(out, "%s", pool_error_last_message());
+    doc = parse(out);
+    ck_assert_int_eq(xp_count(doc, "//auth"), 2);
+    for (int i = 1; i <= 2; i++) {
+        snprintf(x, sizeof(x), "/domain/devices/disk[%d]/source/auth/@username", i);
+        ASSERT_XP(doc, x, "chap<'&\"user");
+        snprintf(x, sizeof(x), "/domain/devices/disk[%d]/source/auth/secret/@type", i);
+        ASSERT_XP(doc, x, "iscsi");
+        snprintf(x, sizeof(x), "/domain/devices/disk[%d]/source/auth/secret/@usage", i);
+        ASSERT_XP(doc, x, "poold-" IQN);
+        snprintf(x, sizeof(x), "/domain/devices/disk[%d]/source/auth/*", i);
+        ck_assert_int_eq(xp_count(doc, x), 1);
+        snprintf(x, sizeof(x), "/domain/devices/disk[%d]/source/auth/secret/@*", i);
+        ck_assert_int_eq(xp_count(doc, x), 2);
+    }
     xmlFreeDoc(doc);
 }
 END_TEST
@@ -485,6 +519,9 @@ START_TEST(test_bad_runtime)
     BAD_RT(maps[1].lease_path = "", "volume 'data' of pool p1: lease path is empty");
     BAD_RT(rt.host = "host\x01", "portal host contains control characters");
     BAD_RT(maps[0].lease_path = "/dev/\xff", "lease path contains control characters");
+    BAD_RT(rt.chap_user = "u", "CHAP secret usage is missing");
+    BAD_RT(rt.chap_usage = "poold-x", "CHAP user is missing");
+    BAD_RT((rt.chap_user = "", rt.chap_usage = "poold-x"), "CHAP user is empty");
 #undef BAD_RT
 }
 END_TEST
@@ -497,6 +534,7 @@ static Suite *vm_domain_suite(void)
     tcase_add_checked_fixture(tc, setup, NULL);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_disks_rewritten);
+    tcase_add_test(tc, test_chap_auth);
     tcase_add_test(tc, test_leases_and_untouched);
     tcase_add_test(tc, test_lease_order_and_no_lockspace);
     tcase_add_test(tc, test_escaping);

@@ -18,6 +18,9 @@
  *       <source protocol='iscsi' name='IQN/LUN'>
  *         <host name='HOST' port='PORT'/>
  *         <initiator><iqn name='INITIATOR'/></initiator>
+ *         <auth username='CHAP_USER'>                (only with rt->chap_user)
+ *           <secret type='iscsi' usage='CHAP_USAGE'/>
+ *         </auth>
  *       </source>
  *     in the same place among the disk's children; every other child
  *     (<target>, <boot>, <address>, <serial>, <readonly/>, <driver>, ...)
@@ -38,7 +41,8 @@
  *
  * Errors: NULL with a pool_error: POOL_ERR_XML (does not parse, root is
  * not <domain>), POOL_ERR_INVALID_ARG (a disk as above; an rt field NULL
- * or empty where required: pool, host, initiator, iqn; port 0),
+ * or empty where required: pool, host, initiator, iqn; port 0; chap_user
+ * without chap_usage or the other way round),
  * POOL_ERR_NO_MEMORY.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -68,6 +72,10 @@ typedef struct {
     const char *host;      /* the target's portal address as QEMU reaches it */
     unsigned port;         /* the portal's TCP port */
     const char *initiator; /* QEMU's initiator IQN */
+    /* the target's CHAP: the user name and the usage of the libvirt secret
+     * holding its secret (both NULL: no CHAP) */
+    const char *chap_user;
+    const char *chap_usage;
     const poolVmDiskMap *disks;
     size_t ndisks;
 } poolVmRuntime;
