@@ -27,7 +27,9 @@
  *     <generation>3</generation>         0..2^63-1 (0: never stored)
  *     <deleted/>                         optional: a tombstone
  *     <owner host-id="2">hostb</owner>   optional: host running it
- *                                        (host-id 1..2000, host name rules)
+ *                                        (host name rules; host-id 1..2000,
+ *                                        absent in a pool without locking,
+ *                                        which has no host ids)
  *     <modified by="hosta">1700000000</modified>
  *                                        unix seconds and writer host
  *     <disks>                            0..256 pool volumes, no duplicates
@@ -240,7 +242,7 @@ static int record_check(const poolVmRecord *rec)
     if (rec->owner_host) {
         if (pool_xml_check_name(POOL_NAME_HOST, rec->owner_host, "vmrecord <owner>") < 0)
             return -1;
-        if (rec->owner_host_id < 1 || rec->owner_host_id > POOL_VMREC_HOST_ID_MAX) {
+        if (rec->owner_host_id > POOL_VMREC_HOST_ID_MAX) {
             pool_error(POOL_ERR_XML, "vmrecord <owner>: host-id %u is out of range 1..%d",
                        rec->owner_host_id, POOL_VMREC_HOST_ID_MAX);
             return -1;
@@ -348,6 +350,7 @@ static int parse_element(xmlNodePtr cur, int which, poolVmRecord *rec)
     static const char *const modified_attrs[] = {"by", NULL};
     POOL_AUTOFREE(char *) text = NULL;
     uint64_t v = 0;
+    bool present = false;
 
     switch (which) {
     case EL_NAME:
@@ -371,10 +374,11 @@ static int parse_element(xmlNodePtr cur, int which, poolVmRecord *rec)
         return 0;
     case EL_OWNER:
         if (pool_xml_check_attrs(cur, owner_attrs) < 0 ||
-            pool_xml_get_attr_u64(cur, "host-id", true, 1, POOL_VMREC_HOST_ID_MAX, &v, NULL) < 0 ||
+            pool_xml_get_attr_u64(cur, "host-id", false, 1, POOL_VMREC_HOST_ID_MAX, &v, &present) <
+                0 ||
             pool_xml_get_text(cur, &rec->owner_host) < 0)
             return -1;
-        rec->owner_host_id = (unsigned)v;
+        rec->owner_host_id = present ? (unsigned)v : 0;
         return pool_xml_check_name(POOL_NAME_HOST, rec->owner_host, "vmrecord <owner>");
     case EL_MODIFIED:
         if (pool_xml_check_attrs(cur, modified_attrs) < 0 ||
@@ -475,7 +479,7 @@ static xmlNodePtr record_format_node(const poolVmRecord *rec)
     }
     if (rec->owner_host) {
         if (!(node = pool_xml_new_text_child(root, "owner", rec->owner_host)) ||
-            pool_xml_set_attr_u64(node, "host-id", rec->owner_host_id) < 0)
+            (rec->owner_host_id && pool_xml_set_attr_u64(node, "host-id", rec->owner_host_id) < 0))
             return NULL;
     }
     snprintf(buf, sizeof(buf), "%" PRId64, rec->modified);

@@ -123,6 +123,13 @@ START_TEST(test_round_trip)
     round_trip(full);
     min->generation = 0; /* a record never stored */
     round_trip(min);
+    /* an owner in a pool without locking has no host id: no attribute */
+    full->owner_host = strdup("host-b");
+    ck_assert_ptr_nonnull(full->owner_host);
+    round_trip(full);
+    POOL_AUTOFREE(char *) xml = pool_vm_record_format(full);
+    ck_assert_ptr_nonnull(xml);
+    ck_assert_ptr_nonnull(strstr(xml, "<owner>host-b</owner>"));
 }
 END_TEST
 
@@ -199,7 +206,6 @@ static const struct {
     {HEAD "<generation>9223372036854775808</generation>" MOD "<disks/>" DOM TAIL, "out of range"},
     {HEAD "<generation>99999999999999999999999</generation>" MOD "<disks/>" DOM TAIL, "too large"},
     {BODY("<deleted>yes</deleted>"), "must be empty"},
-    {BODY("<owner>host-b</owner>"), "missing attribute 'host-id'"},
     {BODY("<owner host-id=\"0\">host-b</owner>"), "out of range 1..2000"},
     {BODY("<owner host-id=\"2001\">host-b</owner>"), "out of range 1..2000"},
     {BODY("<owner host-id=\"1\">-host</owner>"), "must start with a letter or digit"},
@@ -350,7 +356,7 @@ START_TEST(test_format_rejects)
     REJECT(rec->name[0] = '.', "must not start with '.'");
     REJECT(rec->uuid[3] = 'x', "not a valid UUID");
     REJECT(rec->generation = UINT64_MAX, "out of range");
-    REJECT(rec->owner_host_id = 0, "out of range 1..2000");
+    REJECT(rec->owner_host_id = 2001, "out of range 1..2000");
     REJECT(free(rec->owner_host); rec->owner_host = NULL, "given without an owner host");
     REJECT(rec->modified = -1, "negative");
     REJECT(free(rec->modified_by); rec->modified_by = NULL, "missing the writing host");
