@@ -33,6 +33,7 @@
 #include "pool-config.h"
 #include "pool-xml.h"
 #include "pool-error.h"
+#include "pool-lease.h"
 #include "pool-log.h"
 #include "pool-util.h"
 
@@ -84,6 +85,7 @@ typedef enum {
     KEY_ISCSI_FIRST_PDU_TIMEOUT,
     KEY_DEFAULT_LOCKING,
     KEY_LEASE_WAIT,
+    KEY_SANLOCK_TIMEOUT,
     KEY_REFRESH_INTERVAL_MS,
     KEY_LVM_LOCKING_DIR,
     KEY_LIBVIRT_URI,
@@ -118,6 +120,7 @@ static const struct {
     [KEY_ISCSI_FIRST_PDU_TIMEOUT] = {"iscsi_first_pdu_timeout", VAL_UINT, 1, 300},
     [KEY_DEFAULT_LOCKING] = {"default_locking", VAL_STRING, 0, 0},
     [KEY_LEASE_WAIT] = {"lease_wait", VAL_UINT, 0, 3600},
+    [KEY_SANLOCK_TIMEOUT] = {"sanlock_timeout", VAL_UINT, 1, 3600},
     [KEY_REFRESH_INTERVAL_MS] = {"refresh_interval_ms", VAL_UINT, 0, 3600000},
     [KEY_LVM_LOCKING_DIR] = {"lvm_locking_dir", VAL_STRING, 0, 0},
     [KEY_LIBVIRT_URI] = {"libvirt_uri", VAL_STRING, 0, 0},
@@ -187,6 +190,7 @@ poolConfig *pool_config_new_default(void)
     cfg->iscsi_first_pdu_timeout = 2;
     cfg->default_locking = POOL_LOCKING_SANLOCK;
     cfg->lease_wait = 30;
+    cfg->sanlock_timeout = POOL_LEASE_CALL_TIMEOUT_DEFAULT;
     cfg->refresh_interval_ms = 1000;
     cfg->lvm_locking_dir = NULL;
     cfg->libvirt_pool_type = POOL_LIBVIRT_POOL_AUTO;
@@ -652,6 +656,9 @@ static int apply_value(const cfgParser *ps, unsigned line, poolConfig *cfg, cfgK
     case KEY_LEASE_WAIT:
         cfg->lease_wait = (unsigned)n;
         break;
+    case KEY_SANLOCK_TIMEOUT:
+        cfg->sanlock_timeout = (unsigned)n;
+        break;
     case KEY_REFRESH_INTERVAL_MS:
         cfg->refresh_interval_ms = (unsigned)n;
         break;
@@ -911,6 +918,7 @@ char *pool_config_format(const poolConfig *cfg)
     buf_add(&b, "iscsi_first_pdu_timeout = %u\n", cfg->iscsi_first_pdu_timeout);
     buf_add_string(&b, "default_locking", pool_locking_name(cfg->default_locking), "sanlock");
     buf_add(&b, "lease_wait = %u\n", cfg->lease_wait);
+    buf_add(&b, "sanlock_timeout = %u\n", cfg->sanlock_timeout);
     buf_add(&b, "refresh_interval_ms = %u\n", cfg->refresh_interval_ms);
     buf_add_string(&b, "lvm_locking_dir", cfg->lvm_locking_dir, "the host's lvm.conf setting");
     buf_add_string(&b, "libvirt_uri", cfg->libvirt_uri, "qemu:///system");

@@ -6,16 +6,18 @@
  * waits sanlock itself would make unbounded, and turns sanlock's numeric
  * results into errors that name their cause.
  *
- * Waits:
+ * Waits: every call into libsanlock_client runs on a thread of its own and
+ * is waited for at most the sanlock timeout (pool_lease_set_call_timeout;
+ * "bounded sanlock calls" below says what happens to a late answer).
  *   join/leave  sanlock's add/rem_lockspace block until the delta lease is
  *               acquired or released, which can take minutes (a host id
  *               recently used by another host is only taken after that host
- *               would be dead). They run in a detached worker thread; the
- *               caller waits at most wait_seconds and the worker finishes on
- *               its own (the daemon completes the operation either way).
+ *               would be dead). The caller waits at most wait_seconds and
+ *               the call finishes on its own (the daemon completes the
+ *               operation either way).
  *   acquire     made with SANLK_ACQUIRE_OWNER_NOWAIT, so the daemon never
  *               waits for an owner's delta lease to expire on our behalf; we
- *               retry once a second up to the deadline instead.
+ *               retry up to the deadline instead, each try bounded.
  *
  * sanlock's on-disk sizes: a lockspace is max_hosts sectors at its align
  * size; a paxos lease is one align-size area (1 MiB here: one slot).
@@ -32,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -42,6 +45,7 @@
 #include <sanlock_resource.h>
 #include <sanlock_rv.h>
 
+#include "bounded.h"
 #include "pool-alloc.h"
 #include "pool-byteorder.h"
 #include "pool-error.h"
@@ -69,6 +73,8 @@ struct poolLockspace {
 struct poolLeaseHolder {
     int sock;
     pthread_mutex_t lock; /* sanlock: serialise calls on a registered socket */
+    int refs;             /* the owner's and one per call in flight [atomic] */
+    poolBoundedLane lane; /* calls on this connection */
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -88,14 +94,6 @@ static void sleep_seconds(double s)
         ;
 }
 
-/* Is the daemon there at all? -ENOENT / -ECONNREFUSED are also what some
- * requests return for "no such lockspace", so ask it something harmless. */
-static bool daemon_reachable(void)
-{
-    uint32_t version = 0, proto = 0;
-    return sanlock_version(0, &version, &proto) >= 0;
-}
-
 static const char *sanlock_text(int rv)
 {
     /* sanlock_strerror knows sanlock's own codes; plain -errno values it
@@ -103,6 +101,281 @@ static const char *sanlock_text(int rv)
     if (rv <= -200)
         return sanlock_strerror(rv);
     return strerror(-rv);
+}
+
+/* ---- bounded sanlock calls ---------------------------------------------
+ *
+ * Every call into the sanlock client library goes through sl_run: the
+ * client waits on its socket for as long as the daemon does not answer
+ * (a stopped daemon, a daemon stuck on its disks), so the call runs on a
+ * thread of its own (bounded.h) and the caller waits at most the sanlock
+ * timeout (pool_lease_set_call_timeout; join and leave their own wait).
+ * Lanes: one per holder connection, one per lockspace for join/leave,
+ * and one for everything else (queries, formatting: each opens its own
+ * connection). While a call of a lane is stuck, further calls of that lane
+ * fail at once with the same error.
+ *
+ * Answers that come after the caller gave up: an acquire that succeeded is
+ * released at once on the same connection (the caller reported failure, so
+ * nobody relies on the lease, and until that release is answered the
+ * holder's lane stays stuck, so no other call on the connection can
+ * overtake it); everything else is logged and dropped. */
+
+typedef enum {
+    SL_VERSION,
+    SL_REGISTER,
+    SL_ACQUIRE,
+    SL_RELEASE,
+    SL_INQUIRE,
+    SL_GET_LOCKSPACES,
+    SL_GET_HOSTS,
+    SL_READ_OWNERS,
+    SL_READ_RESOURCE,
+    SL_WRITE_RESOURCE,
+    SL_READ_LOCKSPACE,
+    SL_WRITE_LOCKSPACE,
+    SL_ADD_LOCKSPACE,
+    SL_REM_LOCKSPACE,
+} slKind;
+
+typedef struct {
+    slKind kind;
+    int rv;
+    poolLeaseHolder *h;         /* a reference, for calls on a holder's connection */
+    struct sanlk_lockspace sl;  /* lockspace calls */
+    struct sanlk_resource *res; /* resource calls (owned) */
+    char name[SANLK_NAME_LEN + 1];
+    uint64_t host_id;
+    uint32_t flags;
+    unsigned io_timeout;
+    /* answers */
+    void *list; /* malloc'd by libsanlock: lockspaces, hosts, owners */
+    int count;
+    char *state; /* inquire */
+    uint32_t u32;
+} slCall;
+
+static unsigned call_timeout_s = POOL_LEASE_CALL_TIMEOUT_DEFAULT;
+static poolBoundedLane admin_lane = POOL_BOUNDED_LANE_INIT;
+
+void pool_lease_set_call_timeout(unsigned seconds)
+{
+    __atomic_store_n(&call_timeout_s, seconds ? seconds : 1, __ATOMIC_RELAXED);
+}
+
+unsigned pool_lease_call_timeout(void)
+{
+    return __atomic_load_n(&call_timeout_s, __ATOMIC_RELAXED);
+}
+
+static void holder_unref(poolLeaseHolder *h);
+
+static slCall *sl_new(slKind kind)
+{
+    slCall *c = calloc(1, sizeof(*c));
+    if (!c)
+        pool_error_oom();
+    else
+        c->kind = kind;
+    return c;
+}
+
+static void sl_free(void *p)
+{
+    slCall *c = p;
+    if (!c)
+        return;
+    free(c->res);
+    free(c->list);
+    free(c->state);
+    if (c->h)
+        holder_unref(c->h);
+    free(c);
+}
+
+static void sl_freep(slCall **c)
+{
+    sl_free(*c);
+}
+#define SL_AUTO __attribute__((cleanup(sl_freep))) slCall *
+
+/* a copy of res for a call to keep */
+static struct sanlk_resource *res_dup(const struct sanlk_resource *res)
+{
+    size_t n = sizeof(*res) + res->num_disks * sizeof(struct sanlk_disk);
+    struct sanlk_resource *c = malloc(n);
+    if (!c)
+        pool_error_oom();
+    else
+        memcpy(c, res, n);
+    return c;
+}
+
+static void sl_exec(void *p)
+{
+    slCall *c = p;
+    struct sanlk_resource *args[1] = {c->res};
+    switch (c->kind) {
+    case SL_VERSION:
+        c->rv = sanlock_version(0, &c->u32, &c->flags);
+        break;
+    case SL_REGISTER:
+        c->rv = sanlock_register();
+        break;
+    case SL_ACQUIRE:
+        pthread_mutex_lock(&c->h->lock);
+        c->rv = sanlock_acquire(c->h->sock, -1, c->flags, 1, args, NULL);
+        pthread_mutex_unlock(&c->h->lock);
+        break;
+    case SL_RELEASE:
+        pthread_mutex_lock(&c->h->lock);
+        c->rv = sanlock_release(c->h->sock, -1, 0, 1, args);
+        pthread_mutex_unlock(&c->h->lock);
+        break;
+    case SL_INQUIRE:
+        pthread_mutex_lock(&c->h->lock);
+        c->rv = sanlock_inquire(c->h->sock, -1, 0, &c->count, &c->state);
+        pthread_mutex_unlock(&c->h->lock);
+        break;
+    case SL_GET_LOCKSPACES: {
+        struct sanlk_lockspace *lss = NULL;
+        c->rv = sanlock_get_lockspaces(&lss, &c->count, 0);
+        c->list = lss;
+        break;
+    }
+    case SL_GET_HOSTS: {
+        struct sanlk_host *hss = NULL;
+        c->rv = sanlock_get_hosts(c->name, c->host_id, &hss, &c->count, 0);
+        c->list = hss;
+        break;
+    }
+    case SL_READ_OWNERS: {
+        struct sanlk_host *owners = NULL;
+        c->rv = sanlock_read_resource_owners(c->res, 0, &owners, &c->count);
+        c->list = owners;
+        break;
+    }
+    case SL_READ_RESOURCE:
+        c->rv = sanlock_read_resource(c->res, 0);
+        break;
+    case SL_WRITE_RESOURCE:
+        c->rv = sanlock_write_resource(c->res, 0, 0, 0);
+        break;
+    case SL_READ_LOCKSPACE:
+        c->rv = sanlock_read_lockspace(&c->sl, 0, &c->u32);
+        break;
+    case SL_WRITE_LOCKSPACE:
+        c->rv = sanlock_write_lockspace(&c->sl, 0, 0, c->io_timeout);
+        break;
+    case SL_ADD_LOCKSPACE:
+        c->rv = sanlock_add_lockspace_timeout(&c->sl, 0, c->io_timeout);
+        break;
+    case SL_REM_LOCKSPACE:
+        c->rv = sanlock_rem_lockspace(&c->sl, SANLK_REM_UNUSED);
+        break;
+    }
+}
+
+/* The answer came after the caller gave up. */
+static void sl_late(void *p)
+{
+    slCall *c = p;
+    if (c->kind == SL_REGISTER && c->rv >= 0) {
+        close(c->rv); /* nobody holds leases through it yet */
+    } else if (c->kind == SL_ACQUIRE && c->rv == 0) {
+        struct sanlk_resource *args[1] = {c->res};
+        pthread_mutex_lock(&c->h->lock);
+        int rv = sanlock_release(c->h->sock, -1, 0, 1, args);
+        pthread_mutex_unlock(&c->h->lock);
+        log_warnx("lockspace %.48s: sanlock granted lease %.48s after the request had given up; "
+                  "released it again%s%s",
+                  c->res->lockspace_name, c->res->name, rv < 0 ? ": " : "",
+                  rv < 0 ? sanlock_text(rv) : "");
+    } else if (c->kind == SL_RELEASE) {
+        log_warnx("lockspace %.48s: sanlock answered the release of lease %.48s late: %s",
+                  c->res->lockspace_name, c->res->name, c->rv < 0 ? sanlock_text(c->rv) : "done");
+    } else if (c->kind == SL_ADD_LOCKSPACE || c->kind == SL_REM_LOCKSPACE) {
+        log_info("lockspace %.48s: %s as host %llu finished in the background: %s", c->sl.name,
+                 c->kind == SL_ADD_LOCKSPACE ? "join" : "leave", (unsigned long long)c->sl.host_id,
+                 c->rv < 0 ? sanlock_text(c->rv) : "done");
+    }
+}
+
+static const poolBoundedOps sl_ops = {.run = sl_exec, .late = sl_late, .free = sl_free};
+
+/* Lanes for join/leave, one per lockspace name (a pool count's worth). */
+#define MS_LANES 64
+static pthread_mutex_t ms_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    char name[SANLK_NAME_LEN + 1];
+    poolBoundedLane lane;
+} ms_lanes[MS_LANES];
+static poolBoundedLane ms_overflow = POOL_BOUNDED_LANE_INIT;
+
+static poolBoundedLane *membership_lane(const char *name)
+{
+    poolBoundedLane *l = &ms_overflow;
+    pthread_mutex_lock(&ms_lock);
+    for (size_t i = 0; i < MS_LANES; i++) {
+        if (!ms_lanes[i].name[0]) {
+            snprintf(ms_lanes[i].name, sizeof(ms_lanes[i].name), "%s", name);
+            pthread_mutex_init(&ms_lanes[i].lane.lock, NULL);
+            l = &ms_lanes[i].lane;
+            break;
+        }
+        if (strncmp(ms_lanes[i].name, name, SANLK_NAME_LEN) == 0) {
+            l = &ms_lanes[i].lane;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&ms_lock);
+    return l;
+}
+
+/* Run *cp on lane, waiting at most timeout_ms. 0: sanlock answered, (*cp)->rv
+ * holds the answer. 1: not in time; *cp now belongs to the call's thread (set
+ * to NULL) and, when what is non-NULL, a POOL_ERR_TIMEOUT names it. -1: error
+ * set. */
+static int sl_run_ms(poolBoundedLane *lane, slCall **cp, unsigned timeout_ms, const char *what)
+{
+    switch (pool_bounded_call(lane, &sl_ops, *cp, timeout_ms)) {
+    case POOL_BOUNDED_DONE:
+        return 0;
+    case POOL_BOUNDED_TIMEOUT:
+        *cp = NULL;
+        if (what)
+            pool_error(POOL_ERR_TIMEOUT, "%s: sanlock did not answer within %g s", what,
+                       timeout_ms / 1000.0);
+        return 1;
+    case POOL_BOUNDED_STUCK:
+        if (what)
+            pool_error(POOL_ERR_TIMEOUT,
+                       "%s: sanlock did not answer within %g s (an earlier call to it is still "
+                       "waiting)",
+                       what, timeout_ms / 1000.0);
+        return 1;
+    case POOL_BOUNDED_NO_THREAD:
+        break;
+    }
+    return -1;
+}
+
+/* The usual case: the sanlock timeout, and no answer is an error. */
+static int sl_run(poolBoundedLane *lane, slCall **cp, const char *what)
+{
+    return sl_run_ms(lane, cp, pool_lease_call_timeout() * 1000, what) == 0 ? 0 : -1;
+}
+
+/* Is the daemon there at all? -ENOENT / -ECONNREFUSED are also what some
+ * requests return for "no such lockspace", so ask it something harmless.
+ * A daemon that does not answer in time is there. */
+static bool daemon_reachable(void)
+{
+    SL_AUTO c = sl_new(SL_VERSION);
+    if (!c)
+        return true;
+    int r = sl_run_ms(&admin_lane, &c, pool_lease_call_timeout() * 1000, NULL);
+    return r != 0 || c->rv >= 0;
 }
 
 /* Report a sanlock failure rv for an operation described by what. */
@@ -363,10 +636,16 @@ int pool_lockspace_format(const poolLockspace *ls, unsigned io_timeout, bool for
         return -1;
     if (!force) {
         /* name left empty: read reports whatever lockspace is there */
-        fill_lockspace(ls, &sl, 1);
-        memset(sl.name, 0, sizeof(sl.name));
-        uint32_t old_timeout = 0;
-        int rv = sanlock_read_lockspace(&sl, 0, &old_timeout);
+        SL_AUTO c = sl_new(SL_READ_LOCKSPACE);
+        if (!c)
+            return -1;
+        fill_lockspace(ls, &c->sl, 1);
+        memset(c->sl.name, 0, sizeof(c->sl.name));
+        if (sl_run(&admin_lane, &c, what) < 0)
+            return -1;
+        sl = c->sl;
+        uint32_t old_timeout = c->u32;
+        int rv = c->rv;
         if (rv == 0) {
             pool_error(POOL_ERR_EXISTS,
                        "%s: the area already holds lockspace %.48s (io_timeout %u); "
@@ -378,8 +657,14 @@ int pool_lockspace_format(const poolLockspace *ls, unsigned io_timeout, bool for
             rv != SANLK_LEADER_SECTORSIZE)
             return report_sanlock(rv, what);
     }
-    fill_lockspace(ls, &sl, 0);
-    int rv = sanlock_write_lockspace(&sl, 0, 0, io_timeout);
+    SL_AUTO c = sl_new(SL_WRITE_LOCKSPACE);
+    if (!c)
+        return -1;
+    fill_lockspace(ls, &c->sl, 0);
+    c->io_timeout = io_timeout;
+    if (sl_run(&admin_lane, &c, what) < 0)
+        return -1;
+    int rv = c->rv;
     if (rv < 0)
         return report_sanlock(rv, what);
     log_info("lockspace %s: formatted at %s:%llu (%u-byte sectors, io_timeout %u)", ls->name,
@@ -387,104 +672,20 @@ int pool_lockspace_format(const poolLockspace *ls, unsigned io_timeout, bool for
     return 0;
 }
 
-/* A blocking sanlock call run in a detached thread so the caller can stop
- * waiting: the job is shared (refcount 2) and freed by whoever drops last. */
-typedef struct {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    int refs;
-    bool done;
-    int rv;
-    bool add; /* add_lockspace (else rem) */
-    struct sanlk_lockspace sl;
-    unsigned io_timeout;
-} lsJob;
-
-static void ls_job_unref(lsJob *job)
-{
-    pthread_mutex_lock(&job->lock);
-    bool last = --job->refs == 0;
-    pthread_mutex_unlock(&job->lock);
-    if (last) {
-        pthread_mutex_destroy(&job->lock);
-        pthread_cond_destroy(&job->cond);
-        free(job);
-    }
-}
-
-static void *ls_job_run(void *arg)
-{
-    lsJob *job = arg;
-    int rv = job->add ? sanlock_add_lockspace_timeout(&job->sl, 0, job->io_timeout)
-                      : sanlock_rem_lockspace(&job->sl, SANLK_REM_UNUSED);
-    pthread_mutex_lock(&job->lock);
-    job->rv = rv;
-    job->done = true;
-    pthread_cond_broadcast(&job->cond);
-    pthread_mutex_unlock(&job->lock);
-    ls_job_unref(job);
-    return NULL;
-}
-
-/* Returns 0 and sets *rv when the call finished in time, 1 on timeout. */
-static int ls_job_bounded(bool add, const struct sanlk_lockspace *sl, unsigned io_timeout,
-                          unsigned wait_seconds, int *rv)
-{
-    lsJob *job = calloc(1, sizeof(*job));
-    if (!job)
-        return pool_error_oom();
-    pthread_mutex_init(&job->lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&job->cond, &ca);
-    pthread_condattr_destroy(&ca);
-    job->refs = 2;
-    job->add = add;
-    job->sl = *sl;
-    job->io_timeout = io_timeout;
-
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_t t;
-    int e = pthread_create(&t, &attr, ls_job_run, job);
-    pthread_attr_destroy(&attr);
-    if (e != 0) {
-        job->refs = 1;
-        ls_job_unref(job);
-        pool_error_errno(e, "cannot start a sanlock worker thread");
-        return -1;
-    }
-    struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += wait_seconds;
-    pthread_mutex_lock(&job->lock);
-    while (!job->done) {
-        if (pthread_cond_timedwait(&job->cond, &job->lock, &deadline) == ETIMEDOUT)
-            break;
-    }
-    bool done = job->done;
-    *rv = job->rv;
-    pthread_mutex_unlock(&job->lock);
-    ls_job_unref(job);
-    return done ? 0 : 1;
-}
-
 /* Which host id this host has the lockspace under; 0 if not joined (or
  * still joining / leaving). */
 static int joined_host_id(const poolLockspace *ls, unsigned *host_id, uint32_t *ls_state)
 {
-    struct sanlk_lockspace *lss = NULL;
-    int count = 0;
     *host_id = 0;
     *ls_state = 0;
-    int rv = sanlock_get_lockspaces(&lss, &count, 0);
-    if (rv < 0 && rv != -ENOSPC) {
-        free(lss);
-        POOL_AUTOFREE(char *) what = pool_asprintf("list lockspaces");
-        return report_sanlock(rv, what ? what : "list lockspaces");
-    }
+    SL_AUTO c = sl_new(SL_GET_LOCKSPACES);
+    if (!c || sl_run(&admin_lane, &c, "list lockspaces") < 0)
+        return -1;
+    struct sanlk_lockspace *lss = c->list;
+    int count = c->count;
+    int rv = c->rv;
+    if (rv < 0 && rv != -ENOSPC)
+        return report_sanlock(rv, "list lockspaces");
     for (int i = 0; i < count; i++) {
         if (strncmp(lss[i].name, ls->name, SANLK_NAME_LEN) == 0) {
             *host_id = (unsigned)lss[i].host_id;
@@ -492,7 +693,6 @@ static int joined_host_id(const poolLockspace *ls, unsigned *host_id, uint32_t *
             break;
         }
     }
-    free(lss);
     return 0;
 }
 
@@ -534,11 +734,20 @@ int pool_lockspace_join(const poolLockspace *ls, unsigned host_id, unsigned io_t
                   "(1 MiB slots hold host ids 1..%u)",
                   ls->name, host_id, ls->sector_size, ls->res_max_host_id);
 
-    struct sanlk_lockspace sl;
-    fill_lockspace(ls, &sl, host_id);
+    SL_AUTO c = sl_new(SL_ADD_LOCKSPACE);
+    if (!c)
+        return -1;
+    fill_lockspace(ls, &c->sl, host_id);
+    c->io_timeout = io_timeout;
     double t0 = pool_monotonic_seconds();
-    int rv;
-    int r = ls_job_bounded(true, &sl, io_timeout, wait_seconds, &rv);
+    poolBoundedLane *lane = membership_lane(ls->name);
+    if (pool_bounded_stuck(lane) > 0) {
+        pool_error(POOL_ERR_BUSY,
+                   "%s: an earlier join or leave of this lockspace is still waiting for sanlock",
+                   what);
+        return -1;
+    }
+    int r = sl_run_ms(lane, &c, wait_seconds * 1000, NULL);
     if (r < 0)
         return -1;
     if (r == 1) {
@@ -548,6 +757,7 @@ int pool_lockspace_join(const poolLockspace *ls, unsigned host_id, unsigned io_t
                    what, wait_seconds);
         return -1;
     }
+    int rv = c->rv;
     if (rv == -EEXIST) {
         /* a concurrent join of ours finished first: fine if it is our id */
         if (joined_host_id(ls, &cur, &state) < 0)
@@ -578,16 +788,25 @@ int pool_lockspace_leave(const poolLockspace *ls, unsigned wait_seconds)
         return -1;
     if (cur == 0)
         return 0; /* not a member: nothing to release */
-    struct sanlk_lockspace sl;
-    fill_lockspace(ls, &sl, cur);
-    int rv;
-    int r = ls_job_bounded(false, &sl, 0, wait_seconds, &rv);
+    SL_AUTO c = sl_new(SL_REM_LOCKSPACE);
+    if (!c)
+        return -1;
+    fill_lockspace(ls, &c->sl, cur);
+    poolBoundedLane *lane = membership_lane(ls->name);
+    if (pool_bounded_stuck(lane) > 0) {
+        pool_error(POOL_ERR_BUSY,
+                   "%s: an earlier join or leave of this lockspace is still waiting for sanlock",
+                   what);
+        return -1;
+    }
+    int r = sl_run_ms(lane, &c, wait_seconds * 1000, NULL);
     if (r < 0)
         return -1;
     if (r == 1) {
         pool_error(POOL_ERR_TIMEOUT, "%s: not done after %u s", what, wait_seconds);
         return -1;
     }
+    int rv = c->rv;
     if (rv == -EBUSY) {
         pool_error(POOL_ERR_BUSY, "%s: processes of this host still hold leases in it", what);
         return -1;
@@ -621,14 +840,26 @@ int pool_lockspace_hosts(const poolLockspace *ls, poolLeaseHost **hosts, size_t 
     int count = 0;
     *hosts = NULL;
     *n = 0;
+    POOL_AUTOFREE(char *) what = pool_asprintf("hosts of lockspace %s", ls->name);
+    if (!what)
+        return -1;
     /* -EAGAIN: joined, but the first renewal has not read the other hosts'
      * leases yet (lasts at most one renewal interval after a join) */
     int rv;
     double give_up = pool_monotonic_seconds() + 5;
-    while ((rv = sanlock_get_hosts(ls->name, 0, &hss, &count, 0)) == -EAGAIN &&
-           pool_monotonic_seconds() < give_up) {
-        free(hss);
-        hss = NULL;
+    for (;;) {
+        SL_AUTO c = sl_new(SL_GET_HOSTS);
+        if (!c)
+            return -1;
+        snprintf(c->name, sizeof(c->name), "%s", ls->name);
+        if (sl_run(&admin_lane, &c, what) < 0)
+            return -1;
+        rv = c->rv;
+        if (rv != -EAGAIN || pool_monotonic_seconds() >= give_up) {
+            hss = pool_steal_ptr(&c->list);
+            count = c->count;
+            break;
+        }
         sleep_seconds(0.1);
     }
     if (rv == -EAGAIN) {
@@ -638,12 +869,11 @@ int pool_lockspace_hosts(const poolLockspace *ls, poolLeaseHost **hosts, size_t 
     }
     if (rv < 0) {
         free(hss);
-        POOL_AUTOFREE(char *) what = pool_asprintf("hosts of lockspace %s", ls->name);
         if (rv == -ENOENT && daemon_reachable()) {
             pool_error(POOL_ERR_NO_POOL, "%s: this host has not joined the lockspace", what);
             return -1;
         }
-        return report_sanlock(rv, what ? what : "hosts of lockspace");
+        return report_sanlock(rv, what);
     }
     poolLeaseHost *out = calloc(count > 0 ? (size_t)count : 1, sizeof(*out));
     if (!out) {
@@ -691,18 +921,18 @@ int pool_lockspace_renewal(const char *ls_name, poolLeaseHost *out)
 {
     memset(out, 0, sizeof(*out));
     /* which host id and disk: one call to the daemon */
-    struct sanlk_lockspace *lss = NULL;
-    int count = 0;
-    int rv = sanlock_get_lockspaces(&lss, &count, 0);
-    if (rv < 0 && rv != -ENOSPC) {
-        free(lss);
+    SL_AUTO c = sl_new(SL_GET_LOCKSPACES);
+    if (!c || sl_run(&admin_lane, &c, "list lockspaces") < 0)
+        return -1;
+    struct sanlk_lockspace *lss = c->list;
+    int count = c->count;
+    int rv = c->rv;
+    if (rv < 0 && rv != -ENOSPC)
         return report_sanlock(rv, "list lockspaces");
-    }
     struct sanlk_lockspace sl = {0};
     for (int i = 0; i < count; i++)
         if (strncmp(lss[i].name, ls_name, SANLK_NAME_LEN) == 0)
             sl = lss[i];
-    free(lss);
     if (sl.host_id == 0 || (sl.flags & (SANLK_LSF_ADD | SANLK_LSF_REM))) {
         pool_error(POOL_ERR_NO_POOL, "lockspace %s: this host has not joined it", ls_name);
         return -1;
@@ -801,33 +1031,39 @@ static char *lease_label(const poolLeaseRef *ref)
 
 /* The on-disk owner, plus its liveness if this host has joined. rv as from
  * sanlock_read_resource_owners. */
-static int read_owner(const poolLockspace *ls, struct sanlk_resource *res, poolLeaseStatus *out)
+static int read_owner(const poolLockspace *ls, struct sanlk_resource *res, poolLeaseStatus *out,
+                      const char *what)
 {
-    struct sanlk_host *owners = NULL;
-    int count = 0;
     memset(out, 0, sizeof(*out));
-    int rv = sanlock_read_resource_owners(res, 0, &owners, &count);
-    if (rv < 0) {
-        free(owners);
-        return rv;
-    }
-    out->lver = res->lver;
+    SL_AUTO c = sl_new(SL_READ_OWNERS);
+    if (!c || !(c->res = res_dup(res)) || sl_run(&admin_lane, &c, what) < 0)
+        return -1;
+    int rv = c->rv;
+    if (rv < 0)
+        return report_sanlock(rv, what);
+    struct sanlk_host *owners = c->list;
+    int count = c->count;
+    out->lver = c->res->lver;
     if (count > 0) {
         out->held = true;
         out->owner = (unsigned)owners[0].host_id;
         out->owner_generation = owners[0].generation;
         out->owner_state = POOL_LEASE_HOST_UNKNOWN;
-        struct sanlk_host *hss = NULL;
-        int hn = 0;
-        if (sanlock_get_hosts(ls->name, owners[0].host_id, &hss, &hn, 0) == 0 && hn > 0) {
+        SL_AUTO hc = sl_new(SL_GET_HOSTS);
+        if (!hc)
+            return -1;
+        snprintf(hc->name, sizeof(hc->name), "%s", ls->name);
+        hc->host_id = owners[0].host_id;
+        if (sl_run(&admin_lane, &hc, what) < 0)
+            return -1;
+        struct sanlk_host *hss = hc->list;
+        if (hc->rv == 0 && hc->count > 0) {
             /* a newer generation means the owner rejoined since: the lease
              * belongs to a dead incarnation */
             out->owner_state = hss[0].generation == owners[0].generation ? host_state(hss[0].flags)
                                                                          : POOL_LEASE_HOST_DEAD;
         }
-        free(hss);
     }
-    free(owners);
     return 0;
 }
 
@@ -837,14 +1073,12 @@ int pool_lease_status(const poolLockspace *ls, const poolLeaseRef *ref, poolLeas
     POOL_AUTOFREE(char *) label = lease_label(ref);
     if (!res || !label)
         return -1;
-    int rv = read_owner(ls, res, out);
-    if (rv < 0) {
-        POOL_AUTOFREE(char *)
-        what = pool_asprintf("status of %s at %s:%llu", label, ref->pv,
-                             (unsigned long long)ref->offset);
-        return report_sanlock(rv, what ? what : label);
-    }
-    return 0;
+    POOL_AUTOFREE(char *)
+    what =
+        pool_asprintf("status of %s at %s:%llu", label, ref->pv, (unsigned long long)ref->offset);
+    if (!what)
+        return -1;
+    return read_owner(ls, res, out, what);
 }
 
 int pool_lease_format(const poolLockspace *ls, const poolLeaseRef *ref)
@@ -866,12 +1100,15 @@ int pool_lease_format(const poolLockspace *ls, const poolLeaseRef *ref)
         return -1;
     memset(any->name, 0, sizeof(any->name));
     memset(any->lockspace_name, 0, sizeof(any->lockspace_name));
-    int rv = sanlock_read_resource(any, 0);
+    SL_AUTO rc = sl_new(SL_READ_RESOURCE);
+    if (!rc || !(rc->res = res_dup(any)) || sl_run(&admin_lane, &rc, what) < 0)
+        return -1;
+    int rv = rc->rv;
+    memcpy(any, rc->res, sizeof(*any) + sizeof(struct sanlk_disk));
     if (rv == 0 && strncmp(any->lockspace_name, ls->name, SANLK_NAME_LEN) == 0) {
         poolLeaseStatus st;
-        rv = read_owner(ls, any, &st);
-        if (rv < 0)
-            return report_sanlock(rv, what);
+        if (read_owner(ls, any, &st, what) < 0)
+            return -1;
         if (st.held && st.owner_state != POOL_LEASE_HOST_DEAD &&
             st.owner_state != POOL_LEASE_HOST_FREE) {
             pool_error(POOL_ERR_BUSY, "%s: the slot holds lease %.48s owned by host %u (%s)", what,
@@ -889,7 +1126,10 @@ int pool_lease_format(const poolLockspace *ls, const poolLeaseRef *ref)
         /* anything but "no valid lease here" (fresh or garbage) */
         return report_sanlock(rv, what);
     }
-    rv = sanlock_write_resource(res, 0, 0, 0);
+    SL_AUTO wc = sl_new(SL_WRITE_RESOURCE);
+    if (!wc || !(wc->res = res_dup(res)) || sl_run(&admin_lane, &wc, what) < 0)
+        return -1;
+    rv = wc->rv;
     if (rv < 0)
         return report_sanlock(rv, what);
     log_debug("lockspace %s: %s initialised at %s:%llu", ls->name, label, ref->pv,
@@ -899,9 +1139,13 @@ int pool_lease_format(const poolLockspace *ls, const poolLeaseRef *ref)
 
 poolLeaseHolder *pool_lease_holder_new(void)
 {
-    int sock = sanlock_register();
+    const char *what = "register with the sanlock daemon";
+    SL_AUTO c = sl_new(SL_REGISTER);
+    if (!c || sl_run(&admin_lane, &c, what) < 0)
+        return NULL;
+    int sock = c->rv;
     if (sock < 0) {
-        report_sanlock(sock, "register with the sanlock daemon");
+        report_sanlock(sock, what);
         return NULL;
     }
     poolLeaseHolder *h = calloc(1, sizeof(*h));
@@ -911,18 +1155,53 @@ poolLeaseHolder *pool_lease_holder_new(void)
         return NULL;
     }
     h->sock = sock;
+    h->refs = 1;
     pthread_mutex_init(&h->lock, NULL);
+    pthread_mutex_init(&h->lane.lock, NULL);
     return h;
+}
+
+static poolLeaseHolder *holder_ref(poolLeaseHolder *h)
+{
+    __atomic_add_fetch(&h->refs, 1, __ATOMIC_ACQ_REL);
+    return h;
+}
+
+static void holder_unref(poolLeaseHolder *h)
+{
+    if (__atomic_sub_fetch(&h->refs, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    if (h->sock >= 0)
+        close(h->sock);
+    pthread_mutex_destroy(&h->lock);
+    pthread_mutex_destroy(&h->lane.lock);
+    free(h);
 }
 
 void pool_lease_holder_free(poolLeaseHolder *h)
 {
     if (!h)
         return;
+    /* The daemon releases what this connection held when it closes. A call
+     * still stuck on it keeps the descriptor until it returns: shut the
+     * connection down now, so the daemon sees it go at once. */
     if (h->sock >= 0)
-        close(h->sock); /* the daemon releases what this connection held */
-    pthread_mutex_destroy(&h->lock);
-    free(h);
+        shutdown(h->sock, SHUT_RDWR);
+    holder_unref(h);
+}
+
+/* A call on holder h's connection, for resource res (copied) or none. */
+static slCall *holder_call(slKind kind, poolLeaseHolder *h, const struct sanlk_resource *res)
+{
+    slCall *c = sl_new(kind);
+    if (!c)
+        return NULL;
+    if (res && !(c->res = res_dup(res))) {
+        sl_free(c);
+        return NULL;
+    }
+    c->h = holder_ref(h);
+    return c;
 }
 
 /* Results that mean "someone else has it right now": retry until the
@@ -949,12 +1228,20 @@ int pool_lease_acquire(poolLeaseHolder *h, const poolLockspace *ls, const poolLe
      * retrying in step would keep colliding in sanlock's paxos ballots. */
     double pause = 0.01;
     unsigned seed = (unsigned)getpid() ^ (unsigned)(pool_monotonic_seconds() * 1e6);
+    POOL_AUTOFREE(char *) what = pool_asprintf("acquire %s", label);
+    if (!what)
+        return -1;
     int rv;
     for (;;) {
-        struct sanlk_resource *args[1] = {res};
-        pthread_mutex_lock(&h->lock);
-        rv = sanlock_acquire(h->sock, -1, SANLK_ACQUIRE_OWNER_NOWAIT, 1, args, NULL);
-        pthread_mutex_unlock(&h->lock);
+        /* each try bounded: one that is answered after we gave up is
+         * released by the call's thread (sl_late) */
+        SL_AUTO c = holder_call(SL_ACQUIRE, h, res);
+        if (!c)
+            return -1;
+        c->flags = SANLK_ACQUIRE_OWNER_NOWAIT;
+        if (sl_run(&h->lane, &c, what) < 0)
+            return -1;
+        rv = c->rv;
         if (rv == 0) {
             log_debug("lockspace %s: acquired %s", ls->name, label);
             return 0;
@@ -968,9 +1255,6 @@ int pool_lease_acquire(poolLeaseHolder *h, const poolLockspace *ls, const poolLe
         sleep_seconds(left < t ? left : t);
         pause = pause * 2 > 0.25 ? 0.25 : pause * 2;
     }
-    POOL_AUTOFREE(char *) what = pool_asprintf("acquire %s", label);
-    if (!what)
-        return -1;
     if (rv == -EEXIST) {
         pool_error(POOL_ERR_EXISTS, "%s: this process already holds it", what);
         return -1;
@@ -978,7 +1262,7 @@ int pool_lease_acquire(poolLeaseHolder *h, const poolLockspace *ls, const poolLe
     if (!acquire_busy(rv))
         return report_sanlock(rv, what);
     poolLeaseStatus st;
-    if (read_owner(ls, res, &st) == 0 && st.held) {
+    if (read_owner(ls, res, &st, what) == 0 && st.held) {
         pool_error(POOL_ERR_BUSY, "%s is held by host %u (%s), lockspace %s; waited %u s", label,
                    st.owner, pool_lease_host_state_name(st.owner_state), ls->name, wait_seconds);
     } else {
@@ -994,15 +1278,15 @@ int pool_lease_release(poolLeaseHolder *h, const poolLockspace *ls, const poolLe
     POOL_AUTOFREE(char *) label = lease_label(ref);
     if (!res || !label)
         return -1;
-    struct sanlk_resource *args[1] = {res};
-    pthread_mutex_lock(&h->lock);
-    int rv = sanlock_release(h->sock, -1, 0, 1, args);
-    pthread_mutex_unlock(&h->lock);
+    POOL_AUTOFREE(char *) what = pool_asprintf("release %s", label);
+    SL_AUTO c = holder_call(SL_RELEASE, h, res);
+    if (!c || sl_run(&h->lane, &c, what ? what : label) < 0)
+        return -1;
+    int rv = c->rv;
     if (rv == 0) {
         log_debug("lockspace %s: released %s", ls->name, label);
         return 0;
     }
-    POOL_AUTOFREE(char *) what = pool_asprintf("release %s", label);
     if (rv == -ENOENT && daemon_reachable()) {
         pool_error(POOL_ERR_INVALID_ARG, "%s: this process does not hold it", what ? what : label);
         return -1;
@@ -1015,18 +1299,17 @@ int pool_lease_release(poolLeaseHolder *h, const poolLockspace *ls, const poolLe
 static int holder_inquire(poolLeaseHolder *h, const poolLockspace *ls, const char *name,
                           size_t *count, bool *found)
 {
-    char *state = NULL;
-    int n = 0;
     *count = 0;
     if (found)
         *found = false;
-    pthread_mutex_lock(&h->lock);
-    int rv = sanlock_inquire(h->sock, -1, 0, &n, &state);
-    pthread_mutex_unlock(&h->lock);
-    if (rv < 0) {
-        free(state);
+    SL_AUTO c = holder_call(SL_INQUIRE, h, NULL);
+    if (!c || sl_run(&h->lane, &c, "inquire held leases") < 0)
+        return -1;
+    int rv = c->rv;
+    if (rv < 0)
         return report_sanlock(rv, "inquire held leases");
-    }
+    char *state = pool_steal_ptr(&c->state);
+    int n = c->count;
     if (!state || n == 0) {
         free(state);
         return 0;

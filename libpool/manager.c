@@ -124,6 +124,8 @@ poolManager *pool_manager_new(const poolConfig *cfg)
     if (!mgr)
         return NULL;
     mgr->cfg = cfg;
+    if (cfg->sanlock_timeout)
+        pool_lease_set_call_timeout(cfg->sanlock_timeout);
     switch (cfg->activation) {
     case POOL_ACTIVATION_ON:
         mgr->activation = true;

@@ -232,12 +232,14 @@ static void check_one(poolLeaseChecker *c, lcPool *p)
     }
     int64_t valid_ms = (int64_t)(FAIL_FACTOR - MARGIN_FACTOR) * h.io_timeout * 1000;
     int64_t until = (int64_t)h.timestamp * 1000 + offset + valid_ms;
+    int64_t set_at = clock_ms(CLOCK_BOOTTIME); /* no write can use it before this */
     scsi_deadline_set(p->deadline, until);
-    /* tests read this line (lease-fence.sh) */
+    /* tests read this line (lease-fence.sh, lease-takeover.sh) */
     log_debug("lockspace %s: LUN deadline %lld.%03lld s (CLOCK_BOOTTIME), renewal %llu s "
-              "(CLOCK_MONOTONIC)",
+              "(CLOCK_MONOTONIC), set at %lld.%03lld s",
               p->name, (long long)(until / 1000), (long long)(until % 1000),
-              (unsigned long long)h.timestamp);
+              (unsigned long long)h.timestamp, (long long)(set_at / 1000),
+              (long long)(set_at % 1000));
     if (!p->ok)
         log_info("lockspace %s: host %u renewing (io_timeout %u s): rw LUNs take writes "
                  "until %lld ms after each renewal seen",

@@ -13,8 +13,17 @@
 #   b. host 1's sanlock daemon alone freezes while the writes flow: from its
 #      deadline on (at most last renewal + 8 s - 2 s, so at most the freeze
 #      + 6 s) not one write through host 1 completes; sanlock resumes 0.5 s
-#      after the deadline, and writes are taken again.
-# Both resume sanlock before its own fail time (8 s without a renewal),
+#      after the deadline, and writes are taken again. Meanwhile a request
+#      that asks sanlock (lease status) fails after host 1's sanlock_timeout
+#      (2 s here) with "sanlock did not answer", the next one at once, and
+#      poold answers other requests.
+#   c. host 1's whole host freezes and sanlock resumes first, 0.2 s after
+#      the deadline, poold 50 ms later: every write taken after the
+#      freeze was taken while a deadline poold had set before it (logged
+#      with the time it was set) had not passed: the write waiting in the
+#      socket, and those until poold has seen sanlock's next renewal, are
+#      refused (unless sanlock renewed and poold saw it first).
+# All resume sanlock before its own fail time (8 s without a renewal),
 # after which it would kill poold, which holds the lease.
 # In both, the deadline poold logged is checked against the rule, and the
 # blocks are read back through host 2: no refused write reached the disk
@@ -61,6 +70,8 @@ last_deadline() {
     grep -ao 'LUN deadline [0-9][0-9.]*' "$(c_log 1)" 2>/dev/null | tail -n 1 | cut -d' ' -f3
 }
 freeze() { kill -STOP "$@" && STOPPED+=("$@"); }
+# poolctl on host I, given up after 4 s (a request must not hang on sanlock)
+cpctl_to() { timeout 4 "$POOLCTL_BIN" --socket "$(c_host_dir "$1")/poold.sock" "${@:2}"; }
 thaw() {
     local p q keep
     kill -CONT "$@"
@@ -134,12 +145,42 @@ sys.exit(1 if bad else 0)
 EOP
 }
 
+# every write of TAG taken after FROM (s) was taken at most TOLERANCE after a
+# deadline host 1's poold had set before the write; prints a summary
+check_covered() { # TAG FROM
+    grep -ao 'LUN deadline [0-9.]* s .*set at [0-9.]* s' "$(c_log 1)" >"$T_DIR/deadlines"
+    python3 - "$T_DIR/$1.out" "$2" "$TOLERANCE" "$T_DIR/deadlines" <<'EOP'
+import re, sys
+path, lo, tol, dl = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+sets = []
+for l in open(dl):
+    m = re.search(r"LUN deadline ([0-9.]+) s .*set at ([0-9.]+) s", l)
+    if m:
+        sets.append((float(m.group(2)), float(m.group(1))))
+sets.sort()
+rows = [l.strip().split(None, 2) for l in open(path) if l.strip()]
+ok = [(float(t), int(s)) for t, s, r in rows if r == "ok" and float(t) >= lo]
+def covered(t):
+    best = max((d for at, d in sets if at <= t), default=None)
+    return best is not None and t <= best + tol
+bad = [(t, s) for t, s in ok if not covered(t)]
+print("taken after %.3f: %d, deadlines set: %d, taken with no deadline in force: %d%s" % (
+      lo, len(ok), len(sets), len(bad),
+      " (first at %.3f, seq %d; last deadline set before it: %s)" % (
+          bad[0][0], bad[0][1],
+          max(((at, d) for at, d in sets if at <= bad[0][0]), default=None)) if bad else ""))
+sys.exit(1 if bad or not ok else 0)
+EOP
+}
+
 # the highest sequence number of TAG's writes that were taken
 max_ok() { awk '$3 == "ok" && $2 > m { m = $2 } END { print m + 0 }' "$T_DIR/$1.out"; }
 
 # ---- setup -----------------------------------------------------------------
 c_hosts 2
 c_shared_disk pv1 512M || exit 1
+SLK_TIMEOUT=2
+c_host_conf 1 sanlock_timeout $SLK_TIMEOUT
 for h in 1 2; do
     c_host_start "$h" || { t_fail "start host $h"; t_finish; exit 1; }
 done
@@ -206,6 +247,19 @@ D=${D:-$(python3 -c "print($TF + $VALID)")}
 t_log "frozen at $TF; deadline $D ($(python3 -c "print('%.3f' % ($D - $TF))") s after the freeze)"
 t_assert "the deadline is at most the freeze + $VALID s" \
     python3 -c "import sys; sys.exit(0 if $D <= $TF + $VALID + 0.01 else 1)"
+# requests that ask the frozen sanlock fail in time; poold goes on answering
+ts=$EPOCHREALTIME
+t_expect_fail 1 "sanlock did not answer within $SLK_TIMEOUT s" cpctl_to 1 lease status "$P" v1
+took=$(add "$EPOCHREALTIME" "-$ts")
+t_assert "b: lease status gave up after at most $SLK_TIMEOUT s (took $took s)" \
+    python3 -c "import sys; sys.exit(0 if $took < $SLK_TIMEOUT + 1 else 1)"
+ts=$EPOCHREALTIME
+t_expect_fail 1 "sanlock did not answer within $SLK_TIMEOUT s \(an earlier call to it is still waiting\)" \
+    cpctl_to 1 lease status "$P" v1
+took=$(add "$EPOCHREALTIME" "-$ts")
+t_assert "b: the next one failed at once (took $took s)" \
+    python3 -c "import sys; sys.exit(0 if $took < 0.5 else 1)"
+t_assert "b: poold answers other requests meanwhile" cpctl_to 1 daemon version >/dev/null
 wait_uptime "$(add "$D" 0.5)" 20
 RS=$(uptime_s)
 thaw "$SLK1"
@@ -221,6 +275,36 @@ got=$("$WRITER" "$URL2" verify b 2>&1)
 t_assert "b: read back through host 2: nothing above the last write acknowledged ($got, acknowledged $(max_ok b))" \
     bash -c '[ "${1% *}" = max ] && [ "${1#max }" -le "$2" ]' _ "$got" "$(max_ok b)"
 grep -E 'deadline not extended|renewing' "$(c_log 1)" | sed 's/^/# host 1: /' | tail -n 6
+t_assert "b: host 1 answers sanlock requests again" t_poll 15 cpctl 1 lease status "$P" v1 >/dev/null
+
+# ---- c. whole host frozen; sanlock resumes first --------------------------------
+t_log "c. host 1 freezes (sanlock and poold), sanlock resumes first [$((SECONDS - T0)) s]"
+t_assert "host 1's LUN takes writes again" wait_write_ok 1 "$LUN" 20
+t_assert "writes through host 1 flow" start_writer c
+TF=$(uptime_s)
+freeze "$SLK1" "$PD1"
+D=$(last_deadline)
+t_assert "poold logged a LUN deadline before the freeze (${D:-none})" [ -n "$D" ]
+D=${D:-$(python3 -c "print($TF + $VALID)")}
+t_log "frozen at $TF; deadline $D ($(python3 -c "print('%.3f' % ($D - $TF))") s after the freeze)"
+t_assert "the deadline is at most the freeze + $VALID s" \
+    python3 -c "import sys; sys.exit(0 if $D <= $TF + $VALID + 0.01 else 1)"
+wait_uptime "$(add "$D" 0.2)" 20
+RS=$(uptime_s)
+thaw "$SLK1"
+thaw "$PD1" # at once: before sanlock's first renewal is on disk, most often
+RP=$(uptime_s)
+t_log "sanlock resumed at $RS, poold at $RP"
+t_assert "writes taken again after sanlock renews" t_poll 15 bash -c \
+    'awk -v t="$2" "\$1 > t && \$3 == \"ok\"" "$1" | grep -q .' _ "$T_DIR/c.out" "$RP"
+tail -n 2 "$T_DIR/c.out" | sed 's/^/# writer c, last: /'; cat "$T_DIR/c.err"
+stop_writer
+out=$(check_covered c "$TF")
+t_assert "c: no write taken without a deadline in force ($out)" check_covered c "$TF"
+t_log "c: writes refused after poold resumed: $(awk -v t="$RP" '$1 > t && $3 == "sense" { n++ } END { print n + 0 }' "$T_DIR/c.out")"
+got=$("$WRITER" "$URL2" verify c 2>&1)
+t_assert "c: read back through host 2: nothing above the last write acknowledged ($got, acknowledged $(max_ok c))" \
+    bash -c '[ "${1% *}" = max ] && [ "${1#max }" -le "$2" ]' _ "$got" "$(max_ok c)"
 
 t_log "took $((SECONDS - T0)) s"
 t_finish

@@ -44,6 +44,7 @@ typedef struct {
                                    * default "127.0.0.1:3260" (this host only) */
     int default_locking;          /* POOL_LOCKING_* of pools created here: sanlock */
     unsigned lease_wait;          /* seconds a request waits for the pool-metadata lease, 30 */
+    unsigned sanlock_timeout;     /* seconds any one call to the sanlock daemon may take, 30 */
     unsigned refresh_interval_ms; /* how often other hosts' VG changes are looked for, 1000 */
     char *lvm_locking_dir;        /* lvm's file-lock directory; NULL = the host's */
     char *libvirt_uri;            /* libvirt connection poold publishes pools to: qemu:///system */

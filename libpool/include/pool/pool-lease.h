@@ -45,7 +45,8 @@
  * Errors: 0 / -1 (or pointer / NULL) with a pool_error naming the cause:
  *   POOL_ERR_CONNECT      the sanlock daemon cannot be reached
  *   POOL_ERR_BUSY         "lease of volume V is held by host 3 (live)"
- *   POOL_ERR_TIMEOUT      a bounded wait ran out (join, leave)
+ *   POOL_ERR_TIMEOUT      a bounded wait ran out (join, leave), or sanlock did
+ *                         not answer within the sanlock timeout
  *   POOL_ERR_PERMISSION   lockspace not joined by this host
  *   POOL_ERR_DEVICE       area not initialised / holds another lease / I/O
  *   POOL_ERR_EXISTS       lockspace already formatted, lease already held
@@ -89,6 +90,18 @@ typedef struct {
     unsigned fail_seconds;    /* no renewal for this long: "fail" */
     unsigned dead_seconds;    /* no renewal for this long: "dead" */
 } poolLeaseTimeouts;
+
+/* Every call to the sanlock daemon is waited for at most this many seconds
+ * (join and leave: their own wait_seconds); a daemon that does not answer
+ * in time gives POOL_ERR_TIMEOUT "sanlock did not answer within N s", and
+ * while such a call is still outstanding, further calls of the same kind
+ * (on the same holder; queries; join/leave of the same lockspace) fail the
+ * same way at once. An acquire answered after its caller gave up is
+ * released again as soon as the answer comes. Process-wide; poold sets it
+ * from poold.conf's sanlock_timeout. */
+#define POOL_LEASE_CALL_TIMEOUT_DEFAULT 30u /* 3 x the default io_timeout */
+void pool_lease_set_call_timeout(unsigned seconds);
+unsigned pool_lease_call_timeout(void);
 
 /* What sanlock derives from an io_timeout (see the table above). */
 void pool_lease_timeouts(unsigned io_timeout, poolLeaseTimeouts *out);

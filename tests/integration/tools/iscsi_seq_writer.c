@@ -1,7 +1,7 @@
 /*
  * iscsi_seq_writer.c: a stream of numbered writes through one LUN of the
  * embedded target, and a read-back of what landed (libiscsi, synchronous
- * API). Used by lease-fence.sh.
+ * API). Used by lease-fence.sh and lease-takeover.sh.
  *
  *   iscsi_seq_writer iscsi://HOST:PORT/IQN/LUN write SECONDS INTERVAL_MS TAG [STOPFILE]
  *       For SECONDS, or until STOPFILE exists (checked between writes, so
@@ -14,6 +14,9 @@
  *   ... verify TAG
  *       READ(16) of LBAs 0..255: prints "max <seq>", the highest sequence
  *       number of TAG found on them (0 if none).
+ *   ... count TAG
+ *       The same read; prints "blocks <n> max <seq>": how many of the 256
+ *       blocks hold a write of TAG, and the highest sequence number.
  *
  * Exit 0 with answers; 1 for usage errors or a failed login.
  *
@@ -86,8 +89,9 @@ static int do_write(struct iscsi_context *ctx, int lun, uint32_t bs, double seco
     return 0;
 }
 
-static int do_verify(struct iscsi_context *ctx, int lun, uint32_t bs, const char *tag)
+static int do_verify(struct iscsi_context *ctx, int lun, uint32_t bs, const char *tag, bool count)
 {
+    unsigned blocks = 0;
     char prefix[128];
     int plen = snprintf(prefix, sizeof(prefix), "poold-seq %s ", tag);
     uint64_t max = 0;
@@ -103,23 +107,28 @@ static int do_verify(struct iscsi_context *ctx, int lun, uint32_t bs, const char
         const char *d = (const char *)t->datain.data;
         if (memcmp(d, prefix, (size_t)plen) == 0) {
             uint64_t s = strtoull(d + plen, NULL, 10);
+            blocks++;
             if (s > max)
                 max = s;
         }
         scsi_free_scsi_task(t);
     }
-    printf("max %" PRIu64 "\n", max);
+    if (count)
+        printf("blocks %u max %" PRIu64 "\n", blocks, max);
+    else
+        printf("max %" PRIu64 "\n", max);
     return 0;
 }
 
 int main(int argc, char **argv)
 {
     bool wr = (argc == 6 || argc == 7) && strcmp(argv[2], "write") == 0;
-    bool ver = argc == 4 && strcmp(argv[2], "verify") == 0;
+    bool cnt = argc == 4 && strcmp(argv[2], "count") == 0;
+    bool ver = (argc == 4 && strcmp(argv[2], "verify") == 0) || cnt;
     if (!wr && !ver) {
         fprintf(stderr,
                 "usage: %s URL write SECONDS INTERVAL_MS TAG [STOPFILE]\n"
-                "       %s URL verify TAG\n",
+                "       %s URL verify|count TAG\n",
                 argv[0], argv[0]);
         return 1;
     }
@@ -160,7 +169,7 @@ int main(int argc, char **argv)
     scsi_free_scsi_task(t);
     int rc = wr ? do_write(ctx, lun, bs, atof(argv[3]), atoi(argv[4]), argv[5],
                            argc == 7 ? argv[6] : NULL)
-                : do_verify(ctx, lun, bs, argv[3]);
+                : do_verify(ctx, lun, bs, argv[3], cnt);
     iscsi_logout_sync(ctx);
     iscsi_destroy_url(url);
     iscsi_destroy_context(ctx);
