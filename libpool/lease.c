@@ -168,6 +168,23 @@ unsigned pool_lease_call_timeout(void)
     return __atomic_load_n(&call_timeout_s, __ATOMIC_RELAXED);
 }
 
+/* A thread that must not wait long (the target's I/O path) caps its own
+ * calls below the process-wide timeout. */
+static __thread unsigned call_cap_ms;
+
+unsigned pool_lease_cap_thread_timeout(unsigned ms)
+{
+    unsigned old = call_cap_ms;
+    call_cap_ms = ms;
+    return old;
+}
+
+static unsigned call_timeout_ms(void)
+{
+    unsigned ms = pool_lease_call_timeout() * 1000;
+    return call_cap_ms && call_cap_ms < ms ? call_cap_ms : ms;
+}
+
 static void holder_unref(poolLeaseHolder *h);
 
 static slCall *sl_new(slKind kind)
@@ -363,7 +380,7 @@ static int sl_run_ms(poolBoundedLane *lane, slCall **cp, unsigned timeout_ms, co
 /* The usual case: the sanlock timeout, and no answer is an error. */
 static int sl_run(poolBoundedLane *lane, slCall **cp, const char *what)
 {
-    return sl_run_ms(lane, cp, pool_lease_call_timeout() * 1000, what) == 0 ? 0 : -1;
+    return sl_run_ms(lane, cp, call_timeout_ms(), what) == 0 ? 0 : -1;
 }
 
 /* Is the daemon there at all? -ENOENT / -ECONNREFUSED are also what some
@@ -374,7 +391,7 @@ static bool daemon_reachable(void)
     SL_AUTO c = sl_new(SL_VERSION);
     if (!c)
         return true;
-    int r = sl_run_ms(&admin_lane, &c, pool_lease_call_timeout() * 1000, NULL);
+    int r = sl_run_ms(&admin_lane, &c, call_timeout_ms(), NULL);
     return r != 0 || c->rv >= 0;
 }
 

@@ -16,6 +16,7 @@
 #include "target_sync.h"
 #include "pool-alloc.h"
 #include "pool-error.h"
+#include "pool-lease.h"
 #include "pool-log.h"
 #include "pool-util.h"
 #include "iscsi/iscsi.h"
@@ -129,10 +130,21 @@ static void lu_identity(const poolVolDef *vol, scsiLuConfig *c)
     memcpy(c->uuid, vol->uuid, sizeof(c->uuid));
 }
 
+/* How long a write that meets a soft fence waits for sanlock's answer. */
+#define POOLD_FENCE_PROBE_MS 1000
+
 static bool fence_check(void *ctx)
 {
     bool held = false;
-    if (pool_lease_probe_held_here(ctx, &held) < 0) {
+    /* This runs on an I/O thread with the LU's writes waiting on it: a
+     * frozen sanlock must not hold them for the whole sanlock timeout. No
+     * answer in time means "not held": the write is refused, the
+     * initiator retries, and the next check comes SCSI_FENCE_CHECK_MS
+     * later. */
+    unsigned old_cap = pool_lease_cap_thread_timeout(POOLD_FENCE_PROBE_MS);
+    int r = pool_lease_probe_held_here(ctx, &held);
+    pool_lease_cap_thread_timeout(old_cap);
+    if (r < 0) {
         log_warnx("fenced LUN: cannot read its lease: %s", pool_error_last_message());
         pool_error_reset();
         return false;

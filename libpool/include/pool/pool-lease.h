@@ -102,6 +102,10 @@ typedef struct {
 #define POOL_LEASE_CALL_TIMEOUT_DEFAULT 30u /* 3 x the default io_timeout */
 void pool_lease_set_call_timeout(unsigned seconds);
 unsigned pool_lease_call_timeout(void);
+/* Cap this thread's sanlock calls at ms milliseconds (0: no cap, the
+ * process-wide timeout applies); returns the previous cap. For threads that
+ * must not block long, such as the target's I/O path. */
+unsigned pool_lease_cap_thread_timeout(unsigned ms);
 
 /* What sanlock derives from an io_timeout (see the table above). */
 void pool_lease_timeouts(unsigned io_timeout, poolLeaseTimeouts *out);
