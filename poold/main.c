@@ -272,7 +272,7 @@ int main(int argc, char **argv)
     }
     /* libvirt storage pools: defined/started/refreshed by a worker thread */
     d.lv = poold_libvirt_start(cfg);
-    d.doms = poold_domains_new(cfg->libvirt_uri);
+    d.doms = poold_domains_new(cfg);
     poold_libvirt_publish_all(d.lv, mgr, d.ex);
     if (poold_refresh_start(&d) < 0) {
         log_error("%s", pool_error_last_message());
