@@ -18,7 +18,8 @@
 
 /* Threads (poold runs requests on worker threads; docs/design.md
  * "Concurrency"): an entry is added and dropped only while no other
- * request runs (poold's GLOBAL ops), and def changes only then too. What
+ * request runs (poold's GLOBAL ops), and def changes only then too, but
+ * for def->store_url/store_timeout_ms (pool set-store, under mu). What
  * requests of one pool may change at the same time is guarded by `mu`,
  * held for short, never across a command, lease wait or I/O: pv_cache and
  * the lockspace cache (ls, meta_pv, meta_offset). lock_depth belongs to the

@@ -211,12 +211,14 @@ static void *worker_run(void *arg)
         log_error("cannot build the reply to client pid %ld: %s", (long)j->c->pid,
                   pool_error_last_message());
     pool_error_reset();
+    /* Signalled under the lock: once the loop has taken this job it may
+     * return and close done_fd, so nothing of s is touched after. */
+    uint64_t one = 1;
     pthread_mutex_lock(&s->done_lock);
     j->next = s->done;
     s->done = j;
-    pthread_mutex_unlock(&s->done_lock);
-    uint64_t one = 1;
     (void)!write(s->done_fd, &one, sizeof(one));
+    pthread_mutex_unlock(&s->done_lock);
     return NULL;
 }
 
