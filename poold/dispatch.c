@@ -68,7 +68,7 @@ static int check_params(const poolOpSpec *spec, const poolRequest *req)
 
 struct poolNamedLock {
     struct poolNamedLock *next;
-    char *key;      /* "pool\n" POOL or "vm\n" POOL "\n" VM */
+    char *key;      /* "pool\n" POOL, or "vm\n" POOL "\n" VM ("" for vm define) */
     unsigned users; /* requests holding or waiting for it */
     pthread_mutex_t mutex;
 };
@@ -198,19 +198,15 @@ static int run_locked(poolDaemon *d, const poolPrepared *p, xmlNodePtr reply)
     struct poolNamedLock *named = NULL;
     int r = 0;
     if (cls == POOL_OP_LOCK_POOL || cls == POOL_OP_LOCK_VM) {
-        /* the pool is param "pool" (volume, target, lease, vm ops) or
-         * "name" (pool set-store); the VM is "name" of a vm op */
+        /* the pool is param "pool"; the VM is "name" of a vm op (vm
+         * define has none: the name is in its XML, so the defines of one
+         * pool take turns, apart from the pool's changes); a request
+         * without them fails in its handler, under a lock of its own */
         const char *pool = param_value(p->req, "pool");
-        const char *vm = NULL;
-        if (!pool)
-            pool = param_value(p->req, "name");
-        else if (cls == POOL_OP_LOCK_VM)
-            vm = param_value(p->req, "name");
-        /* a request without them fails in its handler, which checks
-         * required params: it runs under a lock of its own */
+        const char *vm = param_value(p->req, "name");
         POOL_AUTOFREE(char *)
-        key = vm ? pool_asprintf("vm\n%s\n%s", pool, vm)
-                 : pool_asprintf("pool\n%s", pool ? pool : "");
+        key = cls == POOL_OP_LOCK_VM ? pool_asprintf("vm\n%s\n%s", pool ? pool : "", vm ? vm : "")
+                                     : pool_asprintf("pool\n%s", pool ? pool : "");
         if (!key || !(named = named_lock(d, key)))
             r = -1;
     }
