@@ -27,6 +27,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,7 +82,14 @@ static int first_segment(const poolSnapshot *snap, const char *lv, uint64_t exte
  * maps (snap may be NULL: one is loaded). */
 static int ensure_lockspace(poolEntry *e, const poolSnapshot *snap)
 {
-    if (e->ls)
+    /* Requests of one pool may get here together (reads take no pool
+     * lock): e->mu guards the cache, but is not held across the snapshot;
+     * the first to finish installs its lockspace, the others drop theirs.
+     * Once set, ls stays until the entry goes (GLOBAL ops only). */
+    pthread_mutex_lock(&e->mu);
+    bool have = e->ls != NULL;
+    pthread_mutex_unlock(&e->mu);
+    if (have)
         return 0;
     if (need_sanlock(e) < 0)
         return -1;
@@ -95,11 +103,18 @@ static int ensure_lockspace(poolEntry *e, const poolSnapshot *snap)
     int r = -1;
     if (first_segment(snap, POOL_LV_IDS, e->def->extent_size, &ids) == 0 &&
         first_segment(snap, POOL_LV_LEASES, e->def->extent_size, &leases) == 0) {
-        e->ls =
+        poolLockspace *ls =
             pool_lockspace_new(e->def->uuid, ids.pv, ids.pv_offset, ids.length, e->def->host_ids);
-        if (e->ls) {
-            e->meta_pv = pool_steal_ptr(&leases.pv);
-            e->meta_offset = leases.pv_offset;
+        if (ls) {
+            pthread_mutex_lock(&e->mu);
+            if (e->ls) {
+                pool_lockspace_free(ls); /* another request was first */
+            } else {
+                e->ls = ls;
+                e->meta_pv = pool_steal_ptr(&leases.pv);
+                e->meta_offset = leases.pv_offset;
+            }
+            pthread_mutex_unlock(&e->mu);
             r = 0;
         }
     }
@@ -110,11 +125,26 @@ static int ensure_lockspace(poolEntry *e, const poolSnapshot *snap)
     return r;
 }
 
+/* The holder, made on first use. A holder replaced after a sanlock restart
+ * is kept until the manager goes (pool_manager_drop_holder), so a pointer
+ * read here stays valid for the request that read it. */
 static poolLeaseHolder *holder(poolManager *mgr)
 {
+    pthread_mutex_lock(&mgr->holder_mu);
     if (!mgr->holder)
         mgr->holder = pool_lease_holder_new();
-    return mgr->holder;
+    poolLeaseHolder *h = mgr->holder;
+    pthread_mutex_unlock(&mgr->holder_mu);
+    return h;
+}
+
+/* The holder if there is one (NULL: this process holds no lease). */
+static poolLeaseHolder *holder_if_any(poolManager *mgr)
+{
+    pthread_mutex_lock(&mgr->holder_mu);
+    poolLeaseHolder *h = mgr->holder;
+    pthread_mutex_unlock(&mgr->holder_mu);
+    return h;
 }
 
 /* Acquire through this process's holder. If the sanlock daemon restarted,
@@ -202,7 +232,10 @@ void pool_cluster_unlock(poolManager *mgr, poolEntry *e)
     poolError *err = pool_error_save();
     char label[128];
     poolLeaseRef ref = meta_ref(e, label, sizeof(label));
-    if (pool_lease_release(mgr->holder, e->ls, &ref) < 0)
+    poolLeaseHolder *h = holder_if_any(mgr);
+    if (!h)
+        pool_error(POOL_ERR_CONNECT, "the sanlock connection was replaced");
+    if (!h || pool_lease_release(h, e->ls, &ref) < 0)
         log_pool(POOL_LOG_ERROR, e->def->name,
                  "cannot release the pool-metadata lease: %s (sanlock frees it when poold exits)",
                  pool_error_last_message());
@@ -356,13 +389,13 @@ int pool_cluster_hold_volume_shrink(poolManager *mgr, poolEntry *e, const poolVo
 
 void pool_cluster_drop_volume(poolManager *mgr, poolEntry *e, const poolVolDef *vol)
 {
-    if (e->def->locking != POOL_LOCKING_SANLOCK || !mgr->holder)
+    poolLeaseHolder *h = holder_if_any(mgr);
+    if (e->def->locking != POOL_LOCKING_SANLOCK || !h)
         return;
     poolError *err = pool_error_save();
     char label[128];
     poolLeaseRef ref;
-    if (vol_ref(e, vol, label, sizeof(label), &ref) == 0 &&
-        pool_lease_release(mgr->holder, e->ls, &ref) < 0)
+    if (vol_ref(e, vol, label, sizeof(label), &ref) == 0 && pool_lease_release(h, e->ls, &ref) < 0)
         log_vol(POOL_LOG_WARN, e->def->name, vol->name, "cannot release its lease: %s",
                 pool_error_last_message());
     pool_error_reset();
@@ -500,8 +533,8 @@ int pool_manager_host_leave(poolManager *mgr, const char *pool, unsigned wait_se
         return -1;
     }
     size_t held = 0;
-    if (ensure_lockspace(e, NULL) < 0 ||
-        (mgr->holder && pool_lease_holder_count(mgr->holder, e->ls, &held) < 0))
+    poolLeaseHolder *h = holder_if_any(mgr);
+    if (ensure_lockspace(e, NULL) < 0 || (h && pool_lease_holder_count(h, e->ls, &held) < 0))
         return -1;
     if (held) {
         pool_error(POOL_ERR_BUSY,
@@ -758,13 +791,14 @@ int pool_manager_lease_release(poolManager *mgr, const poolVolDef *vol)
     bool held = false;
     if (!e || vol_ref(e, vol, label, sizeof(label), &ref) < 0)
         return -1;
-    if (!mgr->holder || pool_lease_held(mgr->holder, e->ls, &ref, &held) < 0 || !held) {
+    poolLeaseHolder *h = holder_if_any(mgr);
+    if (!h || pool_lease_held(h, e->ls, &ref, &held) < 0 || !held) {
         pool_error_reset();
         pool_error(POOL_ERR_INVALID_ARG, "poold on this host does not hold the lease of volume %s",
                    vol->name);
         return -1;
     }
-    if (pool_lease_release(mgr->holder, e->ls, &ref) < 0)
+    if (pool_lease_release(h, e->ls, &ref) < 0)
         return -1;
     log_vol(POOL_LOG_INFO, vol->pool, vol->name, "lease released");
     return 0;
@@ -816,7 +850,8 @@ int pool_manager_lease_status(poolManager *mgr, const poolVolDef *vol, poolVolLe
         out->owner_name = host_name_of(mgr, e, st.owner);
         out->this_host = e->def->host_id && st.owner == e->def->host_id;
         bool mine = false;
-        if (mgr->holder && pool_lease_held(mgr->holder, e->ls, &ref, &mine) == 0)
+        poolLeaseHolder *h = holder_if_any(mgr);
+        if (h && pool_lease_held(h, e->ls, &ref, &mine) == 0)
             out->this_holder = mine;
         pool_error_reset();
     }
@@ -919,8 +954,9 @@ int pool_manager_lease_held_here(poolManager *mgr, const poolVolDef *vol, bool *
         return -1;
     /* Leases this poold holds first: sanlock tells us exactly, without a
      * disk read, and hears at once when they go. */
-    if (mgr->holder) {
-        if (pool_lease_held(mgr->holder, e->ls, &ref, held) < 0)
+    poolLeaseHolder *h = holder_if_any(mgr);
+    if (h) {
+        if (pool_lease_held(h, e->ls, &ref, held) < 0)
             return -1;
         if (*held) {
             if (by_poold)

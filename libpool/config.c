@@ -91,6 +91,9 @@ typedef enum {
     KEY_LIBVIRT_URI,
     KEY_LIBVIRT_POOL_TYPE,
     KEY_LIBVIRT_INITIATOR,
+    KEY_LIBVIRT_TIMEOUT,
+    KEY_LIBVIRT_KEEPALIVE_INTERVAL,
+    KEY_LIBVIRT_KEEPALIVE_COUNT,
     KEY_COUNT
 } cfgKey;
 
@@ -126,6 +129,9 @@ static const struct {
     [KEY_LIBVIRT_URI] = {"libvirt_uri", VAL_STRING, 0, 0},
     [KEY_LIBVIRT_POOL_TYPE] = {"libvirt_pool_type", VAL_STRING, 0, 0},
     [KEY_LIBVIRT_INITIATOR] = {"libvirt_initiator", VAL_STRING, 0, 0},
+    [KEY_LIBVIRT_TIMEOUT] = {"libvirt_timeout", VAL_UINT, 1, 3600},
+    [KEY_LIBVIRT_KEEPALIVE_INTERVAL] = {"libvirt_keepalive_interval", VAL_UINT, 1, 600},
+    [KEY_LIBVIRT_KEEPALIVE_COUNT] = {"libvirt_keepalive_count", VAL_UINT, 1, 100},
 };
 
 static const char *const libvirt_pool_type_names[] = {
@@ -178,6 +184,9 @@ poolConfig *pool_config_new_default(void)
     cfg->lvm_binary = NULL;
     cfg->activation = POOL_ACTIVATION_AUTO;
     cfg->lvm_timeout = 120;
+    cfg->libvirt_timeout = 30;
+    cfg->libvirt_keepalive_interval = 5;
+    cfg->libvirt_keepalive_count = 5;
     cfg->log_level = POOL_LOG_INFO;
     cfg->max_message_size = 4u * 1024 * 1024;
     cfg->max_clients = 64;
@@ -625,6 +634,15 @@ static int apply_value(const cfgParser *ps, unsigned line, poolConfig *cfg, cfgK
     case KEY_LVM_TIMEOUT:
         cfg->lvm_timeout = (unsigned)n;
         break;
+    case KEY_LIBVIRT_TIMEOUT:
+        cfg->libvirt_timeout = (unsigned)n;
+        break;
+    case KEY_LIBVIRT_KEEPALIVE_INTERVAL:
+        cfg->libvirt_keepalive_interval = (unsigned)n;
+        break;
+    case KEY_LIBVIRT_KEEPALIVE_COUNT:
+        cfg->libvirt_keepalive_count = (unsigned)n;
+        break;
     case KEY_MAX_MESSAGE_SIZE:
         cfg->max_message_size = (uint32_t)n;
         break;
@@ -929,6 +947,9 @@ char *pool_config_format(const poolConfig *cfg)
                    "auto");
     buf_add_string(&b, "libvirt_initiator", cfg->libvirt_initiator,
                    "iqn.2026-11.org.poold:initiator:<host name>");
+    buf_add(&b, "libvirt_timeout = %u\n", cfg->libvirt_timeout);
+    buf_add(&b, "libvirt_keepalive_interval = %u\n", cfg->libvirt_keepalive_interval);
+    buf_add(&b, "libvirt_keepalive_count = %u\n", cfg->libvirt_keepalive_count);
     if (b.failed) {
         free(b.buf);
         return NULL;

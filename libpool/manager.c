@@ -29,6 +29,7 @@ void pool_entry_free(poolEntry *e)
     pool_lvm_free(e->lvm);
     pool_lvm_pvs_free(e->pv_cache, e->npv_cache);
     pool_entry_drop_lockspace(e);
+    pthread_mutex_destroy(&e->mu);
     free(e);
 }
 
@@ -94,6 +95,7 @@ poolEntry *pool_entry_new(poolManager *mgr, poolPoolDef *def)
         return NULL;
     }
     e->def = def;
+    pthread_mutex_init(&e->mu, NULL);
     return e;
 }
 
@@ -126,6 +128,7 @@ poolManager *pool_manager_new(const poolConfig *cfg)
     mgr->cfg = cfg;
     if (cfg->sanlock_timeout)
         pool_lease_set_call_timeout(cfg->sanlock_timeout);
+    pthread_mutex_init(&mgr->holder_mu, NULL);
     switch (cfg->activation) {
     case POOL_ACTIVATION_ON:
         mgr->activation = true;
@@ -170,7 +173,11 @@ void pool_manager_free(poolManager *mgr)
     for (size_t i = 0; i < mgr->npools; i++)
         pool_entry_free(mgr->pools[i]);
     free(mgr->pools);
-    pool_manager_drop_holder(mgr);
+    pool_lease_holder_free(mgr->holder);
+    for (size_t i = 0; i < mgr->nretired; i++)
+        pool_lease_holder_free(mgr->retired[i]);
+    free(mgr->retired);
+    pthread_mutex_destroy(&mgr->holder_mu);
     free(mgr->pools_dir);
     free(mgr->lvm_system_dir);
     free(mgr);
@@ -271,18 +278,28 @@ int pool_snapshot_load(poolEntry *e, poolSnapshot *snap)
         pool_snapshot_clear(snap);
         return -1;
     }
-    if (!pv_cache_covers(e, snap->vg, snap->lvs, snap->nlvs)) {
+    /* e->mu is not held across pvs: two requests may both run it, and the
+     * second one's (as fresh) replaces the first's */
+    pthread_mutex_lock(&e->mu);
+    bool covered = pv_cache_covers(e, snap->vg, snap->lvs, snap->nlvs);
+    pthread_mutex_unlock(&e->mu);
+    if (!covered) {
         poolLvmPV *pvs = NULL;
         size_t npvs = 0;
         if (pool_lvm_report_pvs(e->lvm, &pvs, &npvs) < 0) {
             pool_snapshot_clear(snap);
             return -1;
         }
+        pthread_mutex_lock(&e->mu);
         pool_lvm_pvs_free(e->pv_cache, e->npv_cache);
         e->pv_cache = pvs;
         e->npv_cache = npvs;
+        pthread_mutex_unlock(&e->mu);
     }
-    if (pv_cache_copy(e, &snap->pvs, &snap->npvs) < 0) {
+    pthread_mutex_lock(&e->mu);
+    int r = pv_cache_copy(e, &snap->pvs, &snap->npvs);
+    pthread_mutex_unlock(&e->mu);
+    if (r < 0) {
         pool_snapshot_clear(snap);
         return -1;
     }
@@ -309,6 +326,14 @@ void pool_entry_drop_lockspace(poolEntry *e)
 
 void pool_manager_drop_holder(poolManager *mgr)
 {
-    pool_lease_holder_free(mgr->holder);
-    mgr->holder = NULL;
+    pthread_mutex_lock(&mgr->holder_mu);
+    if (mgr->holder &&
+        pool_realloc_n(&mgr->retired, mgr->nretired + 1, sizeof(*mgr->retired)) == 0) {
+        mgr->retired[mgr->nretired++] = mgr->holder;
+        mgr->holder = NULL;
+    } else if (mgr->holder) {
+        /* out of memory: keep it (dead, but never freed under a user) */
+        pool_error_reset();
+    }
+    pthread_mutex_unlock(&mgr->holder_mu);
 }

@@ -8,13 +8,26 @@
 #ifndef POOL_MANAGER_H
 #define POOL_MANAGER_H
 
+#include <pthread.h>
+
 #include "pool-config.h"
 #include "pool-lvm.h"
 #include "pool-ops.h"
 #include "pool-xml.h"
 #include "lvm_mda.h"
 
+/* Threads (poold runs requests on worker threads; docs/design.md
+ * "Concurrency"): an entry is added and dropped only while no other
+ * request runs (poold's GLOBAL ops), and def changes only then too, but
+ * for def->store_url/store_timeout_ms (pool set-store, under mu). What
+ * requests of one pool may change at the same time is guarded by `mu`,
+ * held for short, never across a command, lease wait or I/O: pv_cache and
+ * the lockspace cache (ls, meta_pv, meta_offset). lock_depth belongs to the
+ * one request that changes the pool (poold's per-pool mutex); have_fp, fp
+ * and seqno to the one refresh thread. The manager's holder is guarded
+ * by the manager's holder_mu. */
 typedef struct {
+    pthread_mutex_t mu;
     poolPoolDef *def; /* the record, without status */
     poolLvm *lvm;     /* restricted to def->devices */
     /* The pool's PVs as last reported by `pvs`, for pe_start only: a PV's
@@ -22,7 +35,7 @@ typedef struct {
      * snapshots reuse it instead of running pvs every time. Refreshed when a
      * segment names a PV not in it or the VG's pv_count differs (see
      * pool_snapshot_load); dropped with the entry (pool destroy, create,
-     * import all make a new entry). poold is single-threaded. */
+     * import all make a new entry). Under mu. */
     poolLvmPV *pv_cache;
     size_t npv_cache;
     /* sanlock pools (cluster.c): the lockspace and the pool-metadata
@@ -50,6 +63,11 @@ struct poolManager {
     /* the sanlock client connection that holds this process's leases
      * (cluster.c); created on first use */
     struct poolLeaseHolder *holder;
+    /* holders replaced after the sanlock daemon restarted: another thread
+     * may still be using one, so they are freed with the manager */
+    struct poolLeaseHolder **retired;
+    size_t nretired;
+    pthread_mutex_t holder_mu; /* holder and retired */
 };
 
 /* What LVM says about one pool right now (VG and LVs from one `lvs`; PVs

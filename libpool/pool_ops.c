@@ -12,6 +12,7 @@
 #include <inttypes.h>
 #include <linux/fs.h>
 #include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -741,9 +742,13 @@ poolPoolDef *pool_manager_pool_import(poolManager *mgr, const char *name, char *
     return pool_manager_pool_info(mgr, name);
 }
 
-static poolPoolDef *def_copy(const poolPoolDef *def)
+/* A copy of an entry's record. Under e->mu: pool set-store swaps its store
+ * URL while reads run (manager.h). */
+static poolPoolDef *def_copy(poolEntry *e)
 {
-    POOL_AUTOFREE(char *) xml = pool_pool_def_format(def);
+    pthread_mutex_lock(&e->mu);
+    POOL_AUTOFREE(char *) xml = pool_pool_def_format(e->def);
+    pthread_mutex_unlock(&e->mu);
     if (!xml)
         return NULL;
     return pool_pool_def_parse_string(xml, strlen(xml));
@@ -765,7 +770,7 @@ poolPoolDef *pool_manager_pool_info(poolManager *mgr, const char *name)
     poolEntry *e = pool_manager_find(mgr, name);
     if (!e)
         return NULL;
-    POOL_AUTOPTR(poolPoolDef) def = def_copy(e->def);
+    POOL_AUTOPTR(poolPoolDef) def = def_copy(e);
     if (!def)
         return NULL;
     poolSnapshot snap;
@@ -813,7 +818,7 @@ int pool_manager_pool_list(poolManager *mgr, poolPoolDef ***defs, size_t *n)
             /* a pool whose VG cannot be read is still listed, without status */
             log_pool(POOL_LOG_WARN, mgr->pools[i]->def->name, "cannot read status: %s",
                      pool_error_last_message());
-            out[i] = def_copy(mgr->pools[i]->def);
+            out[i] = def_copy(mgr->pools[i]);
             if (!out[i]) {
                 pool_pool_defs_free(out, i);
                 return -1;

@@ -207,60 +207,75 @@ static const poolOpArg vm_stop_args[] = {
 };
 
 const poolOpSpec pool_catalogue[] = {
-    {"pool-create", "pool", "create", "create a pool on block devices", pool_create_args},
+    {"pool-create", "pool", "create", "create a pool on block devices", pool_create_args,
+     POOL_OP_LOCK_GLOBAL},
     {"pool-import", "pool", "import", "adopt an existing pool's volume group on this host",
-     pool_import_args},
-    {"pool-destroy", "pool", "destroy", "destroy a pool and release its devices",
-     pool_destroy_args},
-    {"pool-list", "pool", "list", "list the pools of this host", no_args},
-    {"pool-info", "pool", "info", "show a pool's definition, usage and layout", pool_name_args},
+     pool_import_args, POOL_OP_LOCK_GLOBAL},
+    {"pool-destroy", "pool", "destroy", "destroy a pool and release its devices", pool_destroy_args,
+     POOL_OP_LOCK_GLOBAL},
+    {"pool-list", "pool", "list", "list the pools of this host", no_args, POOL_OP_LOCK_READ},
+    {"pool-info", "pool", "info", "show a pool's definition, usage and layout", pool_name_args,
+     POOL_OP_LOCK_READ},
 
-    {"volume-create", "volume", "create", "create a volume", volume_create_args},
+    {"volume-create", "volume", "create", "create a volume", volume_create_args, POOL_OP_LOCK_POOL},
     {"volume-resize", "volume", "resize", "grow (or, with --allow-shrink, shrink) a volume",
-     volume_resize_args},
-    {"volume-delete", "volume", "delete", "delete a volume and its data", volume_delete_args},
-    {"volume-list", "volume", "list", "list a pool's volumes", pool_args},
-    {"volume-info", "volume", "info", "show a volume, its lease slot and segment map", volume_args},
+     volume_resize_args, POOL_OP_LOCK_POOL},
+    {"volume-delete", "volume", "delete", "delete a volume and its data", volume_delete_args,
+     POOL_OP_LOCK_POOL},
+    {"volume-list", "volume", "list", "list a pool's volumes", pool_args, POOL_OP_LOCK_READ},
+    {"volume-info", "volume", "info", "show a volume, its lease slot and segment map", volume_args,
+     POOL_OP_LOCK_READ},
     {"volume-export", "volume", "export",
-     "offer a volume to initiators (again), or change how its LUN takes writes",
-     volume_export_args},
+     "offer a volume to initiators (again), or change how its LUN takes writes", volume_export_args,
+     POOL_OP_LOCK_POOL},
     {"volume-unexport", "volume", "unexport",
-     "take a volume's LUN away from initiators (data kept)", volume_args},
+     "take a volume's LUN away from initiators (data kept)", volume_args, POOL_OP_LOCK_POOL},
 
-    {"host-join", "host", "join", "join a sanlock pool's lockspace with a host id", host_join_args},
-    {"host-leave", "host", "leave", "leave a pool's lockspace (no leases may be held)", pool_args},
-    {"host-list", "host", "list", "every host of a pool and sanlock's view of it", pool_args},
+    {"host-join", "host", "join", "join a sanlock pool's lockspace with a host id", host_join_args,
+     POOL_OP_LOCK_GLOBAL},
+    {"host-leave", "host", "leave", "leave a pool's lockspace (no leases may be held)", pool_args,
+     POOL_OP_LOCK_GLOBAL},
+    {"host-list", "host", "list", "every host of a pool and sanlock's view of it", pool_args,
+     POOL_OP_LOCK_READ},
 
     {"lease-acquire", "lease", "acquire",
-     "take a volume's lease on this host (its LUN then takes writes here)", lease_acquire_args},
+     "take a volume's lease on this host (its LUN then takes writes here)", lease_acquire_args,
+     POOL_OP_LOCK_POOL},
     {"lease-release", "lease", "release", "give back a volume's lease held by poold here",
-     lease_args},
-    {"lease-status", "lease", "status", "who holds a volume's lease", lease_args},
+     lease_args, POOL_OP_LOCK_POOL},
+    {"lease-status", "lease", "status", "who holds a volume's lease", lease_args,
+     POOL_OP_LOCK_READ},
 
     {"target-info", "target", "info", "show a pool's target: IQN, portals, ACL, CHAP mode",
-     pool_args},
+     pool_args, POOL_OP_LOCK_READ},
     {"target-acl-add", "target", "acl add", "allow an initiator (the ACL is off while empty)",
-     target_acl_args},
-    {"target-acl-remove", "target", "acl remove", "take an initiator off the ACL", target_acl_args},
+     target_acl_args, POOL_OP_LOCK_POOL},
+    {"target-acl-remove", "target", "acl remove", "take an initiator off the ACL", target_acl_args,
+     POOL_OP_LOCK_POOL},
     {"target-chap-set", "target", "chap set", "require CHAP (one-way, or mutual)",
-     target_chap_set_args},
-    {"target-chap-clear", "target", "chap clear", "stop requiring CHAP", pool_args},
+     target_chap_set_args, POOL_OP_LOCK_POOL},
+    {"target-chap-clear", "target", "chap clear", "stop requiring CHAP", pool_args,
+     POOL_OP_LOCK_POOL},
 
-    {"daemon-version", "daemon", "version", "show the running poold's version and pid", no_args},
-    {"daemon-shutdown", "daemon", "stop", "ask poold to shut down cleanly", no_args},
+    {"daemon-version", "daemon", "version", "show the running poold's version and pid", no_args,
+     POOL_OP_LOCK_NONE},
+    {"daemon-shutdown", "daemon", "stop", "ask poold to shut down cleanly", no_args,
+     POOL_OP_LOCK_NONE},
 
     {"pool-set-store", "pool", "set-store", "name the pool's VM metadata store (must be reachable)",
-     pool_set_store_args},
+     pool_set_store_args, POOL_OP_LOCK_POOL},
     {"vm-define", "vm", "define", "define a VM from a domain XML file (disks: pool volumes)",
-     vm_define_args},
-    {"vm-undefine", "vm", "undefine", "remove a VM's definition (not while it runs)", vm_args},
-    {"vm-list", "vm", "list", "every VM of a pool, with the host it runs on", pool_args},
-    {"vm-show", "vm", "show", "a VM's record and domain XML", vm_args},
+     vm_define_args, POOL_OP_LOCK_VM},
+    {"vm-undefine", "vm", "undefine", "remove a VM's definition (not while it runs)", vm_args,
+     POOL_OP_LOCK_VM},
+    {"vm-list", "vm", "list", "every VM of a pool, with the host it runs on", pool_args,
+     POOL_OP_LOCK_READ},
+    {"vm-show", "vm", "show", "a VM's record and domain XML", vm_args, POOL_OP_LOCK_READ},
     {"vm-start", "vm", "start",
      "start a VM on this host (takes its volume leases through libvirt's sanlock lock manager)",
-     vm_start_args},
+     vm_start_args, POOL_OP_LOCK_VM},
     {"vm-stop", "vm", "stop", "shut a VM down on this host (or --force), release its leases",
-     vm_stop_args},
+     vm_stop_args, POOL_OP_LOCK_VM},
     {0},
 };
 
@@ -278,6 +293,16 @@ const poolOpArg *pool_catalogue_arg(const poolOpSpec *spec, const char *param)
         if (strcmp(a->param, param) == 0)
             return a;
     return NULL;
+}
+
+int pool_catalogue_check_locks(void)
+{
+    for (const poolOpSpec *s = pool_catalogue; s->op; s++)
+        if (s->lock < POOL_OP_LOCK_NONE || s->lock > POOL_OP_LOCK_GLOBAL) {
+            pool_error(POOL_ERR_INTERNAL, "catalogue: operation '%s' has no lock class", s->op);
+            return -1;
+        }
+    return 0;
 }
 
 int pool_catalogue_check_table(const char *const *names, size_t n, bool cli_only, const char *what)

@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -141,9 +142,12 @@ int pool_manager_pool_set_store(poolManager *mgr, const char *pool, const char *
     if (r == 0) {
         char *copy = pool_strdup(url);
         if (copy) {
+            /* under mu: reads copy the record meanwhile (manager.h) */
+            pthread_mutex_lock(&e->mu);
             free(e->def->store_url);
             e->def->store_url = copy;
             e->def->store_timeout_ms = timeout_ms;
+            pthread_mutex_unlock(&e->mu);
         }
         log_pool(POOL_LOG_INFO, pool, "metadata store set to %s (timeout %u ms)", url,
                  timeout_ms ? timeout_ms : POOL_META_DEFAULT_TIMEOUT_MS);

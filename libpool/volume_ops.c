@@ -138,6 +138,7 @@ static poolVolDef *vol_info_after_change(poolEntry *e, const char *name)
     }
     const poolLvmLV *lv = pool_snapshot_find_lv(&snap, name);
     bool known = lv && pool_layout_lv_is_volume(lv);
+    pthread_mutex_lock(&e->mu); /* the PV cache: another request may renew it */
     for (size_t i = 0; known && i < lv->nsegments; i++) {
         known = false;
         for (size_t k = 0; k < e->npv_cache && !known; k++)
@@ -148,6 +149,7 @@ static poolVolDef *vol_info_after_change(poolEntry *e, const char *name)
         snap.npvs = e->npv_cache;
         def = vol_from_snapshot(e, &snap, lv);
     }
+    pthread_mutex_unlock(&e->mu);
     pool_lvm_lvs_free(snap.lvs, snap.nlvs);
     return known ? def : vol_info_fresh(e, name);
 }

@@ -12,7 +12,9 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "pool-alloc.h"
 #include "pool-error.h"
 #include "pool-log.h"
 #include "poold.h"
@@ -62,32 +64,190 @@ static int check_params(const poolOpSpec *spec, const poolRequest *req)
     return 0;
 }
 
-xmlDocPtr poold_dispatch(poolDaemon *d, const char *payload, size_t len)
+/* ---- locks (docs/design.md "Concurrency") ------------------------------ */
+
+struct poolNamedLock {
+    struct poolNamedLock *next;
+    char *key;      /* "pool\n" POOL, or "vm\n" POOL "\n" VM ("" for vm define) */
+    unsigned users; /* requests holding or waiting for it */
+    pthread_mutex_t mutex;
+};
+
+void poold_daemon_locks_init(poolDaemon *d)
 {
-    pool_error_reset();
-    POOL_AUTOPTR(poolRequest) req = pool_request_parse(payload, len);
-    uint64_t id = req ? req->id : 0;
-    if (req) {
-        const poolOpSpec *spec = pool_catalogue_find(req->op);
-        const poolDispatchEntry *e = spec ? lookup(req->op) : NULL;
-        if (!e) {
-            pool_error(POOL_ERR_PROTOCOL, "unknown operation '%s'", req->op);
-        } else if (check_params(spec, req) == 0) {
-            xmlDocPtr doc = pool_reply_new_ok(id);
-            if (!doc)
-                return NULL;
-            log_debug("request %llu: %s", (unsigned long long)id, req->op);
-            if (e->handler(d, req, xmlDocGetRootElement(doc)) == 0)
-                return doc;
-            xmlFreeDoc(doc);
+    pthread_rwlock_init(&d->pools_lock, NULL);
+    pthread_mutex_init(&d->names_lock, NULL);
+    pthread_mutex_init(&d->events_lock, NULL);
+    pthread_mutex_init(&d->refresh_lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&d->refresh_cond, &ca);
+    pthread_condattr_destroy(&ca);
+}
+
+void poold_daemon_locks_destroy(poolDaemon *d)
+{
+    pthread_rwlock_destroy(&d->pools_lock);
+    pthread_mutex_destroy(&d->names_lock);
+    pthread_mutex_destroy(&d->events_lock);
+    pthread_mutex_destroy(&d->refresh_lock);
+    pthread_cond_destroy(&d->refresh_cond);
+}
+
+/* Take the mutex named `key` (made on first use); NULL out of memory. */
+static struct poolNamedLock *named_lock(poolDaemon *d, const char *key)
+{
+    pthread_mutex_lock(&d->names_lock);
+    struct poolNamedLock *l = d->named;
+    while (l && strcmp(l->key, key) != 0)
+        l = l->next;
+    if (!l) {
+        l = calloc(1, sizeof(*l));
+        if (!l || !(l->key = strdup(key))) {
+            free(l);
+            pthread_mutex_unlock(&d->names_lock);
+            pool_error_oom();
+            return NULL;
         }
+        pthread_mutex_init(&l->mutex, NULL);
+        l->next = d->named;
+        d->named = l;
+    }
+    l->users++;
+    pthread_mutex_unlock(&d->names_lock);
+    pthread_mutex_lock(&l->mutex);
+    return l;
+}
+
+static void named_unlock(poolDaemon *d, struct poolNamedLock *l)
+{
+    pthread_mutex_unlock(&l->mutex);
+    pthread_mutex_lock(&d->names_lock);
+    if (--l->users == 0) {
+        for (struct poolNamedLock **pp = &d->named; *pp; pp = &(*pp)->next)
+            if (*pp == l) {
+                *pp = l->next;
+                break;
+            }
+        pthread_mutex_destroy(&l->mutex);
+        free(l->key);
+        free(l);
+    }
+    pthread_mutex_unlock(&d->names_lock);
+}
+
+static const char *param_value(const poolRequest *req, const char *name)
+{
+    for (size_t i = 0; i < req->nparams; i++)
+        if (strcmp(req->params[i].name, name) == 0)
+            return req->params[i].value;
+    return NULL;
+}
+
+/* ---- dispatch ---------------------------------------------------------- */
+
+struct poolPrepared {
+    poolRequest *req; /* NULL: unparsed (the error is set) */
+    const poolOpSpec *spec;
+    const poolDispatchEntry *e; /* NULL: refused (the error is set) */
+};
+
+poolPrepared *poold_dispatch_prepare(poolDaemon *d, const char *payload, size_t len)
+{
+    (void)d;
+    pool_error_reset();
+    poolPrepared *p = calloc(1, sizeof(*p));
+    if (!p) {
+        pool_error_oom();
+        return NULL;
+    }
+    p->req = pool_request_parse(payload, len);
+    if (!p->req)
+        return p;
+    p->spec = pool_catalogue_find(p->req->op);
+    const poolDispatchEntry *e = p->spec ? lookup(p->req->op) : NULL;
+    if (!e)
+        pool_error(POOL_ERR_PROTOCOL, "unknown operation '%s'", p->req->op);
+    else if (check_params(p->spec, p->req) == 0)
+        p->e = e;
+    return p;
+}
+
+bool poold_dispatch_inline(const poolPrepared *p)
+{
+    return !p->e || p->spec->lock == POOL_OP_LOCK_NONE;
+}
+
+static void prepared_free(poolPrepared *p)
+{
+    pool_request_free(p->req);
+    free(p);
+}
+
+/* Run the handler under the locks of its op's class. */
+static int run_locked(poolDaemon *d, const poolPrepared *p, xmlNodePtr reply)
+{
+    poolOpLock cls = p->spec->lock;
+    if (cls == POOL_OP_LOCK_NONE)
+        return p->e->handler(d, p->req, reply);
+    if (cls == POOL_OP_LOCK_GLOBAL)
+        pthread_rwlock_wrlock(&d->pools_lock);
+    else
+        pthread_rwlock_rdlock(&d->pools_lock);
+    struct poolNamedLock *named = NULL;
+    int r = 0;
+    if (cls == POOL_OP_LOCK_POOL || cls == POOL_OP_LOCK_VM) {
+        /* the pool is param "pool"; the VM is "name" of a vm op (vm
+         * define has none: the name is in its XML, so the defines of one
+         * pool take turns, apart from the pool's changes); a request
+         * without them fails in its handler, under a lock of its own */
+        const char *pool = param_value(p->req, "pool");
+        const char *vm = param_value(p->req, "name");
+        POOL_AUTOFREE(char *)
+        key = cls == POOL_OP_LOCK_VM ? pool_asprintf("vm\n%s\n%s", pool ? pool : "", vm ? vm : "")
+                                     : pool_asprintf("pool\n%s", pool ? pool : "");
+        if (!key || !(named = named_lock(d, key)))
+            r = -1;
+    }
+    if (r == 0)
+        r = p->e->handler(d, p->req, reply);
+    if (named)
+        named_unlock(d, named);
+    pthread_rwlock_unlock(&d->pools_lock);
+    return r;
+}
+
+xmlDocPtr poold_dispatch_run(poolDaemon *d, poolPrepared *p)
+{
+    uint64_t id = p->req ? p->req->id : 0;
+    if (p->e) {
+        xmlDocPtr doc = pool_reply_new_ok(id);
+        if (!doc) {
+            prepared_free(p);
+            return NULL;
+        }
+        log_debug("request %llu: %s", (unsigned long long)id, p->req->op);
+        if (run_locked(d, p, xmlDocGetRootElement(doc)) == 0) {
+            prepared_free(p);
+            return doc;
+        }
+        xmlFreeDoc(doc);
     }
     const poolError *err = pool_error_last();
     if (!err) {
         pool_error(POOL_ERR_INTERNAL, "request failed without an error message");
         err = pool_error_last();
     }
-    log_info("request %llu (%s) failed: %s", (unsigned long long)id, req ? req->op : "unparsed",
-             err->message);
-    return pool_reply_new_error(id, err);
+    log_info("request %llu (%s) failed: %s", (unsigned long long)id,
+             p->req ? p->req->op : "unparsed", err->message);
+    xmlDocPtr reply = pool_reply_new_error(id, err);
+    prepared_free(p);
+    return reply;
+}
+
+xmlDocPtr poold_dispatch(poolDaemon *d, const char *payload, size_t len)
+{
+    poolPrepared *p = poold_dispatch_prepare(d, payload, len);
+    return p ? poold_dispatch_run(d, p) : NULL;
 }

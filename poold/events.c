@@ -209,8 +209,15 @@ int poold_emit(poolDaemon *d, poolEvent *ev)
 {
     const size_t n = sizeof(subscribers) / sizeof(subscribers[0]);
     bool up = is_before(ev->kind);
-    for (size_t i = 0; i < n; i++)
+    int r = 0;
+    /* one event at a time, whichever thread emits it (request workers, the
+     * refresh thread): every subscriber sees them in one order. The
+     * libvirt subscriber only queues (libvirt_pool.c), so a hung libvirtd
+     * never holds this lock. */
+    pthread_mutex_lock(&d->events_lock);
+    for (size_t i = 0; i < n && r == 0; i++)
         if (subscribers[up ? n - 1 - i : i](d, ev) < 0)
-            return -1;
-    return 0;
+            r = -1;
+    pthread_mutex_unlock(&d->events_lock);
+    return r;
 }

@@ -58,7 +58,11 @@
  *    a pool (pool destroy) undefines its secret too.
  *
  * Threads: the job queue is shared (mutex + condition); the connection and
- * the `wanted` table belong to the worker alone.
+ * the `wanted` table belong to the worker alone. The connection has
+ * keepalive on (libvirt_domain.h), so a hung libvirtd holds the worker
+ * for at most libvirt_keepalive_interval x (libvirt_keepalive_count + 1)
+ * seconds per call once connected; requests never wait for the worker
+ * except pool destroy (poold_libvirt_unpublish_wait, bounded).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -75,6 +79,7 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+#include "libvirt_domain.h"
 #include "libvirt_pool.h"
 #include "libvirt_secret.h"
 #include "pool-error.h"
@@ -129,6 +134,7 @@ struct poolLibvirt {
     bool stop, exited;
     /* worker only */
     virConnectPtr conn;
+    const poolConfig *cfg; /* keepalive settings */
     uint64_t next_connect_ms;
     bool conn_failed_logged;
     bool resync; /* check every wanted pool once connected */
@@ -422,6 +428,10 @@ static virConnectPtr conn_get(poolLibvirt *lv)
         lv->conn_failed_logged = true;
         return NULL;
     }
+    /* a libvirtd that stops answering closes the connection after
+     * keepalive_interval x (keepalive_count + 1) s, so a call stuck in it
+     * fails and the worker moves on (conn_check then reconnects) */
+    poold_libvirt_keepalive(lv->conn, lv->cfg);
     log_info("libvirt: connected to %s", lv->uri);
     lv->conn_failed_logged = false;
     if (lv->resync) {
@@ -868,10 +878,12 @@ poolLibvirt *poold_libvirt_start(const poolConfig *cfg)
         log_error("libvirt: cannot initialise the library: storage pools are not published");
         return NULL;
     }
+    poold_libvirt_events_start();
     virSetErrorFunc(NULL, lv_quiet);
     poolLibvirt *lv = calloc(1, sizeof(*lv));
     if (!lv)
         return NULL;
+    lv->cfg = cfg;
     pthread_mutex_init(&lv->lock, NULL);
     pthread_cond_init(&lv->cond, NULL);
     pthread_cond_init(&lv->done_cond, NULL);

@@ -259,6 +259,7 @@ int main(int argc, char **argv)
         log_info("reconcile: %d repair(s)", repairs);
 
     poolDaemon d = {.cfg = cfg, .mgr = mgr, .ready_fd = ready_fd};
+    poold_daemon_locks_init(&d);
     /* rejoin the lockspaces of sanlock pools (in the background: joining
      * takes a few io_timeouts; until it is done, changes are refused as
      * busy and reads work) */
@@ -271,9 +272,14 @@ int main(int argc, char **argv)
     }
     /* libvirt storage pools: defined/started/refreshed by a worker thread */
     d.lv = poold_libvirt_start(cfg);
-    d.doms = poold_domains_new(cfg->libvirt_uri);
+    d.doms = poold_domains_new(cfg);
     poold_libvirt_publish_all(d.lv, mgr, d.ex);
+    if (poold_refresh_start(&d) < 0) {
+        log_error("%s", pool_error_last_message());
+        return 1;
+    }
     int r = poold_server_run(&d);
+    poold_refresh_stop(&d);
     poold_notify("STOPPING=1\nSTATUS=stopping: libvirt publisher, then the target's sessions");
     /* before the target: a refresh under way is one of its initiators */
     poold_libvirt_stop(d.lv, 3000);

@@ -7,6 +7,8 @@
 #ifndef POOLD_H
 #define POOLD_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <libxml/tree.h>
@@ -19,16 +21,39 @@
 #include "libvirt_domain.h"
 #include "libvirt_pool.h"
 
+struct poolNamedLock;
+
+/* docs/design.md "Concurrency" has the rules and the lock order. */
 typedef struct {
     const poolConfig *cfg;
     poolManager *mgr;
-    poolExport *ex;          /* the embedded iSCSI target's view of the pools */
-    poolLibvirt *lv;         /* libvirt storage pools (libvirt_pool.c); NULL = off */
-    poolDomains *doms;       /* VMs run here (libvirt_domain.c); NULL = out of memory */
-    bool shutdown_requested; /* set by SIGTERM/SIGINT or the shutdown request */
-    int ready_fd;            /* written to once listening (daemon mode), else -1 */
-    uint64_t refresh_next;   /* monotonic ms of the next change check (refresh.c) */
+    poolExport *ex;                 /* the embedded iSCSI target's view of the pools */
+    poolLibvirt *lv;                /* libvirt storage pools (libvirt_pool.c); NULL = off */
+    poolDomains *doms;              /* VMs run here (libvirt_domain.c); NULL = out of memory */
+    atomic_bool shutdown_requested; /* set by SIGTERM/SIGINT or the shutdown request */
+    int ready_fd;                   /* written to once listening (daemon mode), else -1 */
+    /* The set of pools (the manager's entries, the target's pools): shared
+     * by every request but the GLOBAL ones (pool create, import, destroy,
+     * host join and leave), which hold it exclusively. */
+    pthread_rwlock_t pools_lock;
+    /* The per-pool and per-(pool, VM) mutexes of POOL and VM requests,
+     * made on first use and freed when no request holds or waits for
+     * them; names_lock guards only that list. */
+    pthread_mutex_t names_lock;
+    struct poolNamedLock *named;
+    /* poold_emit: one event at a time, so subscribers see them in order */
+    pthread_mutex_t events_lock;
+    /* refresh.c's thread */
+    pthread_t refresh_thread;
+    bool refresh_running;
+    pthread_mutex_t refresh_lock;
+    pthread_cond_t refresh_cond;
+    bool refresh_stop;
 } poolDaemon;
+
+/* Initialise / destroy the locks of a poolDaemon (main.c, tests). */
+void poold_daemon_locks_init(poolDaemon *d);
+void poold_daemon_locks_destroy(poolDaemon *d);
 
 /* A handler reads the request's params, does the work and appends result
  * nodes to `reply` (the <reply> root). It returns 0, or -1 with the error
@@ -43,8 +68,20 @@ typedef struct {
 } poolDispatchEntry;
 
 /* Build the reply document for one request payload (never NULL unless out
- * of memory). */
+ * of memory): poold_dispatch_prepare then poold_dispatch_run. */
 xmlDocPtr poold_dispatch(poolDaemon *d, const char *payload, size_t len);
+
+/* A request parsed and checked against the catalogue, not yet run. The
+ * socket thread prepares every request; one that is "inline" (failed its
+ * checks, or an op of lock class NONE) it runs itself, any other runs on
+ * a worker thread (server.c). */
+typedef struct poolPrepared poolPrepared;
+/* NULL only when out of memory. Never blocks. */
+poolPrepared *poold_dispatch_prepare(poolDaemon *d, const char *payload, size_t len);
+bool poold_dispatch_inline(const poolPrepared *p);
+/* Take the op's locks, run its handler, release them; frees p. Runs on
+ * the thread that prepared p when p is inline (its error is there). */
+xmlDocPtr poold_dispatch_run(poolDaemon *d, poolPrepared *p);
 /* Every op of the catalogue has exactly one handler and every handler
  * serves an op of the catalogue: 0, or -1 with an internal error. */
 int poold_dispatch_check(void);
@@ -71,10 +108,10 @@ int poold_param_uint(const poolRequest *req, const char *name, uint64_t max, uns
 int poold_set_uint(xmlNodePtr n, const char *name, uint64_t v);
 int poold_set_str(xmlNodePtr n, const char *name, const char *v);
 
-/* refresh.c: look for other hosts' VG changes (between requests) */
-void poold_refresh_tick(poolDaemon *d);
-/* how long the loop may sleep before the next check is due */
-int poold_refresh_timeout_ms(const poolDaemon *d);
+/* refresh.c: look for other hosts' VG changes, every refresh_interval_ms,
+ * on a thread of its own. start: 0, or -1 with the error set. */
+int poold_refresh_start(poolDaemon *d);
+void poold_refresh_stop(poolDaemon *d);
 
 /* server.c */
 int poold_server_run(poolDaemon *d);

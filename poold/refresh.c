@@ -5,14 +5,18 @@
  * so what follows the change is the target's LUN inventory and libvirt's
  * pool (a POOL_CHANGED event, events.h).
  *
- * Runs on the main loop between requests, at most every
- * refresh_interval_ms: one O_DIRECT sector read per pool
+ * Runs on a thread of its own, every refresh_interval_ms, holding the set
+ * of pools shared (pools_lock, docs/design.md "Concurrency") like a read
+ * request, so it never waits behind a lease wait and requests never wait
+ * behind it: one O_DIRECT sector read per pool
  * (pool_manager_pool_changed), and a volume list only when a pool changed.
  * Only pools with sanlock locking are watched: a pool without locking has
  * one host, whose own requests already update the target.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
+#include <errno.h>
+#include <pthread.h>
 #include <time.h>
 
 #include "events.h"
@@ -21,27 +25,9 @@
 #include "pool-util.h"
 #include "poold.h"
 
-int poold_refresh_timeout_ms(const poolDaemon *d)
+static void refresh_once(poolDaemon *d)
 {
-    unsigned iv = d->cfg->refresh_interval_ms;
-    if (iv == 0 || !d->ex)
-        return 1000;
-    uint64_t now = pool_monotonic_ms();
-    if (d->refresh_next <= now)
-        return 0;
-    uint64_t left = d->refresh_next - now;
-    return left > 1000 ? 1000 : (int)left;
-}
-
-void poold_refresh_tick(poolDaemon *d)
-{
-    unsigned iv = d->cfg->refresh_interval_ms;
-    if (iv == 0 || !d->ex)
-        return;
-    uint64_t now = pool_monotonic_ms();
-    if (now < d->refresh_next)
-        return;
-    d->refresh_next = now + iv;
+    pthread_rwlock_rdlock(&d->pools_lock);
     /* a lease poold lost (its sanlock connection dropped) must stop the
      * LUN's writes even when no VG changed */
     poold_export_recheck_leases(d->ex);
@@ -63,5 +49,60 @@ void poold_refresh_tick(poolDaemon *d)
         log_pool(POOL_LOG_DEBUG, names[i], "volume group changed; refreshing the target");
         poold_emit(d, &(poolEvent){.kind = POOLD_EV_POOL_CHANGED, .pool = names[i]});
     }
+    pthread_rwlock_unlock(&d->pools_lock);
     pool_error_reset();
+}
+
+static void *refresh_run(void *arg)
+{
+    poolDaemon *d = arg;
+    unsigned iv = d->cfg->refresh_interval_ms;
+    pthread_mutex_lock(&d->refresh_lock);
+    while (!d->refresh_stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += iv / 1000;
+        until.tv_nsec += (long)(iv % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        while (!d->refresh_stop &&
+               pthread_cond_timedwait(&d->refresh_cond, &d->refresh_lock, &until) != ETIMEDOUT)
+            ;
+        if (d->refresh_stop)
+            break;
+        pthread_mutex_unlock(&d->refresh_lock);
+        refresh_once(d);
+        pthread_mutex_lock(&d->refresh_lock);
+    }
+    pthread_mutex_unlock(&d->refresh_lock);
+    return NULL;
+}
+
+int poold_refresh_start(poolDaemon *d)
+{
+    if (d->cfg->refresh_interval_ms == 0 || !d->ex)
+        return 0;
+    d->refresh_stop = false;
+    int e = pthread_create(&d->refresh_thread, NULL, refresh_run, d);
+    if (e != 0) {
+        pool_error_errno(e, "cannot start the refresh thread");
+        return -1;
+    }
+    d->refresh_running = true;
+    return 0;
+}
+
+void poold_refresh_stop(poolDaemon *d)
+{
+    if (!d->refresh_running)
+        return;
+    pthread_mutex_lock(&d->refresh_lock);
+    d->refresh_stop = true;
+    pthread_cond_broadcast(&d->refresh_cond);
+    pthread_mutex_unlock(&d->refresh_lock);
+    /* a refresh under way ends within the lvm and sanlock timeouts */
+    pthread_join(d->refresh_thread, NULL);
+    d->refresh_running = false;
 }

@@ -1,11 +1,25 @@
 /*
- * server.c: the control socket. One thread, one epoll loop: requests are
- * executed one at a time, in arrival order, which keeps LVM metadata changes
- * on this host strictly serial (the pool-metadata lease of the cluster issue
- * serialises them across hosts). Each client has its own buffers, so a slow
- * or malicious client can only waste its own slot: partial frames time out,
- * bad frames get an error reply and the connection is closed, and nobody
- * else notices.
+ * server.c: the control socket. One thread, one epoll loop, which only
+ * does socket I/O: it reads a request frame, checks it and parses it
+ * (poold_dispatch_prepare), and hands it to a worker thread of its own,
+ * which runs it under the locks of its op (dispatch.c; docs/design.md
+ * "Concurrency") and hands the reply back through an eventfd; the loop
+ * sends it. A client has at most one request in flight (the next one is
+ * read after the reply), so there are at most max_clients workers. Ops of
+ * lock class NONE (daemon version, daemon stop) and requests refused by
+ * their checks are answered by the loop itself, so they answer even while
+ * every worker is stuck in a slow lease wait, lvm command or libvirt call.
+ *
+ * Each client has its own buffers, so a slow or malicious client can only
+ * waste its own slot: partial frames time out, bad frames get an error
+ * reply and the connection is closed, and nobody else notices.
+ *
+ * Shutdown: stop accepting, wait up to SHUTDOWN_WAIT_S for the requests
+ * running to finish and their replies to go out, then return. A request
+ * still running then (stuck beyond every timeout) is abandoned: poold
+ * exits at once without tearing down what that request may be using, as
+ * if it had crashed, and the next start reconciles (docs/design.md,
+ * "Crash safety").
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -17,7 +31,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -45,11 +62,19 @@ typedef struct {
     uint8_t *out; /* frame being sent */
     size_t out_len, out_pos;
     bool close_after_send;
+    /* a worker runs its request: the fd is out of the epoll set and the
+     * client is freed only once the reply came back */
+    bool busy;
     /* A client has client_timeout seconds from connecting (or from its last
      * reply) to deliver a complete request; bytes trickling in do not
      * extend it, so idle or slow-dribbling connections cannot pin slots. */
     time_t deadline;
 } client;
+
+/* How long shutdown waits for running requests. */
+#define SHUTDOWN_WAIT_S 30
+
+typedef struct job job;
 
 typedef struct {
     poolDaemon *d;
@@ -58,11 +83,25 @@ typedef struct {
     int sig_fd;
     client **clients;
     size_t nclients;
+    /* workers' finished jobs, handed to the loop; done_fd signals them */
+    int done_fd;
+    pthread_mutex_t done_lock;
+    job *done;
+    size_t inflight; /* workers running (loop thread only) */
 } server;
+
+struct job {
+    job *next;
+    server *s;
+    client *c;
+    poolPrepared *p;
+    xmlDocPtr reply; /* NULL: out of memory */
+};
 
 static void client_free(server *s, client *c)
 {
-    epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    if (!c->busy)
+        epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
     free(c->payload);
     free(c->out);
@@ -111,6 +150,11 @@ static bool peer_allowed(const poolConfig *cfg, const struct ucred *cred)
 static int client_update_events(server *s, client *c)
 {
     struct epoll_event ev = {.events = c->out ? EPOLLOUT : EPOLLIN, .data.ptr = c};
+    if (c->busy) {
+        /* back from a worker: into the epoll set again */
+        c->busy = false;
+        return epoll_ctl(s->epfd, EPOLL_CTL_ADD, c->fd, &ev);
+    }
     return epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
@@ -157,6 +201,86 @@ static void client_reject(server *s, client *c)
         client_free(s, c);
 }
 
+static void *worker_run(void *arg)
+{
+    job *j = arg;
+    server *s = j->s;
+    j->reply = poold_dispatch_run(s->d, j->p);
+    j->p = NULL;
+    if (!j->reply)
+        log_error("cannot build the reply to client pid %ld: %s", (long)j->c->pid,
+                  pool_error_last_message());
+    pool_error_reset();
+    /* Signalled under the lock: once the loop has taken this job it may
+     * return and close done_fd, so nothing of s is touched after. */
+    uint64_t one = 1;
+    pthread_mutex_lock(&s->done_lock);
+    j->next = s->done;
+    s->done = j;
+    (void)!write(s->done_fd, &one, sizeof(one));
+    pthread_mutex_unlock(&s->done_lock);
+    return NULL;
+}
+
+/* Run the request on a worker thread of its own (detached: it hands its
+ * job back through s->done). 0, or -1: the caller runs it inline. */
+static int client_start_worker(server *s, client *c, poolPrepared *p)
+{
+    job *j = calloc(1, sizeof(*j));
+    if (!j)
+        return -1;
+    *j = (job){.s = s, .c = c, .p = p};
+    /* out of the epoll set while the request runs: nothing is read from
+     * it, and a hang-up is noticed when the reply is sent */
+    epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    c->busy = true;
+    pthread_attr_t attr;
+    pthread_t t;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    int e = pthread_create(&t, &attr, worker_run, j);
+    pthread_attr_destroy(&attr);
+    if (e != 0) {
+        log_warnx("cannot start a worker thread (%s): running the request on the socket thread",
+                  strerror(e));
+        free(j);
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+        c->busy = false;
+        epoll_ctl(s->epfd, EPOLL_CTL_ADD, c->fd, &ev);
+        return -1;
+    }
+    s->inflight++;
+    return 0;
+}
+
+/* Replies of finished workers: queue them for sending. */
+static void collect_done(server *s)
+{
+    uint64_t n;
+    (void)!read(s->done_fd, &n, sizeof(n));
+    pthread_mutex_lock(&s->done_lock);
+    job *list = s->done;
+    s->done = NULL;
+    pthread_mutex_unlock(&s->done_lock);
+    while (list) {
+        job *j = list;
+        list = j->next;
+        client *c = j->c;
+        s->inflight--;
+        if (!j->reply || client_queue_reply(s, c, j->reply) < 0) {
+            log_error("cannot reply to client pid %ld: %s", (long)c->pid,
+                      pool_error_last_message());
+            if (c->busy) {
+                c->busy = false;
+                epoll_ctl(s->epfd, EPOLL_CTL_ADD, c->fd,
+                          &(struct epoll_event){.events = EPOLLIN, .data.ptr = c});
+            }
+            client_free(s, c);
+        }
+        free(j);
+    }
+}
+
 static void client_handle_frame(server *s, client *c)
 {
     if (pool_frame_payload_check(&c->h, c->payload) < 0) {
@@ -168,11 +292,14 @@ static void client_handle_frame(server *s, client *c)
         client_reject(s, c);
         return;
     }
-    xmlDocPtr reply = poold_dispatch(s->d, c->payload, c->h.length);
+    poolPrepared *p = poold_dispatch_prepare(s->d, c->payload, c->h.length);
     free(c->payload);
     c->payload = NULL;
     c->payload_have = 0;
     c->hdr_have = 0;
+    if (p && !poold_dispatch_inline(p) && client_start_worker(s, c, p) == 0)
+        return;
+    xmlDocPtr reply = p ? poold_dispatch_run(s->d, p) : NULL;
     if (!reply || client_queue_reply(s, c, reply) < 0) {
         log_error("cannot reply to client pid %ld: %s", (long)c->pid, pool_error_last_message());
         client_free(s, c);
@@ -342,7 +469,7 @@ static void sweep_idle(server *s)
     time_t now = pool_monotonic_ms() / 1000;
     for (size_t i = 0; i < s->nclients;) {
         client *c = s->clients[i];
-        if (now > c->deadline) {
+        if (!c->busy && now > c->deadline) {
             log_info("client pid %ld sent no complete request within %u s; closing", (long)c->pid,
                      s->d->cfg->client_timeout);
             client_free(s, c); /* swaps in the last client: re-check index i */
@@ -407,7 +534,7 @@ static int open_listen_socket(const poolConfig *cfg)
 
 int poold_server_run(poolDaemon *d)
 {
-    server s = {.d = d, .epfd = -1, .listen_fd = -1, .sig_fd = -1};
+    server s = {.d = d, .epfd = -1, .listen_fd = -1, .sig_fd = -1, .done_fd = -1};
     int ret = -1;
     sigset_t mask;
     sigemptyset(&mask);
@@ -418,7 +545,9 @@ int poold_server_run(poolDaemon *d)
     signal(SIGPIPE, SIG_IGN);
     s.sig_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
     s.epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (s.sig_fd < 0 || s.epfd < 0) {
+    s.done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    pthread_mutex_init(&s.done_lock, NULL);
+    if (s.sig_fd < 0 || s.epfd < 0 || s.done_fd < 0) {
         pool_error_errno(errno, "cannot set up the event loop");
         goto out;
     }
@@ -426,8 +555,10 @@ int poold_server_run(poolDaemon *d)
         goto out;
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &s.listen_fd};
     struct epoll_event sev = {.events = EPOLLIN, .data.ptr = &s.sig_fd};
+    struct epoll_event dev = {.events = EPOLLIN, .data.ptr = &s.done_fd};
     if (epoll_ctl(s.epfd, EPOLL_CTL_ADD, s.listen_fd, &ev) < 0 ||
-        epoll_ctl(s.epfd, EPOLL_CTL_ADD, s.sig_fd, &sev) < 0) {
+        epoll_ctl(s.epfd, EPOLL_CTL_ADD, s.sig_fd, &sev) < 0 ||
+        epoll_ctl(s.epfd, EPOLL_CTL_ADD, s.done_fd, &dev) < 0) {
         pool_error_errno(errno, "epoll_ctl");
         goto out;
     }
@@ -443,7 +574,7 @@ int poold_server_run(poolDaemon *d)
 
     while (!d->shutdown_requested) {
         struct epoll_event evs[32];
-        int n = epoll_wait(s.epfd, evs, 32, poold_refresh_timeout_ms(d));
+        int n = epoll_wait(s.epfd, evs, 32, 1000);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -454,6 +585,8 @@ int poold_server_run(poolDaemon *d)
             void *p = evs[i].data.ptr;
             if (p == &s.listen_fd) {
                 accept_clients(&s);
+            } else if (p == &s.done_fd) {
+                collect_done(&s);
             } else if (p == &s.sig_fd) {
                 struct signalfd_siginfo si;
                 while (read(s.sig_fd, &si, sizeof(si)) == sizeof(si)) {
@@ -477,27 +610,62 @@ int poold_server_run(poolDaemon *d)
             }
         }
         sweep_idle(&s);
-        poold_refresh_tick(d);
     }
-    /* Flush pending replies (the shutdown request's own reply among them)
-     * with a short bound, then close everything. */
-    for (int tries = 0; tries < 50; tries++) {
-        bool pending = false;
-        for (size_t i = 0; i < s.nclients; i++) {
-            client *c = s.clients[i];
-            if (c->out) {
-                client_writable(&s, c);
-                pending = true;
-                break;
+    /* Stop accepting; let the running requests finish and their replies
+     * go out (the shutdown request's own among them), with a bound. */
+    epoll_ctl(s.epfd, EPOLL_CTL_DEL, s.listen_fd, NULL);
+    close(s.listen_fd);
+    s.listen_fd = -1;
+    unlink(d->cfg->socket_path);
+    uint64_t until = pool_monotonic_ms() + SHUTDOWN_WAIT_S * 1000;
+    if (s.inflight)
+        log_info("waiting up to %d s for %zu running request(s)", SHUTDOWN_WAIT_S, s.inflight);
+    for (;;) {
+        bool pending = s.inflight > 0;
+        for (size_t i = 0; i < s.nclients && !pending; i++)
+            pending = s.clients[i]->out != NULL;
+        uint64_t now = pool_monotonic_ms();
+        if (!pending || now >= until)
+            break;
+        struct epoll_event evs[32];
+        int n = epoll_wait(s.epfd, evs, 32, (int)(until - now > 100 ? 100 : until - now));
+        for (int i = 0; i < n; i++) {
+            void *p = evs[i].data.ptr;
+            if (p == &s.done_fd) {
+                collect_done(&s);
+            } else if (p != &s.sig_fd && p != &s.listen_fd) {
+                client *c = p;
+                if (c->out)
+                    client_writable(&s, c);
+                else if (evs[i].events & (EPOLLERR | EPOLLHUP))
+                    client_free(&s, c);
+            } else if (p == &s.sig_fd) {
+                struct signalfd_siginfo si;
+                while (read(s.sig_fd, &si, sizeof(si)) == sizeof(si))
+                    ;
             }
         }
-        if (!pending)
-            break;
+    }
+    if (s.inflight) {
+        /* a worker still uses the manager, the target or libvirt: tearing
+         * them down under it is worse than a crash, which is safe */
+        log_error("%zu request(s) still running after %d s; exiting without waiting for them "
+                  "(the next start reconciles what they left)",
+                  s.inflight, SHUTDOWN_WAIT_S);
+        _exit(1);
     }
     ret = 0;
 out:
+    if (s.inflight) {
+        log_error("%s; %zu request(s) still running: exiting at once", pool_error_last_message(),
+                  s.inflight);
+        _exit(1);
+    }
     while (s.nclients)
         client_free(&s, s.clients[0]);
+    if (s.done_fd >= 0)
+        close(s.done_fd);
+    pthread_mutex_destroy(&s.done_lock);
     free(s.clients);
     if (s.listen_fd >= 0) {
         close(s.listen_fd);

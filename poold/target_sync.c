@@ -1,12 +1,16 @@
 /*
  * target_sync.c: keeps the target inventory in step with the pools (target_sync.h).
- * Runs on poold's main thread; the transport's threads only read the
- * inventory, through references.
+ * Called from request workers and the refresh thread: one recursive mutex
+ * per poolExport (ex->lock) serialises every public function, so the
+ * state below is seen by one thread at a time; the transport's threads
+ * only read the inventory, through references, and never take ex->lock.
+ * Nothing here calls libvirt (docs/design.md "Concurrency": lock order).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -64,7 +68,8 @@ typedef struct {
 } exportTarget;
 
 struct poolExport {
-    poolManager *mgr; /* for lease checks (not owned) */
+    pthread_mutex_t lock; /* recursive; held by every public function */
+    poolManager *mgr;     /* for lease checks (not owned) */
     poolLeaseChecker *checker;
     tgtInventory *inv;
     char *state_dir;
@@ -78,6 +83,18 @@ struct poolExport {
 };
 
 static exportTarget *find_target(poolExport *ex, const char *pool);
+
+static void export_unlock(poolExport **exp)
+{
+    if (*exp)
+        pthread_mutex_unlock(&(*exp)->lock);
+}
+
+/* Hold ex->lock until the enclosing function returns. */
+#define EXPORT_LOCKED(ex)                                                                          \
+    poolExport *export_locked_ __attribute__((cleanup(export_unlock))) = (ex);                     \
+    if (export_locked_)                                                                            \
+    pthread_mutex_lock(&export_locked_->lock)
 
 /* An entry's own strings (the LU and its backing go with the inventory). */
 static void entry_clear(exportEntry *e)
@@ -159,6 +176,7 @@ static void fence_release(void *ctx)
 
 int poold_export_vol_add(poolExport *ex, const poolVolDef *vol)
 {
+    EXPORT_LOCKED(ex);
     char iqn[256];
     iqn_of(vol->pool, iqn, sizeof(iqn));
     if (vol->lun < 0) {
@@ -240,6 +258,7 @@ int poold_export_vol_add(poolExport *ex, const poolVolDef *vol)
 
 void poold_export_vol_remove(poolExport *ex, const char *pool, int lun)
 {
+    EXPORT_LOCKED(ex);
     exportEntry *e = find_entry(ex, pool, lun);
     if (!e)
         return;
@@ -253,6 +272,7 @@ void poold_export_vol_remove(poolExport *ex, const char *pool, int lun)
 
 char **poold_export_lun_initiators(poolExport *ex, const char *pool, int lun)
 {
+    EXPORT_LOCKED(ex);
     char iqn[256];
     iqn_of(pool, iqn, sizeof(iqn));
     scsiLu *lu = tgt_lun_get(ex->inv, iqn, (uint64_t)lun);
@@ -266,6 +286,7 @@ char **poold_export_lun_initiators(poolExport *ex, const char *pool, int lun)
 
 size_t poold_export_lun_drop_sessions(poolExport *ex, const char *pool, int lun, int wait_ms)
 {
+    EXPORT_LOCKED(ex);
     char iqn[256];
     iqn_of(pool, iqn, sizeof(iqn));
     size_t n = 0;
@@ -284,6 +305,7 @@ size_t poold_export_lun_drop_sessions(poolExport *ex, const char *pool, int lun,
 
 int poold_export_vol_resize(poolExport *ex, const poolVolDef *vol)
 {
+    EXPORT_LOCKED(ex);
     exportEntry *e = find_entry(ex, vol->pool, vol->lun);
     if (!e)
         return poold_export_vol_add(ex, vol);
@@ -319,6 +341,7 @@ static void lu_fence(scsiLu *lu, const poolVolDef *vol, scsiFence f)
  * recoverable, a write from the wrong host is not. */
 int poold_export_vol_access(poolExport *ex, const poolVolDef *vol)
 {
+    EXPORT_LOCKED(ex);
     exportEntry *e = find_entry(ex, vol->pool, vol->lun);
     if (!e)
         return 0;
@@ -374,16 +397,19 @@ static void set_fence(poolExport *ex, const poolVolDef *vol, scsiFence f)
 
 void poold_export_vol_protect(poolExport *ex, const poolVolDef *vol)
 {
+    EXPORT_LOCKED(ex);
     set_fence(ex, vol, SCSI_FENCE_HARD);
 }
 
 void poold_export_vol_fence(poolExport *ex, const poolVolDef *vol)
 {
+    EXPORT_LOCKED(ex);
     set_fence(ex, vol, SCSI_FENCE_SOFT);
 }
 
 void poold_export_recheck_leases(poolExport *ex)
 {
+    EXPORT_LOCKED(ex);
     for (size_t i = 0; i < ex->n; i++) {
         exportEntry *e = &ex->entries[i];
         if (e->mode != POOL_VOL_MODE_RW || !e->name)
@@ -418,6 +444,7 @@ void poold_export_recheck_leases(poolExport *ex)
  * left as they are until their operation ends. */
 int poold_export_pool_sync(poolExport *ex, poolManager *mgr, const char *pool)
 {
+    EXPORT_LOCKED(ex);
     exportTarget *t = find_target(ex, pool);
     if (!t)
         return 0;
@@ -483,6 +510,7 @@ int poold_export_pool_sync(poolExport *ex, poolManager *mgr, const char *pool)
 
 bool poold_export_vol_exported(poolExport *ex, const char *pool, int lun)
 {
+    EXPORT_LOCKED(ex);
     return ex && find_entry(ex, pool, lun) != NULL;
 }
 
@@ -670,6 +698,7 @@ static void target_drop(poolExport *ex, exportTarget *t)
 
 int poold_export_pool_add(poolExport *ex, poolManager *mgr, const char *pool)
 {
+    EXPORT_LOCKED(ex);
     char iqn[256];
     iqn_of(pool, iqn, sizeof(iqn));
     /* access control and export states first: nothing may be served before
@@ -727,17 +756,20 @@ int poold_export_pool_add(poolExport *ex, poolManager *mgr, const char *pool)
 
 bool poold_export_vol_unexported(poolExport *ex, const char *pool, const char *name)
 {
+    EXPORT_LOCKED(ex);
     exportTarget *t = ex ? find_target(ex, pool) : NULL;
     return t && strv_has(t->unexported, name);
 }
 
 bool poold_export_has_pool(poolExport *ex, const char *pool)
 {
+    EXPORT_LOCKED(ex);
     return ex && find_target(ex, pool) != NULL;
 }
 
 int poold_export_vol_mark(poolExport *ex, const char *pool, const char *name, bool exported)
 {
+    EXPORT_LOCKED(ex);
     exportTarget *t = find_target(ex, pool);
     if (!t)
         return 0;
@@ -760,6 +792,7 @@ int poold_export_vol_mark(poolExport *ex, const char *pool, const char *name, bo
 
 poolTargetDef *poold_export_target_get(poolExport *ex, const char *pool, bool with_secrets)
 {
+    EXPORT_LOCKED(ex);
     exportTarget *t = find_target(ex, pool);
     if (!t) {
         pool_error(POOL_ERR_NO_POOL,
@@ -795,6 +828,7 @@ poolTargetDef *poold_export_target_get(poolExport *ex, const char *pool, bool wi
 
 int poold_export_target_update(poolExport *ex, poolTargetDef *def)
 {
+    EXPORT_LOCKED(ex);
     POOL_AUTOPTR(poolTargetDef) owned = def;
     exportTarget *t = find_target(ex, def->pool);
     if (!t) {
@@ -844,6 +878,7 @@ int poold_export_target_update(poolExport *ex, poolTargetDef *def)
 
 int poold_export_target_forget(poolExport *ex, const char *pool)
 {
+    EXPORT_LOCKED(ex);
     POOL_AUTOFREE(char *) path = record_path(ex, pool);
     if (!path)
         return -1;
@@ -856,6 +891,7 @@ int poold_export_target_forget(poolExport *ex, const char *pool)
 
 void poold_export_pool_remove(poolExport *ex, const char *pool)
 {
+    EXPORT_LOCKED(ex);
     for (size_t i = 0; i < ex->n;) {
         if (strcmp(ex->entries[i].pool, pool) == 0) {
             entry_clear(&ex->entries[i]);
@@ -879,13 +915,20 @@ void poold_export_pool_remove(poolExport *ex, const char *pool)
 poolExport *poold_export_start(const poolConfig *cfg, poolManager *mgr)
 {
     poolExport *ex = pool_calloc(1, sizeof(*ex));
-    if (ex)
+    if (ex) {
         ex->mgr = mgr;
+        pthread_mutexattr_t ma;
+        pthread_mutexattr_init(&ma);
+        pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+        pthread_mutex_init(&ex->lock, &ma);
+        pthread_mutexattr_destroy(&ma);
+    }
     if (!ex || !(ex->inv = tgt_inventory_new()) || !(ex->state_dir = pool_strdup(cfg->state_dir)) ||
         !(ex->checker = poold_lease_checker_start())) {
         if (ex) {
             tgt_inventory_free(ex->inv);
             free(ex->state_dir);
+            pthread_mutex_destroy(&ex->lock);
         }
         free(ex);
         return NULL;
@@ -961,5 +1004,6 @@ void poold_export_stop(poolExport *ex, int grace_ms)
     pool_strv_free(ex->portal_addrs);
     free(ex->state_dir);
     tgt_inventory_free(ex->inv);
+    pthread_mutex_destroy(&ex->lock);
     free(ex);
 }

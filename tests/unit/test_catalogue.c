@@ -175,6 +175,27 @@ START_TEST(test_check_table)
 }
 END_TEST
 
+/* Every op says what poold holds while it runs (docs/design.md
+ * "Concurrency"); reads never take a pool's mutex, so they never wait
+ * behind a lease wait. */
+START_TEST(test_lock_classes)
+{
+    ck_assert_int_eq(pool_catalogue_check_locks(), 0);
+    for (const poolOpSpec *s = pool_catalogue; s->op; s++)
+        ck_assert_msg(s->lock >= POOL_OP_LOCK_NONE && s->lock <= POOL_OP_LOCK_GLOBAL,
+                      "%s has no lock class", s->op);
+    ck_assert_int_eq(pool_catalogue_find("daemon-version")->lock, POOL_OP_LOCK_NONE);
+    static const char *const reads[] = {"pool-list",   "pool-info", "volume-list",
+                                        "volume-info", "host-list", "lease-status",
+                                        "target-info", "vm-list",   "vm-show"};
+    for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++)
+        ck_assert_msg(pool_catalogue_find(reads[i])->lock == POOL_OP_LOCK_READ, "%s", reads[i]);
+    ck_assert_int_eq(pool_catalogue_find("volume-create")->lock, POOL_OP_LOCK_POOL);
+    ck_assert_int_eq(pool_catalogue_find("vm-start")->lock, POOL_OP_LOCK_VM);
+    ck_assert_int_eq(pool_catalogue_find("pool-create")->lock, POOL_OP_LOCK_GLOBAL);
+}
+END_TEST
+
 static Suite *catalogue_suite(void)
 {
     Suite *s = suite_create("catalogue");
@@ -184,6 +205,7 @@ static Suite *catalogue_suite(void)
     tcase_add_test(tc, test_args_well_formed);
     tcase_add_test(tc, test_requests_valid);
     tcase_add_test(tc, test_check_table);
+    tcase_add_test(tc, test_lock_classes);
     suite_add_tcase(s, tc);
     return s;
 }

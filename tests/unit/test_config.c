@@ -97,6 +97,9 @@ START_TEST(test_defaults)
     ck_assert_str_eq(cfg->libvirt_uri, "qemu:///system");
     ck_assert_int_eq(cfg->libvirt_pool_type, POOL_LIBVIRT_POOL_AUTO);
     ck_assert_ptr_null(cfg->libvirt_initiator);
+    ck_assert_uint_eq(cfg->libvirt_timeout, 30);
+    ck_assert_uint_eq(cfg->libvirt_keepalive_interval, 5);
+    ck_assert_uint_eq(cfg->libvirt_keepalive_count, 5);
 
     /* Empty text and comment-only text change nothing. */
     ck_assert_int_eq(pool_config_parse(cfg, NULL, 0, "empty"), 0);
@@ -130,7 +133,10 @@ static const char good_conf[] = "# poold test configuration\n"
                                 "lvm_locking_dir = \"/run/poold-test/lvm-lock\"\n"
                                 "libvirt_uri = \"qemu:///system?socket=/run/t/libvirt-sock\"\n"
                                 "libvirt_pool_type = \"iscsi-direct\"\n"
-                                "libvirt_initiator = \"iqn.2026-11.org.example:host1\"";
+                                "libvirt_initiator = \"iqn.2026-11.org.example:host1\"\n"
+                                "libvirt_timeout = 7\n"
+                                "libvirt_keepalive_interval = 2\n"
+                                "libvirt_keepalive_count = 3";
 
 START_TEST(test_good_file)
 {
@@ -162,6 +168,9 @@ START_TEST(test_good_file)
     ck_assert_str_eq(cfg->libvirt_uri, "qemu:///system?socket=/run/t/libvirt-sock");
     ck_assert_int_eq(cfg->libvirt_pool_type, POOL_LIBVIRT_POOL_ISCSI_DIRECT);
     ck_assert_str_eq(cfg->libvirt_initiator, "iqn.2026-11.org.example:host1");
+    ck_assert_uint_eq(cfg->libvirt_timeout, 7);
+    ck_assert_uint_eq(cfg->libvirt_keepalive_interval, 2);
+    ck_assert_uint_eq(cfg->libvirt_keepalive_count, 3);
 }
 END_TEST
 

@@ -51,6 +51,11 @@ typedef struct {
     int libvirt_pool_type;        /* POOL_LIBVIRT_POOL_*: auto */
     char *libvirt_initiator;      /* initiator IQN of iscsi-direct pools; NULL = derived from
                                    * the host name */
+    unsigned libvirt_timeout;     /* seconds a request waits for a libvirt call, 30 */
+    /* libvirt keepalive: a ping every interval s (5); the connection is
+     * closed after count (5) unanswered ones */
+    unsigned libvirt_keepalive_interval;
+    unsigned libvirt_keepalive_count;
     /* iSCSI limits per portal: logged-in sessions (256); connections still
      * logging in (64), of those from one address (16); seconds from connect
      * to logged in (5) and to the first Login Request (2) */

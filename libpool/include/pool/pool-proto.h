@@ -146,12 +146,35 @@ typedef struct {
 /* The most arguments an op may list (poolctl tracks them in an array). */
 #define POOL_OP_ARGS_MAX 32
 
+/* What an op must hold in poold while it runs (docs/design.md
+ * "Concurrency"). Every op has one; 0 is "unset" so that a forgotten entry
+ * is caught (pool_catalogue_check_locks). */
+typedef enum {
+    POOL_OP_LOCK_UNSET = 0,
+    /* answered on the socket thread itself, touching no pool: it answers
+     * even while every worker is stuck */
+    POOL_OP_LOCK_NONE,
+    /* reads only: the set of pools shared, no pool or VM mutex, so it never
+     * waits behind a lease wait or a slow LVM change */
+    POOL_OP_LOCK_READ,
+    /* changes one pool (its VG, its target record, its leases): the set of
+     * pools shared, that pool's mutex held */
+    POOL_OP_LOCK_POOL,
+    /* changes one VM's record or runs it: the set of pools shared, the
+     * (pool, VM) mutex held */
+    POOL_OP_LOCK_VM,
+    /* changes the set of pools or a pool's host identity: the set of pools
+     * held exclusively */
+    POOL_OP_LOCK_GLOBAL,
+} poolOpLock;
+
 typedef struct {
     const char *op;        /* protocol op: "pool-create" */
     const char *group;     /* poolctl words: "pool" (NULL: no poolctl command) */
     const char *verb;      /* "create"; two words ("acl add") spelled with a space */
     const char *summary;   /* one line of help */
     const poolOpArg *args; /* terminated by an entry with param NULL */
+    poolOpLock lock;       /* what poold holds while it runs */
 } poolOpSpec;
 
 /* In the order poolctl --help lists them; terminated by an entry with op NULL. */
@@ -167,5 +190,8 @@ const poolOpArg *pool_catalogue_arg(const poolOpSpec *spec, const char *param);
  * covers exactly the ops that have a poolctl command. 0, or -1 with an
  * internal error naming the first mismatch. */
 int pool_catalogue_check_table(const char *const *names, size_t n, bool cli_only, const char *what);
+/* Every op has a lock class: 0, or -1 with an internal error naming the
+ * first op without one. */
+int pool_catalogue_check_locks(void);
 
 #endif
