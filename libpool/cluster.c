@@ -515,7 +515,10 @@ int pool_manager_host_join(poolManager *mgr, const char *pool, unsigned host_id,
             return -1;
     }
     if (e->def->host_id != host_id) {
-        e->def->host_id = host_id;
+        /* host join runs under the pool's lock only (its wait must not
+         * hold up other requests): readers of other requests may look at
+         * host_id meanwhile, so it changes in one store */
+        __atomic_store_n(&e->def->host_id, host_id, __ATOMIC_RELEASE);
         if (pool_store_save(mgr->pools_dir, e->def) < 0)
             return -1;
     }

@@ -232,7 +232,7 @@ const poolOpSpec pool_catalogue[] = {
      "take a volume's LUN away from initiators (data kept)", volume_args, POOL_OP_LOCK_POOL},
 
     {"host-join", "host", "join", "join a sanlock pool's lockspace with a host id", host_join_args,
-     POOL_OP_LOCK_GLOBAL},
+     POOL_OP_LOCK_POOL},
     {"host-leave", "host", "leave", "leave a pool's lockspace (no leases may be held)", pool_args,
      POOL_OP_LOCK_GLOBAL},
     {"host-list", "host", "list", "every host of a pool and sanlock's view of it", pool_args,

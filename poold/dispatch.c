@@ -185,6 +185,33 @@ static void prepared_free(poolPrepared *p)
     free(p);
 }
 
+static struct poolNamedLock *pool_named_lock(poolDaemon *d, const char *pool)
+{
+    POOL_AUTOFREE(char *) key = pool_asprintf("pool\n%s", pool ? pool : "");
+    return key ? named_lock(d, key) : NULL;
+}
+
+/* The second part of a GLOBAL op: under the shared pools lock and the
+ * pool's mutex, like any change of that one pool, so other requests go on
+ * while it waits. The pool may have gone in between (pool destroy). */
+static int run_continuation(poolDaemon *d, poolPendingContinuation *cont, xmlNodePtr reply)
+{
+    pthread_rwlock_rdlock(&d->pools_lock);
+    struct poolNamedLock *named = pool_named_lock(d, cont->pool);
+    int r = -1;
+    if (named) {
+        int locking;
+        unsigned host_id;
+        if (pool_manager_pool_locking(d->mgr, cont->pool, &locking, &host_id) < 0)
+            pool_error_prefix("pool %s went away meanwhile", cont->pool);
+        else
+            r = cont->fn(d, cont->pool, cont->ctx, reply);
+        named_unlock(d, named);
+    }
+    pthread_rwlock_unlock(&d->pools_lock);
+    return r;
+}
+
 /* Run the handler under the locks of its op's class. */
 static int run_locked(poolDaemon *d, const poolPrepared *p, xmlNodePtr reply)
 {
@@ -215,6 +242,12 @@ static int run_locked(poolDaemon *d, const poolPrepared *p, xmlNodePtr reply)
     if (named)
         named_unlock(d, named);
     pthread_rwlock_unlock(&d->pools_lock);
+    poolPendingContinuation cont;
+    if (poold_continuation_take(&cont)) {
+        if (r == 0 && cls == POOL_OP_LOCK_GLOBAL)
+            r = run_continuation(d, &cont, reply);
+        poold_continuation_clear(&cont);
+    }
     return r;
 }
 

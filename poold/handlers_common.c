@@ -6,7 +6,10 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "pool-alloc.h"
 #include "pool-error.h"
 #include "pool-util.h"
 #include "poold.h"
@@ -58,4 +61,43 @@ int poold_set_uint(xmlNodePtr n, const char *name, uint64_t v)
 int poold_set_str(xmlNodePtr n, const char *name, const char *v)
 {
     return xmlNewProp(n, BAD_CAST name, BAD_CAST v) ? 0 : pool_error_oom();
+}
+
+/* The continuation a GLOBAL handler left (poold_continue_on_pool); one
+ * per worker thread, taken by the dispatcher when the handler returns. */
+static __thread poolPendingContinuation pending;
+
+int poold_continue_on_pool(const char *pool, poolContinuation fn, void *ctx,
+                           void (*ctx_free)(void *))
+{
+    if (pending.fn) {
+        if (ctx_free)
+            ctx_free(ctx);
+        pool_error(POOL_ERR_INTERNAL, "a request left two continuations");
+        return -1;
+    }
+    if (!(pending.pool = pool_strdup(pool))) {
+        if (ctx_free)
+            ctx_free(ctx);
+        return -1;
+    }
+    pending.fn = fn;
+    pending.ctx = ctx;
+    pending.ctx_free = ctx_free;
+    return 0;
+}
+
+bool poold_continuation_take(poolPendingContinuation *out)
+{
+    *out = pending;
+    memset(&pending, 0, sizeof(pending));
+    return out->fn != NULL;
+}
+
+void poold_continuation_clear(poolPendingContinuation *c)
+{
+    if (c->ctx_free)
+        c->ctx_free(c->ctx);
+    free(c->pool);
+    memset(c, 0, sizeof(*c));
 }

@@ -3,6 +3,8 @@
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
+#include <stdlib.h>
+
 #include "events.h"
 #include "pool-error.h"
 #include "pool-ops.h"
@@ -18,23 +20,61 @@ static int add_pool(xmlNodePtr reply, poolPoolDef *def)
     return 0;
 }
 
-/* pool create/import --host-id: join right away. The pool stays if the
- * join fails (it exists on disk either way); the error says how to retry. */
-static int join_after(poolDaemon *d, const char *name, unsigned host_id, poolPoolDef *def)
+/* pool create/import --host-id: join right away. The join waits for
+ * sanlock (seconds to minutes), so it runs after the pool is registered, as
+ * the request's continuation under the pool's own lock (poold.h): other
+ * requests go on meanwhile. The pool stays if the join fails (it exists on
+ * disk either way); the error says how to retry. */
+typedef struct {
+    unsigned host_id;
+    poolPoolDef *def;
+} joinAfter;
+
+static void join_after_free(void *p)
 {
-    if (def->locking != POOL_LOCKING_SANLOCK) {
-        pool_error(POOL_ERR_INVALID_ARG,
-                   "pool %s does not use sanlock locking: --host-id does not apply", name);
-        return -1;
-    }
-    if (pool_manager_host_join(d->mgr, name, host_id, POOLD_JOIN_WAIT) < 0) {
+    joinAfter *j = p;
+    pool_pool_def_free(j->def);
+    free(j);
+}
+
+static int join_after_run(poolDaemon *d, const char *name, void *ctx, xmlNodePtr reply)
+{
+    joinAfter *j = ctx;
+    if (pool_manager_host_join(d->mgr, name, j->host_id, POOLD_JOIN_WAIT) < 0) {
         pool_error_prefix("pool %s is ready but joining it as host id %u failed (retry with "
                           "'poolctl host join %s --host-id %u')",
-                          name, host_id, name, host_id);
+                          name, j->host_id, name, j->host_id);
         return -1;
     }
-    def->host_id = host_id;
-    return 0;
+    j->def->host_id = j->host_id;
+    poolPoolDef *def = j->def;
+    j->def = NULL;
+    return add_pool(reply, def);
+}
+
+/* Register the new pool everywhere, then reply now or after the join. */
+static int pool_added(poolDaemon *d, const char *name, unsigned host_id, poolPoolDef *def,
+                      xmlNodePtr reply)
+{
+    poold_emit(d, &(poolEvent){.kind = POOLD_EV_POOL_ADDED, .pool = name});
+    if (host_id && def->locking != POOL_LOCKING_SANLOCK) {
+        pool_pool_def_free(def);
+        pool_error(POOL_ERR_INVALID_ARG,
+                   "pool %s is ready, but it does not use sanlock locking: --host-id does not "
+                   "apply",
+                   name);
+        return -1;
+    }
+    if (!host_id)
+        return add_pool(reply, def);
+    joinAfter *j = calloc(1, sizeof(*j));
+    if (!j) {
+        pool_pool_def_free(def);
+        return pool_error_oom();
+    }
+    j->host_id = host_id;
+    j->def = def;
+    return poold_continue_on_pool(name, join_after_run, j, join_after_free);
 }
 
 static int pool_create(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
@@ -64,14 +104,7 @@ static int pool_create(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
     if (!devices)
         return -1;
     poolPoolDef *def = pool_manager_pool_create(d->mgr, name, devices, &opts);
-    if (def && host_id && join_after(d, name, host_id, def) < 0) {
-        pool_pool_def_free(def);
-        return -1;
-    }
-    if (!def)
-        return -1;
-    poold_emit(d, &(poolEvent){.kind = POOLD_EV_POOL_ADDED, .pool = name});
-    return add_pool(reply, def);
+    return def ? pool_added(d, name, host_id, def, reply) : -1;
 }
 
 static int pool_import(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
@@ -85,14 +118,7 @@ static int pool_import(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
     if (!devices)
         return -1;
     poolPoolDef *def = pool_manager_pool_import(d->mgr, name, devices);
-    if (def && host_id && join_after(d, name, host_id, def) < 0) {
-        pool_pool_def_free(def);
-        return -1;
-    }
-    if (!def)
-        return -1;
-    poold_emit(d, &(poolEvent){.kind = POOLD_EV_POOL_ADDED, .pool = name});
-    return add_pool(reply, def);
+    return def ? pool_added(d, name, host_id, def, reply) : -1;
 }
 
 static int pool_destroy(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)

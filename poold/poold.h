@@ -100,6 +100,27 @@ int poold_vm_record_reply(const char *pool, const poolVmRecord *rec, xmlNodePtr 
  * answering "still joining" (host join takes --wait). */
 #define POOLD_JOIN_WAIT 120
 
+/* A GLOBAL op (pool create/import) whose last step is a long wait on one
+ * pool (sanlock's join) leaves that step for after its global part: the
+ * dispatcher then runs fn under that pool's locks only (the shared pools
+ * lock and the pool's mutex), so other requests are not held up by the
+ * wait. fn appends to the same reply; its failure is the request's. Takes
+ * ctx (freed with ctx_free when done, or at once on failure). Only
+ * honoured for GLOBAL ops; 0, or -1 with the error set. */
+typedef int (*poolContinuation)(poolDaemon *d, const char *pool, void *ctx, xmlNodePtr reply);
+int poold_continue_on_pool(const char *pool, poolContinuation fn, void *ctx,
+                           void (*ctx_free)(void *));
+/* For the dispatcher: the continuation this thread's handler left, if any
+ * (handlers_common.c). */
+typedef struct {
+    char *pool;
+    poolContinuation fn;
+    void *ctx;
+    void (*ctx_free)(void *);
+} poolPendingContinuation;
+bool poold_continuation_take(poolPendingContinuation *out);
+void poold_continuation_clear(poolPendingContinuation *c);
+
 /* Helpers for handlers (handlers_common.c). */
 int poold_param_required(const poolRequest *req, const char *name, const char **value);
 int poold_param_size(const poolRequest *req, const char *name, bool required, uint64_t *bytes);

@@ -11,6 +11,11 @@
 #     `volume create B` completes in < 3 s, `volume list A` and
 #     `daemon version` answer in < 1 s. The create on A fails busy naming
 #     host 2 after the wait, and succeeds once host 2 lets go.
+# (c) A join wait: `pool create D --host-id 1` (io_timeout 5) waits for
+#     sanlock to acquire the host id's delta lease, several seconds;
+#     meanwhile `volume list B` and `pool list` answer in < 1 s (pool create
+#     registers the pool under the global lock, then joins under D's lock
+#     only).
 # (a) A hung libvirtd: SIGSTOP it; `vm stop C VM` needs libvirt and hangs
 #     until libvirt_timeout (3 s; keepalive would give up after 8 s), then
 #     fails "did not answer within 3 s" —
@@ -46,6 +51,7 @@ trap 'rc=$?; resume_and_stop; (exit $rc); '"${words[2]}" EXIT
 PA="${T_POOL}_a"
 PB="${T_POOL}_b"
 PC="${T_POOL}_c"
+PD="${T_POOL}_d"
 VM="vm-$$"
 LEASE_WAIT=12
 LIBVIRT_TIMEOUT=3
@@ -64,7 +70,7 @@ timed() {
 # Wait (deadline) until poold's log has N lines "request ...: OP".
 requests_seen() { [ "$(grep -c "request [0-9]*: $1\$" "$T_DIR/poold.log")" -ge "$2" ]; }
 
-t_loop PV1 pv1 512M && t_loop PV2 pv2 256M && t_loop PV3 pv3 256M || exit 1
+t_loop PV1 pv1 512M && t_loop PV2 pv2 256M && t_loop PV3 pv3 256M && t_loop PV4 pv4 512M || exit 1
 mkdir -p "$T_DIR/lvmlock" "$T_DIR/store" || exit 1
 t_sanlock_start 1 && t_sanlock_start 2 || { t_fail "sanlock daemons"; t_finish; exit 1; }
 t_assert "libvirtd starts" lv_host_start 1
@@ -139,6 +145,31 @@ exec {hold_w}>&-
 hold_w=
 wait "$HOLD_PID" 2>/dev/null
 t_assert "volume create A/a1 once host 2 let go" t_poll 20 pctl volume create "$PA" a1 4M
+
+# ---- (c) a join wait holds up nobody else -----------------------------------
+joining() { grep -q "$PD.*joining the lockspace as host id 1" "$T_DIR/poold.log"; }
+t0=$(ms)
+timeout 120 "$POOLCTL_BIN" --socket "$T_DIR/poold.sock" pool create "$PD" "$PV4" \
+    --locking sanlock --io-timeout 5 --host-ids 8 --lease-slots 16 --host-id 1 \
+    >"$T_DIR/d.out" 2>&1 &
+D_PID=$!
+t_bg_track "$D_PID"
+t_assert "pool create D is joining" t_poll 30 joining
+timed pc volume list "$PB"
+t_log "volume list B while pool create D joins: rc $RC, ${ELAPSED} ms"
+t_assert "volume list B answers ($OUT)" [ "$RC" -eq 0 ]
+t_assert "volume list B took ${ELAPSED} ms (< 1000)" [ "$ELAPSED" -lt 1000 ]
+timed pc pool list
+t_log "pool list while pool create D joins: rc $RC, ${ELAPSED} ms"
+t_assert "pool list took ${ELAPSED} ms (< 1000) rc $RC" bash -c "[ $RC -eq 0 ] && [ $ELAPSED -lt 1000 ]"
+wait "$D_PID"
+rc=$?
+took=$(($(ms) - t0))
+t_log "pool create D --host-id 1: rc $rc after ${took} ms"
+t_assert "pool create D joined ($(cat "$T_DIR/d.out"))" [ "$rc" -eq 0 ]
+t_assert "the join took long enough to matter (${took} ms >= 2000)" [ "$took" -ge 2000 ]
+t_assert "pool info D shows host id 1" python3 -c "
+import json, sys; assert json.loads(sys.argv[1]).get('host_id') == 1" "$(pc --json pool info "$PD")"
 
 # ---- (a) a hung libvirtd stalls only the request that needs it -------------
 cat >"$T_DIR/vm.xml" <<EOF
