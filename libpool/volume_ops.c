@@ -8,7 +8,8 @@
  * fixes when the PV is created; see poolEntry.) Every lvm process costs
  * far more than what it reports, so each step reads no more than it needs:
  * create = lvs, lvcreate, lvchange, lvs; resize = lvs, lvchange, lvextend,
- * lvchange, lvs; delete = lvs, lvchange, lvremove.
+ * lvchange, lvs; delete = lvs, lvchange, the wipe of its extents (wipe.c),
+ * lvremove.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -24,6 +25,7 @@
 #include "pool-log.h"
 #include "pool-util.h"
 #include "testhook.h"
+#include "wipe.h"
 
 static poolVolDef *vol_from_snapshot(poolEntry *e, const poolSnapshot *snap, const poolLvmLV *lv)
 {
@@ -414,6 +416,12 @@ static int vol_delete_locked(poolManager *mgr, poolEntry *e, const char *name)
                 snap.vg->mda_free);
     if (op && !marked && !no_room)
         old = pool_layout_tag("pd_op", "%s", op);
+    /* the extents to zero before they are freed (wipe.c) */
+    poolSegment *segs = NULL;
+    size_t nsegs = 0;
+    if (r == 0 &&
+        pool_layout_segments(lv, snap.pvs, snap.npvs, e->def->extent_size, &segs, &nsegs) < 0)
+        r = -1;
     pool_snapshot_clear(&snap);
     if (r == 0 && op && !marked && !no_room && !old)
         r = -1;
@@ -426,6 +434,14 @@ static int vol_delete_locked(poolManager *mgr, poolEntry *e, const char *name)
     }
     if (r == 0) {
         pool_testhook("vol-delete:after-intent");
+        /* Zero the extents while the LV still owns them: once lvremove
+         * commits, any host's next lvcreate may get them, and must read
+         * zeroes there (docs/design.md section 7, "Freed extents"). */
+        r = pool_wipe_segments(pool, name, segs, nsegs);
+    }
+    pool_segments_free(segs, nsegs);
+    if (r == 0) {
+        pool_testhook("vol-delete:after-wipe");
         r = pool_lvm_lvremove(e->lvm, pool, name);
     }
     if (r == 0) {
