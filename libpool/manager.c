@@ -94,7 +94,14 @@ poolEntry *pool_entry_new(poolManager *mgr, poolPoolDef *def)
         return NULL;
     }
     e->def = def;
+    e->mgr = mgr;
     return e;
+}
+
+void pool_manager_set_idle_hook(poolManager *mgr, void (*fn)(void *ctx), void *ctx)
+{
+    mgr->idle = fn;
+    mgr->idle_ctx = ctx;
 }
 
 int pool_manager_add_entry(poolManager *mgr, poolEntry *e)

@@ -15,8 +15,9 @@
 #include "lvm_mda.h"
 
 typedef struct {
-    poolPoolDef *def; /* the record, without status */
-    poolLvm *lvm;     /* restricted to def->devices */
+    struct poolManager *mgr; /* the manager it belongs to (not owned) */
+    poolPoolDef *def;        /* the record, without status */
+    poolLvm *lvm;            /* restricted to def->devices */
     /* The pool's PVs as last reported by `pvs`, for pe_start only: a PV's
      * first-extent offset is fixed when it is created and never changes, so
      * snapshots reuse it instead of running pvs every time. Refreshed when a
@@ -50,6 +51,9 @@ struct poolManager {
     /* the sanlock client connection that holds this process's leases
      * (cluster.c); created on first use */
     struct poolLeaseHolder *holder;
+    /* pool_manager_set_idle_hook: run during long waits (wipe.c) */
+    void (*idle)(void *ctx);
+    void *idle_ctx;
 };
 
 /* What LVM says about one pool right now (VG and LVs from one `lvs`; PVs

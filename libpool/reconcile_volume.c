@@ -34,7 +34,8 @@ int pool_reconcile_volume(poolEntry *e, const poolLvmLV *lv, const char *op)
          * extents are freed (wipe.c) */
         log_vol(POOL_LOG_WARN, pool, lv->name,
                 "delete was interrupted; wiping its extents and finishing it");
-        if (pool_wipe_lv(e, lv) < 0)
+        pool_wipe_wait_maps(e, lv->name);
+        if (pool_wipe_lv(e, lv, 0) < 0)
             return -1;
         return pool_lvm_lvremove(e->lvm, pool, lv->name);
     }
@@ -46,6 +47,13 @@ int pool_reconcile_volume(poolEntry *e, const poolLvmLV *lv, const char *op)
             return pool_lvm_lv_change_tags(e->lvm, pool, lv->name, NULL, tags);
         }
         uint64_t cur = lv->size / e->def->extent_size;
+        if (want < cur) {
+            /* a shrink: the tail it frees is zeroed first, as resize does
+             * (wipe.c); it may have been cut short */
+            pool_wipe_wait_maps(e, lv->name);
+            if (pool_wipe_lv(e, lv, want * e->def->extent_size) < 0)
+                return -1;
+        }
         if (cur != want) {
             log_vol(POOL_LOG_WARN, pool, lv->name,
                     "resize was interrupted at %" PRIu64 " extents; finishing it to %" PRIu64, cur,

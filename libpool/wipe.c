@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "layout.h"
@@ -92,9 +93,10 @@ static int zero_range(int fd, const char *pv, uint64_t off, uint64_t len)
     return write_zeroes(fd, pv, off, len);
 }
 
-int pool_wipe_segments(const char *pool, const char *lv, const poolSegment *segs, size_t n)
+int pool_wipe_segments(const char *pool, const char *lv, const poolSegment *segs, size_t n,
+                       uint64_t from)
 {
-    uint64_t total = 0, done = 0, len, off;
+    uint64_t total = 0, done = from, len, off;
     for (size_t i = 0; i < n; i++)
         total += segs[i].length;
     int64_t start = pool_monotonic_ms(), logged = start;
@@ -120,12 +122,12 @@ int pool_wipe_segments(const char *pool, const char *lv, const poolSegment *segs
             return -1;
         }
         done += len;
-        if (done < total)
+        if (from == 0 && done < total)
             pool_testhook("vol-delete:mid-wipe");
         int64_t now = pool_monotonic_ms();
         if (now - logged >= 5000) {
             log_vol(POOL_LOG_INFO, pool, lv, "wiping: %" PRIu64 " of %" PRIu64 " MiB zeroed",
-                    done >> 20, total >> 20);
+                    (done - from) >> 20, (total - from) >> 20);
             logged = now;
         }
     }
@@ -139,12 +141,36 @@ int pool_wipe_segments(const char *pool, const char *lv, const poolSegment *segs
     }
     if (r < 0)
         return -1;
-    log_vol(POOL_LOG_INFO, pool, lv, "wiped: %" PRIu64 " MiB zeroed in %" PRId64 " ms", total >> 20,
-            pool_monotonic_ms() - start);
+    log_vol(POOL_LOG_INFO, pool, lv, "wiped: %" PRIu64 " MiB zeroed in %" PRId64 " ms",
+            total > from ? (total - from) >> 20 : 0, pool_monotonic_ms() - start);
     return 0;
 }
 
-int pool_wipe_lv(poolEntry *e, const poolLvmLV *lv)
+void pool_wipe_wait_maps(poolEntry *e, const char *lv)
+{
+    unsigned age = e->mgr && e->mgr->cfg ? e->mgr->cfg->map_max_age_ms : 0;
+    if (e->def->locking != POOL_LOCKING_SANLOCK || age == 0)
+        return;
+    /* CLOCK_MONOTONIC stops while this host is suspended, the other hosts'
+     * clocks (CLOCK_BOOTTIME) do not: a suspend only makes the wait longer */
+    int64_t until = pool_monotonic_ms() + age + POOL_MAP_MARGIN_MS;
+    log_vol(POOL_LOG_INFO, e->def->name, lv,
+            "waiting %u ms for every host's target to drop its segment map",
+            age + POOL_MAP_MARGIN_MS);
+    for (int64_t now; (now = pool_monotonic_ms()) < until;) {
+        if (e->mgr->idle)
+            e->mgr->idle(e->mgr->idle_ctx);
+        int64_t left = until - pool_monotonic_ms();
+        if (left <= 0)
+            break;
+        if (left > 100)
+            left = 100;
+        struct timespec ts = {0, (long)left * 1000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+int pool_wipe_lv(poolEntry *e, const poolLvmLV *lv, uint64_t from)
 {
     poolSegment *segs = NULL;
     size_t n = 0;
@@ -152,7 +178,7 @@ int pool_wipe_lv(poolEntry *e, const poolLvmLV *lv)
         pool_error_prefix("cannot wipe %s", lv->name);
         return -1;
     }
-    int r = pool_wipe_segments(e->def->name, lv->name, segs, n);
+    int r = pool_wipe_segments(e->def->name, lv->name, segs, n, from);
     pool_segments_free(segs, n);
     return r;
 }

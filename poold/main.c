@@ -269,11 +269,15 @@ int main(int argc, char **argv)
         log_error("%s", pool_error_last_message());
         return 1;
     }
+    /* a delete waiting for other hosts' targets to drop a map keeps this
+     * host's own change checks going, so its LUNs' maps stay renewed */
+    pool_manager_set_idle_hook(mgr, poold_refresh_idle, &d);
     /* libvirt storage pools: defined/started/refreshed by a worker thread */
     d.lv = poold_libvirt_start(cfg);
     d.doms = poold_domains_new(cfg->libvirt_uri);
     poold_libvirt_publish_all(d.lv, mgr, d.ex);
     int r = poold_server_run(&d);
+    pool_manager_set_idle_hook(mgr, NULL, NULL);
     poold_notify("STOPPING=1\nSTATUS=stopping: libvirt publisher, then the target's sessions");
     /* before the target: a refresh under way is one of its initiators */
     poold_libvirt_stop(d.lv, 3000);

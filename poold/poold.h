@@ -73,6 +73,11 @@ int poold_set_str(xmlNodePtr n, const char *name, const char *v);
 
 /* refresh.c: look for other hosts' VG changes (between requests) */
 void poold_refresh_tick(poolDaemon *d);
+/* The manager's idle hook (pool_manager_set_idle_hook): the refresh tick,
+ * run from inside a request that waits (ctx: the poolDaemon). Once
+ * requests no longer run on the main loop (they hold up no tick), it can
+ * go. */
+void poold_refresh_idle(void *ctx);
 /* how long the loop may sleep before the next check is due */
 int poold_refresh_timeout_ms(const poolDaemon *d);
 

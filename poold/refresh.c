@@ -9,7 +9,9 @@
  * refresh_interval_ms: one O_DIRECT sector read per pool
  * (pool_manager_pool_changed), and a volume list only when a pool changed.
  * Only pools with sanlock locking are watched: a pool without locking has
- * one host, whose own requests already update the target.
+ * one host, whose own requests already update the target. Each check that
+ * finds the target in step renews its LUNs' segment maps for
+ * map_max_age_ms (docs/design.md section 7, "Freed extents").
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -33,15 +35,26 @@ int poold_refresh_timeout_ms(const poolDaemon *d)
     return left > 1000 ? 1000 : (int)left;
 }
 
+static bool in_tick; /* the main thread's; the idle hook must not nest */
+
+void poold_refresh_idle(void *ctx)
+{
+    /* inside a request: keep whatever error state it has */
+    poolError *err = pool_error_save();
+    poold_refresh_tick(ctx);
+    pool_error_restore(err);
+}
+
 void poold_refresh_tick(poolDaemon *d)
 {
     unsigned iv = d->cfg->refresh_interval_ms;
-    if (iv == 0 || !d->ex)
+    if (iv == 0 || !d->ex || in_tick)
         return;
     uint64_t now = pool_monotonic_ms();
     if (now < d->refresh_next)
         return;
     d->refresh_next = now + iv;
+    in_tick = true;
     /* a lease poold lost (its sanlock connection dropped) must stop the
      * LUN's writes even when no VG changed */
     poold_export_recheck_leases(d->ex);
@@ -53,15 +66,21 @@ void poold_refresh_tick(poolDaemon *d)
         if (pool_manager_pool_locking(d->mgr, names[i], &locking, &host_id) < 0 ||
             locking != POOL_LOCKING_SANLOCK)
             continue;
+        int64_t checked = poold_export_map_clock_ms();
         if (pool_manager_pool_changed(d->mgr, names[i], &changed) < 0) {
+            /* the LUNs' maps are not renewed: they go NOT READY once
+             * map_max_age_ms has passed (docs/design.md section 7) */
             log_pool(POOL_LOG_WARN, names[i], "cannot check for changes: %s",
                      pool_error_last_message());
             continue;
         }
-        if (!changed)
+        /* unchanged: the maps stay good (a sync that failed is retried
+         * as if the pool had changed) */
+        if (!changed && poold_export_map_checked(d->ex, names[i], checked))
             continue;
         log_pool(POOL_LOG_DEBUG, names[i], "volume group changed; refreshing the target");
         poold_emit(d, &(poolEvent){.kind = POOLD_EV_POOL_CHANGED, .pool = names[i]});
     }
+    in_tick = false;
     pool_error_reset();
 }

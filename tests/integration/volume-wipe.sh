@@ -3,8 +3,9 @@
 # given its extents (issue 10, item 1; docs/design.md section 7, "Freed
 # extents"). A pattern is written straight to the PV ranges of volume A's
 # segment map; A is deleted and B of the same size created at once on the
-# same extents: B must read zeroes everywhere. Then poold is killed in the
-# middle of a wipe (crash point vol-delete:mid-wipe): the restart must
+# same extents: B must read zeroes everywhere. A shrink zeroes the tail it
+# frees: the next volume there reads zeroes too. Then poold is killed in
+# the middle of a wipe (crash point vol-delete:mid-wipe): the restart must
 # finish the delete, and the freed extents must read zero.
 #
 # SPDX-License-Identifier: GPL-2.0-or-later
@@ -70,6 +71,20 @@ t_assert "B got A's extents (A $(ranges "$A_SEGS"), B $(ranges "$B_SEGS"))" \
 n=$(nonzero "$B_SEGS")
 t_assert "B reads zeroes everywhere ($n MiB of 160 hold A's data)" [ "$n" = 0 ]
 t_assert "delete B" pctl volume delete "$T_POOL" b
+
+# ---- a shrink zeroes the tail it frees ------------------------------------
+t_assert "create D" pctl volume create "$T_POOL" d 160M
+D=$(vol_json d) && write_pattern "$D" || t_fail "write D's pattern"
+t_assert "shrink D to 32M" pctl volume resize "$T_POOL" d 32M --allow-shrink
+D_SEGS=$(vol_json d | segs_of)
+n=$(nonzero "$D_SEGS")
+t_assert "D keeps its first 32 MiB ($n MiB hold the pattern)" [ "$n" = 32 ]
+t_assert "create E on D's freed tail" pctl volume create "$T_POOL" e 128M
+E_SEGS=$(vol_json e | segs_of)
+n=$(nonzero "$E_SEGS")
+t_assert "E reads zeroes everywhere ($n MiB of 128 hold D's data)" [ "$n" = 0 ]
+t_assert "delete D" pctl volume delete "$T_POOL" d
+t_assert "delete E" pctl volume delete "$T_POOL" e
 
 # ---- killed in the middle of a wipe: the restart finishes it -------------
 t_assert "create C" pctl volume create "$T_POOL" c 160M
