@@ -87,6 +87,7 @@ typedef enum {
     KEY_LEASE_WAIT,
     KEY_SANLOCK_TIMEOUT,
     KEY_REFRESH_INTERVAL_MS,
+    KEY_MAP_MAX_AGE_MS,
     KEY_LVM_LOCKING_DIR,
     KEY_LIBVIRT_URI,
     KEY_LIBVIRT_POOL_TYPE,
@@ -125,6 +126,7 @@ static const struct {
     [KEY_LEASE_WAIT] = {"lease_wait", VAL_UINT, 0, 3600},
     [KEY_SANLOCK_TIMEOUT] = {"sanlock_timeout", VAL_UINT, 1, 3600},
     [KEY_REFRESH_INTERVAL_MS] = {"refresh_interval_ms", VAL_UINT, 0, 3600000},
+    [KEY_MAP_MAX_AGE_MS] = {"map_max_age_ms", VAL_UINT, 0, 3600000},
     [KEY_LVM_LOCKING_DIR] = {"lvm_locking_dir", VAL_STRING, 0, 0},
     [KEY_LIBVIRT_URI] = {"libvirt_uri", VAL_STRING, 0, 0},
     [KEY_LIBVIRT_POOL_TYPE] = {"libvirt_pool_type", VAL_STRING, 0, 0},
@@ -201,6 +203,7 @@ poolConfig *pool_config_new_default(void)
     cfg->lease_wait = 30;
     cfg->sanlock_timeout = POOL_LEASE_CALL_TIMEOUT_DEFAULT;
     cfg->refresh_interval_ms = 1000;
+    cfg->map_max_age_ms = 3000;
     cfg->lvm_locking_dir = NULL;
     cfg->libvirt_pool_type = POOL_LIBVIRT_POOL_AUTO;
     cfg->libvirt_initiator = NULL;
@@ -680,6 +683,9 @@ static int apply_value(const cfgParser *ps, unsigned line, poolConfig *cfg, cfgK
     case KEY_REFRESH_INTERVAL_MS:
         cfg->refresh_interval_ms = (unsigned)n;
         break;
+    case KEY_MAP_MAX_AGE_MS:
+        cfg->map_max_age_ms = (unsigned)n;
+        break;
     case KEY_LVM_LOCKING_DIR:
         if (check_abs_path(ps, line, name, v->str, CFG_MAX_STRING) < 0)
             return -1;
@@ -813,6 +819,19 @@ int pool_config_parse(poolConfig *cfg, const char *text, size_t len, const char 
         return -1;
     if (parse_text(&ps, work) < 0)
         return -1;
+    /* A target's segment maps stay valid map_max_age_ms after a change
+     * check (docs/design.md section 7, "Freed extents"): the checks must
+     * come well within that, or every LUN of a shared pool would keep
+     * going NOT READY between two of them. */
+    if (work->map_max_age_ms != 0 &&
+        (work->refresh_interval_ms == 0 ||
+         work->map_max_age_ms < (uint64_t)work->refresh_interval_ms + 1000)) {
+        pool_error(POOL_ERR_CONFIG,
+                   "%s: map_max_age_ms = %u needs refresh_interval_ms between 1 and "
+                   "map_max_age_ms - 1000 (it is %u), or map_max_age_ms = 0",
+                   ps.origin, work->map_max_age_ms, work->refresh_interval_ms);
+        return -1;
+    }
 
     /* Success: swap the contents, free the old strings with the shell. */
     old = *cfg;
@@ -938,6 +957,7 @@ char *pool_config_format(const poolConfig *cfg)
     buf_add(&b, "lease_wait = %u\n", cfg->lease_wait);
     buf_add(&b, "sanlock_timeout = %u\n", cfg->sanlock_timeout);
     buf_add(&b, "refresh_interval_ms = %u\n", cfg->refresh_interval_ms);
+    buf_add(&b, "map_max_age_ms = %u\n", cfg->map_max_age_ms);
     buf_add_string(&b, "lvm_locking_dir", cfg->lvm_locking_dir, "the host's lvm.conf setting");
     buf_add_string(&b, "libvirt_uri", cfg->libvirt_uri, "qemu:///system");
     buf_add_string(&b, "libvirt_pool_type",

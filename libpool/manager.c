@@ -96,7 +96,14 @@ poolEntry *pool_entry_new(poolManager *mgr, poolPoolDef *def)
     }
     e->def = def;
     pthread_mutex_init(&e->mu, NULL);
+    e->mgr = mgr;
     return e;
+}
+
+void pool_manager_set_idle_hook(poolManager *mgr, void (*fn)(void *ctx), void *ctx)
+{
+    mgr->idle = fn;
+    mgr->idle_ctx = ctx;
 }
 
 int pool_manager_add_entry(poolManager *mgr, poolEntry *e)

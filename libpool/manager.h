@@ -28,8 +28,9 @@
  * by the manager's holder_mu. */
 typedef struct {
     pthread_mutex_t mu;
-    poolPoolDef *def; /* the record, without status */
-    poolLvm *lvm;     /* restricted to def->devices */
+    struct poolManager *mgr; /* the manager it belongs to (not owned) */
+    poolPoolDef *def;        /* the record, without status */
+    poolLvm *lvm;            /* restricted to def->devices */
     /* The pool's PVs as last reported by `pvs`, for pe_start only: a PV's
      * first-extent offset is fixed when it is created and never changes, so
      * snapshots reuse it instead of running pvs every time. Refreshed when a
@@ -68,6 +69,9 @@ struct poolManager {
     struct poolLeaseHolder **retired;
     size_t nretired;
     pthread_mutex_t holder_mu; /* holder and retired */
+    /* pool_manager_set_idle_hook: run during long waits (wipe.c) */
+    void (*idle)(void *ctx);
+    void *idle_ctx;
 };
 
 /* What LVM says about one pool right now (VG and LVs from one `lvs`; PVs

@@ -3,7 +3,7 @@
  * read from its pd_op tag. The rules (pool-ops.h, reconcile.c): a create is
  * undone, a resize or delete carried through. Used at start (reconcile.c)
  * and, in a pool with several hosts, for strays a dead host left
- * (cluster.c), so it sits below both and calls only LVM.
+ * (cluster.c), so it sits below both and calls only LVM and wipe.c.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -16,6 +16,7 @@
 #include "pool-log.h"
 #include "pool-util.h"
 #include "reconcile.h"
+#include "wipe.h"
 
 int pool_reconcile_volume(poolEntry *e, const poolLvmLV *lv, const char *op)
 {
@@ -29,7 +30,13 @@ int pool_reconcile_volume(poolEntry *e, const poolLvmLV *lv, const char *op)
         return pool_lvm_lvremove(e->lvm, pool, lv->name);
     }
     if (strcmp(op, "delete") == 0) {
-        log_vol(POOL_LOG_WARN, pool, lv->name, "delete was interrupted; finishing it");
+        /* the wipe may have been cut short: zero it all again before the
+         * extents are freed (wipe.c) */
+        log_vol(POOL_LOG_WARN, pool, lv->name,
+                "delete was interrupted; wiping its extents and finishing it");
+        pool_wipe_wait_maps(e, lv->name);
+        if (pool_wipe_lv(e, lv, 0) < 0)
+            return -1;
         return pool_lvm_lvremove(e->lvm, pool, lv->name);
     }
     if (strncmp(op, "resize-", 7) == 0) {
@@ -40,6 +47,13 @@ int pool_reconcile_volume(poolEntry *e, const poolLvmLV *lv, const char *op)
             return pool_lvm_lv_change_tags(e->lvm, pool, lv->name, NULL, tags);
         }
         uint64_t cur = lv->size / e->def->extent_size;
+        if (want < cur) {
+            /* a shrink: the tail it frees is zeroed first, as resize does
+             * (wipe.c); it may have been cut short */
+            pool_wipe_wait_maps(e, lv->name);
+            if (pool_wipe_lv(e, lv, want * e->def->extent_size) < 0)
+                return -1;
+        }
         if (cur != want) {
             log_vol(POOL_LOG_WARN, pool, lv->name,
                     "resize was interrupted at %" PRIu64 " extents; finishing it to %" PRIu64, cur,

@@ -7,8 +7,9 @@
  * (The one thing kept between requests is each PV's pe_start, which lvm
  * fixes when the PV is created; see poolEntry.) Every lvm process costs
  * far more than what it reports, so each step reads no more than it needs:
- * create = lvs, lvcreate, lvchange, lvs; resize = lvs, lvchange, lvextend,
- * lvchange, lvs; delete = lvs, lvchange, lvremove.
+ * create = lvs, lvcreate, lvchange, lvs; resize = lvs, lvchange, (a shrink:
+ * the wipe of the tail) lvextend, lvchange, lvs; delete = lvs, lvchange, the wipe of its extents (wipe.c),
+ * lvremove.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -24,6 +25,7 @@
 #include "pool-log.h"
 #include "pool-util.h"
 #include "testhook.h"
+#include "wipe.h"
 
 static poolVolDef *vol_from_snapshot(poolEntry *e, const poolSnapshot *snap, const poolLvmLV *lv)
 {
@@ -280,8 +282,11 @@ poolVolDef *pool_manager_vol_create(poolManager *mgr, const char *pool, const ch
 }
 
 /* The resize proper, once the request has been checked: intent, lvresize,
- * commit (see pool-ops.h). */
-static poolVolDef *resize_steps(poolEntry *e, const char *name, uint64_t cur, uint64_t extents)
+ * commit (see pool-ops.h). A shrink first zeroes the tail it frees, once
+ * no host's target can still reach it (docs/design.md section 7, "Freed
+ * extents"); `segs` is the LV's map then, NULL for a grow. */
+static poolVolDef *resize_steps(poolEntry *e, const char *name, uint64_t cur, uint64_t extents,
+                                const poolSegment *segs, size_t nsegs)
 {
     const char *pool = e->def->name;
     POOL_AUTOFREE(char *) tag = pool_layout_tag("pd_op", "resize-%" PRIu64, extents);
@@ -289,6 +294,17 @@ static poolVolDef *resize_steps(poolEntry *e, const char *name, uint64_t cur, ui
     if (!tag || pool_lvm_lv_change_tags(e->lvm, pool, name, tags, NULL) < 0)
         return NULL;
     pool_testhook("vol-resize:after-intent");
+    if (extents < cur) {
+        pool_wipe_wait_maps(e, name);
+        if (pool_wipe_segments(pool, name, segs, nsegs, extents * e->def->extent_size) < 0) {
+            /* the volume keeps its size; the tail it was to lose may be
+             * partly zeroed */
+            poolError *err = pool_error_save();
+            pool_lvm_lv_change_tags(e->lvm, pool, name, NULL, tags);
+            pool_error_restore(err);
+            return NULL;
+        }
+    }
     /* cur was read by this request's snapshot just before the intent tag:
      * no need for lvresize to read it again */
     if (pool_lvm_lvresize_from(e->lvm, pool, name, cur, extents) < 0) {
@@ -341,22 +357,33 @@ static poolVolDef *vol_resize_locked(poolManager *mgr, poolEntry *e, const char 
     }
     if (extents > cur && check_space(e, &snap, extents - cur) < 0)
         goto fail;
+    /* a shrink zeroes the tail it frees (resize_steps) */
+    poolSegment *segs = NULL;
+    size_t nsegs = 0;
+    if (extents < cur &&
+        pool_layout_segments(lv, snap.pvs, snap.npvs, e->def->extent_size, &segs, &nsegs) < 0)
+        goto fail;
+    poolVolDef *def = NULL;
     if (extents < cur && !force && e->def->locking == POOL_LOCKING_SANLOCK) {
         /* Never cut a disk another host's writer (a VM) has open: hold
          * the volume's lease for the shrink, as a delete does, so nobody
          * can take it between the check and the lvresize. */
         POOL_AUTOPTR(poolVolDef) vol = vol_from_snapshot(e, &snap, lv);
         bool held = false;
-        if (!vol || pool_cluster_hold_volume_shrink(mgr, e, vol, &held) < 0)
+        if (!vol || pool_cluster_hold_volume_shrink(mgr, e, vol, &held) < 0) {
+            pool_segments_free(segs, nsegs);
             goto fail;
+        }
         pool_snapshot_clear(&snap);
-        poolVolDef *def = resize_steps(e, name, cur, extents);
+        def = resize_steps(e, name, cur, extents, segs, nsegs);
         if (held)
             pool_cluster_drop_volume(mgr, e, vol);
-        return def;
+    } else {
+        pool_snapshot_clear(&snap);
+        def = resize_steps(e, name, cur, extents, segs, nsegs);
     }
-    pool_snapshot_clear(&snap);
-    return resize_steps(e, name, cur, extents);
+    pool_segments_free(segs, nsegs);
+    return def;
 fail:
     pool_snapshot_clear(&snap);
     return NULL;
@@ -416,6 +443,12 @@ static int vol_delete_locked(poolManager *mgr, poolEntry *e, const char *name)
                 snap.vg->mda_free);
     if (op && !marked && !no_room)
         old = pool_layout_tag("pd_op", "%s", op);
+    /* the extents to zero before they are freed (wipe.c) */
+    poolSegment *segs = NULL;
+    size_t nsegs = 0;
+    if (r == 0 &&
+        pool_layout_segments(lv, snap.pvs, snap.npvs, e->def->extent_size, &segs, &nsegs) < 0)
+        r = -1;
     pool_snapshot_clear(&snap);
     if (r == 0 && op && !marked && !no_room && !old)
         r = -1;
@@ -428,6 +461,18 @@ static int vol_delete_locked(poolManager *mgr, poolEntry *e, const char *name)
     }
     if (r == 0) {
         pool_testhook("vol-delete:after-intent");
+        /* Zero the extents while the LV still owns them: once lvremove
+         * commits, any host's next lvcreate may get them, and must read
+         * zeroes there; and only once no other host's target can still
+         * write to them through an old map (docs/design.md section 7,
+         * "Freed extents"). */
+        if (!no_room)
+            pool_wipe_wait_maps(e, name);
+        r = pool_wipe_segments(pool, name, segs, nsegs, 0);
+    }
+    pool_segments_free(segs, nsegs);
+    if (r == 0) {
+        pool_testhook("vol-delete:after-wipe");
         r = pool_lvm_lvremove(e->lvm, pool, name);
     }
     if (r == 0) {

@@ -66,9 +66,32 @@ static int vol_resize(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
         pool_request_get_bool(req, "allow-shrink", false, &shrink) < 0 ||
         pool_request_get_bool(req, "force", false, &force) < 0)
         return -1;
+    /* A shrink zeroes and frees the tail: this host's LUN stops reaching
+     * it first (docs/design.md section 7, "Freed extents"), and gets its
+     * size back if the shrink fails. */
+    uint64_t cut_from = 0;
+    int lun = -1;
+    if (shrink) {
+        POOL_AUTOPTR(poolVolDef) cur = pool_manager_vol_info(d->mgr, pool, name);
+        if (cur && size < cur->capacity) {
+            lun = cur->lun;
+            cut_from = poold_export_lun_cut(d->ex, pool, lun, size);
+        }
+        pool_error_reset();
+    }
     poolVolDef *def = pool_manager_vol_resize(d->mgr, pool, name, size, shrink, force);
-    if (!def)
+    if (!def) {
+        if (cut_from) {
+            /* only if the volume still has its old size: a shrink that
+             * failed after its lvresize keeps the cut */
+            poolError *err = pool_error_save();
+            POOL_AUTOPTR(poolVolDef) now = pool_manager_vol_info(d->mgr, pool, name);
+            if (now)
+                poold_export_lun_uncut(d->ex, pool, lun, cut_from, now->capacity);
+            pool_error_restore(err);
+        }
         return -1;
+    }
     poolEvent ev = {.kind = POOLD_EV_VOLUME_RESIZED, .pool = pool, .volume = name, .vol = def};
     if (poold_emit(d, &ev) < 0) {
         pool_vol_def_free(def);

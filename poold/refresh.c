@@ -11,7 +11,9 @@
  * behind it: one O_DIRECT sector read per pool
  * (pool_manager_pool_changed), and a volume list only when a pool changed.
  * Only pools with sanlock locking are watched: a pool without locking has
- * one host, whose own requests already update the target.
+ * one host, whose own requests already update the target. Each check that
+ * finds the target in step renews its LUNs' segment maps for
+ * map_max_age_ms (docs/design.md section 7, "Freed extents").
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -39,12 +41,17 @@ static void refresh_once(poolDaemon *d)
         if (pool_manager_pool_locking(d->mgr, names[i], &locking, &host_id) < 0 ||
             locking != POOL_LOCKING_SANLOCK)
             continue;
+        int64_t checked = poold_export_map_clock_ms();
         if (pool_manager_pool_changed(d->mgr, names[i], &changed) < 0) {
+            /* the LUNs' maps are not renewed: they go NOT READY once
+             * map_max_age_ms has passed (docs/design.md section 7) */
             log_pool(POOL_LOG_WARN, names[i], "cannot check for changes: %s",
                      pool_error_last_message());
             continue;
         }
-        if (!changed)
+        /* unchanged: the maps stay good (a sync that failed is retried
+         * as if the pool had changed) */
+        if (!changed && poold_export_map_checked(d->ex, names[i], checked))
             continue;
         log_pool(POOL_LOG_DEBUG, names[i], "volume group changed; refreshing the target");
         poold_emit(d, &(poolEvent){.kind = POOLD_EV_POOL_CHANGED, .pool = names[i]});

@@ -65,6 +65,12 @@ typedef struct {
      * checker sees this host renewing (lease_check.c); NULL otherwise */
     scsiDeadline *deadline;
     char *lockspace; /* watched by the checker under this name, or NULL */
+    /* sanlock pools with map_max_age_ms: until when its LUNs' segment maps
+     * are known current (docs/design.md section 7, "Freed extents"),
+     * moved on by every change check that finds the target in step
+     * (poold_export_map_checked); NULL otherwise */
+    scsiDeadline *map_deadline;
+    bool needs_sync; /* the last sync failed: the map is not known current */
 } exportTarget;
 
 struct poolExport {
@@ -73,7 +79,8 @@ struct poolExport {
     poolLeaseChecker *checker;
     tgtInventory *inv;
     char *state_dir;
-    char **portal_addrs; /* as configured; portal group tag = index + 1 */
+    unsigned map_max_age_ms; /* poold.conf; 0: maps never age */
+    char **portal_addrs;     /* as configured; portal group tag = index + 1 */
     exportTarget *targets;
     size_t ntargets;
     iscsiPortal *portals[POOL_MAX_PORTALS]; /* portal group tag = index + 1 */
@@ -200,6 +207,7 @@ int poold_export_vol_add(poolExport *ex, const poolVolDef *vol)
     lu_identity(vol, &c);
     exportTarget *t = find_target(ex, vol->pool);
     c.deadline = t ? t->deadline : NULL; /* the LU takes its own reference */
+    c.map_deadline = t ? t->map_deadline : NULL;
     snprintf(c.vendor, sizeof(c.vendor), "POOLD");
     snprintf(c.product, sizeof(c.product), "poold volume");
     snprintf(c.revision, sizeof(c.revision), "0001");
@@ -442,12 +450,51 @@ void poold_export_recheck_leases(poolExport *ex)
  * unit attention), deleted or unexported ones go, a LUN id now naming
  * another volume is replaced. Volumes being changed (state not ready) are
  * left as they are until their operation ends. */
+/* Another host is shrinking the volume (state resize-N below its size):
+ * the tail goes from this LUN now, before that host's wait for every
+ * target ends and it zeroes and frees the tail (docs/design.md section 7,
+ * "Freed extents"). *extent is the pool's extent size, read on first need. */
+static void cut_pending_shrink(poolExport *ex, poolManager *mgr, const poolVolDef *v,
+                               uint64_t *extent)
+{
+    uint64_t want;
+    if (pool_parse_uint(v->state + 7, "resize target", 1, UINT64_MAX, &want) < 0) {
+        pool_error_reset();
+        return;
+    }
+    if (!*extent) {
+        poolPoolDef *p = pool_manager_pool_info(mgr, v->pool);
+        *extent = p ? p->extent_size : 0;
+        pool_pool_def_free(p);
+        pool_error_reset();
+    }
+    if (!*extent || want > UINT64_MAX / *extent)
+        return;
+    char iqn[256];
+    iqn_of(v->pool, iqn, sizeof(iqn));
+    scsiLu *lu = tgt_lun_get(ex->inv, iqn, (uint64_t)v->lun);
+    if (!lu)
+        return;
+    uint64_t blocks = want * *extent / LU_BLOCK_SIZE;
+    if (blocks < scsi_lu_get_capacity(lu)) {
+        scsi_lu_set_capacity(lu, blocks);
+        log_vol(POOL_LOG_INFO, v->pool, v->name,
+                "LUN %d cut to %llu blocks: another host is shrinking the volume", v->lun,
+                (unsigned long long)blocks);
+    }
+    tgt_lun_put(lu);
+}
+
 int poold_export_pool_sync(poolExport *ex, poolManager *mgr, const char *pool)
 {
     EXPORT_LOCKED(ex);
+    uint64_t extent = 0;
     exportTarget *t = find_target(ex, pool);
     if (!t)
         return 0;
+    /* what the list below reads is at least as new as this */
+    int64_t started = scsi_deadline_now_ms();
+    t->needs_sync = true;
     poolVolDef **vols = NULL;
     size_t n = 0;
     if (pool_manager_vol_list(mgr, pool, &vols, &n) < 0)
@@ -467,6 +514,17 @@ int poold_export_pool_sync(poolExport *ex, poolManager *mgr, const char *pool)
                 poold_export_vol_remove(ex, pool, v->lun);
             continue;
         }
+        if (v->state && strcmp(v->state, "delete") == 0) {
+            /* Its extents are being zeroed and will be freed: the LUN
+             * goes now, before the deleting host's wait for every
+             * host's target ends (docs/design.md section 7, "Freed
+             * extents"). */
+            if (e && strcmp(e->uuid, v->uuid) == 0)
+                poold_export_vol_remove(ex, pool, v->lun);
+            continue;
+        }
+        if (v->state && strncmp(v->state, "resize-", 7) == 0 && e && strcmp(e->uuid, v->uuid) == 0)
+            cut_pending_shrink(ex, mgr, v, &extent);
         if (!ready)
             continue;
         if (e && strcmp(e->uuid, v->uuid) != 0) {
@@ -505,7 +563,61 @@ int poold_export_pool_sync(poolExport *ex, poolManager *mgr, const char *pool)
     pool_strv_free(t->unexported);
     t->unexported = pool_steal_ptr(&off);
     pool_vol_defs_free(vols, n);
+    t->needs_sync = false;
+    poold_export_map_checked(ex, pool, started);
     return 0;
+}
+
+uint64_t poold_export_lun_cut(poolExport *ex, const char *pool, int lun, uint64_t bytes)
+{
+    EXPORT_LOCKED(ex);
+    char iqn[256];
+    iqn_of(pool, iqn, sizeof(iqn));
+    scsiLu *lu = ex && lun >= 0 ? tgt_lun_get(ex->inv, iqn, (uint64_t)lun) : NULL;
+    if (!lu)
+        return 0;
+    uint64_t old = scsi_lu_get_capacity(lu), blocks = bytes / LU_BLOCK_SIZE;
+    if (blocks < old)
+        scsi_lu_set_capacity(lu, blocks);
+    else
+        old = 0;
+    tgt_lun_put(lu);
+    return old;
+}
+
+void poold_export_lun_uncut(poolExport *ex, const char *pool, int lun, uint64_t blocks,
+                            uint64_t capacity)
+{
+    EXPORT_LOCKED(ex);
+    if (capacity / LU_BLOCK_SIZE < blocks)
+        return;
+    char iqn[256];
+    iqn_of(pool, iqn, sizeof(iqn));
+    scsiLu *lu = ex && lun >= 0 ? tgt_lun_get(ex->inv, iqn, (uint64_t)lun) : NULL;
+    if (!lu)
+        return;
+    scsi_lu_set_capacity(lu, blocks);
+    tgt_lun_put(lu);
+}
+
+bool poold_export_map_checked(poolExport *ex, const char *pool, int64_t checked_ms)
+{
+    EXPORT_LOCKED(ex);
+    exportTarget *t = ex ? find_target(ex, pool) : NULL;
+    if (!t || t->needs_sync)
+        return false;
+    if (t->map_deadline) {
+        int64_t until = checked_ms + (int64_t)ex->map_max_age_ms;
+        /* never moved back: a sync finishing after a later check */
+        if (until > scsi_deadline_get(t->map_deadline))
+            scsi_deadline_set(t->map_deadline, until);
+    }
+    return true;
+}
+
+int64_t poold_export_map_clock_ms(void)
+{
+    return scsi_deadline_now_ms();
 }
 
 bool poold_export_vol_exported(poolExport *ex, const char *pool, int lun)
@@ -525,6 +637,7 @@ static exportTarget *find_target(poolExport *ex, const char *pool)
 static void target_clear(exportTarget *t)
 {
     scsi_deadline_unref(t->deadline);
+    scsi_deadline_unref(t->map_deadline);
     free(t->lockspace);
     free(t->pool);
     pool_target_def_free(t->def);
@@ -674,6 +787,16 @@ static int target_deadline(poolExport *ex, exportTarget *t)
         locking != POOL_LOCKING_SANLOCK) {
         pool_error_reset();
         return 0;
+    }
+    if (ex->map_max_age_ms) {
+        /* the LUs of a target that replaces this one keep the same map
+         * deadline; the pool's volumes are about to be read afresh */
+        exportTarget *old = find_target(ex, t->pool);
+        t->map_deadline =
+            old && old->map_deadline ? scsi_deadline_ref(old->map_deadline) : scsi_deadline_new();
+        if (!t->map_deadline)
+            return -1;
+        scsi_deadline_set(t->map_deadline, scsi_deadline_now_ms() + ex->map_max_age_ms);
     }
     t->lockspace = pool_manager_pool_lockspace(ex->mgr, t->pool);
     if (!t->lockspace) {
@@ -922,6 +1045,7 @@ poolExport *poold_export_start(const poolConfig *cfg, poolManager *mgr)
         pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
         pthread_mutex_init(&ex->lock, &ma);
         pthread_mutexattr_destroy(&ma);
+        ex->map_max_age_ms = cfg->map_max_age_ms;
     }
     if (!ex || !(ex->inv = tgt_inventory_new()) || !(ex->state_dir = pool_strdup(cfg->state_dir)) ||
         !(ex->checker = poold_lease_checker_start())) {

@@ -61,6 +61,20 @@ void poold_export_recheck_leases(poolExport *ex);
 /* Re-read the pool's volumes and bring its LUNs in step (another host
  * changed the VG). */
 int poold_export_pool_sync(poolExport *ex, poolManager *mgr, const char *pool);
+/* A change check of the pool that began at `checked_ms`
+ * (poold_export_map_clock_ms) found no change the target has not applied:
+ * its LUNs' segment maps are good until checked_ms + map_max_age_ms
+ * (docs/design.md section 7, "Freed extents"). false (nothing moved) while
+ * the pool's last sync failed: the caller syncs again. */
+bool poold_export_map_checked(poolExport *ex, const char *pool, int64_t checked_ms);
+int64_t poold_export_map_clock_ms(void); /* CLOCK_BOOTTIME, ms */
+/* Before a shrink: cut the LUN to `bytes` (rounded down to blocks) if it
+ * is larger; returns its former size in blocks, 0 when nothing was cut.
+ * poold_export_lun_uncut gives it back (the shrink failed) if the volume,
+ * now `capacity` bytes, is still that large. */
+uint64_t poold_export_lun_cut(poolExport *ex, const char *pool, int lun, uint64_t bytes);
+void poold_export_lun_uncut(poolExport *ex, const char *pool, int lun, uint64_t blocks,
+                            uint64_t capacity);
 
 /* Access control and export state (poolctl target ..., volume
  * export|unexport). Each pool's ACL and CHAP settings are kept in

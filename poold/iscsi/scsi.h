@@ -108,6 +108,12 @@ typedef struct {
      * fence says, once scsi_lu_set_deadline_on turned it on (the LU takes
      * its own reference). Shared by every LU of a sanlock pool. */
     struct scsiDeadline *deadline;
+    /* optional: the time until which the LU's segment map is known to be
+     * current (docs/design.md section 7, "Freed extents"); from then on
+     * commands that read or write the medium get NOT READY (02/04/01)
+     * until it is moved on. The LU takes its own reference. NULL: no
+     * limit. Shared by every LU of a sanlock pool. */
+    struct scsiDeadline *map_deadline;
     /* added by the SCSI layer: true if ops->unmap makes the blocks read back
      * as zeros (LBPRZ=1; WRITE SAME with UNMAP and a zero block may then
      * deallocate instead of writing). false = unknown, never assumed. */
@@ -206,6 +212,9 @@ int64_t scsi_deadline_now_ms(void); /* CLOCK_BOOTTIME */
 void scsi_lu_set_deadline_on(scsiLu *lu, bool on);
 /* Would a write starting now be refused by the deadline? */
 bool scsi_lu_deadline_passed(const scsiLu *lu);
+/* Has the LU's cfg.map_deadline passed (its map may be stale)? One clock
+ * read and one atomic load; false without a map deadline. */
+bool scsi_lu_map_stale(const scsiLu *lu);
 #define SCSI_FENCE_DRAIN_MS 10000
 /* A new I_T nexus logged in: POWER ON, RESET, OR BUS DEVICE RESET (29/00). */
 void scsi_lu_nexus_add(scsiLu *lu, const scsiNexus *nexus);

@@ -80,6 +80,7 @@ scsiLu *scsi_lu_new(const scsiLuConfig *cfg)
     pthread_mutex_init(&lu->caw_lock, NULL);
     pthread_mutex_init(&lu->fence_lock, NULL);
     scsi_deadline_ref(lu->cfg.deadline);
+    scsi_deadline_ref(lu->cfg.map_deadline);
     pr_load(lu);
     return lu;
 }
@@ -108,6 +109,7 @@ void scsi_lu_unref(scsiLu *lu)
     if (lu->cfg.fence_release)
         lu->cfg.fence_release(lu->cfg.fence_ctx);
     scsi_deadline_unref(lu->cfg.deadline);
+    scsi_deadline_unref(lu->cfg.map_deadline);
     if (lu->cfg.release)
         lu->cfg.release(lu->cfg.ctx);
     free(lu);
@@ -218,6 +220,24 @@ int scsi_cmd_prepare(scsiLu *lu, scsiCmd *cmd)
     return 0;
 }
 
+/* Commands that read or write the LU's blocks (through its segment map):
+ * the reservation classes READ and WRITE, less the mode pages and the
+ * power and medium-removal commands. */
+static bool touches_medium(const scsiOpDesc *op)
+{
+    switch (op->opcode) {
+    case 0x15: /* MODE SELECT(6) */
+    case 0x1a: /* MODE SENSE(6) */
+    case 0x1b: /* START STOP UNIT */
+    case 0x1e: /* PREVENT ALLOW MEDIUM REMOVAL */
+    case 0x55: /* MODE SELECT(10) */
+    case 0x5a: /* MODE SENSE(10) */
+        return false;
+    default:
+        return op->prc == PRC_READ || op->prc == PRC_WRITE;
+    }
+}
+
 void scsi_cmd_exec(scsiLu *lu, scsiCmd *cmd)
 {
     const scsiOpDesc *op;
@@ -230,6 +250,12 @@ void scsi_cmd_exec(scsiLu *lu, scsiCmd *cmd)
         return;
     }
     cmd->data_in_len = 0;
+    /* a map that may be stale must not be used, for reads either: its
+     * extents may belong to another volume by now */
+    if (touches_medium(op) && scsi_lu_map_stale(lu)) {
+        scsi_sense(cmd, SK_NOT_READY, ASC_LU_NOT_READY, 0x01);
+        return;
+    }
     if (cmd->modifies) {
         /* Checked at prepare, checked again now that the data is here: a
          * fence set meanwhile (the lease is being given up) must stop it,

@@ -155,3 +155,10 @@ bool scsi_lu_deadline_passed(const scsiLu *lu)
         return false;
     return scsi_deadline_now_ms() >= scsi_deadline_get(lu->cfg.deadline);
 }
+
+bool scsi_lu_map_stale(const scsiLu *lu)
+{
+    if (!lu->cfg.map_deadline)
+        return false;
+    return scsi_deadline_now_ms() >= scsi_deadline_get(lu->cfg.map_deadline);
+}

@@ -104,8 +104,8 @@ c=$(cap big)
 t_assert "cross-PV resize finished (got $c)" [ "$c" = 1048576000 ]
 check_consistent "cross-PV resize"
 
-for point in vol-delete:after-intent vol-delete:after-lvremove; do
-    pctl volume create "$T_POOL" "d-${point##*:}" 8M >/dev/null
+for point in vol-delete:after-intent vol-delete:mid-wipe vol-delete:after-wipe vol-delete:after-lvremove; do
+    pctl volume create "$T_POOL" "d-${point##*:}" 136M >/dev/null
     crash_at "$point" pctl volume delete "$T_POOL" "d-${point##*:}"
     t_assert "$point: delete finished" bash -c "! $POOLCTL_BIN --socket $T_DIR/poold.sock volume info $T_POOL d-${point##*:} >/dev/null 2>&1"
     check_consistent "$point"

@@ -51,6 +51,7 @@ static void assert_configs_equal(const poolConfig *a, const poolConfig *b)
     ck_assert_int_eq(a->default_locking, b->default_locking);
     ck_assert_uint_eq(a->lease_wait, b->lease_wait);
     ck_assert_uint_eq(a->refresh_interval_ms, b->refresh_interval_ms);
+    ck_assert_uint_eq(a->map_max_age_ms, b->map_max_age_ms);
     ck_assert_uint_eq(a->socket_mode, b->socket_mode);
     ck_assert_int_eq(a->activation, b->activation);
     ck_assert_uint_eq(a->lvm_timeout, b->lvm_timeout);
@@ -501,6 +502,38 @@ START_TEST(test_portal_list)
 }
 END_TEST
 
+/* A segment map's lifetime must leave room for the change checks that
+ * renew it (docs/design.md section 7, "Freed extents"). */
+START_TEST(test_map_max_age)
+{
+    static const struct {
+        const char *text;
+        int ok;
+        unsigned age;
+    } cases[] = {
+        {"", 1, 3000},
+        {"map_max_age_ms = 5000\nrefresh_interval_ms = 4000", 1, 5000},
+        {"map_max_age_ms = 0\nrefresh_interval_ms = 0", 1, 0},
+        {"map_max_age_ms = 4999\nrefresh_interval_ms = 4000", 0, 0},
+        {"refresh_interval_ms = 0", 0, 0},
+        {"refresh_interval_ms = 2001", 0, 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        POOL_AUTOPTR(poolConfig) cfg = pool_config_new_default();
+        pool_error_reset();
+        int r = parse(cfg, cases[i].text);
+        ck_assert_msg(r == (cases[i].ok ? 0 : -1), "case %zu: %s", i, cases[i].text);
+        if (cases[i].ok) {
+            ck_assert_uint_eq(cfg->map_max_age_ms, cases[i].age);
+        } else {
+            ck_assert_int_eq(pool_error_last_code(), POOL_ERR_CONFIG);
+            ck_assert_ptr_nonnull(strstr(pool_error_last_message(), "map_max_age_ms"));
+            ck_assert_uint_eq(cfg->map_max_age_ms, 3000); /* unchanged */
+        }
+    }
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
     Suite *s = suite_create("config");
@@ -516,6 +549,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_load);
     tcase_add_test(tc, test_embedded_nul);
     tcase_add_test(tc, test_portal_list);
+    tcase_add_test(tc, test_map_max_age);
     suite_add_tcase(s, tc);
     return s;
 }

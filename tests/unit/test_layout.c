@@ -2,7 +2,8 @@
  * test_layout.c: the pool's on-VG layout rules and the LVM-tag encoding of
  * volume metadata, on plain data (no lvm): special LV sizes, the byte
  * segment map built from extents and PV pe_start, (PV, offset) look-up of
- * lease slots, slot/LUN allocation, and rejection of inconsistent tags.
+ * lease slots, slot/LUN allocation, rejection of inconsistent tags, and
+ * the walk of a segment map that zeroes a deleted volume (wipe.c).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -14,6 +15,7 @@
 #include "pool-error.h"
 #include "pool-ops.h"
 #include "test_support.h"
+#include "wipe.h"
 
 #define MIB (1024ull * 1024)
 
@@ -286,6 +288,44 @@ START_TEST(test_store_tag_escape)
 }
 END_TEST
 
+START_TEST(test_wipe_steps)
+{
+    /* 10 MiB on pv-a at 100 MiB, then 3 MiB on pv-b at 1 MiB */
+    poolSegment segs[2] = {
+        {.lv_offset = 0, .length = 10 * MIB, .pv = (char *)"/dev/a", .pv_offset = 100 * MIB},
+        {.lv_offset = 10 * MIB, .length = 3 * MIB, .pv = (char *)"/dev/b", .pv_offset = MIB},
+    };
+    size_t seg;
+    uint64_t off, len, done = 0, steps = 0;
+    uint64_t want[][3] = {{0, 100 * MIB, 4 * MIB},
+                          {0, 104 * MIB, 4 * MIB},
+                          {0, 108 * MIB, 2 * MIB},
+                          {1, 1 * MIB, 3 * MIB}};
+    int r;
+    /* every byte once, in order, chunks never across a segment */
+    while ((r = pool_wipe_step(segs, 2, done, 4 * MIB, &seg, &off, &len)) == 1) {
+        ck_assert_uint_lt(steps, 4);
+        ck_assert_uint_eq(seg, want[steps][0]);
+        ck_assert_uint_eq(off, want[steps][1]);
+        ck_assert_uint_eq(len, want[steps][2]);
+        done += len;
+        steps++;
+    }
+    ck_assert_int_eq(r, 0);
+    ck_assert_uint_eq(steps, 4);
+    ck_assert_uint_eq(done, 13 * MIB);
+    /* resuming in the middle of a segment (not at a chunk boundary) */
+    ck_assert_int_eq(pool_wipe_step(segs, 2, 11 * MIB + 512, 4 * MIB, &seg, &off, &len), 1);
+    ck_assert_uint_eq(seg, 1);
+    ck_assert_uint_eq(off, 2 * MIB + 512);
+    ck_assert_uint_eq(len, 2 * MIB - 512);
+    /* an empty map has nothing to do; chunk 0 is refused */
+    ck_assert_int_eq(pool_wipe_step(segs, 0, 0, 4 * MIB, &seg, &off, &len), 0);
+    ck_assert_int_eq(pool_wipe_step(segs, 2, 0, 0, &seg, &off, &len), -1);
+    pool_error_reset();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("layout");
@@ -299,6 +339,7 @@ int main(void)
     tcase_add_test(tc, test_alloc_lun_not_reused);
     tcase_add_test(tc, test_tag_format);
     tcase_add_test(tc, test_store_tag_escape);
+    tcase_add_test(tc, test_wipe_steps);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }

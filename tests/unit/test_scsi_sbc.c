@@ -33,6 +33,58 @@ static void rw16(uint8_t *cdb, uint8_t op, uint64_t lba, uint32_t n, uint8_t fla
     be32(cdb + 10, n);
 }
 
+/* A segment map past its deadline (docs/design.md section 7, "Freed
+ * extents"): reads and writes get NOT READY 02/04/01, commands that do not
+ * touch the medium still work, and moving the deadline on serves I/O again. */
+START_TEST(map_deadline_refuses_media_io)
+{
+    scsiLuConfig c;
+    scsiDeadline *map = scsi_deadline_new(); /* time 0: already passed */
+    ck_assert_ptr_nonnull(map);
+    scsiLu *lu = mk_lu_cfg(1000, 512, false, false, &c);
+    scsi_lu_unref(lu);
+    c.map_deadline = map;
+    lu = scsi_lu_new(&c);
+    ck_assert_ptr_nonnull(lu);
+    uint8_t cdb[16], buf[512];
+    static const uint8_t tur[6] = {0};
+    uint8_t rc10[10] = {0x25};
+    scsiCmd cmd;
+
+    clear_ua(lu, &NX1);
+    memset(buf, 0x5a, sizeof(buf));
+    rw10(cdb, 0x2a, 3, 1, 0);
+    run(lu, &NX1, &cmd, cdb, 10, buf, 512);
+    ck_sense(&cmd, SK_NOT_READY, 0x04, 0x01);
+    ck_assert_int_eq(disk.mem[3 * 512], 0); /* nothing written */
+    rw10(cdb, 0x28, 3, 1, 0);
+    run(lu, &NX1, &cmd, cdb, 10, NULL, 0);
+    ck_sense(&cmd, SK_NOT_READY, 0x04, 0x01);
+    ck_assert_int_eq(cmd.data_in_len, 0);
+    run(lu, &NX1, &cmd, tur, 6, NULL, 0);
+    ck_good(&cmd);
+    run(lu, &NX1, &cmd, rc10, 10, NULL, 0);
+    ck_good(&cmd);
+
+    /* a change check moved it on */
+    scsi_deadline_set(map, scsi_deadline_now_ms() + 60000);
+    rw10(cdb, 0x2a, 3, 1, 0);
+    run(lu, &NX1, &cmd, cdb, 10, buf, 512);
+    ck_good(&cmd);
+    rw10(cdb, 0x28, 3, 1, 0);
+    run(lu, &NX1, &cmd, cdb, 10, NULL, 0);
+    ck_good(&cmd);
+    ck_assert_mem_eq(din, buf, 512);
+
+    /* and it passes again */
+    scsi_deadline_set(map, scsi_deadline_now_ms() - 1);
+    run(lu, &NX1, &cmd, cdb, 10, NULL, 0);
+    ck_sense(&cmd, SK_NOT_READY, 0x04, 0x01);
+    scsi_lu_unref(lu);
+    scsi_deadline_unref(map); /* the LU held its own reference */
+}
+END_TEST
+
 START_TEST(write_read_roundtrip)
 {
     scsiLu *lu = mk_lu(1000, 512, false);
@@ -597,6 +649,7 @@ static Suite *sbc_suite(void)
     Suite *s = suite_create("scsi_sbc");
     TCase *tc = tcase_create("sbc");
     tcase_add_test(tc, write_read_roundtrip);
+    tcase_add_test(tc, map_deadline_refuses_media_io);
     tcase_add_test(tc, range_and_zero_length);
     tcase_add_test(tc, read_only_and_residual);
     tcase_add_test(tc, read_capacity);

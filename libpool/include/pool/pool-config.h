@@ -46,6 +46,8 @@ typedef struct {
     unsigned lease_wait;          /* seconds a request waits for the pool-metadata lease, 30 */
     unsigned sanlock_timeout;     /* seconds any one call to the sanlock daemon may take, 30 */
     unsigned refresh_interval_ms; /* how often other hosts' VG changes are looked for, 1000 */
+    unsigned map_max_age_ms;      /* sanlock pools: a LUN's segment map is used at most this
+                                   * long after the last change check, 3000; 0 = no limit */
     char *lvm_locking_dir;        /* lvm's file-lock directory; NULL = the host's */
     char *libvirt_uri;            /* libvirt connection poold publishes pools to: qemu:///system */
     int libvirt_pool_type;        /* POOL_LIBVIRT_POOL_*: auto */

@@ -63,6 +63,11 @@ typedef struct {
 poolManager *pool_manager_new(const poolConfig *cfg);
 void pool_manager_free(poolManager *mgr);
 POOL_DEFINE_AUTOPTR_CLEANUP_FUNC(poolManager, pool_manager_free)
+/* Called about every 100 ms while a request waits for other hosts' targets
+ * to drop a deleted volume's segment map (docs/design.md section 7, "Freed
+ * extents"), so that the caller can keep its own change checks going
+ * (poold: its refresh tick). NULL: nothing. */
+void pool_manager_set_idle_hook(poolManager *mgr, void (*fn)(void *ctx), void *ctx);
 
 /* Finish or undo operations a crash interrupted; logs every action. Returns
  * the number of repairs made, or -1 if some could not be made. */
