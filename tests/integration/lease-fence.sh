@@ -1,7 +1,7 @@
 #!/bin/bash
 # lease-fence.sh: the target fences itself by time (issue 10, item 0;
 # docs/design.md section 7, "The deadline"). Two simulated hosts share a
-# sanlock pool (io_timeout 1 s: renewal 2 s, fail 8 s, dead 68 s); host 1
+# sanlock pool (io_timeout 2 s: renewal 4 s, fail 16 s, dead 76 s); host 1
 # holds a volume's lease and an initiator writes numbered blocks through
 # host 1's target every 5 ms, each write's completion time printed in
 # CLOCK_BOOTTIME (the deadline's clock, and /proc/uptime's).
@@ -11,8 +11,8 @@
 #      renews again is refused (DATA PROTECT 7/27/00); afterwards writes are
 #      taken again.
 #   b. host 1's sanlock daemon alone freezes while the writes flow: from its
-#      deadline on (at most last renewal + 8 s - 2 s, so at most the freeze
-#      + 6 s) not one write through host 1 completes; sanlock resumes 0.5 s
+#      deadline on (at most last renewal + 16 s - 4 s, so at most the freeze
+#      + 12 s) not one write through host 1 completes; sanlock resumes 0.5 s
 #      after the deadline, and writes are taken again. Meanwhile a request
 #      that asks sanlock (lease status) fails after host 1's sanlock_timeout
 #      (2 s here) with "sanlock did not answer", the next one at once, and
@@ -23,8 +23,12 @@
 #      with the time it was set) had not passed: the write waiting in the
 #      socket, and those until poold has seen sanlock's next renewal, are
 #      refused (unless sanlock renewed and poold saw it first).
-# All resume sanlock before its own fail time (8 s without a renewal),
-# after which it would kill poold, which holds the lease.
+# All resume sanlock before its own fail time (16 s without a renewal),
+# after which it would kill poold, which holds the lease. io_timeout 2, not
+# 1: the thaw comes 2T - 0.5 s before that fail time, and on a loaded
+# machine (CI runs tests in parallel) 1.5 s was not always enough for
+# sanlock's first renewal after the thaw, whose I/O must also finish within
+# io_timeout; sanlock then killed poold.
 # In both, the deadline poold logged is checked against the rule, and the
 # blocks are read back through host 2: no refused write reached the disk
 # (no block holds a sequence number above the last write acknowledged).
@@ -40,8 +44,8 @@
 . "$(dirname "$0")/../harness/lib-cluster.sh"
 WRITER=${1:?usage: lease-fence.sh ISCSI_SEQ_WRITER ISCSI_WRITE_PROBE}
 PROBE=${2:?usage: lease-fence.sh ISCSI_SEQ_WRITER ISCSI_WRITE_PROBE}
-IO_TIMEOUT=1
-VALID=6         # seconds a renewal keeps the LUNs writable: 8T - 2T
+IO_TIMEOUT=2
+VALID=$((6 * IO_TIMEOUT)) # seconds a renewal keeps the LUNs writable: 8T - 2T
 TOLERANCE=0.25  # seconds: a write checked just before the deadline
 t_sanlock_require
 T0=$SECONDS
@@ -57,7 +61,7 @@ uptime_s() { cut -d' ' -f1 /proc/uptime; } # CLOCK_BOOTTIME, 10 ms steps
 add() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a + b }'; }
 # wait until CLOCK_BOOTTIME reaches $1 (s); fail after $2 s. awk, not
 # python: the thaws below must follow the deadline closely (a host whose
-# sanlock went 8 s without renewing is failed, and sanlock kills poold)
+# sanlock went 8T without renewing is failed, and sanlock kills poold)
 wait_uptime() {
     local deadline=$((SECONDS + $2))
     until awk -v t="$1" '{ exit !($1 >= t) }' /proc/uptime; do
