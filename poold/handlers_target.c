@@ -6,7 +6,9 @@
  * Every change is checked completely before anything happens, stored in
  * <state_dir>/targets/POOL.xml and only then put in force (target_sync.c), so a
  * refused request changes nothing and an accepted one survives a restart.
- * Changes apply to new logins; sessions already logged in stay.
+ * An ACL or CHAP change applies to new logins, and the sessions already
+ * logged in that it would not admit end at once (poold_export_target_update
+ * revokes them through iscsi_portal_revoke).
  *
  * A CHAP change, once in force, is an event (POOLD_EV_TARGET_AUTH_CHANGED):
  * the initiators poold sets up in libvirt follow it (libvirt_secret.h).
