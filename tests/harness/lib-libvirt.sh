@@ -482,3 +482,42 @@ lv_install_trap() {
     trap 'rc=$?; lv_cleanup $rc; (exit $rc); '"$prev" EXIT
 }
 lv_install_trap
+
+# ---- marker-boot guests (tests/data/boot-marker) -----------------------------
+# The guest boots from a pool volume whose boot sector writes "POOLD-MARKER"
+# to LBA 1 through BIOS disk services, then halts. lv_require_marker_boot
+# skips the test (exit 77) without qemu's iscsi:// driver and sets BM_BIN.
+lv_require_marker_boot() {
+    local b
+    for b in qemu-img qemu-io; do
+        command -v "$b" >/dev/null || { echo "# $b missing: skipping"; exit 77; }
+    done
+    qemu-img --help 2>/dev/null | grep -qw iscsi ||
+        { echo "# qemu has no iscsi:// driver (qemu-block-extra): skipping"; exit 77; }
+    BM_BIN="${POOL_SRCDIR:-$(dirname "$0")/../..}/tests/data/boot-marker/boot-marker.bin"
+    [ -f "$BM_BIN" ] || { echo "# $BM_BIN missing"; exit 1; }
+}
+
+# lv_marker_domain_xml NAME POOL VOLUME: a TCG domain whose only disk is
+# that pool volume, as `poolctl vm define` takes it.
+lv_marker_domain_xml() {
+    cat <<EOX
+<domain type='qemu'>
+  <name>$1</name>
+  <memory unit='MiB'>32</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>destroy</on_reboot>
+  <devices>
+    <emulator>$LV_QEMU_BIN</emulator>
+    <disk type='volume' device='disk'>
+      <source pool='$2' volume='$3'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+    <controller type='usb' model='none'/>
+    <memballoon model='none'/>
+  </devices>
+</domain>
+EOX
+}

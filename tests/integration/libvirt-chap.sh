@@ -34,12 +34,7 @@
 . "$(dirname "$0")/../harness/lib-libvirt.sh"
 lv_require
 t_sanlock_require
-command -v qemu-img >/dev/null && command -v qemu-io >/dev/null ||
-    { echo "# qemu-img/qemu-io missing: skipping"; exit 77; }
-qemu-img --help 2>/dev/null | grep -qw iscsi ||
-    { echo "# qemu has no iscsi:// driver (qemu-block-extra): skipping"; exit 77; }
-BM_BIN="${POOL_SRCDIR:-$(dirname "$0")/../..}/tests/data/boot-marker/boot-marker.bin"
-[ -f "$BM_BIN" ] || { echo "# $BM_BIN missing"; exit 1; }
+lv_require_marker_boot
 
 P=$T_POOL
 VM="vm-$$"
@@ -118,25 +113,7 @@ t_assert "lease acquire (to write the boot sector)" pctl lease acquire "$P" disk
 t_assert "boot sector written through the target" \
     t_poll 5 qemu-img convert -n -f raw -O raw "$T_DIR/head.img" "$(url "$LUN")"
 t_assert "lease release" pctl lease release "$P" disk1 >/dev/null
-cat > "$T_DIR/vm.xml" <<EOX
-<domain type='qemu'>
-  <name>$VM</name>
-  <memory unit='MiB'>32</memory>
-  <vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os>
-  <on_poweroff>destroy</on_poweroff>
-  <on_reboot>destroy</on_reboot>
-  <devices>
-    <emulator>$LV_QEMU_BIN</emulator>
-    <disk type='volume' device='disk'>
-      <source pool='$P' volume='disk1'/>
-      <target dev='vda' bus='virtio'/>
-    </disk>
-    <controller type='usb' model='none'/>
-    <memballoon model='none'/>
-  </devices>
-</domain>
-EOX
+lv_marker_domain_xml "$VM" "$P" disk1 > "$T_DIR/vm.xml"
 t_assert "vm define" pctl vm define "$P" "$T_DIR/vm.xml" >/dev/null
 
 # ---- CHAP on ---------------------------------------------------------------
