@@ -689,36 +689,27 @@ int pool_lockspace_format(const poolLockspace *ls, unsigned io_timeout, bool for
     return 0;
 }
 
-/* This host's entry for lockspace `name` as the daemon lists it; all zero
- * (host_id 0) when the daemon does not have it. */
-static int find_lockspace(const char *name, struct sanlk_lockspace *out)
-{
-    memset(out, 0, sizeof(*out));
-    SL_AUTO c = sl_new(SL_GET_LOCKSPACES);
-    if (!c || sl_run(&admin_lane, &c, "list lockspaces") < 0)
-        return -1;
-    if (c->rv < 0 && c->rv != -ENOSPC)
-        return report_sanlock(c->rv, "list lockspaces");
-    const struct sanlk_lockspace *lss = c->list;
-    for (int i = 0; i < c->count; i++)
-        if (strncmp(lss[i].name, name, SANLK_NAME_LEN) == 0) {
-            *out = lss[i];
-            break;
-        }
-    return 0;
-}
-
 /* Which host id this host has the lockspace under; 0 if not joined (or
  * still joining / leaving). */
 static int joined_host_id(const poolLockspace *ls, unsigned *host_id, uint32_t *ls_state)
 {
-    struct sanlk_lockspace sl;
     *host_id = 0;
     *ls_state = 0;
-    if (find_lockspace(ls->name, &sl) < 0)
+    SL_AUTO c = sl_new(SL_GET_LOCKSPACES);
+    if (!c || sl_run(&admin_lane, &c, "list lockspaces") < 0)
         return -1;
-    *host_id = (unsigned)sl.host_id;
-    *ls_state = sl.flags & (SANLK_LSF_ADD | SANLK_LSF_REM);
+    struct sanlk_lockspace *lss = c->list;
+    int count = c->count;
+    int rv = c->rv;
+    if (rv < 0 && rv != -ENOSPC)
+        return report_sanlock(rv, "list lockspaces");
+    for (int i = 0; i < count; i++) {
+        if (strncmp(lss[i].name, ls->name, SANLK_NAME_LEN) == 0) {
+            *host_id = (unsigned)lss[i].host_id;
+            *ls_state = lss[i].flags & (SANLK_LSF_ADD | SANLK_LSF_REM);
+            break;
+        }
+    }
     return 0;
 }
 
@@ -947,9 +938,18 @@ int pool_lockspace_renewal(const char *ls_name, poolLeaseHost *out)
 {
     memset(out, 0, sizeof(*out));
     /* which host id and disk: one call to the daemon */
-    struct sanlk_lockspace sl;
-    if (find_lockspace(ls_name, &sl) < 0)
+    SL_AUTO c = sl_new(SL_GET_LOCKSPACES);
+    if (!c || sl_run(&admin_lane, &c, "list lockspaces") < 0)
         return -1;
+    struct sanlk_lockspace *lss = c->list;
+    int count = c->count;
+    int rv = c->rv;
+    if (rv < 0 && rv != -ENOSPC)
+        return report_sanlock(rv, "list lockspaces");
+    struct sanlk_lockspace sl = {0};
+    for (int i = 0; i < count; i++)
+        if (strncmp(lss[i].name, ls_name, SANLK_NAME_LEN) == 0)
+            sl = lss[i];
     if (sl.host_id == 0 || (sl.flags & (SANLK_LSF_ADD | SANLK_LSF_REM))) {
         pool_error(POOL_ERR_NO_POOL, "lockspace %s: this host has not joined it", ls_name);
         return -1;
