@@ -75,6 +75,11 @@ static int check_string(const char *s, const char *what, const char *whose, bool
     return 0;
 }
 
+static bool is_format(const char *f)
+{
+    return strcmp(f, "raw") == 0 || strcmp(f, "qcow2") == 0;
+}
+
 static int check_runtime(const poolVmRuntime *rt)
 {
     if (!rt) {
@@ -111,6 +116,36 @@ static int check_runtime(const poolVmRuntime *rt)
         if (m->lockspace && (check_string(m->lease_key, "lease key", whose, true) < 0 ||
                              check_string(m->lease_path, "lease path", whose, true) < 0))
             return -1;
+        if (!is_format(m->format ? m->format : "raw")) {
+            pool_error(POOL_ERR_INVALID_ARG,
+                       "VM runtime: %sformat '%.16s' is neither raw nor qcow2", whose, m->format);
+            return -1;
+        }
+        if (m->nbacking && (!m->format || strcmp(m->format, "qcow2") != 0)) {
+            pool_error(POOL_ERR_INVALID_ARG,
+                       "VM runtime: %sa raw volume cannot have layers below it", whose);
+            return -1;
+        }
+        if (m->nbacking > POOL_VM_MAX_BACKING || (m->nbacking && !m->backing)) {
+            pool_error(POOL_ERR_INVALID_ARG, "VM runtime: %s%zu layers below the volume%s", whose,
+                       m->nbacking, m->backing ? " are too many" : " but no list");
+            return -1;
+        }
+        for (size_t j = 0; j < m->nbacking; j++) {
+            const poolVmLayerRef *l = &m->backing[j];
+            if (!l->format || !is_format(l->format)) {
+                pool_error(POOL_ERR_INVALID_ARG,
+                           "VM runtime: %slayer %zu: format '%.16s' is neither raw nor qcow2",
+                           whose, j + 1, l->format ? l->format : "(none)");
+                return -1;
+            }
+            /* only the innermost layer may be raw: a raw image has no backing */
+            if (strcmp(l->format, "raw") == 0 && j + 1 < m->nbacking) {
+                pool_error(POOL_ERR_INVALID_ARG,
+                           "VM runtime: %slayer %zu is raw but has layers below it", whose, j + 1);
+                return -1;
+            }
+        }
     }
     return 0;
 }
@@ -206,9 +241,10 @@ static xmlNodePtr new_elem(xmlNodePtr parent, const char *name)
 }
 
 /* <source protocol='iscsi' name='IQN/LUN'><host/><initiator><iqn/></initiator>[<auth/>]</source> */
-static xmlNodePtr iscsi_source(xmlDocPtr doc, const poolVmRuntime *rt, const poolVmDiskMap *m)
+static xmlNodePtr iscsi_source(xmlDocPtr doc, const poolVmRuntime *rt, const char *iqn_name,
+                               unsigned lun)
 {
-    POOL_AUTOFREE(char *) name = pool_asprintf("%s/%u", m->iqn, m->lun);
+    POOL_AUTOFREE(char *) name = pool_asprintf("%s/%u", iqn_name, lun);
     char port[16];
     snprintf(port, sizeof(port), "%u", rt->port);
     if (!name)
@@ -234,10 +270,62 @@ static xmlNodePtr iscsi_source(xmlDocPtr doc, const poolVmRuntime *rt, const poo
     return pool_steal_ptr(&src);
 }
 
+/* The layers below a qcow2 top, outermost first, each one
+ * <backingStore type='network'><format/><source/><backingStore .../></backingStore>,
+ * ended by an empty <backingStore/>: libvirt then opens exactly this chain
+ * and never looks for a backing name in an image header. */
+static xmlNodePtr backing_chain(xmlDocPtr doc, const poolVmRuntime *rt, const poolVmDiskMap *m)
+{
+    POOL_AUTOPTR(poolXmlNode) first = xmlNewDocNode(doc, NULL, BAD_CAST "backingStore", NULL);
+    if (!first) {
+        pool_error_oom();
+        return NULL;
+    }
+    xmlNodePtr cur = first;
+    for (size_t i = 0; i < m->nbacking; i++) {
+        xmlNodePtr fmt = NULL, src = NULL, next = NULL;
+        if (new_attr(cur, "type", "network") < 0 || !(fmt = new_elem(cur, "format")) ||
+            new_attr(fmt, "type", m->backing[i].format) < 0 ||
+            !(src = iscsi_source(doc, rt, m->iqn, m->backing[i].lun)))
+            return NULL;
+        if (!xmlAddChild(cur, src)) {
+            xmlFreeNode(src);
+            pool_error_oom();
+            return NULL;
+        }
+        if (!(next = new_elem(cur, "backingStore")))
+            return NULL;
+        cur = next;
+    }
+    return pool_steal_ptr(&first);
+}
+
+static int set_driver(xmlDocPtr doc, xmlNodePtr disk, const char *format)
+{
+    xmlNodePtr have = pool_xml_find_child(disk, "driver", NULL);
+    if (have)
+        return xmlSetProp(have, BAD_CAST "type", BAD_CAST format) ? 0 : pool_error_oom();
+    /* Without a format QEMU would probe the guest-writable contents for
+     * one, and a guest could then make its disk look like a qcow2 image
+     * pointing at a host file. */
+    POOL_AUTOPTR(poolXmlNode) drv = xmlNewDocNode(doc, NULL, BAD_CAST "driver", NULL);
+    if (!drv)
+        return pool_error_oom();
+    if (new_attr(drv, "name", "qemu") < 0 || new_attr(drv, "type", format) < 0)
+        return -1;
+    xmlNodePtr added =
+        disk->children ? xmlAddPrevSibling(disk->children, drv) : xmlAddChild(disk, drv);
+    if (!added)
+        return pool_error_oom();
+    drv = NULL;
+    return 0;
+}
+
 static int rewrite_disk(xmlDocPtr doc, xmlNodePtr disk, xmlNodePtr old_src, const poolVmRuntime *rt,
                         const poolVmDiskMap *m)
 {
-    xmlNodePtr src = iscsi_source(doc, rt, m);
+    const char *format = m->format ? m->format : "raw";
+    xmlNodePtr src = iscsi_source(doc, rt, m->iqn, m->lun);
     if (!src)
         return -1;
     /* Same place among the children: libvirt does not care, but whoever
@@ -246,22 +334,25 @@ static int rewrite_disk(xmlDocPtr doc, xmlNodePtr disk, xmlNodePtr old_src, cons
     xmlFreeNode(old_src);
     if (!xmlSetProp(disk, BAD_CAST "type", BAD_CAST "network"))
         return pool_error_oom();
-    if (pool_xml_find_child(disk, "driver", NULL))
-        return 0;
-    /* Pool volumes are raw LVs. Without a format QEMU would probe the guest-
-     * writable contents for one, and a guest could then make its disk look
-     * like a qcow2 image pointing at a host file. */
-    POOL_AUTOPTR(poolXmlNode) drv = xmlNewDocNode(doc, NULL, BAD_CAST "driver", NULL);
-    if (!drv)
-        return pool_error_oom();
-    if (new_attr(drv, "name", "qemu") < 0 || new_attr(drv, "type", "raw") < 0)
-        return -1;
-    xmlNodePtr added =
-        disk->children ? xmlAddPrevSibling(disk->children, drv) : xmlAddChild(disk, drv);
-    if (!added)
-        return pool_error_oom();
-    drv = NULL;
-    return 0;
+    /* A stored <backingStore> names images of its own choosing: the chain
+     * is poold's alone. */
+    for (xmlNodePtr c = disk->children, next = NULL; c; c = next) {
+        next = c->next;
+        if (c->type == XML_ELEMENT_NODE && xmlStrEqual(c->name, BAD_CAST "backingStore")) {
+            xmlUnlinkNode(c);
+            xmlFreeNode(c);
+        }
+    }
+    if (strcmp(format, "qcow2") == 0) {
+        xmlNodePtr chain = backing_chain(doc, rt, m);
+        if (!chain)
+            return -1;
+        if (!xmlAddNextSibling(src, chain)) {
+            xmlFreeNode(chain);
+            return pool_error_oom();
+        }
+    }
+    return set_driver(doc, disk, format);
 }
 
 /* <lease><lockspace/><key/><target path= offset=/></lease>, last in <devices>. */

@@ -26,6 +26,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static const poolVmLayerRef chain[] = {{"qcow2", 2}, {"raw", 3}};
 static const poolVmDiskMap maps[] = {
     {.volume = "a",
      .iqn = "iqn.2024-01.org.example:pool.p",
@@ -34,7 +35,12 @@ static const poolVmDiskMap maps[] = {
      .lease_key = "0f2c6a1e-6d3b-4c7a-9e1f-2b3c4d5e6f70",
      .lease_path = "/dev/mapper/p-leases",
      .lease_offset = 5368709120ULL},
-    {.volume = "b", .iqn = "iqn.2024-01.org.example:pool.p", .lun = 1},
+    {.volume = "b",
+     .iqn = "iqn.2024-01.org.example:pool.p",
+     .lun = 1,
+     .format = "qcow2",
+     .backing = chain,
+     .nbacking = 2},
 };
 static const poolVmRuntime rt = {.pool = "p",
                                  .host = "192.0.2.1",

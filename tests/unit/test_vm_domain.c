@@ -522,7 +522,105 @@ START_TEST(test_bad_runtime)
     BAD_RT(rt.chap_user = "u", "CHAP secret usage is missing");
     BAD_RT(rt.chap_usage = "poold-x", "CHAP user is missing");
     BAD_RT((rt.chap_user = "", rt.chap_usage = "poold-x"), "CHAP user is empty");
+    static const poolVmLayerRef raw_mid[] = {{"raw", 7}, {"qcow2", 8}};
+    static const poolVmLayerRef odd[] = {{"vmdk", 7}};
+    BAD_RT(maps[0].format = "vmdk", "volume 'root' of pool p1: format 'vmdk' is neither");
+    BAD_RT((maps[0].backing = raw_mid, maps[0].nbacking = 1),
+           "volume 'root' of pool p1: a raw volume cannot have layers");
+    BAD_RT((maps[0].format = "qcow2", maps[0].backing = raw_mid, maps[0].nbacking = 2),
+           "layer 1 is raw but has layers below it");
+    BAD_RT((maps[0].format = "qcow2", maps[0].backing = odd, maps[0].nbacking = 1),
+           "layer 1: format 'vmdk'");
+    BAD_RT((maps[0].format = "qcow2", maps[0].nbacking = 1), "1 layers below the volume but no");
+    BAD_RT((maps[0].format = "qcow2", maps[0].backing = raw_mid,
+            maps[0].nbacking = POOL_VM_MAX_BACKING + 1),
+           "are too many");
 #undef BAD_RT
+}
+END_TEST
+
+/* A qcow2 top: the driver says qcow2 whatever the stored XML said, and the
+ * layers below follow the source as nested <backingStore>s, outermost
+ * first, each a read-only LUN of the same target with the same portal,
+ * initiator and CHAP, the last one closed by an empty <backingStore/>.
+ * A <backingStore> in the stored disk is dropped. A raw volume whose
+ * stored driver claims qcow2 is served as raw. */
+static const char CHAIN_XML[] = "<domain type='kvm'><name>c</name><devices>"
+                                "<disk type='volume' device='disk'>"
+                                "<driver name='qemu' type='raw' cache='none'/>"
+                                "<source pool='p1' volume='root'/>"
+                                "<backingStore type='file'><format type='raw'/>"
+                                "<source file='/etc/shadow'/></backingStore>"
+                                "<target dev='vda' bus='virtio'/></disk>"
+                                "<disk type='volume' device='disk'>"
+                                "<driver name='qemu' type='qcow2'/>"
+                                "<source pool='p1' volume='data'/>"
+                                "<target dev='vdb' bus='virtio'/></disk>"
+                                "</devices></domain>";
+
+START_TEST(test_backing_chain)
+{
+    static const poolVmLayerRef chain[] = {{"qcow2", 11}, {"qcow2", 12}, {"raw", 13}};
+    maps[0].format = "qcow2";
+    maps[0].backing = chain;
+    maps[0].nbacking = 3;
+    rt.chap_user = "u1";
+    rt.chap_usage = "poold-" IQN;
+    POOL_AUTOFREE(char *) out = run(CHAIN_XML);
+    ck_assert_msg(out, "%s", pool_error_last_message());
+    xmlDocPtr doc = parse(out);
+    const char *d1 = "/domain/devices/disk[1]";
+    char x[256];
+
+    snprintf(x, sizeof(x), "%s/driver/@type", d1);
+    ASSERT_XP(doc, x, "qcow2");
+    snprintf(x, sizeof(x), "%s/driver/@cache", d1);
+    ASSERT_XP(doc, x, "none");
+    ck_assert_int_eq(xp_count(doc, "//source[@file]"), 0);
+    snprintf(x, sizeof(x), "name(%s/source/following-sibling::*[1])", d1);
+    ASSERT_XP(doc, x, "backingStore");
+    const char *luns[] = {"11", "12", "13"};
+    const char *fmts[] = {"qcow2", "qcow2", "raw"};
+    char path[200];
+    snprintf(path, sizeof(path), "%s/backingStore", d1);
+    for (int i = 0; i < 3; i++) {
+        snprintf(x, sizeof(x), "%s/@type", path);
+        ASSERT_XP(doc, x, "network");
+        snprintf(x, sizeof(x), "%s/format/@type", path);
+        ASSERT_XP(doc, x, fmts[i]);
+        snprintf(x, sizeof(x), "%s/source/@name", path);
+        char want[128];
+        snprintf(want, sizeof(want), IQN "/%s", luns[i]);
+        ASSERT_XP(doc, x, want);
+        snprintf(x, sizeof(x), "%s/source/host/@port", path);
+        ASSERT_XP(doc, x, "3260");
+        snprintf(x, sizeof(x), "%s/source/initiator/iqn/@name", path);
+        ASSERT_XP(doc, x, INITIATOR);
+        snprintf(x, sizeof(x), "%s/source/auth/secret/@usage", path);
+        ASSERT_XP(doc, x, "poold-" IQN);
+        strncat(path, "/backingStore", sizeof(path) - strlen(path) - 1);
+    }
+    /* the innermost: empty, so nothing is looked up in an image header */
+    snprintf(x, sizeof(x), "%s/node()", path);
+    ck_assert_int_eq(xp_count(doc, x), 0);
+    snprintf(x, sizeof(x), "%s/@*", path);
+    ck_assert_int_eq(xp_count(doc, x), 0);
+    ck_assert_int_eq(xp_count(doc, "//backingStore"), 4);
+
+    /* disk 2 is raw: its stored type='qcow2' is overridden, no chain */
+    ASSERT_XP(doc, "/domain/devices/disk[2]/driver/@type", "raw");
+    ck_assert_int_eq(xp_count(doc, "/domain/devices/disk[2]/backingStore"), 0);
+    xmlFreeDoc(doc);
+
+    /* a standalone qcow2 top: only the empty <backingStore/> */
+    maps[0].nbacking = 0;
+    maps[0].backing = NULL;
+    POOL_AUTOFREE(char *) alone = run(CHAIN_XML);
+    ck_assert_msg(alone, "%s", pool_error_last_message());
+    doc = parse(alone);
+    ck_assert_int_eq(xp_count(doc, "/domain/devices/disk[1]/backingStore"), 1);
+    ck_assert_int_eq(xp_count(doc, "/domain/devices/disk[1]/backingStore/node()"), 0);
+    xmlFreeDoc(doc);
 }
 END_TEST
 
@@ -543,6 +641,7 @@ static Suite *vm_domain_suite(void)
     tcase_add_loop_test(tc, test_bad_domains, 0, sizeof(bad) / sizeof(bad[0]));
     tcase_add_test(tc, test_entity_not_expanded);
     tcase_add_test(tc, test_bad_runtime);
+    tcase_add_test(tc, test_backing_chain);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -24,9 +24,18 @@
  *       </source>
  *     in the same place among the disk's children; every other child
  *     (<target>, <boot>, <address>, <serial>, <readonly/>, <driver>, ...)
- *     and attribute (device=, ...) is kept as it was. A disk without a
- *     <driver> gets <driver name='qemu' type='raw'/> as its first child
- *     (pool volumes are raw block devices);
+ *     and attribute (device=, ...) is kept as it was, except the
+ *     <driver>'s type=, which is always the volume's format (never what
+ *     the stored XML says: a raw disk read as qcow2 would let a guest
+ *     name host files as its backing). A disk without a <driver> gets
+ *     <driver name='qemu' type='FORMAT'/> as its first child;
+ *   - a qcow2 top's layers follow its <source> as nested
+ *       <backingStore type='network'><format type='F'/><source .../>
+ *         <backingStore .../></backingStore>
+ *     with sources like the top's (read-only LUNs of the same target),
+ *     the last one closed by an empty <backingStore/>, so libvirt and
+ *     QEMU open exactly that chain and never read a backing name from an
+ *     image header; a <backingStore> in the stored disk is replaced;
  *   - for each disk whose map entry has a lockspace, a
  *       <lease>
  *         <lockspace>LOCKSPACE</lockspace>
@@ -42,7 +51,8 @@
  * Errors: NULL with a pool_error: POOL_ERR_XML (does not parse, root is
  * not <domain>), POOL_ERR_INVALID_ARG (a disk as above; an rt field NULL
  * or empty where required: pool, host, initiator, iqn; port 0; chap_user
- * without chap_usage or the other way round),
+ * without chap_usage or the other way round; a format other than raw or
+ * qcow2; layers below a raw top; more than POOL_VM_MAX_BACKING layers),
  * POOL_ERR_NO_MEMORY.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -57,6 +67,13 @@
 extern "C" {
 #endif
 
+/* A frozen layer below a qcow2 top (docs/design.md "Snapshots"): a
+ * read-only LUN of the same target. */
+typedef struct {
+    const char *format; /* "raw" or "qcow2" */
+    unsigned lun;
+} poolVmLayerRef;
+
 typedef struct {
     const char *volume;     /* the <source volume=> this entry serves */
     const char *iqn;        /* the pool's target IQN */
@@ -65,6 +82,12 @@ typedef struct {
     const char *lease_key;  /* resource name (the volume's uuid) */
     const char *lease_path; /* PV holding the lease slot */
     uint64_t lease_offset;  /* bytes */
+    /* The top's format ("raw" or "qcow2"; NULL: raw) and, for a qcow2
+     * top, the layers below it, its parent first (none: a standalone
+     * qcow2 image). */
+    const char *format;
+    const poolVmLayerRef *backing;
+    size_t nbacking;
 } poolVmDiskMap;
 
 typedef struct {
@@ -79,6 +102,8 @@ typedef struct {
     const poolVmDiskMap *disks;
     size_t ndisks;
 } poolVmRuntime;
+
+#define POOL_VM_MAX_BACKING 64
 
 /* The domain XML to run (caller frees), or NULL with a pool_error. */
 char *pool_vm_domain_runtime(const char *stored_xml, size_t len, const poolVmRuntime *rt);
