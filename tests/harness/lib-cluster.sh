@@ -86,7 +86,7 @@ c_port() {
     if [ -z "${C_PORT[$h]:-}" ]; then
         [ -n "$C_PORT_NEXT" ] || C_PORT_NEXT=$(t_free_port)
         p=$C_PORT_NEXT
-        while ss -Hltn "sport = :$p" 2>/dev/null | grep -q .; do p=$((p + 1)); done
+        while [ -n "$(ss -Hltn "sport = :$p" 2>/dev/null)" ]; do p=$((p + 1)); done
         C_PORT[$h]=$p
         C_PORT_NEXT=$((p + 1))
     fi

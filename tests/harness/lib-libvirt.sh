@@ -216,7 +216,7 @@ lv_write_passwd() { # lv_write_passwd I
     local d n=64055 kgid
     d=$(lv_dir "$1")
     cp /etc/passwd "$d/passwd" && cp /etc/group "$d/group" || return 1
-    lv_id_used() { cut -d: -f3 "$d/passwd" "$d/group" | grep -qx "$1"; }
+    lv_id_used() { grep -qx "$1" <<<"$(cut -d: -f3 "$d/passwd" "$d/group")"; }
     # N: a free uid/gid, N+1 a free gid
     while lv_id_used "$n" || lv_id_used $((n + 1)); do n=$((n + 2)); done
     grep -q '^kvm:' "$d/group" || echo "kvm:x:$n:" >> "$d/group"
@@ -492,7 +492,7 @@ lv_require_marker_boot() {
     for b in qemu-img qemu-io; do
         command -v "$b" >/dev/null || { echo "# $b missing: skipping"; exit 77; }
     done
-    qemu-img --help 2>/dev/null | grep -qw iscsi ||
+    grep -qw iscsi <<<"$(qemu-img --help 2>/dev/null)" ||
         { echo "# qemu has no iscsi:// driver (qemu-block-extra): skipping"; exit 77; }
     BM_BIN="${POOL_SRCDIR:-$(dirname "$0")/../..}/tests/data/boot-marker/boot-marker.bin"
     [ -f "$BM_BIN" ] || { echo "# $BM_BIN missing"; exit 1; }

@@ -315,7 +315,7 @@ _nfs_start_rpcbind() {
         "$NFS_DIR/rpcbind.passwd" "$NFS_RPCBIND_BIN" >>"$NFS_DIR/rpcbind.log" 2>&1 </dev/null &
     NFS_RPCBIND_PID=$!
     local deadline=$((SECONDS + 10))
-    until [ -S /run/rpcbind.sock ] && ss -Hltn 'sport = :111' 2>/dev/null | grep -q .; do
+    until [ -S /run/rpcbind.sock ] && [ -n "$(ss -Hltn 'sport = :111' 2>/dev/null)" ]; do
         if ! kill -0 "$NFS_RPCBIND_PID" 2>/dev/null; then
             wait "$NFS_RPCBIND_PID" 2>/dev/null
             NFS_RPCBIND_PID=""

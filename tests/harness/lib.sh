@@ -122,14 +122,14 @@ EOC
 # pid), skipping ports in use.
 t_free_port() { # t_free_port [BASE]
     local p=${1:-$((32000 + ($$ * 7) % 20000))}
-    while ss -Hltn "sport = :$p" 2>/dev/null | grep -q .; do p=$((p + 1)); done
+    while [ -n "$(ss -Hltn "sport = :$p" 2>/dev/null)" ]; do p=$((p + 1)); done
     echo "$p"
 }
 
 # Wait until something listens on 127.0.0.1:$1 (deadline $2 s).
 t_wait_port() {
     local deadline=$((SECONDS + ${2:-10}))
-    until ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; do
+    until [ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]; do
         [ $SECONDS -ge "$deadline" ] && return 1
         sleep 0.05
     done

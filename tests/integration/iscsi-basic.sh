@@ -85,15 +85,15 @@ echo "# target on ports $PORT and $PORT2"
 # 1. discovery
 out=$(timeout 30 iscsi-ls -s "$URL" 2>&1)
 echo "$out" | sed 's/^/#   /'
-if echo "$out" | grep -q "Target:$IQN Portal:127.0.0.1:$PORT,1" &&
-   echo "$out" | grep -q "Portal:127.0.0.1:$PORT2,2" && echo "$out" | grep -q "Lun:0"; then
+if grep -q "Target:$IQN Portal:127.0.0.1:$PORT,1" <<<"$out" &&
+   grep -q "Portal:127.0.0.1:$PORT2,2" <<<"$out" && grep -q "Lun:0" <<<"$out"; then
     t_ok
 else
     t_fail "iscsi-ls did not list the target with both portals and LUN 0"
 fi
 
 # 2. inquiry
-if out=$(timeout 30 iscsi-inq "$URL/$IQN/0" 2>&1) && echo "$out" | grep -qi "memdisk"; then
+if out=$(timeout 30 iscsi-inq "$URL/$IQN/0" 2>&1) && grep -qi "memdisk" <<<"$out"; then
     t_ok
 else
     t_fail "iscsi-inq: $out"

@@ -62,11 +62,13 @@ pctl() { cpctl 1 "$@"; }
 
 url() { echo "iscsi://${2:+$2@}127.0.0.1:$PORT/$IQN/$1"; }
 vol_lun() { pctl --json volume info "$P" "$1" | python3 -c "import json, sys; print(json.load(sys.stdin)['lun'])"; }
-has_vol() { lv_virsh 1 vol-list "$P" 2>/dev/null | awk '$1 ~ /^unit:/ {print $1}' | grep -qx "unit:0:0:$1"; }
+# (grep -q in a pipe under pipefail: when grep exits at its first match the
+# writer may die of SIGPIPE and fail the pipe; so grep reads a variable)
+has_vol() { grep -qx "unit:0:0:$1" <<<"$(lv_virsh 1 vol-list "$P" 2>/dev/null | awk '$1 ~ /^unit:/ {print $1}')"; }
 pool_xml() { lv_virsh 1 pool-dumpxml --inactive "$P" 2>/dev/null; }
-has_auth() { pool_xml | grep -q "<auth type='chap' username='$1'>" && pool_xml | grep -q "<secret usage='$USAGE'/>"; }
-no_auth() { pool_xml | grep -q "<pool type='iscsi-direct'" && ! pool_xml | grep -q '<auth'; }
-has_secret() { lv_virsh 1 secret-list 2>/dev/null | grep -q "iscsi $USAGE"; }
+has_auth() { local x; x=$(pool_xml); grep -q "<auth type='chap' username='$1'>" <<<"$x" && grep -q "<secret usage='$USAGE'/>" <<<"$x"; }
+no_auth() { local x; x=$(pool_xml) && grep -q "<pool type='iscsi-direct'" <<<"$x" && ! grep -q '<auth' <<<"$x"; }
+has_secret() { grep -q "iscsi $USAGE" <<<"$(lv_virsh 1 secret-list 2>/dev/null)"; }
 no_secret() { lv_virsh 1 secret-list >/dev/null 2>&1 && ! has_secret; }
 can_login() { qemu-img info "$(url "$LUN" "$1")" >/dev/null 2>&1; }
 cannot_login() { ! can_login "$1"; }

@@ -27,7 +27,7 @@ lv_require
 for b in qemu-img qemu-io; do
     command -v "$b" >/dev/null || { echo "# $b missing: skipping"; exit 77; }
 done
-qemu-img --help 2>/dev/null | grep -qw iscsi ||
+grep -qw iscsi <<<"$(qemu-img --help 2>/dev/null)" ||
     { echo "# qemu has no iscsi:// driver (qemu-block-extra): skipping"; exit 77; }
 BM_DIR="${POOL_SRCDIR:-$(dirname "$0")/../..}/tests/data/boot-marker"
 BM_BIN="$BM_DIR/boot-marker.bin"

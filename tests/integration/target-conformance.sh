@@ -26,7 +26,7 @@ t_loop PV1 pv1 700M && t_loop PV2 pv2 700M || exit 1
 P1=$(t_free_port)
 for attempt in 1 2 3; do
     P2=$((P1 + 1))
-    while ss -Hltn "sport = :$P2" 2>/dev/null | grep -q .; do P2=$((P2 + 1)); done
+    while [ -n "$(ss -Hltn "sport = :$P2" 2>/dev/null)" ]; do P2=$((P2 + 1)); done
     t_write_config <<EOC
 iscsi_portal = "127.0.0.1:$P1 127.0.0.1:$P2"
 EOC
@@ -34,7 +34,7 @@ EOC
     grep -q "Address already in use" "$T_DIR/poold.log" && [ "$attempt" -lt 3 ] || exit 1
     t_log "a portal port was taken under us; picking new ones"
     P1=$((P2 + 1 + RANDOM % 100))
-    while ss -Hltn "sport = :$P1" 2>/dev/null | grep -q .; do P1=$((P1 + 1)); done
+    while [ -n "$(ss -Hltn "sport = :$P1" 2>/dev/null)" ]; do P1=$((P1 + 1)); done
 done
 t_wait_port "$P1" 10 && t_wait_port "$P2" 10 || { t_fail "portals not listening on $P1/$P2"; t_finish; exit 1; }
 IQN="iqn.2026-11.org.poold:$T_POOL"

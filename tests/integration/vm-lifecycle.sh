@@ -53,7 +53,7 @@ t_sanlock_require
 for b in qemu-img qemu-io; do
     command -v "$b" >/dev/null || { echo "# $b missing: skipping"; exit 77; }
 done
-qemu-img --help 2>/dev/null | grep -qw iscsi ||
+grep -qw iscsi <<<"$(qemu-img --help 2>/dev/null)" ||
     { echo "# qemu has no iscsi:// driver (qemu-block-extra): skipping"; exit 77; }
 BM_BIN="${POOL_SRCDIR:-$(dirname "$0")/../..}/tests/data/boot-marker/boot-marker.bin"
 [ -f "$BM_BIN" ] || { echo "# $BM_BIN missing"; exit 1; }
@@ -84,7 +84,7 @@ qemu_holds_lease() {
     st=$(slk "$1" status 2>&1)
     grep -Eq "^p $2( |\$)" <<< "$st" && grep -q ":$3:" <<< "$st"
 }
-listed() { cpctl "$1" vm list "$P" | grep -Eq "^$VM +$2 +"; }
+listed() { grep -Eq "^$VM +$2 +" <<<"$(cpctl "$1" vm list "$P")"; }
 no_domain() { [ -z "$(qemu_pid "$1")" ]; }
 poold_gone() { ! kill -0 "$1" 2>/dev/null; }
 
