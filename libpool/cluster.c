@@ -255,6 +255,10 @@ int pool_cluster_repair_strays(poolEntry *e, const poolSnapshot *snap)
         const char *op = pool_lvm_tag_get(lv->tags, POOL_TAG_OP);
         if (!op)
             continue;
+        /* a job of this process is between two steps on it (a clone
+         * copying): not a crash's leftover */
+        if (pool_entry_lv_claimed(e, lv->name))
+            continue;
         log_vol(POOL_LOG_WARN, e->def->name, lv->name,
                 "found '%s' left unfinished by a crashed or dead host; repairing it", op);
         if (pool_reconcile_volume(e, lv, op) < 0)
