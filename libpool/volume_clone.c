@@ -6,11 +6,11 @@
  *
  *   begin    the target LV is made exactly as volume create makes one
  *            (lease slot, LUN number, pd_lunlast, one lvcreate), but its
- *            intent tag is pd_op:clone and it stays      [clone:after-lvcreate]
+ *            intent tag is pd_op:clone and it stays      [vol-clone:after-lvcreate]
  *   copy     the source's bytes, read through its segment map, written
- *            through the target's, O_DIRECT, in chunks   [clone:mid-copy]
- *            (after the first); then flushed              [clone:after-copy]
- *   commit   one lvchange drops pd_op:clone               [clone:after-commit]
+ *            through the target's, O_DIRECT, in chunks   [vol-clone:mid-copy]
+ *            (after the first); then flushed              [vol-clone:after-copy]
+ *   commit   one lvchange drops pd_op:clone               [vol-clone:after-commit]
  *
  * Until the commit the target may hold any part of the source's data, so
  * every way out that is not the commit zeroes it before lvremove frees its
@@ -154,7 +154,7 @@ static poolClone *begin_locked(poolManager *mgr, poolEntry *e, poolClone *c)
         pool_entry_release_lv(e, c->name);
         return NULL;
     }
-    pool_testhook("clone:after-lvcreate");
+    pool_testhook("vol-clone:after-lvcreate");
     if (read_target(e, c) < 0) {
         poolError *err = pool_error_save();
         if (c->uuid[0] == '\0' || abort_locked(e, c) < 0)
@@ -320,7 +320,7 @@ int pool_clone_copy(poolClone *c, poolCloneProgress progress, void *ctx)
             break;
         done += len;
         if (done < c->size)
-            pool_testhook("clone:mid-copy");
+            pool_testhook("vol-clone:mid-copy");
         if (progress && progress(ctx, done, c->size) != 0) {
             pool_error(POOL_ERR_BUSY, "clone of %s into %s cancelled", c->source, c->name);
             r = -1;
@@ -337,7 +337,7 @@ int pool_clone_copy(poolClone *c, poolCloneProgress progress, void *ctx)
         close(rfds[i].fd);
     free(mem);
     if (r == 0) {
-        pool_testhook("clone:after-copy");
+        pool_testhook("vol-clone:after-copy");
         log_vol(POOL_LOG_INFO, c->pool, c->name, "copied %" PRIu64 " MiB from %s in %" PRId64 " ms",
                 c->size >> 20, c->source, pool_monotonic_ms() - start);
     }
@@ -355,7 +355,7 @@ poolVolDef *pool_manager_vol_clone_commit(poolManager *mgr, poolClone *c)
     char *del[] = {tag, NULL};
     int r = tag ? pool_lvm_lv_change_tags(e->lvm, c->pool, c->name, NULL, del) : -1;
     if (r == 0) {
-        pool_testhook("clone:after-commit");
+        pool_testhook("vol-clone:after-commit");
         pool_entry_release_lv(e, c->name);
         log_vol(POOL_LOG_INFO, c->pool, c->name, "clone of %s committed", c->source);
     }
