@@ -24,9 +24,12 @@
  * meanwhile (the VM using it is shut down). poold refuses resize, delete
  * and export changes of both volumes while the job runs.
  *
- * Sanlock pools are refused for now: the copy runs without the
- * pool-metadata lease, and another host's stray repair would take the
- * tagged target for a crash's leftover.
+ * Sanlock pools: the pool-metadata lease is held for begin, commit and
+ * abort only. poold holds the source's lease from begin to the end (a
+ * source another host's writer holds is refused, naming it) and the
+ * target's lease from its lvcreate to the end, so another host's stray
+ * repair, which repairs a pd_op:clone LV only once it can take that LV's
+ * lease (cluster.c), leaves a live clone alone and rolls back a dead one.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -66,7 +69,22 @@ struct poolClone {
     size_t nsrc;
     poolSegment *dst;
     size_t ndst;
+    /* sanlock pools: the leases held for the whole clone (NULL: none) */
+    poolVolDef *src_held;
+    poolVolDef *dst_held;
 };
+
+/* Give back the leases a clone holds (sanlock pools). */
+static void drop_leases(poolManager *mgr, poolEntry *e, poolClone *c)
+{
+    if (c->dst_held)
+        pool_cluster_drop_volume(mgr, e, c->dst_held);
+    if (c->src_held)
+        pool_cluster_drop_volume(mgr, e, c->src_held);
+    pool_vol_def_free(c->dst_held);
+    pool_vol_def_free(c->src_held);
+    c->dst_held = c->src_held = NULL;
+}
 
 void pool_clone_free(poolClone *c)
 {
@@ -77,6 +95,8 @@ void pool_clone_free(poolClone *c)
     free(c->name);
     pool_segments_free(c->src, c->nsrc);
     pool_segments_free(c->dst, c->ndst);
+    pool_vol_def_free(c->src_held);
+    pool_vol_def_free(c->dst_held);
     free(c);
 }
 
@@ -87,7 +107,7 @@ uint64_t pool_clone_size(const poolClone *c)
 
 /* Zero and remove the target; the caller holds the pool's locks. Only the
  * LV that still carries this clone's uuid and pd_op:clone is touched. */
-static int abort_locked(poolEntry *e, poolClone *c)
+static int abort_locked(poolManager *mgr, poolEntry *e, poolClone *c)
 {
     poolSnapshot snap;
     if (pool_snapshot_load(e, &snap) < 0)
@@ -105,6 +125,7 @@ static int abort_locked(poolEntry *e, poolClone *c)
     }
     if (r == 0) {
         pool_entry_release_lv(e, c->name);
+        drop_leases(mgr, e, c);
         log_vol(POOL_LOG_INFO, c->pool, c->name, "clone of %s undone: target zeroed and removed",
                 c->source);
     }
@@ -112,7 +133,7 @@ static int abort_locked(poolEntry *e, poolClone *c)
 }
 
 /* After the lvcreate: the target's uuid and segment map. */
-static int read_target(poolEntry *e, poolClone *c)
+static int read_target(poolManager *mgr, poolEntry *e, poolClone *c)
 {
     poolSnapshot snap;
     if (pool_snapshot_load(e, &snap) < 0)
@@ -128,6 +149,16 @@ static int read_target(poolEntry *e, poolClone *c)
     else {
         memcpy(c->uuid, uuid, 37);
         r = pool_layout_segments(lv, snap.pvs, snap.npvs, e->def->extent_size, &c->dst, &c->ndst);
+        if (r == 0 && e->def->locking == POOL_LOCKING_SANLOCK) {
+            /* the target's own lease: while poold holds it, no host's
+             * stray repair takes the target for a crash's leftover */
+            poolVolDef *def = pool_vol_def_from_snapshot(e, &snap, lv);
+            r = def ? pool_cluster_hold_volume(mgr, e, def) : -1;
+            if (r == 0)
+                c->dst_held = def;
+            else
+                pool_vol_def_free(def);
+        }
     }
     pool_snapshot_clear(&snap);
     return r;
@@ -144,22 +175,40 @@ static poolClone *begin_locked(poolManager *mgr, poolEntry *e, poolClone *c)
         pool_error(POOL_ERR_BUSY, "volume %s has an unfinished '%s' operation", c->source, op);
     uint64_t extents = lv ? lv->size / e->def->extent_size : 0;
     if (!lv || op || pool_vol_check_new(e, &snap, c->name, extents) < 0 ||
-        pool_layout_segments(lv, snap.pvs, snap.npvs, e->def->extent_size, &c->src, &c->nsrc) < 0 ||
-        pool_entry_claim_lv(e, c->name) < 0) {
+        pool_layout_segments(lv, snap.pvs, snap.npvs, e->def->extent_size, &c->src, &c->nsrc) < 0) {
+        pool_snapshot_clear(&snap);
+        return NULL;
+    }
+    if (e->def->locking == POOL_LOCKING_SANLOCK) {
+        /* the source's lease for the whole copy: a disk another host's
+         * writer (a running VM) holds is not cloned, and nobody can take
+         * it while the copy reads */
+        poolVolDef *def = pool_vol_def_from_snapshot(e, &snap, lv);
+        if (!def || pool_cluster_hold_volume(mgr, e, def) < 0) {
+            pool_vol_def_free(def);
+            pool_snapshot_clear(&snap);
+            return NULL;
+        }
+        c->src_held = def;
+    }
+    if (pool_entry_claim_lv(e, c->name) < 0) {
+        drop_leases(mgr, e, c);
         pool_snapshot_clear(&snap);
         return NULL;
     }
     c->size = lv->size;
     if (pool_vol_create_intent(mgr, e, &snap, c->name, extents, CLONE_OP) < 0) {
         pool_entry_release_lv(e, c->name);
+        drop_leases(mgr, e, c);
         return NULL;
     }
     pool_testhook("vol-clone:after-lvcreate");
-    if (read_target(e, c) < 0) {
+    if (read_target(mgr, e, c) < 0) {
         poolError *err = pool_error_save();
-        if (c->uuid[0] == '\0' || abort_locked(e, c) < 0)
+        if (c->uuid[0] == '\0' || abort_locked(mgr, e, c) < 0)
             log_vol(POOL_LOG_ERROR, c->pool, c->name,
                     "cannot undo the clone's target; reconcile removes it at the next start");
+        drop_leases(mgr, e, c);
         pool_error_restore(err);
         return NULL;
     }
@@ -175,13 +224,6 @@ poolClone *pool_manager_vol_clone_begin(poolManager *mgr, const char *pool, cons
     if (!e || pool_name_validate(POOL_NAME_VOLUME, source) < 0 ||
         pool_name_validate(POOL_NAME_VOLUME, name) < 0)
         return NULL;
-    if (e->def->locking == POOL_LOCKING_SANLOCK) {
-        pool_error(POOL_ERR_UNSUPPORTED,
-                   "volume clone is not available in sanlock pools yet (pool %s): only in pools "
-                   "created with --locking none",
-                   pool);
-        return NULL;
-    }
     POOL_AUTOPTR(poolClone) c = pool_calloc(1, sizeof(*c));
     if (!c || !(c->pool = pool_strdup(pool)) || !(c->source = pool_strdup(source)) ||
         !(c->name = pool_strdup(name)))
@@ -318,9 +360,9 @@ int pool_clone_copy(poolClone *c, poolCloneProgress progress, void *ctx)
             r = write_full(wfd, c->dst[di].pv, buf, len, doff);
         if (r < 0)
             break;
+        if (done == 0 && len < c->size)
+            pool_testhook("vol-clone:mid-copy"); /* once, after the first chunk */
         done += len;
-        if (done < c->size)
-            pool_testhook("vol-clone:mid-copy");
         if (progress && progress(ctx, done, c->size) != 0) {
             pool_error(POOL_ERR_BUSY, "clone of %s into %s cancelled", c->source, c->name);
             r = -1;
@@ -357,6 +399,7 @@ poolVolDef *pool_manager_vol_clone_commit(poolManager *mgr, poolClone *c)
     if (r == 0) {
         pool_testhook("vol-clone:after-commit");
         pool_entry_release_lv(e, c->name);
+        drop_leases(mgr, e, c);
         log_vol(POOL_LOG_INFO, c->pool, c->name, "clone of %s committed", c->source);
     }
     pool_cluster_unlock(mgr, e);
@@ -368,7 +411,7 @@ int pool_manager_vol_clone_abort(poolManager *mgr, poolClone *c)
     poolEntry *e = pool_manager_find(mgr, c->pool);
     if (!e || pool_cluster_lock(mgr, e) < 0)
         return -1;
-    int r = abort_locked(e, c);
+    int r = abort_locked(mgr, e, c);
     pool_cluster_unlock(mgr, e);
     return r;
 }

@@ -193,6 +193,11 @@ static int record_lun(poolEntry *e, const poolSnapshot *snap, int lun)
     return pool_lvm_vg_change_tags(e->lvm, e->def->name, adds, del ? dels : NULL);
 }
 
+poolVolDef *pool_vol_def_from_snapshot(poolEntry *e, const poolSnapshot *snap, const poolLvmLV *lv)
+{
+    return vol_from_snapshot(e, snap, lv);
+}
+
 int pool_vol_snapshot_for_change(poolEntry *e, poolSnapshot *snap)
 {
     return snapshot_for_change(e, snap);

@@ -17,6 +17,8 @@ int pool_vol_snapshot_for_change(poolEntry *e, poolSnapshot *snap);
 /* The volume's LV in snap (a valid name, an LV with pd_uuid), or NULL with
  * POOL_ERR_NO_VOLUME (or the name's error). */
 const poolLvmLV *pool_vol_find(poolEntry *e, const poolSnapshot *snap, const char *name);
+/* The volume's definition (with its lease's address), or NULL. */
+poolVolDef *pool_vol_def_from_snapshot(poolEntry *e, const poolSnapshot *snap, const poolLvmLV *lv);
 /* Can a new volume `name` of `extents` be made: the pool idle, the name
  * free, room in extents and in the metadata area. 0, or -1 with the error. */
 int pool_vol_check_new(poolEntry *e, const poolSnapshot *snap, const char *name, uint64_t extents);

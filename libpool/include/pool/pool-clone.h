@@ -29,7 +29,9 @@
 typedef struct poolClone poolClone;
 
 /* NULL with the error set (no such pool or source, bad or taken name, no
- * room, a sanlock pool) and nothing made. */
+ * room; in a sanlock pool, a source whose lease another holder has) and
+ * nothing made. In a sanlock pool the clone holds the source's and the
+ * target's leases until commit or abort. */
 poolClone *pool_manager_vol_clone_begin(poolManager *mgr, const char *pool, const char *source,
                                         const char *name);
 /* Bytes to copy (the source's size). */
