@@ -32,7 +32,9 @@
 
 static const cliPrinterEntry *const printer_tables[] = {
     cli_pool_printers,   cli_volume_printers, cli_host_printers, cli_lease_printers,
-    cli_target_printers, cli_daemon_printers, cli_vm_printers};
+    cli_target_printers, cli_daemon_printers, cli_vm_printers,   cli_job_printers};
+
+const cliOutput *cli_output;
 #define NPRINTER_TABLES (sizeof(printer_tables) / sizeof(printer_tables[0]))
 
 /* Protocol-only params (POOL_ARG_PROTOCOL) are neither: poolctl sets them
@@ -413,6 +415,7 @@ int main(int argc, char **argv)
     const char *socket_path = getenv("POOLD_SOCKET");
     int timeout_s = DEFAULT_TIMEOUT;
     cliOutput out = {.json = false};
+    cli_output = &out;
     bool help = false;
     char **rest = calloc((size_t)argc + 1, sizeof(char *));
     int nrest = 0;

@@ -46,7 +46,11 @@ extern const cliPrinterEntry cli_daemon_printers[];
 extern const cliPrinterEntry cli_target_printers[];
 extern const cliPrinterEntry cli_host_printers[];
 extern const cliPrinterEntry cli_lease_printers[];
-extern const cliPrinterEntry cli_vm_printers[]; /* cmd_vm.c: vm ..., pool set-store */
+extern const cliPrinterEntry cli_vm_printers[];  /* cmd_vm.c: vm ..., pool set-store */
+extern const cliPrinterEntry cli_job_printers[]; /* cmd_job.c: volume clone, job ... */
+/* The output options of this run, for what prints between two answers
+ * (cliAgain: a job's progress). */
+extern const cliOutput *cli_output;
 
 /* output.c */
 int cli_print_pools(const cliOutput *out, xmlNodePtr reply, bool list);

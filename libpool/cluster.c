@@ -243,6 +243,9 @@ void pool_cluster_unlock(poolManager *mgr, poolEntry *e)
     pool_error_restore(err);
 }
 
+static int hold_clone_target(poolEntry *e, const poolSnapshot *snap, const poolLvmLV *lv);
+static void drop_clone_target(poolEntry *e, const poolSnapshot *snap, const poolLvmLV *lv);
+
 int pool_cluster_repair_strays(poolEntry *e, const poolSnapshot *snap)
 {
     if (e->def->locking == POOL_LOCKING_SANLOCK && e->lock_depth == 0)
@@ -255,9 +258,30 @@ int pool_cluster_repair_strays(poolEntry *e, const poolSnapshot *snap)
         const char *op = pool_lvm_tag_get(lv->tags, POOL_TAG_OP);
         if (!op)
             continue;
+        /* a job of this process is between two steps on it (a clone
+         * copying): not a crash's leftover */
+        if (pool_entry_lv_claimed(e, lv->name))
+            continue;
+        /* a clone's target is held by its lease while the clone runs, on
+         * whichever host: repaired only once that lease can be taken */
+        bool held = false;
+        if (strcmp(op, "clone") == 0 && e->def->locking == POOL_LOCKING_SANLOCK) {
+            int r = hold_clone_target(e, snap, lv);
+            if (r < 0)
+                return -1;
+            if (r == 0) {
+                log_vol(POOL_LOG_INFO, e->def->name, lv->name,
+                        "a clone runs on it (its lease is held); leaving it alone");
+                continue;
+            }
+            held = true;
+        }
         log_vol(POOL_LOG_WARN, e->def->name, lv->name,
                 "found '%s' left unfinished by a crashed or dead host; repairing it", op);
-        if (pool_reconcile_volume(e, lv, op) < 0)
+        int r = pool_reconcile_volume(e, lv, op);
+        if (held)
+            drop_clone_target(e, snap, lv);
+        if (r < 0)
             return -1;
         repaired++;
     }
@@ -282,6 +306,59 @@ static int slot_ref(poolEntry *e, const poolSnapshot *snap, int slot, char **pv,
         r = -1;
     pool_segments_free(segs, n);
     return r;
+}
+
+/* The lease of an LV with identity tags (a clone's target): its uuid and
+ * slot's address. 0, or -1 with the error set. */
+static int lv_lease_ref(poolEntry *e, const poolSnapshot *snap, const poolLvmLV *lv, char **pv,
+                        poolLeaseRef *ref, char *label, size_t len)
+{
+    const char *uuid = pool_lvm_tag_get(lv->tags, POOL_TAG_UUID);
+    const char *slot = pool_lvm_tag_get(lv->tags, POOL_TAG_SLOT);
+    uint64_t k, off = 0;
+    if (!uuid || !slot || pool_parse_uint(slot, "lease slot", 1, POOL_MAX_LEASE_SLOTS, &k) < 0) {
+        pool_error(POOL_ERR_LVM, "logical volume %s has no valid lease slot tag", lv->name);
+        return -1;
+    }
+    if (ensure_lockspace(e, snap) < 0 || slot_ref(e, snap, (int)k, pv, &off) < 0)
+        return -1;
+    snprintf(label, len, "lease of volume %s", lv->name);
+    *ref = (poolLeaseRef){.name = uuid, .pv = *pv, .offset = off, .label = label};
+    return 0;
+}
+
+/* 1: taken (the clone that held it is gone); 0: held elsewhere (the
+ * clone runs); -1: error. */
+static int hold_clone_target(poolEntry *e, const poolSnapshot *snap, const poolLvmLV *lv)
+{
+    POOL_AUTOFREE(char *) pv = NULL;
+    poolLeaseRef ref;
+    char label[128];
+    if (lv_lease_ref(e, snap, lv, &pv, &ref, label, sizeof(label)) < 0)
+        return -1;
+    if (acquire(e->mgr, e, &ref, 0) == 0)
+        return 1;
+    poolErrorCode code = pool_error_last_code();
+    if (code == POOL_ERR_BUSY || code == POOL_ERR_EXISTS) {
+        pool_error_reset();
+        return 0;
+    }
+    return -1;
+}
+
+static void drop_clone_target(poolEntry *e, const poolSnapshot *snap, const poolLvmLV *lv)
+{
+    poolError *err = pool_error_save();
+    POOL_AUTOFREE(char *) pv = NULL;
+    poolLeaseRef ref;
+    char label[128];
+    poolLeaseHolder *h = holder_if_any(e->mgr);
+    if (h && lv_lease_ref(e, snap, lv, &pv, &ref, label, sizeof(label)) == 0 &&
+        pool_lease_release(h, e->ls, &ref) < 0)
+        log_vol(POOL_LOG_WARN, e->def->name, lv->name, "cannot release its lease: %s",
+                pool_error_last_message());
+    pool_error_reset();
+    pool_error_restore(err);
 }
 
 int pool_cluster_format_volume_lease(poolManager *mgr, poolEntry *e, const poolSnapshot *snap,

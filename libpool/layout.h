@@ -9,7 +9,7 @@
  *           pd_store:<url, escaped> pd_storeto:<ms> (the VM metadata store; vm_ops.c)
  * LV tags (volumes):
  *           pd_uuid:<uuid> pd_fmt:raw pd_slot:<n> pd_lun:<n> pd_ctime:<unix s>
- *           pd_op:create | pd_op:resize-<extents> | pd_op:delete
+ *           pd_op:create | pd_op:resize-<extents> | pd_op:delete | pd_op:clone
  *           pd_export:off|ro|shared                (absent: exported rw)
  * Special LVs "ids" (sanlock delta leases, one sector per host id, sized for
  * 4 KiB sectors) and "leases" (slot 0 = pool-metadata lease, slot k = the

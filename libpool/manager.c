@@ -29,8 +29,54 @@ void pool_entry_free(poolEntry *e)
     pool_lvm_free(e->lvm);
     pool_lvm_pvs_free(e->pv_cache, e->npv_cache);
     pool_entry_drop_lockspace(e);
+    pool_strv_free(e->claimed);
     pthread_mutex_destroy(&e->mu);
     free(e);
+}
+
+int pool_entry_claim_lv(poolEntry *e, const char *lv)
+{
+    pthread_mutex_lock(&e->mu);
+    size_t n = 0;
+    while (e->claimed && e->claimed[n])
+        n++;
+    char **v = realloc(e->claimed, (n + 2) * sizeof(*v));
+    int r = -1;
+    if (v) {
+        e->claimed = v;
+        if ((v[n] = strdup(lv))) {
+            v[n + 1] = NULL;
+            r = 0;
+        } else {
+            v[n] = NULL;
+        }
+    }
+    pthread_mutex_unlock(&e->mu);
+    return r < 0 ? pool_error_oom() : 0;
+}
+
+void pool_entry_release_lv(poolEntry *e, const char *lv)
+{
+    pthread_mutex_lock(&e->mu);
+    for (size_t i = 0; e->claimed && e->claimed[i]; i++)
+        if (strcmp(e->claimed[i], lv) == 0) {
+            free(e->claimed[i]);
+            do
+                e->claimed[i] = e->claimed[i + 1];
+            while (e->claimed[i++]);
+            break;
+        }
+    pthread_mutex_unlock(&e->mu);
+}
+
+bool pool_entry_lv_claimed(poolEntry *e, const char *lv)
+{
+    bool found = false;
+    pthread_mutex_lock(&e->mu);
+    for (size_t i = 0; e->claimed && e->claimed[i] && !found; i++)
+        found = strcmp(e->claimed[i], lv) == 0;
+    pthread_mutex_unlock(&e->mu);
+    return found;
 }
 
 void pool_pool_defs_free(poolPoolDef **defs, size_t n)

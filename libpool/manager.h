@@ -52,6 +52,11 @@ typedef struct {
     bool have_fp;
     poolMdaFingerprint fp;
     uint64_t seqno;
+    /* LVs a running job of this process works on between its steps (a
+     * clone's target, tagged pd_op:clone while it is copied): stray repair
+     * leaves them alone, since their pd_op was not left by a crash.
+     * NULL-terminated or NULL. Under mu. */
+    char **claimed;
 } poolEntry;
 
 struct poolManager {
@@ -101,5 +106,11 @@ void pool_manager_drop_entry(poolManager *mgr, poolEntry *e);
 /* Forget the sanlock state cluster.c cached in an entry / the manager. */
 void pool_entry_drop_lockspace(poolEntry *e);
 void pool_manager_drop_holder(poolManager *mgr);
+
+/* The LVs a running job holds between its steps (poolEntry.claimed):
+ * claim 0, or -1 out of memory; release forgets it (no error). */
+int pool_entry_claim_lv(poolEntry *e, const char *lv);
+void pool_entry_release_lv(poolEntry *e, const char *lv);
+bool pool_entry_lv_claimed(poolEntry *e, const char *lv);
 
 #endif

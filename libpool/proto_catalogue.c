@@ -206,6 +206,32 @@ static const poolOpArg vm_stop_args[] = {
     ARG_END,
 };
 
+/* clones and jobs */
+
+static const poolOpArg volume_clone_args[] = {
+    ARG_POOL,
+    {POOL_ARG_POSITIONAL, "SOURCE", "source", POOL_CHECK_VOLUME_NAME,
+     "the volume to copy (shut down whatever writes it first)"},
+    ARG_VOLUME_NAME,
+    {POOL_ARG_FLAG, "no-wait", "no-wait", POOL_CHECK_NONE,
+     "print the job id and return instead of waiting for the copy"},
+    ARG_END,
+};
+static const poolOpArg job_list_args[] = {
+    {POOL_ARG_OPTION, "pool", "pool", POOL_CHECK_POOL_NAME, "only the jobs of this pool"},
+    ARG_END,
+};
+static const poolOpArg job_id_args[] = {
+    {POOL_ARG_POSITIONAL, "ID", "id", POOL_CHECK_UINT, "job id (job list shows them)"},
+    ARG_END,
+};
+static const poolOpArg job_wait_args[] = {
+    {POOL_ARG_POSITIONAL, "ID", "id", POOL_CHECK_UINT, "job id (job list shows them)"},
+    {POOL_ARG_OPTION, "wait", "wait", POOL_CHECK_SECONDS,
+     "give up after this many seconds, 0..600 (default: until the job ends); the job goes on"},
+    ARG_END,
+};
+
 const poolOpSpec pool_catalogue[] = {
     {"pool-create", "pool", "create", "create a pool on block devices", pool_create_args,
      POOL_OP_LOCK_GLOBAL},
@@ -276,6 +302,17 @@ const poolOpSpec pool_catalogue[] = {
      vm_start_args, POOL_OP_LOCK_VM},
     {"vm-stop", "vm", "stop", "shut a VM down on this host (or --force), release its leases",
      vm_stop_args, POOL_OP_LOCK_VM},
+
+    {"volume-clone", "volume", "clone",
+     "copy a volume into a new one, as a job (waits for it, showing progress)", volume_clone_args,
+     POOL_OP_LOCK_POOL},
+    {"job-list", "job", "list", "the jobs running or ended in the last 10 minutes", job_list_args,
+     POOL_OP_LOCK_READ},
+    {"job-info", "job", "info", "one job: state, progress, error", job_id_args, POOL_OP_LOCK_READ},
+    {"job-wait", "job", "wait", "wait for a job to end, showing progress", job_wait_args,
+     POOL_OP_LOCK_READ},
+    {"job-cancel", "job", "cancel", "stop a job; what it made is undone", job_id_args,
+     POOL_OP_LOCK_READ},
     {0},
 };
 

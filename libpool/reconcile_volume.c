@@ -1,7 +1,8 @@
 /*
  * reconcile_volume.c: finish or undo one volume's interrupted operation,
- * read from its pd_op tag. The rules (pool-ops.h, reconcile.c): a create is
- * undone, a resize or delete carried through. Used at start (reconcile.c)
+ * read from its pd_op tag. The rules (pool-ops.h, reconcile.c): a create or
+ * a clone is undone (a clone's partial copy zeroed first), a resize or
+ * delete carried through. Used at start (reconcile.c)
  * and, in a pool with several hosts, for strays a dead host left
  * (cluster.c), so it sits below both and calls only LVM and wipe.c.
  *
@@ -27,6 +28,17 @@ int pool_reconcile_volume(poolEntry *e, const poolLvmLV *lv, const char *op)
         return -1;
     if (strcmp(op, "create") == 0) {
         log_vol(POOL_LOG_WARN, pool, lv->name, "create was interrupted; removing the volume");
+        return pool_lvm_lvremove(e->lvm, pool, lv->name);
+    }
+    if (strcmp(op, "clone") == 0) {
+        /* a clone's target whose copy never finished (volume_clone.c): it
+         * may hold part of the source's data, so it is zeroed before its
+         * extents are freed. No map wait: a volume in this state is never
+         * a LUN on any host. */
+        log_vol(POOL_LOG_WARN, pool, lv->name,
+                "clone was interrupted; wiping the partial copy and removing it");
+        if (pool_wipe_lv(e, lv, 0) < 0)
+            return -1;
         return pool_lvm_lvremove(e->lvm, pool, lv->name);
     }
     if (strcmp(op, "delete") == 0) {

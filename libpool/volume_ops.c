@@ -25,6 +25,7 @@
 #include "pool-log.h"
 #include "pool-util.h"
 #include "testhook.h"
+#include "volume_ops.h"
 #include "wipe.h"
 
 static poolVolDef *vol_from_snapshot(poolEntry *e, const poolSnapshot *snap, const poolLvmLV *lv)
@@ -192,6 +193,85 @@ static int record_lun(poolEntry *e, const poolSnapshot *snap, int lun)
     return pool_lvm_vg_change_tags(e->lvm, e->def->name, adds, del ? dels : NULL);
 }
 
+poolVolDef *pool_vol_def_from_snapshot(poolEntry *e, const poolSnapshot *snap, const poolLvmLV *lv)
+{
+    return vol_from_snapshot(e, snap, lv);
+}
+
+int pool_vol_snapshot_for_change(poolEntry *e, poolSnapshot *snap)
+{
+    return snapshot_for_change(e, snap);
+}
+
+const poolLvmLV *pool_vol_find(poolEntry *e, const poolSnapshot *snap, const char *name)
+{
+    return find_volume(e, snap, name);
+}
+
+int pool_vol_check_new(poolEntry *e, const poolSnapshot *snap, const char *name, uint64_t extents)
+{
+    if (check_pool_idle(e, snap) < 0)
+        return -1;
+    if (pool_snapshot_find_lv(snap, name)) {
+        pool_error(POOL_ERR_EXISTS, "volume '%s' already exists in pool %s", name, e->def->name);
+        return -1;
+    }
+    return check_space(e, snap, extents) < 0 || check_metadata_room(e, snap) < 0 ? -1 : 0;
+}
+
+/* Volume create's steps once its checks have passed (also a clone's
+ * first step, volume_clone.c): lease slot and LUN allocated, the slot's
+ * lease written, pd_lunlast recorded, then one lvcreate with every tag and
+ * pd_op:<op>. Clears *snap. 0, or -1 with nothing made (at most a fresh
+ * lease in an unused slot and a skipped LUN number). */
+int pool_vol_create_intent(poolManager *mgr, poolEntry *e, poolSnapshot *snap, const char *name,
+                           uint64_t extents, const char *op)
+{
+    const char *pool = e->def->name;
+    int slot = -1, lun = -1;
+    if ((slot = pool_layout_alloc_slot(snap->lvs, snap->nlvs, e->def->lease_slots)) < 0 ||
+        (lun = pool_layout_alloc_lun(snap->vg ? snap->vg->tags : NULL, snap->lvs, snap->nlvs)) <
+            0) {
+        pool_snapshot_clear(snap);
+        return -1;
+    }
+    char uuid[37];
+    /* The lease slot is written before the LV exists: a crash leaves at
+     * most a fresh lease in a slot nobody owns, which the next create
+     * there rewrites. */
+    if (pool_uuid_generate(uuid) < 0 ||
+        pool_cluster_format_volume_lease(mgr, e, snap, slot, uuid, name) < 0 ||
+        record_lun(e, snap, lun) < 0) {
+        pool_snapshot_clear(snap);
+        return -1;
+    }
+    pool_snapshot_clear(snap);
+    char *tags[7] = {
+        pool_layout_tag("pd_uuid", "%s", uuid),
+        pool_layout_tag("pd_fmt", "raw"),
+        pool_layout_tag("pd_slot", "%d", slot),
+        pool_layout_tag("pd_lun", "%d", lun),
+        pool_layout_tag("pd_ctime", "%lld", (long long)time(NULL)),
+        pool_layout_tag("pd_op", "%s", op),
+        NULL,
+    };
+    int r = -1;
+    for (size_t i = 0; i < 6; i++)
+        if (!tags[i])
+            goto out;
+    if (strcmp(op, "create") == 0)
+        pool_testhook("vol-create:before-lvcreate");
+    if (pool_lvm_lvcreate(e->lvm, pool, name, extents, tags) < 0)
+        goto out;
+    log_vol(POOL_LOG_INFO, pool, name, "created (%s): %" PRIu64 " extents, lease slot %d, LUN %d",
+            op, extents, slot, lun);
+    r = 0;
+out:
+    for (size_t i = 0; i < 6; i++)
+        free(tags[i]);
+    return r;
+}
+
 static poolVolDef *vol_create_locked(poolManager *mgr, poolEntry *e, const char *name,
                                      uint64_t capacity)
 {
@@ -200,68 +280,25 @@ static poolVolDef *vol_create_locked(poolManager *mgr, poolEntry *e, const char 
     if (snapshot_for_change(e, &snap) < 0)
         return NULL;
     uint64_t extents = pool_layout_extents_for(capacity, e->def->extent_size);
-    int slot = -1, lun = -1;
-    if (check_pool_idle(e, &snap) < 0)
-        goto fail;
-    if (pool_snapshot_find_lv(&snap, name)) {
-        pool_error(POOL_ERR_EXISTS, "volume '%s' already exists in pool %s", name, pool);
-        goto fail;
+    if (pool_vol_check_new(e, &snap, name, extents) < 0) {
+        pool_snapshot_clear(&snap);
+        return NULL;
     }
-    if (check_space(e, &snap, extents) < 0 || check_metadata_room(e, &snap) < 0)
-        goto fail;
-    if ((slot = pool_layout_alloc_slot(snap.lvs, snap.nlvs, e->def->lease_slots)) < 0 ||
-        (lun = pool_layout_alloc_lun(snap.vg ? snap.vg->tags : NULL, snap.lvs, snap.nlvs)) < 0)
-        goto fail;
-
-    char uuid[37];
-    if (pool_uuid_generate(uuid) < 0)
-        goto fail;
-    /* The lease slot is written before the LV exists: a crash leaves at
-     * most a fresh lease in a slot nobody owns, which the next create
-     * there rewrites. */
-    if (pool_cluster_format_volume_lease(mgr, e, &snap, slot, uuid, name) < 0 ||
-        record_lun(e, &snap, lun) < 0)
-        goto fail;
-    pool_snapshot_clear(&snap);
-    char *tags[7] = {
-        pool_layout_tag("pd_uuid", "%s", uuid),
-        pool_layout_tag("pd_fmt", "raw"),
-        pool_layout_tag("pd_slot", "%d", slot),
-        pool_layout_tag("pd_lun", "%d", lun),
-        pool_layout_tag("pd_ctime", "%lld", (long long)time(NULL)),
-        pool_layout_tag("pd_op", "create"),
-        NULL,
-    };
-    poolVolDef *def = NULL;
-    for (size_t i = 0; i < 6; i++)
-        if (!tags[i])
-            goto out;
-    pool_testhook("vol-create:before-lvcreate");
-    if (pool_lvm_lvcreate(e->lvm, pool, name, extents, tags) < 0)
-        goto out;
+    if (pool_vol_create_intent(mgr, e, &snap, name, extents, "create") < 0)
+        return NULL;
     pool_testhook("vol-create:after-lvcreate");
-    {
-        char *del[] = {tags[5], NULL};
-        if (pool_lvm_lv_change_tags(e->lvm, pool, name, NULL, del) < 0) {
-            poolError *err = pool_error_save();
-            if (pool_lvm_lvremove(e->lvm, pool, name) < 0)
-                log_vol(POOL_LOG_ERROR, pool, name,
-                        "could not undo a failed create; reconcile will remove it");
-            pool_error_restore(err);
-            goto out;
-        }
+    POOL_AUTOFREE(char *) tag = pool_layout_tag("pd_op", "create");
+    char *del[] = {tag, NULL};
+    if (!tag || pool_lvm_lv_change_tags(e->lvm, pool, name, NULL, del) < 0) {
+        poolError *err = pool_error_save();
+        if (pool_lvm_lvremove(e->lvm, pool, name) < 0)
+            log_vol(POOL_LOG_ERROR, pool, name,
+                    "could not undo a failed create; reconcile will remove it");
+        pool_error_restore(err);
+        return NULL;
     }
     pool_testhook("vol-create:after-commit");
-    log_vol(POOL_LOG_INFO, pool, name, "created: %" PRIu64 " extents, lease slot %d, LUN %d",
-            extents, slot, lun);
-    def = vol_info_after_change(e, name);
-out:
-    for (size_t i = 0; i < 6; i++)
-        free(tags[i]);
-    return def;
-fail:
-    pool_snapshot_clear(&snap);
-    return NULL;
+    return vol_info_after_change(e, name);
 }
 
 poolVolDef *pool_manager_vol_create(poolManager *mgr, const char *pool, const char *name,

@@ -17,11 +17,12 @@
 #include "pool-alloc.h"
 #include "pool-error.h"
 #include "pool-log.h"
+#include "locks.h"
 #include "poold.h"
 
 static const poolDispatchEntry *const tables[] = {
     poold_pool_handlers,    poold_volume_handlers, poold_daemon_handlers, poold_target_handlers,
-    poold_cluster_handlers, poold_vm_handlers,     poold_vm_run_handlers,
+    poold_cluster_handlers, poold_vm_handlers,     poold_vm_run_handlers, poold_job_handlers,
 };
 
 static const poolDispatchEntry *lookup(const char *op)
@@ -66,13 +67,6 @@ static int check_params(const poolOpSpec *spec, const poolRequest *req)
 
 /* ---- locks (docs/design.md "Concurrency") ------------------------------ */
 
-struct poolNamedLock {
-    struct poolNamedLock *next;
-    char *key;      /* "pool\n" POOL, or "vm\n" POOL "\n" VM ("" for vm define) */
-    unsigned users; /* requests holding or waiting for it */
-    pthread_mutex_t mutex;
-};
-
 void poold_daemon_locks_init(poolDaemon *d)
 {
     pthread_rwlock_init(&d->pools_lock, NULL);
@@ -93,48 +87,6 @@ void poold_daemon_locks_destroy(poolDaemon *d)
     pthread_mutex_destroy(&d->events_lock);
     pthread_mutex_destroy(&d->refresh_lock);
     pthread_cond_destroy(&d->refresh_cond);
-}
-
-/* Take the mutex named `key` (made on first use); NULL out of memory. */
-static struct poolNamedLock *named_lock(poolDaemon *d, const char *key)
-{
-    pthread_mutex_lock(&d->names_lock);
-    struct poolNamedLock *l = d->named;
-    while (l && strcmp(l->key, key) != 0)
-        l = l->next;
-    if (!l) {
-        l = calloc(1, sizeof(*l));
-        if (!l || !(l->key = strdup(key))) {
-            free(l);
-            pthread_mutex_unlock(&d->names_lock);
-            pool_error_oom();
-            return NULL;
-        }
-        pthread_mutex_init(&l->mutex, NULL);
-        l->next = d->named;
-        d->named = l;
-    }
-    l->users++;
-    pthread_mutex_unlock(&d->names_lock);
-    pthread_mutex_lock(&l->mutex);
-    return l;
-}
-
-static void named_unlock(poolDaemon *d, struct poolNamedLock *l)
-{
-    pthread_mutex_unlock(&l->mutex);
-    pthread_mutex_lock(&d->names_lock);
-    if (--l->users == 0) {
-        for (struct poolNamedLock **pp = &d->named; *pp; pp = &(*pp)->next)
-            if (*pp == l) {
-                *pp = l->next;
-                break;
-            }
-        pthread_mutex_destroy(&l->mutex);
-        free(l->key);
-        free(l);
-    }
-    pthread_mutex_unlock(&d->names_lock);
 }
 
 static const char *param_value(const poolRequest *req, const char *name)
@@ -185,19 +137,13 @@ static void prepared_free(poolPrepared *p)
     free(p);
 }
 
-static struct poolNamedLock *pool_named_lock(poolDaemon *d, const char *pool)
-{
-    POOL_AUTOFREE(char *) key = pool_asprintf("pool\n%s", pool ? pool : "");
-    return key ? named_lock(d, key) : NULL;
-}
-
 /* The second part of a GLOBAL op: under the shared pools lock and the
  * pool's mutex, like any change of that one pool, so other requests go on
  * while it waits. The pool may have gone in between (pool destroy). */
 static int run_continuation(poolDaemon *d, poolPendingContinuation *cont, xmlNodePtr reply)
 {
     pthread_rwlock_rdlock(&d->pools_lock);
-    struct poolNamedLock *named = pool_named_lock(d, cont->pool);
+    struct poolNamedLock *named = poold_pool_named_lock(d, cont->pool);
     int r = -1;
     if (named) {
         int locking;
@@ -206,7 +152,7 @@ static int run_continuation(poolDaemon *d, poolPendingContinuation *cont, xmlNod
             pool_error_prefix("pool %s went away meanwhile", cont->pool);
         else
             r = cont->fn(d, cont->pool, cont->ctx, reply);
-        named_unlock(d, named);
+        poold_named_unlock(d, named);
     }
     pthread_rwlock_unlock(&d->pools_lock);
     return r;
@@ -234,13 +180,16 @@ static int run_locked(poolDaemon *d, const poolPrepared *p, xmlNodePtr reply)
         POOL_AUTOFREE(char *)
         key = cls == POOL_OP_LOCK_VM ? pool_asprintf("vm\n%s\n%s", pool ? pool : "", vm ? vm : "")
                                      : pool_asprintf("pool\n%s", pool ? pool : "");
-        if (!key || !(named = named_lock(d, key)))
+        if (!key || !(named = poold_named_lock(d, key)))
             r = -1;
     }
+    /* a volume or pool a job works on (jobs.h) */
+    if (r == 0)
+        r = poold_jobs_check_request(d, p->spec, p->req);
     if (r == 0)
         r = p->e->handler(d, p->req, reply);
     if (named)
-        named_unlock(d, named);
+        poold_named_unlock(d, named);
     pthread_rwlock_unlock(&d->pools_lock);
     poolPendingContinuation cont;
     if (poold_continuation_take(&cont)) {

@@ -24,6 +24,7 @@
 #include "pool-log.h"
 #include "pool-util.h"
 #include "notify.h"
+#include "jobs.h"
 #include "poold.h"
 
 static void log_to_stderr(poolLogLevel level, const char *msg, void *opaque)
@@ -260,6 +261,10 @@ int main(int argc, char **argv)
 
     poolDaemon d = {.cfg = cfg, .mgr = mgr, .ready_fd = ready_fd};
     poold_daemon_locks_init(&d);
+    if (!(d.jobs = poold_jobs_new())) {
+        log_error("%s", pool_error_last_message());
+        return 1;
+    }
     /* rejoin the lockspaces of sanlock pools (in the background: joining
      * takes a few io_timeouts; until it is done, changes are refused as
      * busy and reads work) */
@@ -279,6 +284,15 @@ int main(int argc, char **argv)
         return 1;
     }
     int r = poold_server_run(&d);
+    /* running jobs are cancelled and undo what they made (jobs.h); one
+     * that does not end in time is left to reconcile, like a crash */
+    if (!poold_jobs_shutdown(d.jobs, 30000)) {
+        log_error("jobs still running after 30 s; exiting without them (reconcile rolls them "
+                  "back at the next start)");
+        return 1;
+    }
+    poold_jobs_free(d.jobs);
+    d.jobs = NULL;
     poold_refresh_stop(&d);
     poold_notify("STOPPING=1\nSTATUS=stopping: libvirt publisher, then the target's sessions");
     /* before the target: a refresh under way is one of its initiators */

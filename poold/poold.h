@@ -22,6 +22,7 @@
 #include "libvirt_pool.h"
 
 struct poolNamedLock;
+struct poolJobs;
 
 /* docs/design.md "Concurrency" has the rules and the lock order. */
 typedef struct {
@@ -49,6 +50,8 @@ typedef struct {
     pthread_mutex_t refresh_lock;
     pthread_cond_t refresh_cond;
     bool refresh_stop;
+    /* long operations running in the background (jobs.h) */
+    struct poolJobs *jobs;
 } poolDaemon;
 
 /* Initialise / destroy the locks of a poolDaemon (main.c, tests). */
@@ -93,6 +96,11 @@ extern const poolDispatchEntry poold_target_handlers[];
 extern const poolDispatchEntry poold_cluster_handlers[];
 extern const poolDispatchEntry poold_vm_handlers[];     /* handlers_vm.c */
 extern const poolDispatchEntry poold_vm_run_handlers[]; /* handlers_vm_run.c */
+extern const poolDispatchEntry poold_job_handlers[];    /* handlers_job.c */
+/* handlers_job.c, for the dispatcher (with the op's locks held): refuse a
+ * change of a volume a running job uses, and pool destroy / host leave of
+ * a pool a job runs on (POOL_ERR_BUSY naming the job). 0 or -1. */
+int poold_jobs_check_request(poolDaemon *d, const poolOpSpec *spec, const poolRequest *req);
 /* <result type="vm" ...> for a record (handlers_vm.c) */
 int poold_vm_record_reply(const char *pool, const poolVmRecord *rec, xmlNodePtr reply);
 
@@ -110,6 +118,12 @@ int poold_vm_record_reply(const char *pool, const poolVmRecord *rec, xmlNodePtr 
 typedef int (*poolContinuation)(poolDaemon *d, const char *pool, void *ctx, xmlNodePtr reply);
 int poold_continue_on_pool(const char *pool, poolContinuation fn, void *ctx,
                            void (*ctx_free)(void *));
+/* Run fn under a pool's locks, as a POOL request would (the shared pools
+ * lock and the pool's mutex), from a thread that holds none: a job's
+ * short LVM steps. The pool may have gone meanwhile (an error then).
+ * fn's result, or -1 with the error set. */
+int poold_with_pool(poolDaemon *d, const char *pool,
+                    int (*fn)(poolDaemon *d, const char *pool, void *ctx), void *ctx);
 /* For the dispatcher: the continuation this thread's handler left, if any
  * (handlers_common.c). */
 typedef struct {
