@@ -32,6 +32,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "iscsi/lun_backing.h"
 #include "nbd_proto.h"
 #include "nbd_server.h"
 #include "pool-alloc.h"
@@ -566,6 +567,34 @@ poolNbd *poold_nbd_start(const char *dir, const poolNbdExport *exports, size_t n
     }
     log_debug("nbd: serving %zu export(s) on %s", n, s->path);
     return s;
+}
+
+int poold_nbd_export_open(const poolVolDef *vol, const char *name, bool writable, poolNbdExport *ex)
+{
+    memset(ex, 0, sizeof(*ex));
+    if (vol->capacity == 0 || vol->capacity % 4096 != 0) {
+        pool_error(POOL_ERR_DEVICE, "volume %s: capacity %llu is not a multiple of 4096 bytes",
+                   vol->name, (unsigned long long)vol->capacity);
+        return -1;
+    }
+    lunBacking *b = lun_backing_open(vol);
+    if (b == NULL)
+        return -1;
+    *ex = (poolNbdExport){.name = name ? name : vol->name,
+                          .ops = &lun_backing_ops,
+                          .ctx = b,
+                          .size = lun_backing_size(b),
+                          .block_size = 4096,
+                          .writable = writable};
+    return 0;
+}
+
+void poold_nbd_export_close(poolNbdExport *ex)
+{
+    if (ex && ex->ctx && ex->ops == &lun_backing_ops)
+        lun_backing_close(ex->ctx);
+    if (ex)
+        ex->ctx = NULL;
 }
 
 void poold_nbd_stop(poolNbd *s)

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "iscsi/scsi.h"
+#include "pool-xml.h"
 
 typedef struct {
     const char *name; /* export name (1..NBD_NAME_MAX bytes, unique) */
@@ -37,6 +38,18 @@ typedef struct poolNbd poolNbd;
 #define POOL_NBD_MAX_CONNS 8
 poolNbd *poold_nbd_start(const char *dir, const poolNbdExport *exports, size_t n,
                          char **socket_path);
+/* An export of a volume's or layer's LV, read and written straight on its
+ * PVs through its segment map (lun_backing.c: O_DIRECT, fdatasync on
+ * flush), named name (or vol->name if NULL; borrowed: only needed until
+ * poold_nbd_start, which copies it). The caller decides writable: an LV is
+ * writable only while this host may write it (its lease). 0, or -1 with
+ * an error set. */
+int poold_nbd_export_open(const poolVolDef *vol, const char *name, bool writable,
+                          poolNbdExport *ex);
+/* Close the backing of an export from poold_nbd_export_open (after the
+ * server using it stopped). */
+void poold_nbd_export_close(poolNbdExport *ex);
+
 /* Close the socket and every connection (requests under way finish
  * first), join the threads, unlink the socket. NULL is fine. */
 void poold_nbd_stop(poolNbd *s);

@@ -3,9 +3,12 @@
  * nbd_file_server: poold's private NBD server (poold/nbd_server.c) with
  * file-backed exports, for tests/integration/nbd-qemu.sh.
  *
- *   nbd_file_server DIR NAME=FILE:rw|ro [NAME=FILE:rw|ro ...]
+ *   nbd_file_server DIR EXPORT...
+ *   EXPORT: NAME=FILE:rw|ro                          a regular file
+ *           NAME=segs:PV@OFFSET+LEN[,...]:rw|ro      an LV, by its segment map
  *
- * Serves each FILE (a regular file; its size must be a multiple of 4096)
+ * Serves each FILE (its size must be a multiple of 4096) or LV (through
+ * poold_nbd_export_open, i.e. poold's own LV backing, lun_backing.c)
  * as export NAME on a new socket in DIR, prints the socket's path on a line
  * of its own, and serves until SIGTERM or SIGINT; then stops the server
  * (which unlinks the socket) and exits 0.
@@ -65,6 +68,36 @@ static int f_flush(void *ctx)
 
 static const scsiBackingOps file_ops = {.read = f_read, .write = f_write, .flush = f_flush};
 
+/* "PV@OFFSET+LEN,..." (LV offsets follow each other from 0) */
+static int lv_export(const char *name, char *segs, bool rw, poolNbdExport *ex)
+{
+    poolVolDef vol = {.name = (char *)name};
+    size_t n = 1;
+    for (const char *p = segs; *p; p++)
+        n += *p == ',';
+    vol.segments = calloc(n, sizeof(*vol.segments));
+    if (!vol.segments)
+        return -1;
+    char *save = NULL;
+    for (char *tok = strtok_r(segs, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char *at = strrchr(tok, '@'), *plus = at ? strchr(at, '+') : NULL;
+        if (!plus) {
+            pool_error(POOL_ERR_INVALID_ARG, "bad segment '%s': want PV@OFFSET+LEN", tok);
+            return -1;
+        }
+        *at = *plus = '\0';
+        poolSegment *sg = &vol.segments[vol.nsegments++];
+        sg->pv = tok;
+        sg->pv_offset = strtoull(at + 1, NULL, 0);
+        sg->length = strtoull(plus + 1, NULL, 0);
+        sg->lv_offset = vol.capacity;
+        vol.capacity += sg->length;
+    }
+    int r = poold_nbd_export_open(&vol, NULL, rw, ex);
+    free(vol.segments); /* the backing keeps its own copy of the map */
+    return r;
+}
+
 static volatile sig_atomic_t stop;
 
 static void on_signal(int sig)
@@ -94,6 +127,14 @@ int main(int argc, char **argv)
         }
         *eq = *colon = '\0';
         bool rw = colon[1] == 'r' && colon[2] == 'w';
+        if (strncmp(eq + 1, "segs:", 5) == 0) {
+            if (lv_export(spec, eq + 6, rw, &ex[i]) < 0) {
+                fprintf(stderr, "nbd_file_server: %s\n", pool_error_last_message());
+                return 1;
+            }
+            ctx[i].fd = -1;
+            continue;
+        }
         ctx[i].fd = open(eq + 1, (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC);
         if (ctx[i].fd < 0 || fstat(ctx[i].fd, &st) < 0) {
             fprintf(stderr, "%s: %s\n", eq + 1, strerror(errno));
@@ -122,8 +163,12 @@ int main(int argc, char **argv)
         poll(NULL, 0, 100);
     poold_nbd_stop(s);
     free(path);
-    for (size_t i = 0; i < n; i++)
-        close(ctx[i].fd);
+    for (size_t i = 0; i < n; i++) {
+        if (ctx[i].fd >= 0)
+            close(ctx[i].fd);
+        else
+            poold_nbd_export_close(&ex[i]);
+    }
     free(ex);
     free(ctx);
     return 0;
