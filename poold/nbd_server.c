@@ -64,6 +64,7 @@ struct poolNbd {
     pthread_mutex_t lock;
     nbdConn *conns;
     size_t nconns;
+    size_t max_conns;
     atomic_bool stopping;
 };
 
@@ -247,10 +248,10 @@ static const nbdExport *handshake(poolNbd *s, int fd)
 
 /* --- transmission --------------------------------------------------------- */
 
-static int do_write_zeroes(const nbdExport *e, uint8_t *buf, const nbdRequest *r)
+static int do_write_zeroes(const nbdExport *e, uint8_t *buf, size_t cap, const nbdRequest *r)
 {
     uint64_t off = r->offset, left = r->length;
-    uint32_t chunk = NBD_MAX_REQUEST;
+    uint32_t chunk = (uint32_t)cap;
 
     memset(buf, 0, chunk < left ? chunk : left);
     while (left > 0) {
@@ -264,15 +265,35 @@ static int do_write_zeroes(const nbdExport *e, uint8_t *buf, const nbdRequest *r
     return (r->flags & NBD_CMD_FLAG_FUA) ? e->ops->flush(e->ctx) : 0;
 }
 
+/* The connection's buffer, at least len bytes (aligned for O_DIRECT). It
+ * only grows, by doubling from 1 MiB up to NBD_MAX_REQUEST, so a
+ * connection allocates a handful of times in its life however many
+ * requests it serves, and a chain of many layers does not cost 32 MiB per
+ * connection. */
+static uint8_t *conn_buf(uint8_t **buf, size_t *cap, size_t len)
+{
+    if (len <= *cap)
+        return *buf;
+    size_t ncap = *cap ? *cap : 1024 * 1024;
+    while (ncap < len)
+        ncap *= 2;
+    if (ncap > NBD_MAX_REQUEST)
+        ncap = NBD_MAX_REQUEST;
+    uint8_t *nb = NULL;
+    if (posix_memalign((void **)&nb, 4096, ncap) != 0)
+        return NULL;
+    free(*buf);
+    *buf = nb;
+    *cap = ncap;
+    return nb;
+}
+
 static void transmission(poolNbd *s, int fd, const nbdExport *e)
 {
     uint8_t *buf = NULL;
+    size_t cap = 0;
     uint8_t hdr[NBD_REQUEST_LEN], rep[NBD_REPLY_LEN];
 
-    if (posix_memalign((void **)&buf, 4096, NBD_MAX_REQUEST) != 0) {
-        log_error("nbd %s: no memory for a connection's buffer", s->path);
-        return;
-    }
     for (;;) {
         nbdRequest r;
         const char *why = NULL;
@@ -297,6 +318,14 @@ static void transmission(poolNbd *s, int fd, const nbdExport *e)
                 break;
             continue;
         }
+        size_t need = r.length;
+        if (r.type == NBD_CMD_WRITE_ZEROES && need > 1024 * 1024)
+            need = 1024 * 1024; /* zeroes are written from one buffer, piece by piece */
+        if ((r.type == NBD_CMD_READ || r.type == NBD_CMD_WRITE || r.type == NBD_CMD_WRITE_ZEROES) &&
+            conn_buf(&buf, &cap, need) == NULL) {
+            log_error("nbd %s export %s: no memory for a %zu-byte buffer", s->path, e->name, need);
+            break;
+        }
         switch (r.type) {
         case NBD_CMD_DISC:
             goto out;
@@ -317,7 +346,7 @@ static void transmission(poolNbd *s, int fd, const nbdExport *e)
                 rc = e->ops->flush(e->ctx);
             break;
         case NBD_CMD_WRITE_ZEROES:
-            rc = do_write_zeroes(e, buf, &r);
+            rc = do_write_zeroes(e, buf, cap, &r);
             break;
         }
         if (rc < 0)
@@ -390,9 +419,9 @@ static void *listener_main(void *arg)
         if (fd < 0)
             continue;
         pthread_mutex_lock(&s->lock);
-        if (s->nconns >= POOL_NBD_MAX_CONNS) {
+        if (s->nconns >= s->max_conns) {
             pthread_mutex_unlock(&s->lock);
-            log_warnx("nbd %s: more than %d connections; one refused", s->path, POOL_NBD_MAX_CONNS);
+            log_warnx("nbd %s: more than %zu connections; one refused", s->path, s->max_conns);
             close(fd);
             continue;
         }
@@ -548,7 +577,8 @@ poolNbd *poold_nbd_start(const char *dir, const poolNbdExport *exports, size_t n
         free_server(s);
         return NULL;
     }
-    if (chmod(s->path, 0600) < 0 || listen(s->lfd, POOL_NBD_MAX_CONNS) < 0) {
+    s->max_conns = n * POOL_NBD_CONNS_PER_EXPORT + POOL_NBD_CONNS_SPARE;
+    if (chmod(s->path, 0600) < 0 || listen(s->lfd, 64) < 0) {
         pool_error_errno(errno, "cannot set up the NBD socket %s", s->path);
         unlink(s->path);
         free_server(s);

@@ -33,9 +33,13 @@ typedef struct poolNbd poolNbd;
 /* Serve these exports on a new Unix socket in dir (created 0700 if
  * missing; refused unless it is a directory of ours that only we can
  * enter). The socket (mode 0600, a random name) is returned in
- * *socket_path (caller frees). Up to POOL_NBD_MAX_CONNS connections are
- * served at once, each on its own thread. NULL with an error set. */
-#define POOL_NBD_MAX_CONNS 8
+ * *socket_path (caller frees). Up to POOL_NBD_CONNS_PER_EXPORT connections
+ * per export (qemu-img opens each layer of a chain on a connection of its
+ * own, and rebase opens the old and the new chain) plus
+ * POOL_NBD_CONNS_SPARE are served at once, each on its own thread. NULL
+ * with an error set. */
+#define POOL_NBD_CONNS_PER_EXPORT 4
+#define POOL_NBD_CONNS_SPARE      4
 poolNbd *poold_nbd_start(const char *dir, const poolNbdExport *exports, size_t n,
                          char **socket_path);
 /* An export of a volume's or layer's LV, read and written straight on its

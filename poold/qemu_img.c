@@ -6,9 +6,13 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 #include "pool-alloc.h"
 #include "pool-command.h"
@@ -394,7 +398,7 @@ static bool on_cancel(void *opaque)
     return ps->run->cancel(ps->run->opaque);
 }
 
-/* Run qemu-img with argv (argv[0] = QEMU_IMG); *out gets stdout if out. */
+/* Run argv (qemu-img, or qemu-nbd for a long chain); *out gets stdout if out. */
 static int qemu_img(const char *what, char **argv, const poolQemuImgRun *run, char **out)
 {
     static const poolQemuImgRun none = {.timeout_ms = POOL_QEMU_IMG_SHORT_TIMEOUT_MS};
@@ -408,10 +412,10 @@ static int qemu_img(const char *what, char **argv, const poolQemuImgRun *run, ch
 
     if (pool_command_run(&cmd, &res) < 0) {
         if (ps.run->cancel && ps.run->cancel(ps.run->opaque))
-            pool_error(POOL_ERR_BUSY, "qemu-img %s cancelled", what);
+            pool_error(POOL_ERR_BUSY, "%s %s cancelled", argv[0], what);
         else {
             POOL_AUTOFREE(char *) msg = pool_strdup(pool_error_last_message());
-            pool_error(pool_error_last_code(), "qemu-img %s: %s", what, msg ? msg : "failed");
+            pool_error(pool_error_last_code(), "%s %s: %s", argv[0], what, msg ? msg : "failed");
         }
         return -1;
     }
@@ -419,7 +423,7 @@ static int qemu_img(const char *what, char **argv, const poolQemuImgRun *run, ch
         size_t n = res.err_len;
         while (n > 0 && (res.err[n - 1] == '\n' || res.err[n - 1] == '\r'))
             res.err[--n] = '\0';
-        pool_error(POOL_ERR_SYSTEM, "qemu-img %s failed (exit status %d): %s", what,
+        pool_error(POOL_ERR_SYSTEM, "%s %s failed (exit status %d): %s", argv[0], what,
                    res.exit_status, n ? res.err : "no message");
         pool_command_result_clear(&res);
         return -1;
@@ -555,12 +559,116 @@ int poold_qemu_img_clear_backing(const char *top_alone_spec, const poolQemuImgRu
     return qemu_img("rebase -u", argv, run, NULL);
 }
 
+/* --- a long backing chain as one raw export (see qemu_img.h) --------------- */
+
+typedef struct {
+    char *sock;
+    char *pidfile;
+    pid_t pid;
+} flatExport;
+
+static void flat_stop(flatExport *f)
+{
+    if (f->pid > 0) {
+        /* only the qemu-nbd we started: its pid file, and its name in /proc */
+        POOL_AUTOFREE(char *) comm_path = pool_asprintf("/proc/%d/comm", (int)f->pid);
+        char comm[32] = "";
+        FILE *fp = comm_path ? fopen(comm_path, "r") : NULL;
+        if (fp) {
+            if (!fgets(comm, sizeof(comm), fp))
+                comm[0] = '\0';
+            fclose(fp);
+        }
+        if (strncmp(comm, "qemu-nbd", 8) == 0) {
+            kill(f->pid, SIGTERM);
+            for (int i = 0; i < 100 && kill(f->pid, 0) == 0; i++)
+                poll(NULL, 0, 50);
+            if (kill(f->pid, 0) == 0)
+                kill(f->pid, SIGKILL);
+        }
+    }
+    if (f->sock)
+        unlink(f->sock);
+    if (f->pidfile)
+        unlink(f->pidfile);
+    free(f->sock);
+    free(f->pidfile);
+    memset(f, 0, sizeof(*f));
+}
+
+static int flat_start(flatExport *f, const char *spec, const char *work_dir,
+                      const poolQemuImgRun *run)
+{
+    uint8_t rnd[6];
+    char pidbuf[32] = "";
+
+    memset(f, 0, sizeof(*f));
+    if (work_dir == NULL) {
+        pool_error(POOL_ERR_INVALID_ARG, "a backing chain of %zu bytes needs a work directory",
+                   strlen(spec));
+        return -1;
+    }
+    if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+        pool_error_errno(errno, "cannot get random bytes");
+        return -1;
+    }
+    f->sock = pool_asprintf("%s/flat-%02x%02x%02x%02x%02x%02x.sock", work_dir, rnd[0], rnd[1],
+                            rnd[2], rnd[3], rnd[4], rnd[5]);
+    f->pidfile = pool_asprintf("%s/flat-%02x%02x%02x%02x%02x%02x.pid", work_dir, rnd[0], rnd[1],
+                               rnd[2], rnd[3], rnd[4], rnd[5]);
+    POOL_AUTOFREE(char *) sock_opt = f->sock ? pool_asprintf("--socket=%s", f->sock) : NULL;
+    POOL_AUTOFREE(char *) pid_opt = f->pidfile ? pool_asprintf("--pid-file=%s", f->pidfile) : NULL;
+    if (!sock_opt || !pid_opt) {
+        flat_stop(f);
+        return -1;
+    }
+    /* --fork: returns once the socket listens; without --persistent it
+     * exits by itself when rebase's one connection closes */
+    char *argv[] = {"qemu-nbd", "--fork", "--read-only", "--export-name=flat",
+                    sock_opt,   pid_opt,  (char *)spec,  NULL};
+    poolQemuImgRun quick = {.timeout_ms = POOL_QEMU_IMG_SHORT_TIMEOUT_MS,
+                            .cancel = run ? run->cancel : NULL,
+                            .opaque = run ? run->opaque : NULL};
+    if (qemu_img("(serving a long backing chain)", argv, &quick, NULL) < 0) {
+        flat_stop(f);
+        return -1;
+    }
+    FILE *fp = fopen(f->pidfile, "r");
+    if (fp) {
+        if (!fgets(pidbuf, sizeof(pidbuf), fp))
+            pidbuf[0] = '\0';
+        fclose(fp);
+    }
+    f->pid = (pid_t)atoi(pidbuf);
+    if (f->pid <= 0) {
+        pool_error(POOL_ERR_SYSTEM, "qemu-nbd started but wrote no pid to %s", f->pidfile);
+        flat_stop(f);
+        return -1;
+    }
+    return 0;
+}
+
 int poold_qemu_img_rebase(const char *top_spec, const char *top_alone_spec,
                           const char *new_backing_spec, const char *new_backing_format,
-                          const poolQemuImgRun *run)
+                          const char *work_dir, const poolQemuImgRun *run)
 {
     char *argv[16];
     int k = 0;
+    flatExport flat = {0};
+    POOL_AUTOFREE(char *) flat_name = NULL;
+
+    if (new_backing_spec && strlen(new_backing_spec) > POOL_QCOW2_BACKING_NAME_MAX) {
+        if (flat_start(&flat, new_backing_spec, work_dir, run) < 0)
+            return -1;
+        flat_name = pool_asprintf("nbd+unix:///flat?socket=%s", flat.sock);
+        if (!flat_name || strlen(flat_name) > POOL_QCOW2_BACKING_NAME_MAX) {
+            flat_stop(&flat);
+            pool_error(POOL_ERR_INVALID_ARG, "work directory %s: path too long", work_dir);
+            return -1;
+        }
+        new_backing_spec = flat_name;
+        new_backing_format = "raw";
+    }
 
     argv[k++] = QEMU_IMG;
     argv[k++] = "rebase";
@@ -575,7 +683,10 @@ int poold_qemu_img_rebase(const char *top_spec, const char *top_alone_spec,
     }
     argv[k++] = (char *)top_spec;
     argv[k] = NULL;
-    if (qemu_img("rebase", argv, run, NULL) < 0)
+    int r = qemu_img("rebase", argv, run, NULL);
+    if (flat.sock)
+        flat_stop(&flat); /* sets no error */
+    if (r < 0)
         return -1;
     return new_backing_spec ? poold_qemu_img_clear_backing(top_alone_spec, run) : 0;
 }

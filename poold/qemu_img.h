@@ -69,10 +69,18 @@ int poold_qemu_img_commit(const char *spec, const poolQemuImgRun *run);
  * new_backing_spec (a json: chain, or NULL: onto nothing, every cluster
  * the top reads from its old backing is copied into it), then clear the
  * backing name rebase wrote (headers never keep one). top_alone_spec is
- * the top with "backing":null, for that last step. */
+ * the top with "backing":null, for that last step.
+ *
+ * qemu-img writes the new backing's name into the qcow2 header, which holds
+ * at most POOL_QCOW2_BACKING_NAME_MAX bytes: a json: chain of more than a
+ * few layers is longer. Then the chain is served as one read-only raw
+ * export by a qemu-nbd of its own (socket and pid file in work_dir, a
+ * private directory such as the NBD server's), rebase is given its short
+ * nbd+unix: name, and that qemu-nbd is ended by its pid afterwards. */
+#define POOL_QCOW2_BACKING_NAME_MAX 1023
 int poold_qemu_img_rebase(const char *top_spec, const char *top_alone_spec,
                           const char *new_backing_spec, const char *new_backing_format,
-                          const poolQemuImgRun *run);
+                          const char *work_dir, const poolQemuImgRun *run);
 /* qemu-img rebase -u -b "": drop the header's backing name. */
 int poold_qemu_img_clear_backing(const char *top_alone_spec, const poolQemuImgRun *run);
 

@@ -13,17 +13,19 @@
 # raw, with -p progress parsed); safe rebase onto nothing, then the base's
 # server stopped: the top alone reads the same and names no backing; commit
 # into a fresh base makes it equal; safe rebase onto another base (json:)
-# leaves no backing name and reads the same; a read-only export refuses
+# leaves no backing name and reads the same, also onto a chain of 10
+# layers whose json: is too long for a qcow2 header (served flat by a
+# helper qemu-nbd, which is gone afterwards); a read-only export refuses
 # writes (qemu-io, and EPERM on the wire: tools/nbd_raw_client.py with the
 # other errors qemu never provokes); an unknown export is refused; the
 # socket is 0600 in a 0700 directory and is gone when its server stops.
 #
 # Usage: nbd-qemu.sh /path/to/nbd_file_server /path/to/qemu_img_tool
-# Exit 77 (skipped) without qemu-img, qemu-io or python3. About 10 s.
+# Exit 77 (skipped) without qemu-img, qemu-io, qemu-nbd or python3. About 15 s.
 set -u
 SERVER=${1:?usage: nbd-qemu.sh NBD_FILE_SERVER QEMU_IMG_TOOL}
 TOOL=${2:?usage: nbd-qemu.sh NBD_FILE_SERVER QEMU_IMG_TOOL}
-for prog in qemu-img qemu-io python3 sha256sum; do
+for prog in qemu-img qemu-io qemu-nbd python3 sha256sum; do
     command -v "$prog" >/dev/null 2>&1 || { echo "SKIP: $prog not found"; exit 77; }
 done
 : "${POOL_BUILDDIR:=$(dirname "$SERVER")/../..}"
@@ -137,7 +139,7 @@ t_assert "chain reads the same after commit" test "$(sha "$T_DIR/out3.raw")" = "
 
 t_log "safe rebase onto another base given as json:, backing name cleared"
 start_server SB3 "base3=$T_DIR/base3.img:ro"
-"$TOOL" rebase "$CHAIN2" "$TOP_ALONE" "$(raw_spec "$SB3" base3)" raw >/dev/null ||
+"$TOOL" rebase "$CHAIN2" "$TOP_ALONE" "$(raw_spec "$SB3" base3)" raw "$RUN" >/dev/null ||
     t_fail "rebase onto base3"
 t_assert "top names no backing after rebase onto base3" \
     bash -c '! qemu-img info --output=json "$1" | grep -q backing-filename' _ "$TOP_ALONE"
@@ -146,6 +148,50 @@ CHAIN3=$("$TOOL" chain "qcow2,$ST,top" "raw,$SB3,base3")
 "$TOOL" convert "$CHAIN3" "$T_DIR/out4.raw" raw >/dev/null || t_fail "convert over base3"
 t_assert "chain over base3 reads the same" test "$(sha "$T_DIR/out4.raw")" = "$EXPECTED"
 t_assert "read-only base3 untouched" test "$(sha "$T_DIR/base3.img")" = "$ZERO"
+
+t_log "safe rebase onto a chain of 10 layers (its json: is too long for a qcow2 header)"
+DSIZE=$((8 * 1024 * 1024))
+exports=()
+for i in 0 1 2 3 4 5 6 7 8 9 x; do
+    truncate -s $DSIZE "$T_DIR/d$i.img"
+    exports+=("d$i=$T_DIR/d$i.img:rw")
+done
+start_server SD "${exports[@]}"
+"$TOOL" create "$T_DIR/dhdr.qcow2" $DSIZE || t_fail "create the deep chain's header"
+hdr_len=$(stat -c %s "$T_DIR/dhdr.qcow2")
+qemu-io -f raw -c "write -P 0x30 0 8M" "$(raw_spec "$SD" d0)" >/dev/null || t_fail "write d0"
+layers=("raw,$SD,d0")
+for i in 1 2 3 4 5 6 7 8 9 x; do
+    qemu-io -f raw -c "write -s $T_DIR/dhdr.qcow2 0 $hdr_len" "$(raw_spec "$SD" "d$i")" \
+        >/dev/null || t_fail "format d$i"
+    layers=("qcow2,$SD,d$i" "${layers[@]}")
+done
+for i in 1 2 3 4 5 6 7 8 9; do
+    # each layer writes 512 KiB at its own place, over the layers below it
+    c=$("$TOOL" chain "${layers[@]:$((10 - i))}")
+    qemu-io -c "write -P $((0x30 + i)) $((i * 768))k 512k" "$c" >/dev/null || t_fail "write d$i"
+done
+DEEP=$("$TOOL" chain "${layers[@]:1}")
+t_assert "the 10-layer chain's json: is longer than a qcow2 header takes (${#DEEP})" \
+    test "${#DEEP}" -gt 1023
+X_ALONE=$("$TOOL" chain "qcow2,$SD,dx")
+qemu-io -c 'write -P 0x77 1M 1M' "$X_ALONE" >/dev/null || t_fail "write dx"
+"$TOOL" convert "$X_ALONE" "$T_DIR/x-before.raw" raw >/dev/null || t_fail "convert dx alone"
+"$TOOL" rebase "$X_ALONE" "$X_ALONE" "$DEEP" qcow2 "$RUN" >/dev/null ||
+    t_fail "rebase dx onto the 10-layer chain"
+t_assert "dx names no backing after the rebase" \
+    bash -c '! qemu-img info --output=json "$1" | grep -q backing-filename' _ "$X_ALONE"
+"$TOOL" convert "$("$TOOL" chain "${layers[@]}")" "$T_DIR/x-after.raw" raw >/dev/null ||
+    t_fail "convert dx over the chain"
+t_assert "dx over the 10-layer chain reads what dx alone read" \
+    test "$(sha "$T_DIR/x-after.raw")" = "$(sha "$T_DIR/x-before.raw")"
+"$TOOL" convert "$DEEP" "$T_DIR/deep.raw" raw >/dev/null || t_fail "convert the chain"
+t_assert "the chain below holds data (the rebase had something to undo)" \
+    test "$(sha "$T_DIR/deep.raw")" != "$(sha "$T_DIR/x-before.raw")"
+t_assert "the helper qemu-nbd left no socket or pid file" \
+    bash -c '! ls "$1" | grep -q "^flat-"' _ "$RUN"
+t_assert "no helper qemu-nbd left running" bash -c '! pgrep -f "qemu-nbd.*$1/flat-" >/dev/null' _ "$RUN"
+stop_server "$SD_PID"
 
 t_log "read-only and unknown exports"
 t_assert "qemu-io cannot write to the read-only export" \

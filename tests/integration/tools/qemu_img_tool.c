@@ -11,7 +11,7 @@
  *                                              prints "progress P" lines
  *   qemu_img_tool convert-cancel SRC DST       cancel at the first progress
  *   qemu_img_tool commit SPEC
- *   qemu_img_tool rebase TOP TOP_ALONE [NEW NEWFMT]
+ *   qemu_img_tool rebase TOP TOP_ALONE [NEW NEWFMT WORKDIR]
  *
  * Exit 0 on success, 1 with poold's error message on stderr.
  */
@@ -103,9 +103,10 @@ int main(int argc, char **argv)
     }
     if (strcmp(op, "commit") == 0)
         return poold_qemu_img_commit(argv[2], &run) < 0 ? fail() : 0;
-    if (strcmp(op, "rebase") == 0 && (argc == 4 || argc == 6))
-        return poold_qemu_img_rebase(argv[2], argv[3], argc == 6 ? argv[4] : NULL,
-                                     argc == 6 ? argv[5] : NULL, &run) < 0
+    if (strcmp(op, "rebase") == 0 && (argc == 4 || argc == 7))
+        return poold_qemu_img_rebase(argv[2], argv[3], argc == 7 ? argv[4] : NULL,
+                                     argc == 7 ? argv[5] : NULL, argc == 7 ? argv[6] : NULL,
+                                     &run) < 0
                    ? fail()
                    : 0;
     fprintf(stderr, "qemu_img_tool: bad arguments\n");
