@@ -29,6 +29,7 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -366,8 +367,14 @@ out:
 static void *conn_main(void *arg)
 {
     nbdConn *c = arg;
+    /* a client that stalls in the handshake gives its thread back; once
+     * transmission starts, idle time is the client's business */
+    struct timeval tv = {.tv_sec = POOL_NBD_HANDSHAKE_TIMEOUT_S};
+    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     const nbdExport *e = handshake(c->srv, c->fd);
 
+    tv.tv_sec = 0;
+    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     if (e != NULL && !atomic_load(&c->srv->stopping))
         transmission(c->srv, c->fd, e);
     pthread_mutex_lock(&c->srv->lock);

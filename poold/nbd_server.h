@@ -40,6 +40,9 @@ typedef struct poolNbd poolNbd;
  * with an error set. */
 #define POOL_NBD_CONNS_PER_EXPORT 4
 #define POOL_NBD_CONNS_SPARE      4
+/* A connection that has not finished its handshake after this long
+ * (no byte for this long) is closed. */
+#define POOL_NBD_HANDSHAKE_TIMEOUT_S 10
 poolNbd *poold_nbd_start(const char *dir, const poolNbdExport *exports, size_t n,
                          char **socket_path);
 /* An export of a volume's or layer's LV, read and written straight on its

@@ -66,13 +66,20 @@ raw_spec() { # raw_spec SOCKET EXPORT
 
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 
+t_expect_err() { # REGEX CMD...
+    local re=$1 out
+    shift
+    out=$("$@" 2>&1) && { t_fail "succeeded: $*"; return; }
+    grep -qE "$re" <<<"$out" && t_ok || t_fail "no '$re' in: $out"
+}
+
 # the same writes on a plain file, in the same order: what every read must show
 expected_writes() { # FILE
     qemu-io -f raw -c 'write -P 0x22 0 4M' -c 'write -P 0x11 32M 1M' \
         -c 'write -P 0xab 0 1M' -c 'write -P 0xcd 10M 3M' -c 'write -P 0xef 63M 1M' "$1" >/dev/null
 }
 
-for f in base base2 base3 top ro; do truncate -s $SIZE "$T_DIR/$f.img"; done
+for f in base base2 base3 top ro scratch; do truncate -s $SIZE "$T_DIR/$f.img"; done
 ZERO=$(sha "$T_DIR/ro.img")
 truncate -s $SIZE "$T_DIR/expected.img"
 expected_writes "$T_DIR/expected.img"
@@ -80,7 +87,7 @@ EXPECTED=$(sha "$T_DIR/expected.img")
 
 t_log "servers: base (raw, rw), top (qcow2, rw) and a read-only export"
 start_server SB "base=$T_DIR/base.img:rw"
-start_server ST "top=$T_DIR/top.img:rw" "ro=$T_DIR/ro.img:ro"
+start_server ST "top=$T_DIR/top.img:rw" "ro=$T_DIR/ro.img:ro" "scratch=$T_DIR/scratch.img:rw"
 t_assert "socket dir is 0700" test "$(stat -c %a "$RUN")" = 700
 t_assert "socket is 0600" test "$(stat -c %a "$ST")" = 600
 t_assert "socket is a socket" test -S "$ST"
@@ -117,6 +124,14 @@ t_assert "convert -p progress parsed" grep -q '^progress 100.00$' "$T_DIR/progre
 t_assert "qemu-img compare agrees" qemu-img compare -q -f raw -F raw "$T_DIR/out1.raw" "$T_DIR/expected.img"
 read -r _ end _ < <("$TOOL" check "$TOP_ALONE")
 t_assert "check: image end offset inside the export" test "${end:-0}" -gt 0 -a "${end:-0}" -le $SIZE
+
+t_log "a convert cancelled at its first progress line stops at once"
+cstart=$(t_now)
+t_expect_err 'qemu-img convert cancelled' \
+    "$TOOL" convert-cancel "$CHAIN" "$(raw_spec "$ST" scratch)"
+t_assert "cancel took under 5 s ($(t_took "$cstart") s)" \
+    awk -v t="$(t_took "$cstart")" 'BEGIN { exit !(t < 5) }'
+t_assert "no qemu-img left running" bash -c '! pgrep -f "[q]emu-img convert .*$1" >/dev/null' _ "$ST"
 
 t_log "safe rebase of the top onto nothing, then the base's server stopped"
 "$TOOL" rebase "$CHAIN" "$TOP_ALONE" >"$T_DIR/progress2" || t_fail "rebase onto nothing"
@@ -190,18 +205,12 @@ t_assert "the chain below holds data (the rebase had something to undo)" \
     test "$(sha "$T_DIR/deep.raw")" != "$(sha "$T_DIR/x-before.raw")"
 t_assert "the helper qemu-nbd left no socket or pid file" \
     bash -c '! ls "$1" | grep -q "^flat-"' _ "$RUN"
-t_assert "no helper qemu-nbd left running" bash -c '! pgrep -f "qemu-nbd.*$1/flat-" >/dev/null' _ "$RUN"
+t_assert "no helper qemu-nbd left running" bash -c '! pgrep -f "[q]emu-nbd .*$1/flat-" >/dev/null' _ "$RUN"
 stop_server "$SD_PID"
 
 t_log "read-only and unknown exports"
 t_assert "qemu-io cannot write to the read-only export" \
     bash -c '! qemu-io -f raw -c "write -P 1 0 4k" "$1" >/dev/null 2>&1' _ "$(raw_spec "$ST" ro)"
-t_expect_err() { # REGEX CMD...
-    local re=$1 out
-    shift
-    out=$("$@" 2>&1) && { t_fail "succeeded: $*"; return; }
-    grep -qE "$re" <<<"$out" && t_ok || t_fail "no '$re' in: $out"
-}
 t_expect_err 'export not available|no such export' \
     qemu-io -r -c 'read 0 4k' "$(raw_spec "$ST" nope)"
 t_expect_err 'qemu-img convert failed.*(not available|no such export)' \
