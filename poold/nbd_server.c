@@ -371,10 +371,12 @@ static void *conn_main(void *arg)
      * transmission starts, idle time is the client's business */
     struct timeval tv = {.tv_sec = POOL_NBD_HANDSHAKE_TIMEOUT_S};
     setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     const nbdExport *e = handshake(c->srv, c->fd);
 
     tv.tv_sec = 0;
     setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     if (e != NULL && !atomic_load(&c->srv->stopping))
         transmission(c->srv, c->fd, e);
     pthread_mutex_lock(&c->srv->lock);
@@ -422,6 +424,8 @@ static void *listener_main(void *arg)
         pthread_mutex_unlock(&s->lock);
         if (!(p[0].revents & POLLIN))
             continue;
+        /* the listening socket is non-blocking (a client gone before
+         * accept must not block the listener); the accepted one blocks */
         int fd = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC);
         if (fd < 0)
             continue;
@@ -574,7 +578,7 @@ poolNbd *poold_nbd_start(const char *dir, const poolNbdExport *exports, size_t n
     }
     strcpy(sa.sun_path, s->path);
     if (pipe2(s->wake, O_CLOEXEC) < 0 ||
-        (s->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+        (s->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0) {
         pool_error_errno(errno, "cannot create the NBD socket");
         free_server(s);
         return NULL;

@@ -67,11 +67,11 @@ int main(int argc, char **argv)
             l[i] = (poolQemuLayer){.format = a, .socket_path = c1 + 1, .export_name = c2 + 1};
         }
         char *s = poold_qemu_chain_json(l, n);
+        free(l);
         if (!s)
             return fail();
         printf("%s\n", s);
         free(s);
-        free(l);
         return 0;
     }
     if (strcmp(op, "create") == 0 && argc == 4)
