@@ -220,6 +220,14 @@ python3 "$RAW_CLIENT" "$ST" top ro $SIZE >"$T_DIR/raw-client" 2>&1 ||
 t_assert "raw client ran every check" test "$(grep -c '^ok ' "$T_DIR/raw-client")" -ge 17
 t_assert "ro file untouched by the refused writes" test "$(sha "$T_DIR/ro.img")" = "$ZERO"
 
-stop_server "$ST_PID"
+t_log "stop with a client connected and idle"
+python3 "$RAW_CLIENT" --hold "$ST" top >"$T_DIR/hold.out" 2>&1 &
+HOLD_PID=$!
+SERVER_PIDS+=("$HOLD_PID")
+t_poll 10 grep -q ready "$T_DIR/hold.out" || t_fail "holder did not connect: $(cat "$T_DIR/hold.out")"
+kill -TERM "$ST_PID"
+t_assert "server stops within 5 s with a client connected" t_wait_gone "$ST_PID" 5
+wait "$HOLD_PID"
+t_assert "the idle client saw its connection closed" test $? -eq 0
 t_assert "top server unlinked its socket" test ! -e "$ST"
 t_finish

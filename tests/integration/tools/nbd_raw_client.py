@@ -7,7 +7,11 @@ past the end, unaligned and over-32-MiB requests get EINVAL, a write past
 the end ENOSPC, unknown exports NBD_REP_ERR_UNKNOWN, GO without asking for
 block sizes NBD_REP_ERR_BLOCK_SIZE_REQD, structured replies are refused,
 and garbage closes only its own connection. Prints one line per check;
-exit 1 if any failed."""
+exit 1 if any failed.
+
+nbd_raw_client.py --hold SOCKET EXPORT: connect, GO, print "ready" and
+keep the connection open and idle until the server closes it (exit 0) or
+60 s pass (exit 1)."""
 import socket
 import struct
 import sys
@@ -74,7 +78,23 @@ def request(s, typ, off, length, payload=b""):
     return err
 
 
+def hold(path, name):
+    s = connect(path)
+    if go(s, name)[-1][0] != REP_ACK:
+        return 1
+    print("ready", flush=True)
+    s.settimeout(60)
+    try:
+        return 0 if s.recv(1) == b"" else 1
+    except ConnectionResetError:
+        return 0
+    except OSError:
+        return 1
+
+
 def main():
+    if sys.argv[1] == "--hold":
+        return hold(sys.argv[2], sys.argv[3])
     path, rw, ro, size = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 
     s = connect(path)
