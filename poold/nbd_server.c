@@ -18,10 +18,12 @@
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -636,6 +638,77 @@ void poold_nbd_export_close(poolNbdExport *ex)
         lun_backing_close(ex->ctx);
     if (ex)
         ex->ctx = NULL;
+}
+
+/* Is pid a qemu-nbd whose command line names sock? */
+static bool is_our_qemu_nbd(pid_t pid, const char *sock)
+{
+    char path[64], buf[8192];
+    ssize_t n;
+    int fd;
+
+    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return false;
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    const char *argv0 = strrchr(buf, '/') ? strrchr(buf, '/') + 1 : buf;
+    if (strcmp(argv0, "qemu-nbd") != 0)
+        return false;
+    for (ssize_t i = 0; i < n;) { /* the NUL-separated arguments */
+        const char *a = buf + i;
+        if (strncmp(a, "--socket=", 9) == 0 && strcmp(a + 9, sock) == 0)
+            return true;
+        i += (ssize_t)strlen(a) + 1;
+    }
+    return false;
+}
+
+int poold_nbd_cleanup(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    int removed = 0;
+
+    if (d == NULL)
+        return 0;
+    while ((de = readdir(d)) != NULL) {
+        const char *nm = de->d_name;
+        size_t len = strlen(nm);
+        bool sock = len > 5 && strcmp(nm + len - 5, ".sock") == 0;
+        bool pid = len > 4 && strcmp(nm + len - 4, ".pid") == 0;
+        if (!((strncmp(nm, "nbd-", 4) == 0 && sock) ||
+              (strncmp(nm, "flat-", 5) == 0 && (sock || pid))))
+            continue;
+        POOL_AUTOFREE(char *) path = pool_asprintf("%s/%s", dir, nm);
+        if (path == NULL)
+            continue;
+        if (pid) {
+            char buf[32] = "";
+            int fd = open(path, O_RDONLY | O_CLOEXEC);
+            if (fd >= 0) {
+                ssize_t n = read(fd, buf, sizeof(buf) - 1);
+                buf[n > 0 ? n : 0] = '\0';
+                close(fd);
+            }
+            POOL_AUTOFREE(char *)
+            sock_path = pool_asprintf("%s/%.*s.sock", dir, (int)(len - 4), nm);
+            pid_t p = (pid_t)atoi(buf);
+            if (p > 0 && sock_path && is_our_qemu_nbd(p, sock_path)) {
+                log_info("nbd: ending qemu-nbd %d left by a previous poold", (int)p);
+                kill(p, SIGTERM);
+            }
+        }
+        if (unlink(path) == 0)
+            removed++;
+    }
+    closedir(d);
+    if (removed)
+        log_info("nbd: removed %d file(s) a previous poold left in %s", removed, dir);
+    return removed;
 }
 
 void poold_nbd_stop(poolNbd *s)

@@ -57,6 +57,13 @@ int poold_nbd_export_open(const poolVolDef *vol, const char *name, bool writable
  * server using it stopped). */
 void poold_nbd_export_close(poolNbdExport *ex);
 
+/* At start (holding the one-daemon lock): remove the nbd-*.sock a poold
+ * that died left in dir, and end the helper qemu-nbd of a rebase it left
+ * (flat-*.pid: only a process named qemu-nbd serving that very socket)
+ * and remove its files. Returns how many files it removed; a missing dir
+ * is fine. */
+int poold_nbd_cleanup(const char *dir);
+
 /* Close the socket and every connection (requests under way finish
  * first), join the threads, unlink the socket. NULL is fine. */
 void poold_nbd_stop(poolNbd *s);

@@ -12,15 +12,17 @@
 # and read back equal to the same writes on a plain file; the base's bytes
 # are read straight from the PV at its segment map and equal what was
 # written to it; a safe rebase onto nothing lets the top alone read the
-# same after the base's server stopped; no LV was ever activated.
+# same after the base's server stopped; no LV was ever activated. Also:
+# poold's start clears what a dead poold's jobs left in <state_dir>/run/
+# (stale NBD socket, a helper qemu-nbd and its files) and kills nothing else.
 #
 # Usage: nbd-lv.sh /path/to/nbd_file_server /path/to/qemu_img_tool
-# Exit 77 (skipped) without root, qemu-img, qemu-io or python3. About 20 s.
+# Exit 77 (skipped) without root, qemu-img, qemu-io, qemu-nbd or python3. About 20 s.
 set -u
 SERVER=${1:?usage: nbd-lv.sh NBD_FILE_SERVER QEMU_IMG_TOOL}
 TOOL=${2:?usage: nbd-lv.sh NBD_FILE_SERVER QEMU_IMG_TOOL}
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root (loop devices, lvm)"; exit 77; }
-for prog in qemu-img qemu-io python3 sha256sum; do
+for prog in qemu-img qemu-io qemu-nbd python3 sha256sum; do
     command -v "$prog" >/dev/null 2>&1 || { echo "SKIP: $prog not found"; exit 77; }
 done
 . "$(dirname "$0")/../harness/lib.sh"
@@ -70,8 +72,29 @@ stop_server() {
     SERVER_PID=""
 }
 
+# What a poold that died mid-job leaves in <state_dir>/run: its NBD socket,
+# and a rebase's helper qemu-nbd with its socket and pid file. poold's
+# start removes them and ends that qemu-nbd, but no other process whose
+# pid a stale file names.
+RUN="$T_DIR/state/run"
+mkdir -p -m 0700 "$T_DIR/state" "$RUN"
+touch "$RUN/nbd-0123456789abcdef.sock" "$RUN/flat-000000000000.sock"
+sleep 120 &
+INNOCENT=$!
+echo "$INNOCENT" >"$RUN/flat-000000000000.pid"
+truncate -s 1M "$T_DIR/stale.img"
+qemu-nbd --fork --read-only --export-name=flat --socket="$RUN/flat-111111111111.sock" \
+    --pid-file="$RUN/flat-111111111111.pid" -f raw "$T_DIR/stale.img" || t_fail "start a stale qemu-nbd"
+STALE=$(cat "$RUN/flat-111111111111.pid" 2>/dev/null)
+trap 'rc=$?; kill "$INNOCENT" 2>/dev/null; [ -n "$STALE" ] && kill "$STALE" 2>/dev/null; [ -n "$SERVER_PID" ] && kill -TERM "$SERVER_PID" 2>/dev/null && t_wait_gone "$SERVER_PID" 10; (exit $rc); t_cleanup' EXIT
+
 t_loop PV1 pv1 512M || exit 1
 t_start_poold || exit 1
+t_assert "poold's start removed what a dead poold left in run/ ($(ls "$RUN"))" \
+    test -z "$(ls "$RUN")"
+t_assert "poold's start ended the stale helper qemu-nbd" t_wait_gone "$STALE" 5
+t_assert "poold's start left a process that is not its qemu-nbd alone" kill -0 "$INNOCENT"
+kill "$INNOCENT"
 t_assert "pool create" pctl pool create --lease-slots 16 --host-ids 16 "$T_POOL" "$PV1"
 t_assert "create base" pctl volume create "$T_POOL" base 64M
 t_assert "create top" pctl volume create "$T_POOL" top 64M
