@@ -341,6 +341,14 @@ static int command_collect(const poolCommand *cmd, pid_t pid, captureStream *str
         } else if (!reaped) {
             timeout = COMMAND_REAP_POLL_MS;
         }
+        if (cmd->cancel != NULL) {
+            if (cmd->cancel(cmd->opaque)) {
+                pool_error(POOL_ERR_SYSTEM, "%s cancelled; killed", cmd->argv[0]);
+                goto out;
+            }
+            if (timeout < 0 || timeout > POOL_COMMAND_CANCEL_POLL_MS)
+                timeout = POOL_COMMAND_CANCEL_POLL_MS;
+        }
         if (deadline >= 0) {
             int64_t left = deadline - pool_monotonic_ms();
 
@@ -370,7 +378,10 @@ static int command_collect(const poolCommand *cmd, pid_t pid, captureStream *str
             }
             if (s == NULL)
                 continue; /* the pidfd: the next loop turn reaps */
+            size_t before = s->len;
             r = stream_read(s, max);
+            if (r == 0 && s == &streams[0] && cmd->on_output != NULL && s->len > before)
+                cmd->on_output(cmd->opaque, s->buf + before, s->len - before);
             if (r == -1) {
                 pool_error(POOL_ERR_SYSTEM, "%s wrote more than %zu bytes to %s; killed",
                            cmd->argv[0], max, s->name);

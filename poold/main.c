@@ -23,6 +23,7 @@
 #include "pool-error.h"
 #include "pool-log.h"
 #include "pool-util.h"
+#include "nbd_server.h"
 #include "notify.h"
 #include "jobs.h"
 #include "poold.h"
@@ -246,6 +247,9 @@ int main(int argc, char **argv)
         return 1;
     }
     log_info("poold %s starting (config %s, state %s)", POOL_VERSION, config_path, cfg->state_dir);
+    POOL_AUTOFREE(char *) nbd_dir = pool_asprintf("%s/run", cfg->state_dir);
+    if (nbd_dir)
+        poold_nbd_cleanup(nbd_dir); /* what a dead poold's qemu-img jobs left */
 
     POOL_AUTOPTR(poolManager) mgr = pool_manager_new(cfg);
     if (!mgr) {

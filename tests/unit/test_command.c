@@ -11,6 +11,7 @@
  * does two things (write to both streams, start a grandchild).
  */
 #include <check.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -389,6 +390,71 @@ START_TEST(test_many_runs_no_fd_leak)
 }
 END_TEST
 
+typedef struct {
+    int calls;
+    char seen[256];
+    size_t nseen;
+    int64_t cancel_at; /* monotonic ms; 0 = never */
+} cbState;
+
+static void cb_output(void *opaque, const char *chunk, size_t len)
+{
+    cbState *st = opaque;
+    st->calls++;
+    for (size_t i = 0; i < len && st->nseen + 1 < sizeof(st->seen); i++)
+        st->seen[st->nseen++] = chunk[i];
+    st->seen[st->nseen] = '\0';
+}
+
+static bool cb_cancel(void *opaque)
+{
+    cbState *st = opaque;
+    return st->cancel_at && pool_monotonic_ms() >= st->cancel_at;
+}
+
+/* Every byte of stdout reaches on_output as it comes, and is still captured. */
+START_TEST(test_on_output)
+{
+    char *argv[] = {"/bin/sh", "-c",
+                    "printf '  (1.00/100%%)\\r'; sleep 0.2; printf '(50.00/100%%)\\r'", NULL};
+    cbState st = {0};
+    poolCommand cmd = {.argv = argv, .timeout_ms = 5000, .on_output = cb_output, .opaque = &st};
+    poolCommandResult res;
+
+    ck_assert_int_eq(pool_command_run(&cmd, &res), 0);
+    ck_assert_int_eq(res.exit_status, 0);
+    ck_assert_str_eq(st.seen, "  (1.00/100%)\r(50.00/100%)\r");
+    ck_assert_str_eq(res.out, st.seen);
+    ck_assert_int_ge(st.calls, 2);
+    pool_command_result_clear(&res);
+    assert_no_children();
+}
+END_TEST
+
+/* cancel() returning true kills the child (and its group) within the poll
+ * interval, long before the time limit; false changes nothing. */
+START_TEST(test_cancel)
+{
+    char *argv[] = {"/bin/sh", "-c", "sleep 30 & sleep 30", NULL};
+    char *quick[] = {"/bin/true", NULL};
+    cbState st = {.cancel_at = pool_monotonic_ms() + 300};
+    poolCommand cmd = {.argv = argv, .timeout_ms = 20000, .cancel = cb_cancel, .opaque = &st};
+    poolCommandResult res;
+    int64_t t0 = pool_monotonic_ms();
+
+    ck_assert_int_eq(pool_command_run(&cmd, &res), -1);
+    ck_assert_ptr_nonnull(strstr(pool_error_last_message(), "cancelled"));
+    ck_assert_int_lt(pool_monotonic_ms() - t0, 300 + 2 * POOL_COMMAND_CANCEL_POLL_MS + 1000);
+    assert_no_children();
+
+    st.cancel_at = 0;
+    cmd.argv = quick;
+    ck_assert_int_eq(pool_command_run(&cmd, &res), 0);
+    ck_assert_int_eq(res.exit_status, 0);
+    pool_command_result_clear(&res);
+}
+END_TEST
+
 static Suite *command_suite(void)
 {
     Suite *s = suite_create("command");
@@ -416,6 +482,8 @@ static Suite *command_suite(void)
     tcase_add_test(tc, test_signals_reset);
     tcase_add_test(tc, test_to_string);
     tcase_add_test(tc, test_many_runs_no_fd_leak);
+    tcase_add_test(tc, test_on_output);
+    tcase_add_test(tc, test_cancel);
     suite_add_tcase(s, tc);
     return s;
 }

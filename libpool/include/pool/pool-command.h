@@ -7,6 +7,7 @@
 #ifndef POOL_COMMAND_H
 #define POOL_COMMAND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct {
@@ -14,7 +15,17 @@ typedef struct {
     char **env_extra;  /* "NAME=value" entries added to the inherited environment */
     int timeout_ms;    /* <= 0: no limit; on expiry the child is SIGKILLed */
     size_t max_output; /* cap for each captured stream; 0 = 16 MiB */
+    /* optional: called with each piece of stdout as it arrives (it is
+     * captured in res->out all the same), e.g. to follow progress lines */
+    void (*on_output)(void *opaque, const char *chunk, size_t len);
+    /* optional: asked at least every POOL_COMMAND_CANCEL_POLL_MS while the
+     * child runs; true kills the child's process group and
+     * pool_command_run fails ("cancelled") */
+    bool (*cancel)(void *opaque);
+    void *opaque; /* for on_output and cancel */
 } poolCommand;
+
+#define POOL_COMMAND_CANCEL_POLL_MS 200
 
 typedef struct {
     int exit_status; /* WEXITSTATUS, or 128+signal if killed */
