@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pool-log.h"
@@ -15,6 +16,19 @@
 
 void pool_testhook(const char *point)
 {
+    /* POOLD_TEST_SLOW_AT=POINT:MS sleeps MS milliseconds every time POINT
+     * is passed: a test that must act while a long operation runs (cancel
+     * a copy, call in while it works) gets a window of a known size
+     * instead of racing the machine's speed. */
+    const char *slow = getenv("POOLD_TEST_SLOW_AT");
+    size_t plen = strlen(point);
+    if (slow && strncmp(slow, point, plen) == 0 && slow[plen] == ':') {
+        long ms = strtol(slow + plen + 1, NULL, 10);
+        if (ms > 0 && ms <= 10000) {
+            struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+    }
     /* POOLD_TEST_STOP_AT freezes the process instead (SIGSTOP), holding
      * whatever it holds (the pool-metadata lease): a test then kills the
      * whole simulated host, sanlock daemon included, as a power cut would. */

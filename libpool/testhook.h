@@ -11,7 +11,8 @@
 
 /* When the environment variable POOLD_TEST_CRASH_AT names `point`, the
  * process SIGKILLs itself there, as a power cut would (POOLD_TEST_STOP_AT:
- * SIGSTOPs itself instead). No effect otherwise. */
+ * SIGSTOPs itself instead; POOLD_TEST_SLOW_AT=POINT:MS sleeps MS ms each
+ * time). No effect otherwise. */
 void pool_testhook(const char *point);
 
 #endif

@@ -363,6 +363,7 @@ int pool_clone_copy(poolClone *c, poolCloneProgress progress, void *ctx)
         if (done == 0 && len < c->size)
             pool_testhook("vol-clone:mid-copy"); /* once, after the first chunk */
         done += len;
+        pool_testhook("vol-clone:chunk"); /* POOLD_TEST_SLOW_AT: a copy of known length */
         if (progress && progress(ctx, done, c->size) != 0) {
             pool_error(POOL_ERR_BUSY, "clone of %s into %s cancelled", c->source, c->name);
             r = -1;

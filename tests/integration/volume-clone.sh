@@ -135,6 +135,12 @@ t_assert "bad input changed no LV" [ "$(t_lvm lvs --noheadings -o lv_name "$T_PO
 
 # ---- a 2 GiB clone: others are answered, the volumes are busy, cancel --------
 t_log "$(date +%T) 2 GiB clone"
+# 20 ms per 4 MiB chunk: at least 10 s per 2 GiB copy however fast the
+# machine, so the checks and the cancel below always land while it runs
+t_stop_poold || t_fail "stop poold"
+export POOLD_TEST_SLOW_AT=vol-clone:chunk:20
+t_start_poold || exit 1
+unset POOLD_TEST_SLOW_AT
 t_assert "create b (2G)" pctl volume create "$T_POOL" b 2G
 B_SEGS=$(vol_json b | segs_of)
 fill "$B_SEGS" || t_fail "fill b with random data"
