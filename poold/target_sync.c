@@ -31,6 +31,13 @@
 #define LU_MAX_XFER_BLOCKS                                                                         \
     65536 /* 32 MiB per command: what initiators and WRITE SAME tests expect */
 
+/* The bytes a LUN serves: its LV's (a qcow2 image's LV, not the image's
+ * virtual size). */
+static uint64_t lu_bytes(const poolVolDef *vol)
+{
+    return vol->allocation ? vol->allocation : vol->capacity;
+}
+
 typedef struct {
     char *pool;
     int lun;
@@ -192,10 +199,10 @@ int poold_export_vol_add(poolExport *ex, const poolVolDef *vol)
     }
     if (find_entry(ex, vol->pool, vol->lun))
         return 0;
-    if (vol->capacity == 0 || vol->capacity % LU_BLOCK_SIZE) {
+    if (lu_bytes(vol) == 0 || lu_bytes(vol) % LU_BLOCK_SIZE) {
         pool_error(POOL_ERR_DEVICE,
                    "volume %s: capacity %llu is not a whole number of %d-byte blocks", vol->name,
-                   (unsigned long long)vol->capacity, LU_BLOCK_SIZE);
+                   (unsigned long long)lu_bytes(vol), LU_BLOCK_SIZE);
         return -1;
     }
     lunBacking *b = lun_backing_open(vol);
@@ -212,7 +219,7 @@ int poold_export_vol_add(poolExport *ex, const poolVolDef *vol)
     snprintf(c.product, sizeof(c.product), "poold volume");
     snprintf(c.revision, sizeof(c.revision), "0001");
     c.block_size = LU_BLOCK_SIZE;
-    c.nblocks = vol->capacity / LU_BLOCK_SIZE;
+    c.nblocks = lu_bytes(vol) / LU_BLOCK_SIZE;
     c.write_cache = true; /* SYNCHRONIZE CACHE really flushes: lun_backing.c */
     c.max_xfer_blocks = LU_MAX_XFER_BLOCKS;
     c.ops = &lun_backing_ops;
@@ -326,11 +333,11 @@ int poold_export_vol_resize(poolExport *ex, const poolVolDef *vol)
     }
     int r = lun_backing_update(e->backing, vol);
     if (r == 0)
-        scsi_lu_set_capacity(lu, vol->capacity / LU_BLOCK_SIZE);
+        scsi_lu_set_capacity(lu, lu_bytes(vol) / LU_BLOCK_SIZE);
     tgt_lun_put(lu);
     if (r == 0)
         log_vol(POOL_LOG_INFO, vol->pool, vol->name, "LUN %d now %llu blocks", vol->lun,
-                (unsigned long long)(vol->capacity / LU_BLOCK_SIZE));
+                (unsigned long long)(lu_bytes(vol) / LU_BLOCK_SIZE));
     return r;
 }
 
@@ -543,7 +550,7 @@ int poold_export_pool_sync(poolExport *ex, poolManager *mgr, const char *pool)
         uint64_t blocks = lu ? scsi_lu_get_capacity(lu) : 0;
         if (lu)
             tgt_lun_put(lu);
-        if (lu && blocks != v->capacity / LU_BLOCK_SIZE && poold_export_vol_resize(ex, v) < 0)
+        if (lu && blocks != lu_bytes(v) / LU_BLOCK_SIZE && poold_export_vol_resize(ex, v) < 0)
             log_vol(POOL_LOG_ERROR, pool, v->name, "LUN keeps its old size: %s",
                     pool_error_last_message());
         if (e->mode != v->export_mode)
