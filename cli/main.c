@@ -32,7 +32,7 @@
 
 static const cliPrinterEntry *const printer_tables[] = {
     cli_pool_printers,   cli_volume_printers, cli_host_printers, cli_lease_printers,
-    cli_target_printers, cli_daemon_printers, cli_vm_printers};
+    cli_target_printers, cli_daemon_printers, cli_vm_printers,   cli_snapshot_printers};
 #define NPRINTER_TABLES (sizeof(printer_tables) / sizeof(printer_tables[0]))
 
 /* Protocol-only params (POOL_ARG_PROTOCOL) are neither: poolctl sets them

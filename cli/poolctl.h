@@ -46,7 +46,8 @@ extern const cliPrinterEntry cli_daemon_printers[];
 extern const cliPrinterEntry cli_target_printers[];
 extern const cliPrinterEntry cli_host_printers[];
 extern const cliPrinterEntry cli_lease_printers[];
-extern const cliPrinterEntry cli_vm_printers[]; /* cmd_vm.c: vm ..., pool set-store */
+extern const cliPrinterEntry cli_vm_printers[];       /* cmd_vm.c: vm ..., pool set-store */
+extern const cliPrinterEntry cli_snapshot_printers[]; /* cmd_snapshot.c */
 
 /* output.c */
 int cli_print_pools(const cliOutput *out, xmlNodePtr reply, bool list);

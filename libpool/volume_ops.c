@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "layer_tree.h"
 #include "layout.h"
 #include "cluster.h"
 #include "manager.h"
@@ -33,6 +34,20 @@ static poolVolDef *vol_from_snapshot(poolEntry *e, const poolSnapshot *snap, con
         pool_layout_vol_from_lv(e->def->name, lv, snap->pvs, snap->npvs, e->def->extent_size);
     if (!def)
         return NULL;
+    /* the snapshot or template a qcow2 top sits on (layer_tree.h) */
+    const char *parent = pool_lvm_tag_get(lv->tags, POOL_TAG_PARENT);
+    for (size_t i = 0; parent && i < snap->nlvs; i++) {
+        const char *l = pool_lvm_tag_get(snap->lvs[i].tags, POOL_TAG_LAYER);
+        if (!l || strcmp(l, parent) != 0)
+            continue;
+        const char *sn = pool_lvm_tag_get(snap->lvs[i].tags, POOL_TAG_SNAP);
+        const char *tn = pool_lvm_tag_get(snap->lvs[i].tags, POOL_TAG_TEMPLATE);
+        if ((sn || tn) && pool_uuid_is_valid(parent)) {
+            def->parent = pool_strdup(sn ? sn : tn);
+            def->parent_layer = pool_strdup(parent);
+            def->parent_is_template = !sn;
+        }
+    }
     /* Where the volume's lease lives: slot k of the leases LV. */
     const poolLvmLV *leases = pool_snapshot_find_lv(snap, "leases");
     if (leases && def->lease_slot > 0) {
@@ -109,6 +124,42 @@ static int check_metadata_room(poolEntry *e, const poolSnapshot *snap)
                pool_format_size(snap->vg->mda_size, area, sizeof(area)), POOL_MDA_VOLUME_BYTES,
                POOL_MDA_RESERVE_BYTES / 1024);
     return -1;
+}
+
+/* Snapshot layers (layer_tree.h): a volume whose top is a qcow2 image, or
+ * that has snapshots, cannot be resized until online growth of qcow2
+ * images exists, nor deleted while it has snapshots (delete them first). */
+static int refuse_layered(poolEntry *e, const poolSnapshot *snap, const poolLvmLV *lv,
+                          const char *what)
+{
+    const char *fmt = pool_lvm_tag_get(lv->tags, POOL_TAG_FMT);
+    const char *uuid = pool_lvm_tag_get(lv->tags, POOL_TAG_UUID);
+    if (strcmp(what, "resize") == 0 && fmt && strcmp(fmt, "qcow2") == 0) {
+        pool_error(POOL_ERR_UNSUPPORTED,
+                   "volume %s is a qcow2 image over snapshot layers: resizing it is not built "
+                   "yet",
+                   lv->name);
+        return -1;
+    }
+    char list[256] = "";
+    size_t o = 0, n = 0;
+    for (size_t i = 0; uuid && i < snap->nlvs; i++) {
+        const char *owner = pool_lvm_tag_get(snap->lvs[i].tags, POOL_TAG_OWNER);
+        const char *sn = pool_lvm_tag_get(snap->lvs[i].tags, POOL_TAG_SNAP);
+        if (!owner || !sn || strcmp(owner, uuid) != 0 ||
+            !pool_lvm_tag_get(snap->lvs[i].tags, POOL_TAG_LAYER))
+            continue;
+        if (o < sizeof(list))
+            o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", n ? ", " : "", sn);
+        n++;
+    }
+    if (n) {
+        pool_error(POOL_ERR_BUSY, "volume %s has snapshots (%s): %s", lv->name, list,
+                   strcmp(what, "resize") == 0 ? "resizing a volume with snapshots is not built yet"
+                                               : "delete them first (poolctl snapshot delete)");
+        return -1;
+    }
+    return 0;
 }
 
 static poolVolDef *vol_info_fresh(poolEntry *e, const char *name)
@@ -336,6 +387,8 @@ static poolVolDef *vol_resize_locked(poolManager *mgr, poolEntry *e, const char 
     if (!lv || check_pool_idle(e, &snap) < 0)
         goto fail;
     cur = lv->size / e->def->extent_size;
+    if (refuse_layered(e, &snap, lv, "resize") < 0)
+        goto fail;
     const char *op = pool_lvm_tag_get(lv->tags, "pd_op");
     if (op) {
         pool_error(POOL_ERR_BUSY, "volume %s has an unfinished '%s' operation", name, op);
@@ -414,6 +467,8 @@ static int vol_delete_locked(poolManager *mgr, poolEntry *e, const char *name)
         return -1;
     const poolLvmLV *lv = find_volume(e, &snap, name);
     int r = lv ? check_pool_idle(e, &snap) : -1;
+    if (r == 0)
+        r = refuse_layered(e, &snap, lv, "delete");
     POOL_AUTOPTR(poolVolDef) vol = NULL;
     bool held = false;
     if (r == 0 && e->def->locking == POOL_LOCKING_SANLOCK) {
@@ -496,7 +551,20 @@ int pool_manager_vol_delete(poolManager *mgr, const char *pool, const char *name
     return r;
 }
 
+static int list_luns(poolManager *mgr, const char *pool, bool layers, poolVolDef ***defs,
+                     size_t *n);
+
 int pool_manager_vol_list(poolManager *mgr, const char *pool, poolVolDef ***defs, size_t *n)
+{
+    return list_luns(mgr, pool, false, defs, n);
+}
+
+int pool_manager_lun_list(poolManager *mgr, const char *pool, poolVolDef ***defs, size_t *n)
+{
+    return list_luns(mgr, pool, true, defs, n);
+}
+
+static int list_luns(poolManager *mgr, const char *pool, bool layers, poolVolDef ***defs, size_t *n)
 {
     *defs = NULL;
     *n = 0;
@@ -511,9 +579,19 @@ int pool_manager_vol_list(poolManager *mgr, const char *pool, poolVolDef ***defs
     if (!out)
         goto fail;
     for (size_t i = 0; i < snap.nlvs; i++) {
-        if (!pool_layout_lv_is_volume(&snap.lvs[i]))
+        bool layer = layers && !pool_layout_lv_is_special(&snap.lvs[i]) &&
+                     !pool_lvm_tag_get(snap.lvs[i].tags, POOL_TAG_UUID) &&
+                     pool_lvm_tag_get(snap.lvs[i].tags, POOL_TAG_LAYER);
+        if (!layer && !pool_layout_lv_is_volume(&snap.lvs[i]))
             continue;
         out[k] = vol_from_snapshot(e, &snap, &snap.lvs[i]);
+        if (!out[k] && layer) {
+            /* a layer with bad tags: not served, but the volumes are */
+            log_vol(POOL_LOG_ERROR, pool, snap.lvs[i].name, "layer not exported: %s",
+                    pool_error_last_message());
+            pool_error_reset();
+            continue;
+        }
         if (!out[k])
             goto fail;
         k++;

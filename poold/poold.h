@@ -91,6 +91,7 @@ extern const poolDispatchEntry poold_volume_handlers[];
 extern const poolDispatchEntry poold_daemon_handlers[];
 extern const poolDispatchEntry poold_target_handlers[];
 extern const poolDispatchEntry poold_cluster_handlers[];
+extern const poolDispatchEntry poold_snapshot_handlers[];
 extern const poolDispatchEntry poold_vm_handlers[];     /* handlers_vm.c */
 extern const poolDispatchEntry poold_vm_run_handlers[]; /* handlers_vm_run.c */
 /* <result type="vm" ...> for a record (handlers_vm.c) */

@@ -47,6 +47,11 @@ typedef struct {
     uint64_t lease_offset;
     int mode;            /* POOL_VOL_MODE_* */
     lunBacking *backing; /* owned by the LU (released with it) */
+    /* where its LV starts (first segment): another LV now holding the
+     * volume's uuid and LUN (a snapshot create or revert swapped its top)
+     * starts elsewhere, and the LUN is then taken out and put back */
+    char *seg0_pv;
+    uint64_t seg0_off;
     /* writable because another process of this host holds the lease (a
      * VM's QEMU): rechecked from disk at most every EXT_RECHECK_MS */
     bool ext_held;
@@ -116,6 +121,7 @@ static void entry_clear(exportEntry *e)
     free(e->pool);
     free(e->name);
     free(e->lease_pv);
+    free(e->seg0_pv);
 }
 
 static void iqn_of(const char *pool, char *buf, size_t len)
@@ -265,6 +271,8 @@ int poold_export_vol_add(poolExport *ex, const poolVolDef *vol)
     ex->entries[ex->n].lease_offset = vol->lease_offset;
     ex->entries[ex->n].mode = vol->export_mode;
     ex->entries[ex->n].backing = b;
+    ex->entries[ex->n].seg0_pv = vol->nsegments ? pool_strdup(vol->segments[0].pv) : NULL;
+    ex->entries[ex->n].seg0_off = vol->nsegments ? vol->segments[0].pv_offset : 0;
     ex->n++;
     poold_export_vol_access(ex, vol);
     log_vol(POOL_LOG_INFO, vol->pool, vol->name, "exported as LUN %d of %s", vol->lun, iqn);
@@ -492,6 +500,13 @@ static void cut_pending_shrink(poolExport *ex, poolManager *mgr, const poolVolDe
     tgt_lun_put(lu);
 }
 
+static bool same_lv(const exportEntry *e, const poolVolDef *v)
+{
+    if (!v->nsegments || !e->seg0_pv)
+        return true; /* nothing to compare: keep it */
+    return strcmp(e->seg0_pv, v->segments[0].pv) == 0 && e->seg0_off == v->segments[0].pv_offset;
+}
+
 int poold_export_pool_sync(poolExport *ex, poolManager *mgr, const char *pool)
 {
     EXPORT_LOCKED(ex);
@@ -504,7 +519,7 @@ int poold_export_pool_sync(poolExport *ex, poolManager *mgr, const char *pool)
     t->needs_sync = true;
     poolVolDef **vols = NULL;
     size_t n = 0;
-    if (pool_manager_vol_list(mgr, pool, &vols, &n) < 0)
+    if (pool_manager_lun_list(mgr, pool, &vols, &n) < 0)
         return -1;
     POOL_AUTOSTRV off = pool_calloc(1, sizeof(char *));
     if (!off) {
@@ -535,6 +550,15 @@ int poold_export_pool_sync(poolExport *ex, poolManager *mgr, const char *pool)
         if (!ready)
             continue;
         if (e && strcmp(e->uuid, v->uuid) != 0) {
+            poold_export_vol_remove(ex, pool, v->lun);
+            e = NULL;
+        }
+        if (e && !same_lv(e, v)) {
+            /* the volume is now another LV (snapshot create or revert):
+             * the old map must not serve another byte; initiators see
+             * the LUN go and come back (REPORTED LUNS DATA HAS CHANGED) */
+            log_vol(POOL_LOG_INFO, pool, v->name, "LUN %d: the volume's LV changed; re-adding it",
+                    v->lun);
             poold_export_vol_remove(ex, pool, v->lun);
             e = NULL;
         }
@@ -864,7 +888,7 @@ int poold_export_pool_add(poolExport *ex, poolManager *mgr, const char *pool)
     char **unexported = t.unexported;
     poolVolDef **vols = NULL;
     size_t n = 0;
-    if (pool_manager_vol_list(mgr, pool, &vols, &n) < 0)
+    if (pool_manager_lun_list(mgr, pool, &vols, &n) < 0)
         return -1;
     for (size_t i = 0; i < n; i++) {
         if (vols[i]->state && strcmp(vols[i]->state, "ready") != 0) {

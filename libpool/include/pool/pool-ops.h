@@ -90,6 +90,9 @@ poolVolDef *pool_manager_vol_resize(poolManager *mgr, const char *pool, const ch
 int pool_manager_vol_delete(poolManager *mgr, const char *pool, const char *name);
 int pool_manager_vol_list(poolManager *mgr, const char *pool, poolVolDef ***defs, size_t *n);
 poolVolDef *pool_manager_vol_info(poolManager *mgr, const char *pool, const char *name);
+/* What the pool's iSCSI target serves: its volumes and, flagged `layer`,
+ * its snapshot and template layers (read-only LUNs, named by their LV). */
+int pool_manager_lun_list(poolManager *mgr, const char *pool, poolVolDef ***defs, size_t *n);
 
 /* Snapshots (snapshot_ops.c; docs/design.md section 4 choice 8): offline
  * operations on a volume nobody writes (its lease is held by poold for the
