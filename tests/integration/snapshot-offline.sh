@@ -38,7 +38,7 @@ t_wait_port "$PORT" 10 || { t_fail "portal not listening on $PORT"; t_finish; ex
 P=$T_POOL
 IQN="iqn.2026-11.org.poold:$P"
 MIB=$((1024 * 1024))
-SIZE=$((16 * MIB))
+SIZE=$((8 * MIB))
 
 jfield() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 lun_of() { pctl --json volume info "$P" "$1" | jfield "['lun']"; }
@@ -114,14 +114,14 @@ check_accounted() { # WHAT
 }
 
 P1=(11 0 $SIZE)
-P2=(22 0 $((8 * MIB)))
-P3=(33 $((4 * MIB)) $((4 * MIB)))
+P2=(22 0 $((4 * MIB)))
+P3=(33 $((2 * MIB)) $((2 * MIB)))
 SUM1=$(pattern_sum "${P1[@]}")
 SUM2=$(pattern_sum "${P1[@]}" "${P2[@]}")
 SUM3=$(pattern_sum "${P1[@]}" "${P2[@]}" "${P3[@]}")
 
 t_assert "pool create" pctl pool create "$P" "$PV1" --locking none --host-ids 4 --lease-slots 16 >/dev/null
-t_assert "volume create v 16M" pctl volume create "$P" v 16M >/dev/null
+t_assert "volume create v 8M" pctl volume create "$P" v 8M >/dev/null
 t_assert "volume create bystander 8M" pctl volume create "$P" by 8M >/dev/null
 LUN=$(lun_of v)
 
@@ -154,7 +154,7 @@ for l in "$L1" "$L2"; do
     t_assert "layer LUN $l refuses writes" bash -c '! qemu-io -f raw -c "write 0 512" "$1" >/dev/null 2>&1' \
         _ "iscsi://127.0.0.1:$PORT/$IQN/$l"
 done
-t_assert "layer LUN $L1 still holds P1" bash -c '[ "$(qemu-io -f raw -r -c "read -P 0x11 0 16M" "$1" 2>&1 | grep -c "Pattern verification failed")" = 0 ]' \
+t_assert "layer LUN $L1 still holds P1" bash -c '[ "$(qemu-io -f raw -r -c "read -P 0x11 0 8M" "$1" 2>&1 | grep -c "Pattern verification failed")" = 0 ]' \
     _ "iscsi://127.0.0.1:$PORT/$IQN/$L1"
 t_assert "snapshot list prints a tree" bash -c 'pctl() { "$1" --socket "$2" "${@:3}"; }; pctl "$@" | grep -q "└ s2 \*"' \
     _ "$POOLCTL_BIN" "$T_DIR/poold.sock" snapshot list "$P" v
@@ -202,35 +202,30 @@ crash_at() {
     t_start_poold || { t_fail "restart after $point"; return 1; }
     t_wait_port "$PORT" 10 || t_fail "portal after $point"
 }
-# every layer of v still holds what it held (reading each snapshot's chain
-# as a volume would: its LUN and its parents')
+# every layer of v still holds what it held: "name sha256" per snapshot,
+# each read through its own chain (its LUN, then its parents')
 layer_sums() {
-    pctl --json snapshot list "$P" v | python3 -c '
-import json, sys
-for s in json.load(sys.stdin): print(s["name"], s["lun"], s["format"], s["parent"] or "-")' |
-    while read -r name lun fmt parent; do
-        echo "$name $(layer_sum "$name")"
-    done
-}
-layer_sum() { # snapshot name -> sha256 of its chain
-    local snaps j
+    local snaps
     snaps=$(pctl --json snapshot list "$P" v) || return 1
-    j=$(python3 - "$PORT" "$IQN" "$snaps" "$1" <<'EOF'
+    python3 - "$PORT" "$IQN" "$snaps" <<'EOF2' |
 import json, sys
-port, iqn, snaps, want = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4]
+port, iqn, snaps = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 by = {s["name"]: s for s in snaps}
 def node(s):
     dev = {"driver": "iscsi", "transport": "tcp", "portal": "127.0.0.1:" + port, "target": iqn, "lun": s["lun"]}
     if s["format"] == "raw":
         return {"driver": "raw", "file": dev}
     return {"driver": "qcow2", "file": dev, "backing": node(by[s["parent"]]) if s["parent"] else None}
-print("json:" + json.dumps(node(by[want])))
-EOF
-    ) || return 1
-    rm -f "$T_DIR/layer.raw"
-    qemu-img convert -O raw "$j" "$T_DIR/layer.raw" 2>/dev/null || return 1
-    sha256sum < "$T_DIR/layer.raw" | cut -d' ' -f1
+for s in snaps:
+    print(s["name"], "json:" + json.dumps(node(s)))
+EOF2
+    while read -r name j; do
+        rm -f "$T_DIR/layer.raw"
+        qemu-img convert -O raw "$j" "$T_DIR/layer.raw" 2>/dev/null || { echo "$name unreadable"; continue; }
+        echo "$name $(sha256sum < "$T_DIR/layer.raw" | cut -d' ' -f1)"
+    done
 }
+layer_sum() { layer_sums | awk -v n="$1" '$1 == n { print $2 }'; }
 
 LAYERS=$(layer_sums)
 t_log "layers before the crashes: $(echo $LAYERS)"
