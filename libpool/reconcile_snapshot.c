@@ -9,7 +9,10 @@
  *     top's one lvchange) happened; the renames and the new top's retag are
  *     finished (roll forward);
  *   - an old top a committed revert left (pd_op:delete, pd_owner) and a
- *     layer tagged pd_op:delete without children: wiped and removed.
+ *     layer tagged pd_op:delete without children: wiped and removed;
+ *   - the snapshots of a deleted volume (no top has their owner's uuid, no
+ *     new top is on its way), leaves first: tagged pd_op:delete, wiped and
+ *     removed (volume delete relies on this).
  * Used at start (reconcile.c) and under the pool-metadata lease for strays
  * (cluster.c), so it calls only LVM and wipe.c.
  *
@@ -173,6 +176,30 @@ static int repair_one(poolEntry *e, const poolSnapshot *snap, bool *stuck_logged
             *stuck_logged = true;
             break;
         }
+    }
+    /* snapshots of a deleted volume (volume delete removes its top, then
+     * these, leaves first): no top has their owner's uuid and no new top
+     * of a snapshot create or revert is on its way */
+    for (size_t i = 0; i < t.n && r == 0; i++) {
+        const poolLtNode *nd = &t.nodes[i];
+        if (nd->kind != POOL_LT_LAYER || !nd->snap || nd->op != POOL_LT_OP_NONE || nd->nchildren ||
+            pool_layer_tree_find_top_uuid(&t, nd->owner) >= 0)
+            continue;
+        bool pending = false;
+        for (size_t k = 0; k < t.n; k++)
+            if ((t.nodes[k].kind == POOL_LT_NEW || t.nodes[k].kind == POOL_LT_DOOMED) &&
+                strcmp(t.nodes[k].owner, nd->owner) == 0)
+                pending = true;
+        if (pending)
+            continue;
+        log_vol(POOL_LOG_INFO, pool, nd->lv->name,
+                "snapshot '%s' of deleted volume %s: removing it", nd->snap, nd->owner);
+        POOL_AUTOFREE(char *) tag = pool_layout_tag(POOL_TAG_OP, "delete");
+        char *tags[] = {tag, NULL};
+        if (!tag || pool_lvm_lv_change_tags(e->lvm, pool, nd->lv->name, tags, NULL) < 0)
+            r = -1;
+        else
+            r = pool_reconcile_volume(e, nd->lv, "delete") < 0 ? -1 : 1;
     }
     /* then what is to be removed: an old top a revert left, a layer being
      * deleted (only once nothing is backed by it) */

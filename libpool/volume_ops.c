@@ -25,6 +25,7 @@
 #include "pool-error.h"
 #include "pool-log.h"
 #include "pool-util.h"
+#include "reconcile.h"
 #include "testhook.h"
 #include "wipe.h"
 
@@ -128,7 +129,8 @@ static int check_metadata_room(poolEntry *e, const poolSnapshot *snap)
 
 /* Snapshot layers (layer_tree.h): a volume whose top is a qcow2 image, or
  * that has snapshots, cannot be resized until online growth of qcow2
- * images exists, nor deleted while it has snapshots (delete them first). */
+ * images exists; a delete takes the volume's snapshots with it, so it is
+ * refused while another volume's LV sits on one of them. */
 static int refuse_layered(poolEntry *e, const poolSnapshot *snap, const poolLvmLV *lv,
                           const char *what)
 {
@@ -153,10 +155,41 @@ static int refuse_layered(poolEntry *e, const poolSnapshot *snap, const poolLvmL
             o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", n ? ", " : "", sn);
         n++;
     }
-    if (n) {
-        pool_error(POOL_ERR_BUSY, "volume %s has snapshots (%s): %s", lv->name, list,
-                   strcmp(what, "resize") == 0 ? "resizing a volume with snapshots is not built yet"
-                                               : "delete them first (poolctl snapshot delete)");
+    if (n && strcmp(what, "resize") == 0) {
+        pool_error(POOL_ERR_BUSY,
+                   "volume %s has snapshots (%s): resizing a volume with snapshots is not built "
+                   "yet",
+                   lv->name, list);
+        return -1;
+    }
+    if (!n)
+        return 0;
+    /* a delete takes the volume's snapshots with it: refused while an LV
+     * of another volume (a linked clone) sits on one of them */
+    poolLayerTree t;
+    if (pool_layer_tree_build(snap->lvs, snap->nlvs, &t) < 0)
+        return -1;
+    char deps[256] = "";
+    o = 0;
+    for (size_t i = 0; i < t.n; i++) {
+        const poolLtNode *l = &t.nodes[i];
+        if (l->kind != POOL_LT_LAYER || !l->owner || strcmp(l->owner, uuid) != 0)
+            continue;
+        for (size_t c = 0; c < l->nchildren; c++) {
+            const poolLtNode *ch = &t.nodes[l->children[c]];
+            bool own = (ch->kind == POOL_LT_TOP && strcmp(ch->uuid, uuid) == 0) ||
+                       (ch->owner && strcmp(ch->owner, uuid) == 0);
+            if (!own && o < sizeof(deps))
+                o += (size_t)snprintf(deps + o, sizeof(deps) - o, "%s%s", o ? ", " : "",
+                                      ch->lv->name);
+        }
+    }
+    pool_layer_tree_free(&t);
+    if (deps[0]) {
+        pool_error(POOL_ERR_BUSY,
+                   "volume %s cannot be deleted: %s sit(s) on its snapshots (%s); delete them "
+                   "first",
+                   lv->name, deps, list);
         return -1;
     }
     return 0;
@@ -533,6 +566,15 @@ static int vol_delete_locked(poolManager *mgr, poolEntry *e, const char *name)
     if (r == 0) {
         pool_testhook("vol-delete:after-lvremove");
         log_vol(POOL_LOG_INFO, pool, name, "deleted");
+        /* its snapshots, leaves first (reconcile_snapshot.c: layers whose
+         * volume is gone); what a failure or crash leaves, the next change
+         * or restart removes */
+        if (pool_reconcile_snapshots(e, NULL) < 0) {
+            log_vol(POOL_LOG_ERROR, pool, name,
+                    "deleted, but removing its snapshots failed (%s); the next change retries",
+                    pool_error_last_message());
+            pool_error_reset();
+        }
     }
     if (held)
         pool_cluster_drop_volume(mgr, e, vol);

@@ -116,6 +116,29 @@ static int take_lun(poolDaemon *d, const char *pool, const char *volume, const c
     return r;
 }
 
+int poold_snapshot_luns_take(poolDaemon *d, const char *pool, const char *volume, int *taken)
+{
+    *taken = 0;
+    poolSnapInfo *s = NULL;
+    size_t n = 0;
+    if (!d->ex || !pool_manager_find_exists(d->mgr, pool))
+        return 0;
+    if (pool_manager_snapshot_list(d->mgr, pool, volume, &s, &n) < 0) {
+        /* no such volume: the delete says so itself */
+        pool_error_reset();
+        return 0;
+    }
+    int r = 0;
+    for (size_t i = 0; i < n && r == 0; i++) {
+        int lun = -1;
+        r = take_lun_of(d, pool, s[i].lv, s[i].lun, "snapshot layer", &lun);
+        if (lun >= 0)
+            (*taken)++;
+    }
+    pool_snap_infos_free(s, n);
+    return r;
+}
+
 /* After the operation, success or not: the target and libvirt follow the
  * pool as it is now (the LUN comes back over whatever LV is the volume). */
 static void resync(poolDaemon *d, const char *pool)

@@ -169,7 +169,6 @@ t_expect_fail 2 "reserved" pctl snapshot create "$P" v pdl-x
 t_expect_fail 2 "reserved" pctl volume create "$P" pdl-x 4M
 t_expect_fail 7 "snapshot s1 of v backs snapshot s2.*merging is not built yet" pctl snapshot delete "$P" v s1
 t_expect_fail any "qcow2.*not built yet" pctl volume resize "$P" v 32M
-t_expect_fail 4 "has snapshots \(s[12], s[12]\)" pctl volume delete "$P" v
 check_sum "refusals changed nothing" v "$SUM3"
 check_accounted "after the refusals"
 
@@ -268,4 +267,15 @@ for point in before-lvcreate after-lvcreate after-format after-doom after-rename
     t_assert "write after snap-revert:$point" vol_write v 0x55 0 4096
     SUMV=$(vol_sum v)
 done
+
+t_log "volume delete takes the volume's snapshots, leaves first"
+t_assert "volume create w 4M" pctl volume create "$P" w 4M >/dev/null
+t_assert "snapshot w1" pctl snapshot create "$P" w w1 >/dev/null
+t_assert "snapshot w2" pctl snapshot create "$P" w w2 >/dev/null
+t_assert "volume delete w" pctl volume delete "$P" w >/dev/null
+check_accounted "after volume delete w"
+crash_at vol-delete:after-lvremove pctl volume delete "$P" v
+check_accounted "vol-delete:after-lvremove with snapshots"
+left=$(t_lvm lvs --noheadings -o lv_name "$P" 2>/dev/null | tr -d ' ' | sort | tr '\n' ' ')
+t_assert "only ids, leases and the bystander are left (got: $left)" [ "$left" = "by ids leases " ]
 t_finish
