@@ -407,9 +407,18 @@ int pool_cluster_hold_volume_offline(poolManager *mgr, poolEntry *e, const poolV
         return 0;
     }
     if (pool_error_last_code() == POOL_ERR_EXISTS) {
-        /* poold here holds it (lease acquire): nobody else writes */
-        pool_error_reset();
-        return 0;
+        /* sanlock says "held on this host": by poold itself (lease
+         * acquire), so nobody else writes, or by another process of this
+         * host (a VM's QEMU), which refuses it */
+        poolError *err = pool_error_save();
+        poolLeaseHolder *h = holder_if_any(mgr);
+        bool mine = false;
+        if (h && pool_lease_held(h, e->ls, &ref, &mine) == 0 && mine) {
+            pool_error_free(err);
+            pool_error_reset();
+            return 0;
+        }
+        pool_error_restore(err);
     }
     pool_error_prefix("volume %s is in use (a running VM's disk?); %s works on a volume nobody "
                       "writes (--live is not built yet)",
