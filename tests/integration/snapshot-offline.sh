@@ -278,4 +278,7 @@ crash_at vol-delete:after-lvremove pctl volume delete "$P" v
 check_accounted "vol-delete:after-lvremove with snapshots"
 left=$(t_lvm lvs --noheadings -o lv_name "$P" 2>/dev/null | tr -d ' ' | sort | tr '\n' ' ')
 t_assert "only ids, leases and the bystander are left (got: $left)" [ "$left" = "by ids leases " ]
+t_assert "snapshot of the bystander" pctl snapshot create "$P" by b1 >/dev/null
+t_expect_fail 4 "still has" pctl pool destroy "$P"
+t_assert "pool destroy --force with a snapshot layer in it" pctl pool destroy --force "$P" >/dev/null
 t_finish
