@@ -70,8 +70,9 @@ static int print_snaps(const cliOutput *out, xmlNodePtr reply, bool list)
             int ind = (int)(depth > 20 ? 20 : depth) * 2;
             snprintf(name, sizeof(name), "%*s%s%s%s", ind, "", depth ? "└ " : "",
                      cli_attr(x, "name", 0), cur ? " *" : "");
-            printf("%-32s %-19s %-12s %-12s %-5lld %s\n", name, t, a, c, cli_attr_num(x, "lun"),
-                   cli_attr(x, "state", 0));
+            /* "└" takes three bytes and one column */
+            printf("%-*s %-19s %-12s %-12s %-5lld %s\n", depth ? 34 : 32, name, t, a, c,
+                   cli_attr_num(x, "lun"), cli_attr(x, "state", 0));
         } else {
             const char *parent = cli_attr(x, "parent", 1);
             printf("Name:          %s\n", cli_attr(x, "name", 0));
