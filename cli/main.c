@@ -31,8 +31,9 @@
 #define DEFAULT_TIMEOUT 600
 
 static const cliPrinterEntry *const printer_tables[] = {
-    cli_pool_printers,   cli_volume_printers, cli_host_printers, cli_lease_printers,
-    cli_target_printers, cli_daemon_printers, cli_vm_printers,   cli_job_printers};
+    cli_pool_printers,  cli_volume_printers, cli_host_printers,
+    cli_lease_printers, cli_target_printers, cli_daemon_printers,
+    cli_vm_printers,    cli_job_printers,    cli_snapshot_printers};
 
 const cliOutput *cli_output;
 #define NPRINTER_TABLES (sizeof(printer_tables) / sizeof(printer_tables[0]))

@@ -134,6 +134,13 @@ static json_object *vol_json(const poolVolDef *v)
         json_object_object_add(o, "export_mode",
                                json_object_new_string(pool_vol_mode_name(v->export_mode)));
     }
+    if (v->allocation)
+        json_object_object_add(o, "allocation", json_object_new_uint64(v->allocation));
+    if (v->parent) {
+        json_object_object_add(o, v->parent_is_template ? "parent_template" : "parent_snapshot",
+                               json_object_new_string(v->parent));
+        json_object_object_add(o, "parent_layer", json_object_new_string(v->parent_layer));
+    }
     json_object_object_add(o, "segments", segments_json(v->segments, v->nsegments));
     return o;
 }
@@ -221,6 +228,12 @@ static void print_vol_human(const poolVolDef *v)
     printf("Capacity:      %s (%" PRIu64 " bytes)\n", pool_format_size(v->capacity, b, sizeof(b)),
            v->capacity);
     printf("Format:        %s\n", v->format ? v->format : "raw");
+    if (v->allocation)
+        printf("Allocation:    %s (%" PRIu64 " bytes of LV)\n",
+               pool_format_size(v->allocation, b, sizeof(b)), v->allocation);
+    if (v->parent)
+        printf("Parent:        %s %s (layer %s)\n", v->parent_is_template ? "template" : "snapshot",
+               v->parent, v->parent_layer);
     printf("State:         %s\n", v->state ? v->state : "ready");
     printf("LUN:           %d\n", v->lun);
     if (v->export_state != POOL_VOL_EXPORT_UNKNOWN)
@@ -301,8 +314,8 @@ int cli_print_volumes(const cliOutput *out, xmlNodePtr reply, bool list)
 {
     json_object *arr = out->json && list ? json_object_new_array() : NULL;
     if (list && !out->json)
-        printf("%-32s %-12s %-5s %-5s %-9s %-8s %s\n", "NAME", "CAPACITY", "LUN", "SLOT",
-               "SEGMENTS", "EXPORTED", "STATE");
+        printf("%-32s %-12s %-6s %-5s %-5s %-9s %-8s %s\n", "NAME", "CAPACITY", "FORMAT", "LUN",
+               "SLOT", "SEGMENTS", "EXPORTED", "STATE");
     for (xmlNodePtr n = reply->children; n; n = n->next) {
         if (!cli_is_elem(n, "volume"))
             continue;
@@ -318,9 +331,10 @@ int cli_print_volumes(const cliOutput *out, xmlNodePtr reply, bool list)
                 cli_print_json(vol_json(v));
         } else if (list) {
             char c[32];
-            printf("%-32s %-12s %-5d %-5d %-9zu %-8s %s\n", v->name,
-                   pool_format_size(v->capacity, c, sizeof(c)), v->lun, v->lease_slot, v->nsegments,
-                   export_word(v), v->state ? v->state : "ready");
+            printf("%-32s %-12s %-6s %-5d %-5d %-9zu %-8s %s\n", v->name,
+                   pool_format_size(v->capacity, c, sizeof(c)), v->format ? v->format : "raw",
+                   v->lun, v->lease_slot, v->nsegments, export_word(v),
+                   v->state ? v->state : "ready");
         } else {
             print_vol_human(v);
         }

@@ -46,8 +46,9 @@ extern const cliPrinterEntry cli_daemon_printers[];
 extern const cliPrinterEntry cli_target_printers[];
 extern const cliPrinterEntry cli_host_printers[];
 extern const cliPrinterEntry cli_lease_printers[];
-extern const cliPrinterEntry cli_vm_printers[];  /* cmd_vm.c: vm ..., pool set-store */
-extern const cliPrinterEntry cli_job_printers[]; /* cmd_job.c: volume clone, job ... */
+extern const cliPrinterEntry cli_vm_printers[];       /* cmd_vm.c: vm ..., pool set-store */
+extern const cliPrinterEntry cli_job_printers[];      /* cmd_job.c: volume clone, job ... */
+extern const cliPrinterEntry cli_snapshot_printers[]; /* cmd_snapshot.c */
 /* The output options of this run, for what prints between two answers
  * (cliAgain: a job's progress). */
 extern const cliOutput *cli_output;

@@ -285,7 +285,12 @@ int pool_cluster_repair_strays(poolEntry *e, const poolSnapshot *snap)
             return -1;
         repaired++;
     }
-    return repaired;
+    /* snapshot creates, reverts and deletes (reconcile_snapshot.c); after
+     * a volume repair the snapshot is stale: read again */
+    int s = pool_reconcile_snapshots(e, repaired ? NULL : snap);
+    if (s < 0)
+        return -1;
+    return repaired + s;
 }
 
 static int slot_ref(poolEntry *e, const poolSnapshot *snap, int slot, char **pv, uint64_t *off)
@@ -461,6 +466,40 @@ int pool_cluster_hold_volume_shrink(poolManager *mgr, poolEntry *e, const poolVo
     pool_error_prefix("volume %s is in use (shrinking it would cut the disk under its writer; "
                       "--force shrinks it anyway)",
                       vol->name);
+    return -1;
+}
+
+int pool_cluster_hold_volume_offline(poolManager *mgr, poolEntry *e, const poolVolDef *vol,
+                                     const char *what, bool *held)
+{
+    *held = false;
+    if (e->def->locking != POOL_LOCKING_SANLOCK)
+        return 0;
+    char label[128];
+    poolLeaseRef ref;
+    if (vol_ref(e, vol, label, sizeof(label), &ref) < 0)
+        return -1;
+    if (acquire(mgr, e, &ref, 0) == 0) {
+        *held = true;
+        return 0;
+    }
+    if (pool_error_last_code() == POOL_ERR_EXISTS) {
+        /* sanlock says "held on this host": by poold itself (lease
+         * acquire), so nobody else writes, or by another process of this
+         * host (a VM's QEMU), which refuses it */
+        poolError *err = pool_error_save();
+        poolLeaseHolder *h = holder_if_any(mgr);
+        bool mine = false;
+        if (h && pool_lease_held(h, e->ls, &ref, &mine) == 0 && mine) {
+            pool_error_free(err);
+            pool_error_reset();
+            return 0;
+        }
+        pool_error_restore(err);
+    }
+    pool_error_prefix("volume %s is in use (a running VM's disk?); %s works on a volume nobody "
+                      "writes (--live is not built yet)",
+                      vol->name, what);
     return -1;
 }
 

@@ -36,6 +36,12 @@ int pool_cluster_hold_volume(poolManager *mgr, poolEntry *e, const poolVolDef *v
  * has it. */
 int pool_cluster_hold_volume_shrink(poolManager *mgr, poolEntry *e, const poolVolDef *vol,
                                     bool *held);
+/* Hold the volume's lease for an offline snapshot create, revert or
+ * delete (wait 0): refused (POOL_ERR_BUSY, naming the holder and `what`)
+ * when any other process, on any host, holds it; poold's own hold here is
+ * fine. *held: taken here, to be dropped. */
+int pool_cluster_hold_volume_offline(poolManager *mgr, poolEntry *e, const poolVolDef *vol,
+                                     const char *what, bool *held);
 void pool_cluster_drop_volume(poolManager *mgr, poolEntry *e, const poolVolDef *vol);
 /* Refuse (POOL_ERR_BUSY) when some host holds the volume's lease. */
 int pool_cluster_check_lease_free(poolManager *mgr, poolEntry *e, const poolVolDef *vol);

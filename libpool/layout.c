@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "layer_tree.h"
 #include "layout.h"
 #include "pool-alloc.h"
 #include "pool-error.h"
@@ -190,21 +191,36 @@ poolVolDef *pool_layout_vol_from_lv(const char *pool, const poolLvmLV *lv, const
     POOL_AUTOPTR(poolVolDef) def = pool_calloc(1, sizeof(*def));
     if (!def)
         return NULL;
-    const char *uuid = pool_lvm_tag_get(lv->tags, POOL_TAG_UUID);
+    /* a snapshot or template layer (layer_tree.h) is described the same
+     * way for poold's LUN list, with its layer uuid */
+    bool layer =
+        !pool_lvm_tag_get(lv->tags, POOL_TAG_UUID) && pool_lvm_tag_get(lv->tags, POOL_TAG_LAYER);
+    const char *uuid_key = layer ? POOL_TAG_LAYER : POOL_TAG_UUID;
+    const char *uuid = pool_lvm_tag_get(lv->tags, uuid_key);
     if (!uuid || !pool_uuid_is_valid(uuid)) {
-        pool_error(POOL_ERR_LVM, "logical volume %s has no valid %s tag", lv->name, POOL_TAG_UUID);
+        pool_error(POOL_ERR_LVM, "logical volume %s has no valid %s tag", lv->name, uuid_key);
         return NULL;
     }
+    def->layer = layer;
     memcpy(def->uuid, uuid, 36);
     def->uuid[36] = '\0';
-    uint64_t slot, lun, ctime_s;
-    if (tag_uint(lv, POOL_TAG_SLOT, POOL_MAX_LEASE_SLOTS, &slot) < 0 ||
+    uint64_t slot = 0, lun, ctime_s = 0, vsize = lv->size;
+    if ((!layer && tag_uint(lv, POOL_TAG_SLOT, POOL_MAX_LEASE_SLOTS, &slot) < 0) ||
         tag_uint(lv, POOL_TAG_LUN, POOL_MAX_LUN, &lun) < 0 ||
-        tag_uint(lv, POOL_TAG_CTIME, INT64_MAX, &ctime_s) < 0)
+        ((!layer || pool_lvm_tag_get(lv->tags, POOL_TAG_CTIME)) &&
+         tag_uint(lv, POOL_TAG_CTIME, INT64_MAX, &ctime_s) < 0))
         return NULL;
     const char *fmt = pool_lvm_tag_get(lv->tags, POOL_TAG_FMT);
-    if (!fmt || strcmp(fmt, "raw") != 0) {
+    if (!fmt || (strcmp(fmt, "raw") != 0 && strcmp(fmt, "qcow2") != 0)) {
         pool_error(POOL_ERR_LVM, "logical volume %s has an unknown format tag", lv->name);
+        return NULL;
+    }
+    /* qcow2: the virtual size is the image's, the LV holds the image */
+    if (strcmp(fmt, "qcow2") == 0 && tag_uint(lv, POOL_TAG_VSIZE, INT64_MAX, &vsize) < 0)
+        return NULL;
+    if (vsize == 0) {
+        pool_error(POOL_ERR_LVM, "logical volume %s has a bad %s tag: zero", lv->name,
+                   POOL_TAG_VSIZE);
         return NULL;
     }
     const char *op = pool_lvm_tag_get(lv->tags, POOL_TAG_OP);
@@ -218,8 +234,11 @@ poolVolDef *pool_layout_vol_from_lv(const char *pool, const poolLvmLV *lv, const
         pool_error(POOL_ERR_LVM, "logical volume %s has an unknown export tag '%s'", lv->name, ex);
         return NULL;
     }
-    def->capacity = lv->size;
-    def->lease_slot = (int)slot;
+    def->capacity = vsize;
+    def->allocation = lv->size;
+    def->lease_slot = layer ? -1 : (int)slot;
+    if (layer)
+        def->export_mode = POOL_VOL_MODE_RO; /* a layer is never written */
     def->lun = (int)lun;
     def->created = (int64_t)ctime_s;
     if (pool_layout_segments(lv, pvs, npvs, extent_size, &def->segments, &def->nsegments) < 0) {

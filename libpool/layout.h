@@ -11,6 +11,8 @@
  *           pd_uuid:<uuid> pd_fmt:raw pd_slot:<n> pd_lun:<n> pd_ctime:<unix s>
  *           pd_op:create | pd_op:resize-<extents> | pd_op:delete | pd_op:clone
  *           pd_export:off|ro|shared                (absent: exported rw)
+ *           pd_fmt:qcow2 pd_vsize:<bytes> pd_parent:<layer uuid> (a qcow2 top)
+ * LV tags (snapshot and template layers, LV pdl-<uuid hex>): layer_tree.h
  * Special LVs "ids" (sanlock delta leases, one sector per host id, sized for
  * 4 KiB sectors) and "leases" (slot 0 = pool-metadata lease, slot k = the
  * volume holding pd_slot:k; 1 MiB each) carry pd_special:<name>.
@@ -113,7 +115,10 @@ bool pool_layout_lv_is_volume(const poolLvmLV *lv);
 bool pool_layout_lv_is_special(const poolLvmLV *lv);
 
 /* Build a volume def from an LV (tags validated; POOL_ERR_LVM if they are
- * inconsistent). Segments converted with the PV list. */
+ * inconsistent). Segments converted with the PV list. capacity is the
+ * virtual size (pd_vsize of a qcow2 image), allocation the LV's size. A
+ * layer (pd_layer, no pd_uuid) gives a def with layer set, its layer uuid,
+ * no lease slot and export mode ro: an entry of poold's LUN list. */
 poolVolDef *pool_layout_vol_from_lv(const char *pool, const poolLvmLV *lv, const poolLvmPV *pvs,
                                     size_t npvs, uint64_t extent_size);
 

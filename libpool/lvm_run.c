@@ -1043,6 +1043,12 @@ int pool_lvm_lvremove(poolLvm *lvm, const char *vg, const char *lv)
     return lvm_run_simple(lvm, "lvremove", args, NULL);
 }
 
+int pool_lvm_lvrename(poolLvm *lvm, const char *vg, const char *lv, const char *new_name)
+{
+    char *args[] = {(char *)vg, (char *)lv, (char *)new_name, NULL};
+    return lvm_run_simple(lvm, "lvrename", args, NULL);
+}
+
 int pool_lvm_lv_change_tags(poolLvm *lvm, const char *vg, const char *lv, char *const *add,
                             char *const *del)
 {

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "layer_tree.h"
 #include "layout.h"
 #include "cluster.h"
 #include "manager.h"
@@ -561,7 +562,11 @@ int pool_manager_pool_destroy(poolManager *mgr, const char *name, bool force)
     size_t nvol = 0;
     POOL_AUTOFREE(char *) foreign = NULL;
     for (size_t i = 0; i < snap.nlvs; i++) {
-        if (pool_layout_lv_is_volume(&snap.lvs[i])) {
+        /* snapshot layers and the LVs of snapshot operations (layer_tree.h)
+         * are poold's too, and go with --force as the volumes do */
+        if (pool_layout_lv_is_volume(&snap.lvs[i]) ||
+            pool_lvm_tag_get(snap.lvs[i].tags, POOL_TAG_LAYER) ||
+            pool_lvm_tag_get(snap.lvs[i].tags, POOL_TAG_OWNER)) {
             nvol++;
         } else if (!pool_layout_lv_is_special(&snap.lvs[i])) {
             /* an LV poold did not make: never delete it, even with --force */

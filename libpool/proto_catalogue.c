@@ -118,6 +118,15 @@ static const poolOpArg volume_delete_args[] = {
      "end the sessions of this host's target that use the volume's LUN instead of refusing"},
     ARG_END,
 };
+/* snapshot: POOL VOLUME [NAME] */
+static const poolOpArg snapshot_list_args[] = {ARG_POOL, ARG_LEASE_VOLUME, ARG_END};
+static const poolOpArg snapshot_args[] = {
+    ARG_POOL,
+    ARG_LEASE_VOLUME,
+    {POOL_ARG_POSITIONAL, "NAME", "name", POOL_CHECK_VOLUME_NAME,
+     "snapshot name (the rules of volume names; unique per volume)"},
+    ARG_END,
+};
 static const poolOpArg volume_export_args[] = {
     ARG_POOL,
     ARG_VOLUME_NAME,
@@ -263,6 +272,20 @@ const poolOpSpec pool_catalogue[] = {
      POOL_OP_LOCK_GLOBAL},
     {"host-list", "host", "list", "every host of a pool and sanlock's view of it", pool_args,
      POOL_OP_LOCK_READ},
+
+    {"snapshot-create", "snapshot", "create",
+     "freeze a volume nobody writes as a read-only snapshot; the volume goes on in a new qcow2 "
+     "layer",
+     snapshot_args, POOL_OP_LOCK_POOL},
+    {"snapshot-list", "snapshot", "list", "list a volume's snapshots as a tree", snapshot_list_args,
+     POOL_OP_LOCK_READ},
+    {"snapshot-info", "snapshot", "info", "show one snapshot of a volume", snapshot_args,
+     POOL_OP_LOCK_READ},
+    {"snapshot-revert", "snapshot", "revert",
+     "return a volume nobody writes to a snapshot (its data since then is discarded)",
+     snapshot_args, POOL_OP_LOCK_POOL},
+    {"snapshot-delete", "snapshot", "delete",
+     "delete a snapshot that no volume or snapshot is based on", snapshot_args, POOL_OP_LOCK_POOL},
 
     {"lease-acquire", "lease", "acquire",
      "take a volume's lease on this host (its LUN then takes writes here)", lease_acquire_args,

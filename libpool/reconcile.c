@@ -12,6 +12,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "layer_tree.h"
 #include "layout.h"
 #include "manager.h"
 #include "pool-alloc.h"
@@ -101,6 +102,11 @@ static int reconcile_pool(poolManager *mgr, poolEntry *e, int *repairs)
         if (pool_layout_lv_is_special(lv))
             continue;
         if (!pool_layout_lv_is_volume(lv)) {
+            /* snapshot layers and the LVs of snapshot operations:
+             * pool_reconcile_snapshots below */
+            if (pool_lvm_tag_get(lv->tags, POOL_TAG_LAYER) ||
+                pool_lvm_tag_get(lv->tags, POOL_TAG_OWNER))
+                continue;
             log_vol(POOL_LOG_WARN, name, lv->name,
                     "logical volume is not a poold volume (no identity tags); leaving it alone");
             continue;
@@ -127,6 +133,17 @@ static int reconcile_pool(poolManager *mgr, poolEntry *e, int *repairs)
     if (!pool_snapshot_find_lv(&snap, POOL_LV_IDS) || !pool_snapshot_find_lv(&snap, POOL_LV_LEASES))
         log_pool(POOL_LOG_ERROR, name, "the ids or leases logical volume is missing");
     pool_snapshot_clear(&snap);
+    /* interrupted snapshot creates, reverts and deletes (sanlock pools:
+     * under the pool-metadata lease, by pool_cluster_repair_strays) */
+    if (e->def->locking != POOL_LOCKING_SANLOCK) {
+        int s = pool_reconcile_snapshots(e, NULL);
+        if (s < 0) {
+            log_pool(POOL_LOG_ERROR, name, "snapshot repair failed: %s", pool_error_last_message());
+            ret = -1;
+        } else {
+            *repairs += s;
+        }
+    }
     return ret;
 }
 

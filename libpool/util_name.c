@@ -12,7 +12,8 @@
  * Volume names additionally avoid what LVM refuses or treats specially:
  * names starting "snapshot" or "pvmove", and the internal sub-LV suffixes
  * ("_mlog", "_rimage", ...) anywhere in the name. "ids" and "leases" are the
- * sanlock LVs poold itself keeps in every pool. Rejecting these here gives
+ * sanlock LVs poold itself keeps in every pool; "pdl-" starts the names of
+ * its snapshot and template layers. Rejecting these here gives
  * the operator a clear message before any lvm command runs.
  */
 #include <stdarg.h>
@@ -129,6 +130,10 @@ int pool_name_validate(poolNameKind kind, const char *name)
             return name_error(kind, name, "'%s' is reserved for poold's own volume",
                               volume_reserved_names[i]);
     }
+    /* the LV names of snapshot and template layers (layer_tree.h) */
+    if (strncmp(name, "pdl-", 4) == 0)
+        return name_error(kind, name, "%s",
+                          "names starting with 'pdl-' are reserved for poold's layers");
     for (size_t i = 0; i < sizeof(volume_reserved_prefixes) / sizeof(volume_reserved_prefixes[0]);
          i++) {
         const char *r = volume_reserved_prefixes[i];

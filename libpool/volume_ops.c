@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "layer_tree.h"
 #include "layout.h"
 #include "cluster.h"
 #include "manager.h"
@@ -24,6 +25,7 @@
 #include "pool-error.h"
 #include "pool-log.h"
 #include "pool-util.h"
+#include "reconcile.h"
 #include "testhook.h"
 #include "volume_ops.h"
 #include "wipe.h"
@@ -34,6 +36,20 @@ static poolVolDef *vol_from_snapshot(poolEntry *e, const poolSnapshot *snap, con
         pool_layout_vol_from_lv(e->def->name, lv, snap->pvs, snap->npvs, e->def->extent_size);
     if (!def)
         return NULL;
+    /* the snapshot or template a qcow2 top sits on (layer_tree.h) */
+    const char *parent = pool_lvm_tag_get(lv->tags, POOL_TAG_PARENT);
+    for (size_t i = 0; parent && i < snap->nlvs; i++) {
+        const char *l = pool_lvm_tag_get(snap->lvs[i].tags, POOL_TAG_LAYER);
+        if (!l || strcmp(l, parent) != 0)
+            continue;
+        const char *sn = pool_lvm_tag_get(snap->lvs[i].tags, POOL_TAG_SNAP);
+        const char *tn = pool_lvm_tag_get(snap->lvs[i].tags, POOL_TAG_TEMPLATE);
+        if ((sn || tn) && pool_uuid_is_valid(parent)) {
+            def->parent = pool_strdup(sn ? sn : tn);
+            def->parent_layer = pool_strdup(parent);
+            def->parent_is_template = !sn;
+        }
+    }
     /* Where the volume's lease lives: slot k of the leases LV. */
     const poolLvmLV *leases = pool_snapshot_find_lv(snap, "leases");
     if (leases && def->lease_slot > 0) {
@@ -110,6 +126,74 @@ static int check_metadata_room(poolEntry *e, const poolSnapshot *snap)
                pool_format_size(snap->vg->mda_size, area, sizeof(area)), POOL_MDA_VOLUME_BYTES,
                POOL_MDA_RESERVE_BYTES / 1024);
     return -1;
+}
+
+/* Snapshot layers (layer_tree.h): a volume whose top is a qcow2 image, or
+ * that has snapshots, cannot be resized until online growth of qcow2
+ * images exists; a delete takes the volume's snapshots with it, so it is
+ * refused while another volume's LV sits on one of them. */
+static int refuse_layered(poolEntry *e, const poolSnapshot *snap, const poolLvmLV *lv,
+                          const char *what)
+{
+    const char *fmt = pool_lvm_tag_get(lv->tags, POOL_TAG_FMT);
+    const char *uuid = pool_lvm_tag_get(lv->tags, POOL_TAG_UUID);
+    if (strcmp(what, "resize") == 0 && fmt && strcmp(fmt, "qcow2") == 0) {
+        pool_error(POOL_ERR_UNSUPPORTED,
+                   "volume %s is a qcow2 image over snapshot layers: resizing it is not built "
+                   "yet",
+                   lv->name);
+        return -1;
+    }
+    char list[256] = "";
+    size_t o = 0, n = 0;
+    for (size_t i = 0; uuid && i < snap->nlvs; i++) {
+        const char *owner = pool_lvm_tag_get(snap->lvs[i].tags, POOL_TAG_OWNER);
+        const char *sn = pool_lvm_tag_get(snap->lvs[i].tags, POOL_TAG_SNAP);
+        if (!owner || !sn || strcmp(owner, uuid) != 0 ||
+            !pool_lvm_tag_get(snap->lvs[i].tags, POOL_TAG_LAYER))
+            continue;
+        if (o < sizeof(list))
+            o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", n ? ", " : "", sn);
+        n++;
+    }
+    if (n && strcmp(what, "resize") == 0) {
+        pool_error(POOL_ERR_BUSY,
+                   "volume %s has snapshots (%s): resizing a volume with snapshots is not built "
+                   "yet",
+                   lv->name, list);
+        return -1;
+    }
+    if (!n)
+        return 0;
+    /* a delete takes the volume's snapshots with it: refused while an LV
+     * of another volume (a linked clone) sits on one of them */
+    poolLayerTree t;
+    if (pool_layer_tree_build(snap->lvs, snap->nlvs, &t) < 0)
+        return -1;
+    char deps[256] = "";
+    o = 0;
+    for (size_t i = 0; i < t.n; i++) {
+        const poolLtNode *l = &t.nodes[i];
+        if (l->kind != POOL_LT_LAYER || !l->owner || strcmp(l->owner, uuid) != 0)
+            continue;
+        for (size_t c = 0; c < l->nchildren; c++) {
+            const poolLtNode *ch = &t.nodes[l->children[c]];
+            bool own = (ch->kind == POOL_LT_TOP && strcmp(ch->uuid, uuid) == 0) ||
+                       (ch->owner && strcmp(ch->owner, uuid) == 0);
+            if (!own && o < sizeof(deps))
+                o += (size_t)snprintf(deps + o, sizeof(deps) - o, "%s%s", o ? ", " : "",
+                                      ch->lv->name);
+        }
+    }
+    pool_layer_tree_free(&t);
+    if (deps[0]) {
+        pool_error(POOL_ERR_BUSY,
+                   "volume %s cannot be deleted: %s sit(s) on its snapshots (%s); delete them "
+                   "first",
+                   lv->name, deps, list);
+        return -1;
+    }
+    return 0;
 }
 
 static poolVolDef *vol_info_fresh(poolEntry *e, const char *name)
@@ -373,6 +457,8 @@ static poolVolDef *vol_resize_locked(poolManager *mgr, poolEntry *e, const char 
     if (!lv || check_pool_idle(e, &snap) < 0)
         goto fail;
     cur = lv->size / e->def->extent_size;
+    if (refuse_layered(e, &snap, lv, "resize") < 0)
+        goto fail;
     const char *op = pool_lvm_tag_get(lv->tags, "pd_op");
     if (op) {
         pool_error(POOL_ERR_BUSY, "volume %s has an unfinished '%s' operation", name, op);
@@ -451,6 +537,8 @@ static int vol_delete_locked(poolManager *mgr, poolEntry *e, const char *name)
         return -1;
     const poolLvmLV *lv = find_volume(e, &snap, name);
     int r = lv ? check_pool_idle(e, &snap) : -1;
+    if (r == 0)
+        r = refuse_layered(e, &snap, lv, "delete");
     POOL_AUTOPTR(poolVolDef) vol = NULL;
     bool held = false;
     if (r == 0 && e->def->locking == POOL_LOCKING_SANLOCK) {
@@ -515,6 +603,15 @@ static int vol_delete_locked(poolManager *mgr, poolEntry *e, const char *name)
     if (r == 0) {
         pool_testhook("vol-delete:after-lvremove");
         log_vol(POOL_LOG_INFO, pool, name, "deleted");
+        /* its snapshots, leaves first (reconcile_snapshot.c: layers whose
+         * volume is gone); what a failure or crash leaves, the next change
+         * or restart removes */
+        if (pool_reconcile_snapshots(e, NULL) < 0) {
+            log_vol(POOL_LOG_ERROR, pool, name,
+                    "deleted, but removing its snapshots failed (%s); the next change retries",
+                    pool_error_last_message());
+            pool_error_reset();
+        }
     }
     if (held)
         pool_cluster_drop_volume(mgr, e, vol);
@@ -533,7 +630,20 @@ int pool_manager_vol_delete(poolManager *mgr, const char *pool, const char *name
     return r;
 }
 
+static int list_luns(poolManager *mgr, const char *pool, bool layers, poolVolDef ***defs,
+                     size_t *n);
+
 int pool_manager_vol_list(poolManager *mgr, const char *pool, poolVolDef ***defs, size_t *n)
+{
+    return list_luns(mgr, pool, false, defs, n);
+}
+
+int pool_manager_lun_list(poolManager *mgr, const char *pool, poolVolDef ***defs, size_t *n)
+{
+    return list_luns(mgr, pool, true, defs, n);
+}
+
+static int list_luns(poolManager *mgr, const char *pool, bool layers, poolVolDef ***defs, size_t *n)
 {
     *defs = NULL;
     *n = 0;
@@ -548,9 +658,19 @@ int pool_manager_vol_list(poolManager *mgr, const char *pool, poolVolDef ***defs
     if (!out)
         goto fail;
     for (size_t i = 0; i < snap.nlvs; i++) {
-        if (!pool_layout_lv_is_volume(&snap.lvs[i]))
+        bool layer = layers && !pool_layout_lv_is_special(&snap.lvs[i]) &&
+                     !pool_lvm_tag_get(snap.lvs[i].tags, POOL_TAG_UUID) &&
+                     pool_lvm_tag_get(snap.lvs[i].tags, POOL_TAG_LAYER);
+        if (!layer && !pool_layout_lv_is_volume(&snap.lvs[i]))
             continue;
         out[k] = vol_from_snapshot(e, &snap, &snap.lvs[i]);
+        if (!out[k] && layer) {
+            /* a layer with bad tags: not served, but the volumes are */
+            log_vol(POOL_LOG_ERROR, pool, snap.lvs[i].name, "layer not exported: %s",
+                    pool_error_last_message());
+            pool_error_reset();
+            continue;
+        }
         if (!out[k])
             goto fail;
         k++;

@@ -14,6 +14,11 @@
  *     <state>ready</state>                              (optional)
  *     <export state="on"/>                              (optional: is it a LUN
  *                                                       of the pool's target)
+ *     <allocation unit="bytes">...</allocation>         (optional: the LV's size)
+ *     <parent snapshot="s1" layer="uuid"/>              (optional: the layer a
+ *                                                       qcow2 top sits on;
+ *                                                       template="T" instead
+ *                                                       of snapshot for a clone)
  *     <target><segment lv-offset="0" length="..." pv="..." pv-offset="..."/>
  *     </target>                                         (optional)
  *   </volume>
@@ -61,6 +66,8 @@ void pool_vol_def_free(poolVolDef *def)
     free(def->format);
     free(def->lease_pv);
     free(def->state);
+    free(def->parent);
+    free(def->parent_layer);
     pool_xml_segments_free(def->segments, def->nsegments);
     free(def);
 }
@@ -139,6 +146,18 @@ static int vol_def_check(const poolVolDef *def)
         pool_error(POOL_ERR_XML, "volume <export>: unknown state %d", def->export_state);
         return -1;
     }
+    if (def->allocation > VOL_BYTES_MAX) {
+        pool_error(POOL_ERR_XML, "volume <allocation>: %" PRIu64 " bytes is out of range",
+                   def->allocation);
+        return -1;
+    }
+    if (!!def->parent != !!def->parent_layer) {
+        pool_error(POOL_ERR_XML, "volume <parent>: a name and a layer uuid go together");
+        return -1;
+    }
+    if (def->parent && (pool_xml_check_name(POOL_NAME_VOLUME, def->parent, "volume <parent>") < 0 ||
+                        pool_xml_check_uuid(def->parent_layer, "volume <parent> layer") < 0))
+        return -1;
     if (def->export_mode != POOL_VOL_MODE_RW && def->export_mode != POOL_VOL_MODE_RO &&
         def->export_mode != POOL_VOL_MODE_SHARED) {
         pool_error(POOL_ERR_XML, "volume <export>: unknown mode %d", def->export_mode);
@@ -182,12 +201,14 @@ enum {
     EL_STATE,
     EL_TARGET,
     EL_EXPORT,
+    EL_ALLOCATION,
+    EL_PARENT,
     EL_LAST,
 };
 
 static const char *const vol_elements[EL_LAST] = {
-    "name", "uuid",    "pool",  "capacity", "format", "lease",
-    "lun",  "created", "state", "target",   "export",
+    "name",    "uuid",  "pool",   "capacity", "format",     "lease",  "lun",
+    "created", "state", "target", "export",   "allocation", "parent",
 };
 
 static const bool vol_required[EL_LAST] = {
@@ -305,6 +326,25 @@ static int parse_element(xmlNodePtr cur, int which, poolVolDef *def)
             }
         }
         return 0;
+    case EL_ALLOCATION:
+        return pool_xml_get_size(cur, 0, VOL_BYTES_MAX, &def->allocation);
+    case EL_PARENT: {
+        static const char *const parent_attrs[] = {"snapshot", "template", "layer", NULL};
+        POOL_AUTOFREE(char *) snap = NULL;
+        POOL_AUTOFREE(char *) tmpl = NULL;
+        if (pool_xml_check_attrs(cur, parent_attrs) < 0 || pool_xml_check_empty(cur) < 0 ||
+            pool_xml_get_attr(cur, "snapshot", false, &snap) < 0 ||
+            pool_xml_get_attr(cur, "template", false, &tmpl) < 0 ||
+            pool_xml_get_attr(cur, "layer", true, &def->parent_layer) < 0)
+            return -1;
+        if (!snap == !tmpl) {
+            pool_error(POOL_ERR_XML, "volume <parent>: exactly one of 'snapshot' and 'template'");
+            return -1;
+        }
+        def->parent_is_template = tmpl != NULL;
+        def->parent = snap ? pool_steal_ptr(&snap) : pool_steal_ptr(&tmpl);
+        return 0;
+    }
     }
     pool_error(POOL_ERR_INTERNAL, "unhandled volume element %d", which);
     return -1;
@@ -423,6 +463,18 @@ xmlNodePtr pool_vol_def_format_node(const poolVolDef *def)
                               def->export_state == POOL_VOL_EXPORT_OFF ? "off" : "on") < 0 ||
             (def->export_mode != POOL_VOL_MODE_RW &&
              pool_xml_set_attr(node, "mode", pool_vol_mode_name(def->export_mode)) < 0))
+            return NULL;
+    }
+    if (def->allocation && !pool_xml_new_size_child(root, "allocation", def->allocation))
+        return NULL;
+    if (def->parent) {
+        if (!(node = xmlNewChild(root, NULL, BAD_CAST "parent", NULL))) {
+            pool_error_oom();
+            return NULL;
+        }
+        if (pool_xml_set_attr(node, def->parent_is_template ? "template" : "snapshot",
+                              def->parent) < 0 ||
+            pool_xml_set_attr(node, "layer", def->parent_layer) < 0)
             return NULL;
     }
     return pool_steal_ptr(&root);

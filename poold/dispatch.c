@@ -21,8 +21,9 @@
 #include "poold.h"
 
 static const poolDispatchEntry *const tables[] = {
-    poold_pool_handlers,    poold_volume_handlers, poold_daemon_handlers, poold_target_handlers,
-    poold_cluster_handlers, poold_vm_handlers,     poold_vm_run_handlers, poold_job_handlers,
+    poold_pool_handlers,   poold_volume_handlers,  poold_daemon_handlers,
+    poold_target_handlers, poold_cluster_handlers, poold_vm_handlers,
+    poold_vm_run_handlers, poold_job_handlers,     poold_snapshot_handlers,
 };
 
 static const poolDispatchEntry *lookup(const char *op)

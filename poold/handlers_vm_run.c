@@ -128,6 +128,16 @@ static int load_disks(poolDaemon *d, const char *pool, const poolVmRecord *rec, 
                        rec->name, vn, pool, vn);
             return -1;
         }
+        if (vol->format && strcmp(vol->format, "qcow2") == 0) {
+            /* the domain XML describes raw disks (vm_domain.c): a guest
+             * writing a qcow2 image as raw would destroy it */
+            pool_error(POOL_ERR_UNSUPPORTED,
+                       "VM %s: volume %s has snapshots (a qcow2 chain); starting VMs on such "
+                       "volumes is not built yet (snapshot revert does not help: the volume "
+                       "stays qcow2)",
+                       rec->name, vn);
+            return -1;
+        }
         if (vol->export_mode == POOL_VOL_MODE_RO) {
             pool_error(POOL_ERR_INVALID_ARG,
                        "VM %s: volume %s is exported read-only; the VM could not write it",

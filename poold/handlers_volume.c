@@ -109,10 +109,20 @@ static int vol_delete(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
         pool_request_get_bool(req, "force", false, &force) < 0)
         return -1;
     /* Take the LUN away from initiators before its extents can be reused;
-     * if the delete fails, it comes back. */
+     * if the delete fails, it comes back. So do its snapshots' LUNs: the
+     * delete removes them too. */
     poolVolDef *def = pool_manager_vol_info(d->mgr, pool, name);
     if (!def)
         return -1;
+    int layer_luns = 0;
+    if (poold_snapshot_luns_take(d, pool, name, &layer_luns) < 0) {
+        poolError *err = pool_error_save();
+        if (layer_luns)
+            poold_emit(d, &(poolEvent){.kind = POOLD_EV_POOL_CHANGED, .pool = pool});
+        pool_error_restore(err);
+        pool_vol_def_free(def);
+        return -1;
+    }
     poolEvent ev = {
         .kind = POOLD_EV_VOLUME_DELETING, .pool = pool, .volume = name, .vol = def, .force = force};
     int r = poold_emit(d, &ev);
@@ -125,6 +135,8 @@ static int vol_delete(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
         poolError *err = pool_error_save();
         ev.kind = POOLD_EV_VOLUME_DELETE_FAILED;
         poold_emit(d, &ev);
+        if (layer_luns) /* the snapshots' LUNs come back */
+            poold_emit(d, &(poolEvent){.kind = POOLD_EV_POOL_CHANGED, .pool = pool});
         pool_error_restore(err);
     }
     pool_vol_def_free(def);

@@ -94,6 +94,11 @@ extern const poolDispatchEntry poold_volume_handlers[];
 extern const poolDispatchEntry poold_daemon_handlers[];
 extern const poolDispatchEntry poold_target_handlers[];
 extern const poolDispatchEntry poold_cluster_handlers[];
+extern const poolDispatchEntry poold_snapshot_handlers[];
+/* Before a volume delete: the read-only LUNs of its snapshot layers leave
+ * this host's target (refused, busy, while sessions use one); *taken: how
+ * many (handlers_snapshot.c). */
+int poold_snapshot_luns_take(poolDaemon *d, const char *pool, const char *volume, int *taken);
 extern const poolDispatchEntry poold_vm_handlers[];     /* handlers_vm.c */
 extern const poolDispatchEntry poold_vm_run_handlers[]; /* handlers_vm_run.c */
 extern const poolDispatchEntry poold_job_handlers[];    /* handlers_job.c */

@@ -31,6 +31,13 @@
 #define LU_MAX_XFER_BLOCKS                                                                         \
     65536 /* 32 MiB per command: what initiators and WRITE SAME tests expect */
 
+/* The bytes a LUN serves: its LV's (a qcow2 image's LV, not the image's
+ * virtual size). */
+static uint64_t lu_bytes(const poolVolDef *vol)
+{
+    return vol->allocation ? vol->allocation : vol->capacity;
+}
+
 typedef struct {
     char *pool;
     int lun;
@@ -40,6 +47,11 @@ typedef struct {
     uint64_t lease_offset;
     int mode;            /* POOL_VOL_MODE_* */
     lunBacking *backing; /* owned by the LU (released with it) */
+    /* where its LV starts (first segment): another LV now holding the
+     * volume's uuid and LUN (a snapshot create or revert swapped its top)
+     * starts elsewhere, and the LUN is then taken out and put back */
+    char *seg0_pv;
+    uint64_t seg0_off;
     /* writable because another process of this host holds the lease (a
      * VM's QEMU): rechecked from disk at most every EXT_RECHECK_MS */
     bool ext_held;
@@ -109,6 +121,7 @@ static void entry_clear(exportEntry *e)
     free(e->pool);
     free(e->name);
     free(e->lease_pv);
+    free(e->seg0_pv);
 }
 
 static void iqn_of(const char *pool, char *buf, size_t len)
@@ -192,10 +205,10 @@ int poold_export_vol_add(poolExport *ex, const poolVolDef *vol)
     }
     if (find_entry(ex, vol->pool, vol->lun))
         return 0;
-    if (vol->capacity == 0 || vol->capacity % LU_BLOCK_SIZE) {
+    if (lu_bytes(vol) == 0 || lu_bytes(vol) % LU_BLOCK_SIZE) {
         pool_error(POOL_ERR_DEVICE,
                    "volume %s: capacity %llu is not a whole number of %d-byte blocks", vol->name,
-                   (unsigned long long)vol->capacity, LU_BLOCK_SIZE);
+                   (unsigned long long)lu_bytes(vol), LU_BLOCK_SIZE);
         return -1;
     }
     lunBacking *b = lun_backing_open(vol);
@@ -212,7 +225,7 @@ int poold_export_vol_add(poolExport *ex, const poolVolDef *vol)
     snprintf(c.product, sizeof(c.product), "poold volume");
     snprintf(c.revision, sizeof(c.revision), "0001");
     c.block_size = LU_BLOCK_SIZE;
-    c.nblocks = vol->capacity / LU_BLOCK_SIZE;
+    c.nblocks = lu_bytes(vol) / LU_BLOCK_SIZE;
     c.write_cache = true; /* SYNCHRONIZE CACHE really flushes: lun_backing.c */
     c.max_xfer_blocks = LU_MAX_XFER_BLOCKS;
     c.ops = &lun_backing_ops;
@@ -258,6 +271,8 @@ int poold_export_vol_add(poolExport *ex, const poolVolDef *vol)
     ex->entries[ex->n].lease_offset = vol->lease_offset;
     ex->entries[ex->n].mode = vol->export_mode;
     ex->entries[ex->n].backing = b;
+    ex->entries[ex->n].seg0_pv = vol->nsegments ? pool_strdup(vol->segments[0].pv) : NULL;
+    ex->entries[ex->n].seg0_off = vol->nsegments ? vol->segments[0].pv_offset : 0;
     ex->n++;
     poold_export_vol_access(ex, vol);
     log_vol(POOL_LOG_INFO, vol->pool, vol->name, "exported as LUN %d of %s", vol->lun, iqn);
@@ -326,11 +341,11 @@ int poold_export_vol_resize(poolExport *ex, const poolVolDef *vol)
     }
     int r = lun_backing_update(e->backing, vol);
     if (r == 0)
-        scsi_lu_set_capacity(lu, vol->capacity / LU_BLOCK_SIZE);
+        scsi_lu_set_capacity(lu, lu_bytes(vol) / LU_BLOCK_SIZE);
     tgt_lun_put(lu);
     if (r == 0)
         log_vol(POOL_LOG_INFO, vol->pool, vol->name, "LUN %d now %llu blocks", vol->lun,
-                (unsigned long long)(vol->capacity / LU_BLOCK_SIZE));
+                (unsigned long long)(lu_bytes(vol) / LU_BLOCK_SIZE));
     return r;
 }
 
@@ -485,6 +500,13 @@ static void cut_pending_shrink(poolExport *ex, poolManager *mgr, const poolVolDe
     tgt_lun_put(lu);
 }
 
+static bool same_lv(const exportEntry *e, const poolVolDef *v)
+{
+    if (!v->nsegments || !e->seg0_pv)
+        return true; /* nothing to compare: keep it */
+    return strcmp(e->seg0_pv, v->segments[0].pv) == 0 && e->seg0_off == v->segments[0].pv_offset;
+}
+
 int poold_export_pool_sync(poolExport *ex, poolManager *mgr, const char *pool)
 {
     EXPORT_LOCKED(ex);
@@ -497,7 +519,7 @@ int poold_export_pool_sync(poolExport *ex, poolManager *mgr, const char *pool)
     t->needs_sync = true;
     poolVolDef **vols = NULL;
     size_t n = 0;
-    if (pool_manager_vol_list(mgr, pool, &vols, &n) < 0)
+    if (pool_manager_lun_list(mgr, pool, &vols, &n) < 0)
         return -1;
     POOL_AUTOSTRV off = pool_calloc(1, sizeof(char *));
     if (!off) {
@@ -531,6 +553,15 @@ int poold_export_pool_sync(poolExport *ex, poolManager *mgr, const char *pool)
             poold_export_vol_remove(ex, pool, v->lun);
             e = NULL;
         }
+        if (e && !same_lv(e, v)) {
+            /* the volume is now another LV (snapshot create or revert):
+             * the old map must not serve another byte; initiators see
+             * the LUN go and come back (REPORTED LUNS DATA HAS CHANGED) */
+            log_vol(POOL_LOG_INFO, pool, v->name, "LUN %d: the volume's LV changed; re-adding it",
+                    v->lun);
+            poold_export_vol_remove(ex, pool, v->lun);
+            e = NULL;
+        }
         if (!e) {
             if (poold_export_vol_add(ex, v) < 0)
                 log_vol(POOL_LOG_ERROR, pool, v->name, "not exported: %s",
@@ -543,7 +574,7 @@ int poold_export_pool_sync(poolExport *ex, poolManager *mgr, const char *pool)
         uint64_t blocks = lu ? scsi_lu_get_capacity(lu) : 0;
         if (lu)
             tgt_lun_put(lu);
-        if (lu && blocks != v->capacity / LU_BLOCK_SIZE && poold_export_vol_resize(ex, v) < 0)
+        if (lu && blocks != lu_bytes(v) / LU_BLOCK_SIZE && poold_export_vol_resize(ex, v) < 0)
             log_vol(POOL_LOG_ERROR, pool, v->name, "LUN keeps its old size: %s",
                     pool_error_last_message());
         if (e->mode != v->export_mode)
@@ -857,7 +888,7 @@ int poold_export_pool_add(poolExport *ex, poolManager *mgr, const char *pool)
     char **unexported = t.unexported;
     poolVolDef **vols = NULL;
     size_t n = 0;
-    if (pool_manager_vol_list(mgr, pool, &vols, &n) < 0)
+    if (pool_manager_lun_list(mgr, pool, &vols, &n) < 0)
         return -1;
     for (size_t i = 0; i < n; i++) {
         if (vols[i]->state && strcmp(vols[i]->state, "ready") != 0) {

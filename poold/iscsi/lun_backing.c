@@ -157,7 +157,10 @@ static int pv_open(lunBacking *b, const char *path)
 
 static segMap *build_map(lunBacking *b, const poolVolDef *vol)
 {
-    if (vol->nsegments == 0 || vol->capacity == 0) {
+    /* the LU serves the LV's bytes: for a qcow2 image the LV's size
+     * (allocation), not the image's virtual size (capacity) */
+    uint64_t bytes = vol->allocation ? vol->allocation : vol->capacity;
+    if (vol->nsegments == 0 || bytes == 0) {
         pool_error(POOL_ERR_DEVICE, "volume %s has no blocks (0 bytes or no segment map)",
                    vol->name);
         return NULL;
@@ -192,9 +195,9 @@ static segMap *build_map(lunBacking *b, const poolVolDef *vol)
         m->seg[i] = (mapSeg){s->lv_offset, s->length, fd, s->pv_offset};
         expect += s->length;
     }
-    if (expect != vol->capacity) {
-        pool_error(POOL_ERR_DEVICE, "volume %s: segments cover %llu bytes, capacity is %llu",
-                   vol->name, (unsigned long long)expect, (unsigned long long)vol->capacity);
+    if (expect != bytes) {
+        pool_error(POOL_ERR_DEVICE, "volume %s: segments cover %llu bytes, its LV %llu", vol->name,
+                   (unsigned long long)expect, (unsigned long long)bytes);
         free(m);
         return NULL;
     }

@@ -56,6 +56,18 @@ bad 3 "no volume named 'nothere'" volume info "$T_POOL" nothere
 bad 3 "no volume named 'nothere'" volume delete "$T_POOL" nothere
 bad 3 "no volume named 'nothere'" volume resize "$T_POOL" nothere 8M
 
+# snapshots (issue 11)
+bad 3 "no volume named 'nothere'" snapshot create "$T_POOL" nothere s1
+bad 3 "no volume named 'nothere'" snapshot list "$T_POOL" nothere
+bad 3 "has no snapshot named 'nosnap'" snapshot revert "$T_POOL" existing nosnap
+bad 3 "has no snapshot named 'nosnap'" snapshot delete "$T_POOL" existing nosnap
+bad 3 "has no snapshot named 'nosnap'" snapshot info "$T_POOL" existing nosnap
+bad 3 "no pool named 'nopool'" snapshot create nopool existing s1
+for n in "a/b" ".." "a b" 'x$(id)' "ids" "snapshot" "pdl-1" "$(printf 'a%.0s' $(seq 1 65))"; do
+    bad 2 "name" snapshot create "$T_POOL" existing "$n"
+done
+bad 2 "name" volume create "$T_POOL" pdl-x 8M
+
 # devices
 bad 5 "/dev/nonexistent.*No such file" pool create p2 /dev/nonexistent
 bad 2 "absolute path" pool create p2 relative/dev

@@ -31,6 +31,8 @@ static const char *const good_names[] = {
     "snap",
     "my-snapshot",
     "mypvmove",
+    "apdl-x",
+    "pdl",
 };
 
 /* Rejected for every kind. */
@@ -83,7 +85,7 @@ static const char *const reserved_volume_names[] = {
     "ids",        "leases",   "snapshot",  "snapshot1",  "pvmove",     "pvmove0",       "web_mlog",
     "x_mimage_0", "x_rimage", "x_rmeta_1", "thin_tdata", "thin_tmeta", "lvol0_pmspare", "c_cdata",
     "c_cmeta",    "c_corig",  "v_vorigin", "v_vdata",    "w_wcorig",   "a_cpool",       "a_cvol",
-    "a_imeta",    "a_iorig",  "a_vdo",     "data_mlogx",
+    "a_imeta",    "a_iorig",  "a_vdo",     "data_mlogx", "pdl-0123",   "pdl-",
 };
 
 static const poolNameKind all_kinds[] = {POOL_NAME_POOL, POOL_NAME_VOLUME, POOL_NAME_HOST};

@@ -159,6 +159,10 @@ static void assert_vol_equal(const poolVolDef *a, const poolVolDef *b)
     ck_assert_int_eq(a->lun, b->lun);
     ck_assert_int_eq(a->created, b->created);
     ck_assert(str_eq(a->state, b->state));
+    ck_assert_uint_eq(a->allocation, b->allocation);
+    ck_assert(str_eq(a->parent, b->parent));
+    ck_assert(str_eq(a->parent_layer, b->parent_layer));
+    ck_assert_int_eq(a->parent_is_template, b->parent_is_template);
     assert_segments_equal(a->segments, a->nsegments, b->segments, b->nsegments);
 }
 
@@ -355,6 +359,14 @@ START_TEST(test_vol_round_trip)
     free(def->format);
     def->format = strdup("qcow2");
     def->capacity = 1;
+    vol_round_trip(def);
+    /* a qcow2 top: its LV as allocation, the snapshot (or template) it
+     * sits on */
+    def->allocation = 72ull << 20;
+    def->parent = strdup("s1");
+    def->parent_layer = strdup("aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaa1");
+    vol_round_trip(def);
+    def->parent_is_template = true;
     vol_round_trip(def);
 }
 END_TEST
@@ -696,6 +708,15 @@ static const struct {
     const char *xml;
 } bad_vols[] = {
     {"unknown element", VOL_HEAD VOL_BODY "<thin/>" VOL_TAIL},
+    {"parent without layer", VOL_HEAD VOL_BODY "<parent snapshot=\"s1\"/>" VOL_TAIL},
+    {"parent with both names",
+     VOL_HEAD VOL_BODY "<parent snapshot=\"s1\" template=\"t\" "
+                       "layer=\"aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaa1\"/>" VOL_TAIL},
+    {"parent layer not a uuid", VOL_HEAD VOL_BODY "<parent snapshot=\"s1\" layer=\"x\"/>" VOL_TAIL},
+    {"parent name reserved",
+     VOL_HEAD VOL_BODY "<parent snapshot=\"pdl-1\" "
+                       "layer=\"aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaa1\"/>" VOL_TAIL},
+    {"allocation not a size", VOL_HEAD VOL_BODY "<allocation>x</allocation>" VOL_TAIL},
     {"unknown root attribute", "<volume type=\"raw\">" VOL_BODY VOL_TAIL},
     {"missing created", VOL_HEAD VOL_NAME VOL_UUID VOL_POOL VOL_CAP VOL_FMT VOL_TAIL},
     {"missing pool", VOL_HEAD VOL_NAME VOL_UUID VOL_CAP VOL_FMT VOL_CRE VOL_TAIL},

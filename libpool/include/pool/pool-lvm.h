@@ -132,6 +132,8 @@ int pool_lvm_lvcreate(poolLvm *lvm, const char *vg, const char *lv, uint64_t ext
 /* Grow (lvextend) or shrink (lvreduce -f) to exactly `extents`. */
 int pool_lvm_lvresize(poolLvm *lvm, const char *vg, const char *lv, uint64_t extents);
 int pool_lvm_lvremove(poolLvm *lvm, const char *vg, const char *lv);
+/* lvrename VG LV NEW_NAME: one metadata commit (snapshot layers). */
+int pool_lvm_lvrename(poolLvm *lvm, const char *vg, const char *lv, const char *new_name);
 int pool_lvm_lv_change_tags(poolLvm *lvm, const char *vg, const char *lv, char *const *add,
                             char *const *del);
 

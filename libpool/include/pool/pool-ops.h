@@ -90,6 +90,44 @@ poolVolDef *pool_manager_vol_resize(poolManager *mgr, const char *pool, const ch
 int pool_manager_vol_delete(poolManager *mgr, const char *pool, const char *name);
 int pool_manager_vol_list(poolManager *mgr, const char *pool, poolVolDef ***defs, size_t *n);
 poolVolDef *pool_manager_vol_info(poolManager *mgr, const char *pool, const char *name);
+/* What the pool's iSCSI target serves: its volumes and, flagged `layer`,
+ * its snapshot and template layers (read-only LUNs, named by their LV). */
+int pool_manager_lun_list(poolManager *mgr, const char *pool, poolVolDef ***defs, size_t *n);
+
+/* Snapshots (snapshot_ops.c; docs/design.md section 4 choice 8): offline
+ * operations on a volume nobody writes (its lease is held by poold for the
+ * operation, refused when another process holds it). create freezes the
+ * volume's current top as read-only snapshot layer `name` and puts a new,
+ * empty qcow2 top over it; revert puts a new empty qcow2 top over the
+ * snapshot's layer and removes the old top (its data since the snapshot
+ * is gone); delete removes a snapshot nothing is backed by (with
+ * dependants: POOL_ERR_UNSUPPORTED, merging is not built yet). Missing
+ * volume or snapshot: POOL_ERR_NO_VOLUME; duplicate name: POOL_ERR_EXISTS. */
+typedef struct {
+    char *name;          /* snapshot name */
+    char layer[37];      /* its layer uuid */
+    char *lv;            /* its LV (pdl-<uuid hex>) */
+    char *format;        /* raw or qcow2 */
+    int64_t created;     /* unix seconds */
+    uint64_t capacity;   /* virtual size */
+    uint64_t allocation; /* LV size */
+    int lun;             /* its read-only LUN */
+    char *parent;        /* the snapshot (or template) below it; NULL: none */
+    unsigned depth;      /* in the tree of the volume's snapshots, 0 = root */
+    bool current;        /* the volume's top sits on it */
+    size_t nchildren;    /* LVs backed by it */
+    char *state;         /* "ready" or an operation in progress */
+} poolSnapInfo;
+int pool_manager_snapshot_create(poolManager *mgr, const char *pool, const char *volume,
+                                 const char *name);
+int pool_manager_snapshot_revert(poolManager *mgr, const char *pool, const char *volume,
+                                 const char *name);
+int pool_manager_snapshot_delete(poolManager *mgr, const char *pool, const char *volume,
+                                 const char *name);
+/* The volume's snapshots in tree order (each after its parent). */
+int pool_manager_snapshot_list(poolManager *mgr, const char *pool, const char *volume,
+                               poolSnapInfo **out, size_t *n);
+void pool_snap_infos_free(poolSnapInfo *s, size_t n);
 
 /* Export state (volume_lun_access.c): whether a volume is offered as a LUN of
  * its pool's iSCSI target, and in which write mode. Stored as the LV tag

@@ -93,6 +93,20 @@ typedef struct {
      * ro = never; shared = always, on every host (the operator's choice,
      * e.g. a cluster filesystem that coordinates its own writers). */
     int export_mode;
+    /* Bytes the volume's LV takes (<allocation>): for a raw volume its
+     * capacity, for a qcow2 top the LV that holds the image (capacity is
+     * then the virtual size, pd_vsize). 0: not reported. */
+    uint64_t allocation;
+    /* The snapshot or template layer a qcow2 top sits on (<parent
+     * snapshot="S"|template="T" layer="uuid"/>); NULL: none (a raw
+     * volume). parent_is_template tells which of the two names it is. */
+    char *parent;
+    char *parent_layer;
+    bool parent_is_template;
+    /* Set in poold's LUN list (pool_manager_lun_list) for the read-only
+     * LUN of a snapshot or template layer: name is then its LV name and
+     * uuid the layer uuid. Never in a volume document. */
+    bool layer;
 } poolVolDef;
 
 #define POOL_VOL_MODE_RW     0
