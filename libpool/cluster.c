@@ -426,8 +426,11 @@ int pool_cluster_hold_volume(poolManager *mgr, poolEntry *e, const poolVolDef *v
         return 0;
     if (pool_error_last_code() == POOL_ERR_EXISTS) {
         pool_error_reset();
+        /* sanlock says "held on this host" for any of its processes:
+         * poold itself (lease acquire) or a VM's QEMU */
         pool_error(POOL_ERR_BUSY,
-                   "volume %s is in use: poold on this host holds its lease; release it first",
+                   "volume %s is in use: its lease is held on this host, by poold (poolctl "
+                   "lease release) or by a VM running here; release it or stop the VM first",
                    vol->name);
     } else {
         pool_error_prefix("volume %s is in use", vol->name);

@@ -358,7 +358,7 @@ t_expect_fail 2 "does not hold the lease of volume $V" cpctl 2 lease release "$P
 t_expect_fail 4 "holds 1 lease.* in pool $P" cpctl 1 host leave "$P"
 # a volume whose lease a live host holds is never deleted, from any host
 t_expect_fail 4 "volume $V is in use: .*held by host 1" cpctl 2 volume delete "$P" "$V"
-t_expect_fail 4 "volume $V is in use: poold on this host holds its lease" cpctl 1 volume delete "$P" "$V"
+t_expect_fail 4 "volume $V is in use: its lease is held on this host" cpctl 1 volume delete "$P" "$V"
 
 "$POOLCTL_BIN" --socket "$(c_host_dir 1)/poold.sock" volume create "$P" half 4M > "$T_DIR/half.out" 2>&1 &
 hpid=$!

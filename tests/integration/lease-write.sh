@@ -109,7 +109,7 @@ expect_fenced "rw, no lease" "$URL"
 
 t_assert "lease acquire v1" pctl lease acquire "$T_POOL" v1 >/dev/null
 expect_writable "rw, lease held here" "$URL"
-t_expect_fail 4 "volume v1 is in use: poold on this host holds its lease" pctl volume delete "$T_POOL" v1
+t_expect_fail 4 "volume v1 is in use: its lease is held on this host" pctl volume delete "$T_POOL" v1
 expect_writable "still writable after the refused delete" "$URL"
 
 t_assert "lease release v1" pctl lease release "$T_POOL" v1 >/dev/null
