@@ -1,11 +1,13 @@
 #!/bin/bash
-# vm-snapshot.sh: poolctl vm start of a VM whose disk is a qcow2 top (a
-# volume with snapshots, issue 11): the runtime domain describes the disk
-# as qcow2 with its layers as <backingStore> (read-only LUNs of the same
-# target, from the layer tree), so QEMU reads the boot sector through the
-# chain and writes only into the top. One host, a pool without locking,
-# real lvm2 on a loop device, a TCG guest (tests/data/boot-marker: it
-# writes "POOLD-MARKER" to LBA 1, then halts).
+# vm-snapshot.sh [none|sanlock]: poolctl vm start of a VM whose disk is a
+# qcow2 top (a volume with snapshots, issue 11): the runtime domain
+# describes the disk as qcow2 with its layers as <backingStore> (read-only
+# LUNs of the same target, from the layer tree), so QEMU reads the boot
+# sector through the chain and writes only into the top. One host, a pool
+# without locking or with sanlock (libvirt's sanlock lock manager: QEMU
+# holds the top's lease, the only <lease> of the domain; the layers have
+# none), real lvm2 on a loop device, a TCG guest (tests/data/boot-marker:
+# it writes "POOLD-MARKER" to LBA 1, then halts).
 #   - a raw volume with the boot sector, snapshot s1: vm start; the domain
 #     XML has format qcow2 and one raw <backingStore> (s1's LUN); the guest
 #     boots from s1's data and its marker is read back through the chain,
@@ -13,9 +15,12 @@
 #   - stop, snapshot s2 (a qcow2 layer over raw s1), the marker wiped in
 #     the top: vm start again, two <backingStore>s, the marker is back, s1
 #     still unchanged, s2 (read through its own chain) has round 1's
-#     marker.
+#     marker;
+#   - a full clone of the qcow2 volume is refused (unsupported), nothing
+#     made.
 #
 # SPDX-License-Identifier: GPL-2.0-or-later
+LOCKING=${1:-none}
 . "$(dirname "$0")/../harness/lib.sh"
 . "$(dirname "$0")/../harness/lib-sanlock.sh"
 . "$(dirname "$0")/../harness/lib-cluster.sh"
@@ -33,7 +38,7 @@ c_hosts 1
 c_shared_disk pv1 128M || exit 1
 c_host_conf 1 libvirt_uri "\"$(lv_uri 1)\""
 c_host_start 1 || { t_fail "start host 1"; t_finish; exit 1; }
-t_assert "libvirtd launches" lv_host_launch 1
+t_assert "libvirtd launches (lock manager $LOCKING)" lv_host_launch 1 "$LOCKING"
 t_assert "libvirtd answers" lv_host_wait 1
 [ -n "${LV_PID[1]:-}" ] || { t_finish; exit 1; }
 PORT=${C_PORT[1]}
@@ -42,6 +47,27 @@ url() { echo "iscsi://127.0.0.1:$PORT/$IQN/$1"; }
 vol_lun() { pctl --json volume info "$P" "$1" | python3 -c "import json, sys; print(json.load(sys.stdin)['lun'])"; }
 no_domain() { ! lv_virsh 1 domstate "$VM" >/dev/null 2>&1; }
 boot_sector() { t_poll 5 qemu-img convert -n -f raw -O raw "$T_DIR/head.img" "$(url "$LUN")"; }
+# run a write to disk1 under a lease poolctl takes (sanlock: rw LUNs take
+# writes only on the lease holder)
+with_lease() {
+    local rc
+    [ "$LOCKING" = sanlock ] || { "$@"; return; }
+    pctl lease acquire "$P" disk1 >/dev/null || return 1
+    "$@"; rc=$?
+    pctl lease release "$P" disk1 >/dev/null || return 1
+    return $rc
+}
+# the running domain's <lease> keys, space-separated
+domain_leases() {
+    lv_virsh 1 dumpxml "$VM" | python3 -c '
+import sys, xml.etree.ElementTree as ET
+print(" ".join(l.findtext("key") for l in ET.fromstring(sys.stdin.read()).findall("devices/lease")))'
+}
+qemu_holds_lease() { # PID RESOURCE
+    local st
+    st=$(slk 1 status 2>&1)
+    grep -Eq "^p $1( |\$)" <<< "$st" && grep -q ":$2:" <<< "$st"
+}
 
 # json: filename of a chain over iSCSI: "FMT:LUN FMT:LUN ..." top first
 chain_json() {
@@ -114,12 +140,19 @@ start_vm() { # ROUND
     fi
 }
 
-out=$(pctl pool create "$P" $(c_devs 1) --locking none --lease-slots 16 --host-ids 8 2>&1) && t_ok || t_fail "pool create (no locking): $out"
+if [ "$LOCKING" = sanlock ]; then
+    out=$(pctl pool create "$P" $(c_devs 1) --locking sanlock --io-timeout 1 --lease-slots 16 \
+        --host-ids 8 --host-id 1 2>&1) && t_ok || t_fail "pool create (sanlock): $out"
+else
+    out=$(pctl pool create "$P" $(c_devs 1) --locking none --lease-slots 16 --host-ids 8 2>&1) &&
+        t_ok || t_fail "pool create (no locking): $out"
+fi
 t_assert "pool set-store" pctl pool set-store "$P" "$T_DIR/store" >/dev/null
 t_assert "volume create disk1 16M" pctl volume create "$P" disk1 16M >/dev/null
 LUN=$(vol_lun disk1)
 cp "$BM_BIN" "$T_DIR/head.img" && truncate -s 1024 "$T_DIR/head.img"
-t_assert "boot sector written through the target" boot_sector
+t_assert "boot sector written through the target" with_lease boot_sector
+UUID=$(pctl --json volume info "$P" disk1 | python3 -c "import json, sys; print(json.load(sys.stdin)['uuid'])")
 lv_marker_domain_xml "$VM" "$P" disk1 > "$T_DIR/vm.xml"
 t_assert "vm define" pctl vm define "$P" "$T_DIR/vm.xml" >/dev/null
 
@@ -134,6 +167,11 @@ t_assert "domain: qcow2 over one raw layer ($(domain_chain))" [ "$(domain_chain)
 t_assert "the guest wrote its marker (read through the chain)" \
     t_poll 30 has_marker "$(chain_json $(vol_links disk1))"
 echo "# round 1: start to marker $(t_took "$t0") s"
+if [ "$LOCKING" = sanlock ]; then
+    t_assert "the domain has one <lease>, the top's ($(domain_leases))" [ "$(domain_leases)" = "$UUID" ]
+    QPID=$(lv_domain_pid 1 "$VM")
+    t_assert "QEMU (pid ${QPID:-none}) holds the volume's lease" qemu_holds_lease "${QPID:-0}" "$UUID"
+fi
 t_assert "s1's LUN is unchanged (LBA 1 zero)" lba1_zero "$(chain_json "$S1")"
 t_assert "vm stop --force" pctl vm stop --force "$P" "$VM" >/dev/null
 t_assert "the domain is gone" t_poll 10 no_domain
@@ -143,7 +181,7 @@ t_assert "snapshot create s2" pctl snapshot create "$P" disk1 s2 >/dev/null
 S2=$(snap_link s2)
 t_assert "s2 is a qcow2 layer ($S2)" [ "${S2%%:*}" = qcow2 ]
 TOP=$(chain_json $(vol_links disk1))
-t_assert "marker wiped in the top" qemu-io -c "write -z 512 512" "$TOP" >/dev/null
+t_assert "marker wiped in the top" with_lease qemu-io -c "write -z 512 512" "$TOP"
 t_assert "the top reads LBA 1 zero" lba1_zero "$TOP"
 start_vm 2
 t_assert "domain: qcow2 over qcow2 over raw ($(domain_chain))" [ "$(domain_chain)" = "qcow2 qcow2 raw" ]
@@ -152,4 +190,10 @@ t_assert "vm stop --force" pctl vm stop --force "$P" "$VM" >/dev/null
 t_assert "the domain is gone" t_poll 10 no_domain
 t_assert "s1 still unchanged" lba1_zero "$(chain_json "$S1")"
 t_assert "s2 holds round 1's marker" has_marker "$(chain_json "$S2" "$S1")"
+
+# ---- a full clone of a qcow2 volume is not built: refused, nothing made -------------
+t_expect_fail 7 "disk1 is qcow2 .*full clone of it is not built yet" \
+    pctl volume clone "$P" disk1 copy1
+LVS=$(t_lvm lvs --noheadings -o lv_name "$P" 2>/dev/null | tr -d ' ' | tr '\n' ' ')
+t_assert "no LV copy1 (LVs: $LVS)" bash -c '[[ " $1" == *" disk1 "* && " $1" != *" copy1 "* ]]' _ "$LVS"
 t_finish
