@@ -173,8 +173,18 @@ static poolClone *begin_locked(poolManager *mgr, poolEntry *e, poolClone *c)
     const char *op = lv ? pool_lvm_tag_get(lv->tags, POOL_TAG_OP) : NULL;
     if (op)
         pool_error(POOL_ERR_BUSY, "volume %s has an unfinished '%s' operation", c->source, op);
+    /* a qcow2 top's LV holds only what changed since its snapshot: its
+     * bytes copied into a raw volume would be neither the guest's data nor
+     * a usable image */
+    const char *fmt = lv && !op ? pool_lvm_tag_get(lv->tags, POOL_TAG_FMT) : NULL;
+    bool qcow2 = fmt && strcmp(fmt, "raw") != 0;
+    if (qcow2)
+        pool_error(POOL_ERR_UNSUPPORTED,
+                   "volume %s is %s (a top over snapshot layers): a full clone of it is not "
+                   "built yet; clone a volume without snapshots",
+                   c->source, fmt);
     uint64_t extents = lv ? lv->size / e->def->extent_size : 0;
-    if (!lv || op || pool_vol_check_new(e, &snap, c->name, extents) < 0 ||
+    if (!lv || op || qcow2 || pool_vol_check_new(e, &snap, c->name, extents) < 0 ||
         pool_layout_segments(lv, snap.pvs, snap.npvs, e->def->extent_size, &c->src, &c->nsrc) < 0) {
         pool_snapshot_clear(&snap);
         return NULL;

@@ -10,7 +10,10 @@
  *      and (sanlock pools, rw volumes) its lease not held by another host
  *      (refused naming that host: the lock manager would only say "busy");
  *   3. the domain XML to run (pool_vm_domain_runtime: disks as iSCSI disks
- *      of the local target, one <lease> per rw volume of a sanlock pool),
+ *      of the local target; a qcow2 top (a volume with snapshots or a
+ *      linked clone) with its layers as <backingStore>, read-only LUNs of
+ *      the same target, from the layer tree (pool_manager_vol_chain); one
+ *      <lease> per rw volume of a sanlock pool, the top's only),
  *      started transient: libvirt's sanlock lock manager acquires the
  *      leases in QEMU's process before its vCPUs run (a lease held
  *      elsewhere fails the start). QEMU opens the LUNs while they are
@@ -72,6 +75,11 @@ typedef struct {
     poolVolDef **vols; /* one per record disk, same order */
     size_t n;
     poolVmDiskMap *map;
+    /* per disk: the layers below a qcow2 top (pool_manager_vol_chain) and
+     * the map's view of them */
+    poolVolLayer **layers;
+    size_t *nlayers;
+    poolVmLayerRef **refs;
     char *iqn; /* the pool's target: every disk's */
     char *lockspace;
     int locking;
@@ -80,6 +88,15 @@ typedef struct {
 
 static void vm_disks_clear(vmDisks *v)
 {
+    for (size_t i = 0; i < v->n; i++) {
+        if (v->layers)
+            pool_vol_layers_free(v->layers[i], v->nlayers[i]);
+        if (v->refs)
+            free(v->refs[i]);
+    }
+    free(v->layers);
+    free(v->nlayers);
+    free(v->refs);
     pool_vol_defs_free(v->vols, v->n);
     free(v->iqn);
     free(v->map);
@@ -90,6 +107,40 @@ static void vm_disks_clear(vmDisks *v)
 static bool leased(const vmDisks *v, size_t i)
 {
     return v->locking == POOL_LOCKING_SANLOCK && v->vols[i]->export_mode == POOL_VOL_MODE_RW;
+}
+
+/* Disk i is a qcow2 top: the layers below it, from the layer tree, each
+ * a read-only LUN this host's target must serve (QEMU opens the whole
+ * chain; only the top is written, under the volume's lease). */
+static int load_chain(poolDaemon *d, const char *pool, const poolVmRecord *rec, vmDisks *v,
+                      size_t i)
+{
+    const char *vn = rec->disks[i].name;
+    if (pool_manager_vol_chain(d->mgr, pool, vn, &v->layers[i], &v->nlayers[i]) < 0) {
+        pool_error_prefix("VM %s: disk volume %s", rec->name, vn);
+        return -1;
+    }
+    if (v->nlayers[i] > POOL_VM_MAX_BACKING) {
+        pool_error(POOL_ERR_UNSUPPORTED, "VM %s: volume %s sits on %zu layers (at most %d)",
+                   rec->name, vn, v->nlayers[i], POOL_VM_MAX_BACKING);
+        return -1;
+    }
+    if (!v->nlayers[i])
+        return 0;
+    if (!(v->refs[i] = pool_calloc(v->nlayers[i], sizeof(*v->refs[i]))))
+        return -1;
+    for (size_t j = 0; j < v->nlayers[i]; j++) {
+        const poolVolLayer *l = &v->layers[i][j];
+        if (l->lun < 0 || !poold_export_vol_exported(d->ex, pool, l->lun)) {
+            pool_error(POOL_ERR_BUSY,
+                       "VM %s: layer %s below volume %s is not served by this host's iSCSI "
+                       "target yet (LUN %d); try again in a moment",
+                       rec->name, l->layer, vn, l->lun);
+            return -1;
+        }
+        v->refs[i][j] = (poolVmLayerRef){.format = l->format, .lun = (unsigned)l->lun};
+    }
+    return 0;
 }
 
 /* Steps 2: every disk's volume, checked; the map for the rewrite. */
@@ -110,8 +161,11 @@ static int load_disks(poolDaemon *d, const char *pool, const poolVmRecord *rec, 
     }
     v->vols = pool_calloc(rec->ndisks ? rec->ndisks : 1, sizeof(*v->vols));
     v->map = pool_calloc(rec->ndisks ? rec->ndisks : 1, sizeof(*v->map));
+    v->layers = pool_calloc(rec->ndisks ? rec->ndisks : 1, sizeof(*v->layers));
+    v->nlayers = pool_calloc(rec->ndisks ? rec->ndisks : 1, sizeof(*v->nlayers));
+    v->refs = pool_calloc(rec->ndisks ? rec->ndisks : 1, sizeof(*v->refs));
     v->iqn = pool_asprintf("%s%s", TGT_IQN_PREFIX, pool);
-    if (!v->vols || !v->map || !v->iqn)
+    if (!v->vols || !v->map || !v->layers || !v->nlayers || !v->refs || !v->iqn)
         return -1;
     for (size_t i = 0; i < rec->ndisks; i++) {
         const char *vn = rec->disks[i].name;
@@ -128,16 +182,9 @@ static int load_disks(poolDaemon *d, const char *pool, const poolVmRecord *rec, 
                        rec->name, vn, pool, vn);
             return -1;
         }
-        if (vol->format && strcmp(vol->format, "qcow2") == 0) {
-            /* the domain XML describes raw disks (vm_domain.c): a guest
-             * writing a qcow2 image as raw would destroy it */
-            pool_error(POOL_ERR_UNSUPPORTED,
-                       "VM %s: volume %s has snapshots (a qcow2 chain); starting VMs on such "
-                       "volumes is not built yet (snapshot revert does not help: the volume "
-                       "stays qcow2)",
-                       rec->name, vn);
+        bool qcow2 = vol->format && strcmp(vol->format, "qcow2") == 0;
+        if (qcow2 && load_chain(d, pool, rec, v, i) < 0)
             return -1;
-        }
         if (vol->export_mode == POOL_VOL_MODE_RO) {
             pool_error(POOL_ERR_INVALID_ARG,
                        "VM %s: volume %s is exported read-only; the VM could not write it",
@@ -168,7 +215,12 @@ static int load_disks(poolDaemon *d, const char *pool, const poolVmRecord *rec, 
             }
             pool_vol_lease_clear(&l);
         }
-        v->map[i] = (poolVmDiskMap){.volume = vol->name, .iqn = v->iqn, .lun = (unsigned)vol->lun};
+        v->map[i] = (poolVmDiskMap){.volume = vol->name,
+                                    .iqn = v->iqn,
+                                    .lun = (unsigned)vol->lun,
+                                    .format = qcow2 ? "qcow2" : "raw",
+                                    .backing = v->refs[i],
+                                    .nbacking = v->nlayers[i]};
         if (leased(v, i)) {
             v->map[i].lockspace = v->lockspace;
             v->map[i].lease_key = vol->uuid;

@@ -94,6 +94,19 @@ poolVolDef *pool_manager_vol_info(poolManager *mgr, const char *pool, const char
  * its snapshot and template layers (read-only LUNs, named by their LV). */
 int pool_manager_lun_list(poolManager *mgr, const char *pool, poolVolDef ***defs, size_t *n);
 
+/* The layers below a volume's top (volume_chain.c): its parent first, the
+ * base last; none (*n = 0) for a volume without layers. Every layer is a
+ * read-only LUN of the pool's target; only the last may be raw. Missing
+ * volume: POOL_ERR_NO_VOLUME. Free with pool_vol_layers_free. */
+typedef struct {
+    char *format;   /* "raw" or "qcow2" */
+    int lun;        /* its read-only LUN */
+    char layer[37]; /* its layer uuid */
+} poolVolLayer;
+int pool_manager_vol_chain(poolManager *mgr, const char *pool, const char *volume,
+                           poolVolLayer **out, size_t *n);
+void pool_vol_layers_free(poolVolLayer *l, size_t n);
+
 /* Snapshots (snapshot_ops.c; docs/design.md section 4 choice 8): offline
  * operations on a volume nobody writes (its lease is held by poold for the
  * operation, refused when another process holds it). create freezes the
