@@ -99,6 +99,9 @@ extern const poolDispatchEntry poold_snapshot_handlers[];
  * this host's target (refused, busy, while sessions use one); *taken: how
  * many (handlers_snapshot.c). */
 int poold_snapshot_luns_take(poolDaemon *d, const char *pool, const char *volume, int *taken);
+/* At start: finish the snapshot merges a crash interrupted (pools without
+ * locking); how many, or -1 (logged). */
+int poold_snapshot_merge_resume(poolDaemon *d);
 extern const poolDispatchEntry poold_vm_handlers[];     /* handlers_vm.c */
 extern const poolDispatchEntry poold_vm_run_handlers[]; /* handlers_vm_run.c */
 extern const poolDispatchEntry poold_job_handlers[];    /* handlers_job.c */
