@@ -12,6 +12,9 @@
 #     differs) deleted in random order, every remaining view checked
 #     after each delete (DEPTH: $SNAPSHOT_MERGE_DEPTH, default 12; 50 is
 #     the issue's, about MERGE50 minutes);
+#   - a merge is a job: progress up to its total, cancel (poold slowed
+#     before each rebase: POOLD_TEST_SLOW_AT) keeps every view and the
+#     layer tagged, the next start finishes it;
 #   - kill -9 at every crash point of the merge, restart: poold finishes
 #     the merge at start, every view intact, no intent tag left.
 #
@@ -195,6 +198,54 @@ t_assert "snapshot delete r1 (two children)" pctl snapshot delete "$P" v r1
 AFTER=$(views)
 [ "$AFTER" = "$BEFORE" ] && t_ok || t_fail "views changed by the merge: $(echo $AFTER) vs $(echo $BEFORE)"
 check_accounted "after delete r1"
+
+t_log "a merge is a job: progress, cancel (poold slowed before each child's rebase)"
+t_assert "snapshot j1" pctl snapshot create "$P" v j1 >/dev/null
+t_assert "write 0x88" vol_write v 0x88 $((5 * MIB)) $MIB
+t_assert "snapshot j2" pctl snapshot create "$P" v j2 >/dev/null
+t_assert "write 0x99" vol_write v 0x99 $((7 * MIB)) $MIB
+BEFORE=$(views | grep -v '^j1 ')
+t_stop_poold || t_fail "stop before the slow start"
+export POOLD_TEST_SLOW_AT=snap-delete:child:5000
+t_start_poold || t_fail "start slowed"
+unset POOLD_TEST_SLOW_AT
+t_wait_port "$PORT" 10 || t_fail "portal after the slow start"
+pctl snapshot delete "$P" v j1 >"$T_DIR/cancelled.out" 2>&1 &
+BG=$!
+running_merge() {
+    pctl --json job list "$P" | python3 -c 'import json,sys
+j=[x for x in json.load(sys.stdin) if x["kind"] == "merge" and x["state"] == "running"]
+print(j[0]["id"]) if j else sys.exit(1)'
+}
+if t_poll 20 running_merge; then
+    JOB=$(running_merge)
+    t_assert "job cancel $JOB" pctl job cancel "$JOB" >/dev/null
+else
+    t_fail "no running merge job seen"
+fi
+wait "$BG" && t_fail "the cancelled delete reported success" || t_ok
+t_assert "the delete says it was cancelled" grep -q "cancelled" "$T_DIR/cancelled.out"
+t_assert "j1 is kept, marked merge" [ "$(pctl --json snapshot info "$P" v j1 | jfield "[0]['state']")" = merge ]
+AFTER=$(views | grep -v '^j1 ')
+[ "$AFTER" = "$BEFORE" ] && t_ok || t_fail "views changed by the cancelled merge: $(echo $AFTER)"
+t_stop_poold || t_fail "stop after the cancel"
+t_start_poold || t_fail "start after the cancel"
+t_wait_port "$PORT" 10 || t_fail "portal after the cancel"
+if pctl snapshot info "$P" v j1 >/dev/null 2>&1; then
+    t_fail "the cancelled merge was not finished at start"
+else
+    t_ok
+fi
+AFTER=$(views)
+[ "$AFTER" = "$BEFORE" ] && t_ok || t_fail "views changed by the finished merge: $(echo $AFTER)"
+pctl --json snapshot delete "$P" v j2 >"$T_DIR/progress.json" || t_fail "delete j2: $(cat "$T_DIR/progress.json")"
+t_assert "the merge job ended done with its progress at its total" python3 -c '
+import json, sys
+last = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
+sys.exit(0 if last["kind"] == "merge" and last["state"] == "done" and last["total"] > 0 and last["done"] == last["total"] else 1)' "$T_DIR/progress.json"
+AFTER=$(views)
+[ "$AFTER" = "$(grep -v '^j2 ' <<< "$BEFORE")" ] && t_ok || t_fail "views changed by the merge of j2"
+check_accounted "after the job part"
 
 t_log "crash points of the merge (kill -9, restart: poold finishes it)"
 for point in after-intent mid-rebase after-retag after-children after-wipe; do
