@@ -858,6 +858,14 @@ static int snap_delete_locked(poolManager *mgr, poolEntry *e, const char *volume
             goto out;
         }
         pool_testhook("snap-delete:after-children");
+        /* merged: from here it is a plain delete (every host's target
+         * drops its LUN on pd_op:delete; reconcile finishes a crash) */
+        POOL_AUTOFREE(char *) dtag = pool_layout_tag(POOL_TAG_OP, "delete");
+        POOL_AUTOFREE(char *) mtag = pool_layout_tag(POOL_TAG_OP, "merge");
+        char *adds[] = {dtag, NULL};
+        char *dels[] = {mtag, NULL};
+        if (!dtag || !mtag || pool_lvm_lv_change_tags(e->lvm, pool, s->lv->name, adds, dels) < 0)
+            goto out;
     } else if (s->op != POOL_LT_OP_DELETE) {
         /* a layer is never written and has no lease: no holder to ask */
         POOL_AUTOFREE(char *) tag = pool_layout_tag(POOL_TAG_OP, "delete");

@@ -213,7 +213,7 @@ t_wait_port "$PORT" 10 || t_fail "portal after the slow start"
 pctl snapshot delete "$P" v j1 >"$T_DIR/cancelled.out" 2>&1 &
 BG=$!
 running_merge() {
-    pctl --json job list "$P" | python3 -c 'import json,sys
+    pctl --json job list --pool "$P" | python3 -c 'import json,sys
 j=[x for x in json.load(sys.stdin) if x["kind"] == "merge" and x["state"] == "running"]
 print(j[0]["id"]) if j else sys.exit(1)'
 }
