@@ -92,7 +92,7 @@ static void show_progress(xmlNodePtr r)
 }
 
 /* Ask again while the job runs (volume clone without --no-wait, job wait). */
-static int wait_again(xmlNodePtr reply, const poolRequest *req, poolRequest **next)
+int cli_job_wait_again(xmlNodePtr reply, const poolRequest *req, poolRequest **next)
 {
     static double started;
     xmlNodePtr r = cli_reply_result(reply);
@@ -130,7 +130,7 @@ static int wait_again(xmlNodePtr reply, const poolRequest *req, poolRequest **ne
 }
 
 /* The job as it ended (or, volume clone --no-wait, as it started). */
-static int print_final(const cliOutput *out, xmlNodePtr reply, const poolRequest *req)
+int cli_job_print_final(const cliOutput *out, xmlNodePtr reply, const poolRequest *req)
 {
     xmlNodePtr r = cli_reply_result(reply);
     if (bar_drawn) {
@@ -220,10 +220,10 @@ static int print_cancel(const cliOutput *out, xmlNodePtr reply, const poolReques
 }
 
 const cliPrinterEntry cli_job_printers[] = {
-    {"volume-clone", print_final, wait_again},
+    {"volume-clone", cli_job_print_final, cli_job_wait_again},
     {"job-list", print_list},
     {"job-info", print_info},
-    {"job-wait", print_final, wait_again},
+    {"job-wait", cli_job_print_final, cli_job_wait_again},
     {"job-cancel", print_cancel},
     {0},
 };

@@ -117,12 +117,18 @@ static int print_reverted(const cliOutput *out, xmlNodePtr reply, const poolRequ
 
 static int print_deleted(const cliOutput *out, xmlNodePtr reply, const poolRequest *req)
 {
+    /* a merge is a job: how it ended (req is the last job-wait then) */
+    if (cli_reply_result(reply))
+        return cli_job_print_final(out, reply, req);
     return cli_print_message(out, "Snapshot %s of volume %s deleted", pool_request_get(req, "name"),
                              pool_request_get(req, "volume"));
 }
 
 const cliPrinterEntry cli_snapshot_printers[] = {
-    {"snapshot-create", print_one},     {"snapshot-list", print_list},
-    {"snapshot-info", print_one},       {"snapshot-revert", print_reverted},
-    {"snapshot-delete", print_deleted}, {0},
+    {"snapshot-create", print_one},
+    {"snapshot-list", print_list},
+    {"snapshot-info", print_one},
+    {"snapshot-revert", print_reverted},
+    {"snapshot-delete", print_deleted, cli_job_wait_again},
+    {0},
 };

@@ -46,8 +46,12 @@ extern const cliPrinterEntry cli_daemon_printers[];
 extern const cliPrinterEntry cli_target_printers[];
 extern const cliPrinterEntry cli_host_printers[];
 extern const cliPrinterEntry cli_lease_printers[];
-extern const cliPrinterEntry cli_vm_printers[];       /* cmd_vm.c: vm ..., pool set-store */
-extern const cliPrinterEntry cli_job_printers[];      /* cmd_job.c: volume clone, job ... */
+extern const cliPrinterEntry cli_vm_printers[];  /* cmd_vm.c: vm ..., pool set-store */
+extern const cliPrinterEntry cli_job_printers[]; /* cmd_job.c: volume clone, job ... */
+/* A job's reply: follow it while it runs (job-wait again), print how it
+ * ended (cmd_job.c; a snapshot delete that merges is a job too). */
+int cli_job_wait_again(xmlNodePtr reply, const poolRequest *req, poolRequest **next);
+int cli_job_print_final(const cliOutput *out, xmlNodePtr reply, const poolRequest *req);
 extern const cliPrinterEntry cli_snapshot_printers[]; /* cmd_snapshot.c */
 /* The output options of this run, for what prints between two answers
  * (cliAgain: a job's progress). */

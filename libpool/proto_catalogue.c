@@ -285,7 +285,9 @@ const poolOpSpec pool_catalogue[] = {
      "return a volume nobody writes to a snapshot (its data since then is discarded)",
      snapshot_args, POOL_OP_LOCK_POOL},
     {"snapshot-delete", "snapshot", "delete",
-     "delete a snapshot that no volume or snapshot is based on", snapshot_args, POOL_OP_LOCK_POOL},
+     "delete a snapshot; merged first into what is based on it (a job: waits for it, showing "
+     "progress)",
+     snapshot_args, POOL_OP_LOCK_POOL},
 
     {"lease-acquire", "lease", "acquire",
      "take a volume's lease on this host (its LUN then takes writes here)", lease_acquire_args,

@@ -671,15 +671,149 @@ static void dependants(const poolLayerTree *t, const poolLtNode *l, char *buf, s
     }
 }
 
-static int snap_delete_locked(poolManager *mgr, poolEntry *e, const char *volume, const char *name)
+/* Refuse a merge that would change another volume's data: every child
+ * of L must be the volume's own top or one of its own snapshots, finished. */
+static int check_merge_children(const poolLayerTree *t, const poolLtNode *l, const char *volume,
+                                const char *name)
+{
+    for (size_t i = 0; i < l->nchildren; i++) {
+        const poolLtNode *c = &t->nodes[l->children[i]];
+        bool own = (c->kind == POOL_LT_TOP && strcmp(c->uuid, l->owner) == 0) ||
+                   (c->kind == POOL_LT_LAYER && c->owner && strcmp(c->owner, l->owner) == 0 &&
+                    !c->template_name);
+        if (!own) {
+            const char *nm = c->kind == POOL_LT_TOP ? c->lv->name
+                             : c->template_name     ? c->template_name
+                                                    : c->lv->name;
+            pool_error(POOL_ERR_BUSY,
+                       "snapshot %s of %s backs %s %s, which is not %s's own (a linked clone or "
+                       "template): delete that first; nothing was changed",
+                       name, volume,
+                       c->kind == POOL_LT_TOP     ? "volume"
+                       : c->kind == POOL_LT_LAYER ? "layer"
+                                                  : "logical volume",
+                       nm, volume);
+            return -1;
+        }
+        if (c->op != POOL_LT_OP_NONE) {
+            pool_error(POOL_ERR_BUSY, "snapshot %s of %s backs %s, which has an unfinished '%s'",
+                       name, volume, c->lv->name, pool_lvm_tag_get(c->lv->tags, POOL_TAG_OP));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void free_defs(poolVolDef **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        pool_vol_def_free(v[i]);
+    free(v);
+}
+
+/* One child of layer `luuid` still pointing at it: grown, rebased by fn,
+ * retagged. 1 when one was done, 0 when none is left, -1 error. */
+static int merge_one_child(poolEntry *e, const char *luuid, bool *first, poolMergeRebaseFn fn,
+                           void *ctx, bool grow)
 {
     const char *pool = e->def->name;
     poolSnapshot snap;
     poolLayerTree t;
-    (void)mgr;
+    if (pool_snapshot_load(e, &snap) < 0)
+        return -1;
+    if (pool_layer_tree_build(snap.lvs, snap.nlvs, &t) < 0) {
+        pool_snapshot_clear(&snap);
+        return -1;
+    }
+    int r = -1;
+    poolVolDef **chain = NULL;
+    size_t *idx = NULL, n = 0;
+    POOL_AUTOPTR(poolVolDef) child = NULL;
+    int li = pool_layer_tree_find_layer(&t, luuid);
+    if (li < 0) {
+        pool_error(POOL_ERR_LVM, "layer %s vanished during its merge", luuid);
+        goto out;
+    }
+    const poolLtNode *l = &t.nodes[li];
+    if (l->nchildren == 0) {
+        r = 0;
+        goto out;
+    }
+    const poolLtNode *c = &t.nodes[l->children[0]];
+    /* grow C by L's LV size: the data C's view reads from L, at most a
+     * fully allocated image. A crash after this leaves C only bigger. */
+    uint64_t full;
+    if (measure_qcow2(c->vsize, &full) < 0)
+        goto out;
+    uint64_t want = c->lv->size + l->lv->size;
+    if (want > full)
+        want = full;
+    uint64_t cur_ext = c->lv->size / e->def->extent_size;
+    uint64_t ext = pool_layout_extents_for(want, e->def->extent_size);
+    if (grow && ext > cur_ext) {
+        if (ext - cur_ext > snap.vg->free_count) {
+            char need[32], have[32];
+            pool_error(POOL_ERR_NO_SPACE,
+                       "not enough free space in pool %s to merge layer %s into %s: need %s, %s "
+                       "available",
+                       pool, l->lv->name, c->lv->name,
+                       pool_format_size((ext - cur_ext) * e->def->extent_size, need, 32),
+                       pool_format_size(snap.vg->free_count * e->def->extent_size, have, 32));
+            goto out;
+        }
+        if (pool_lvm_lvresize_from(e->lvm, pool, c->lv->name, cur_ext, ext) < 0)
+            goto out;
+        /* the map of C changed: read it again */
+        pool_layer_tree_free(&t);
+        pool_snapshot_clear(&snap);
+        return merge_one_child(e, luuid, first, fn, ctx, false) < 0 ? -1 : 1;
+    }
+    if (pool_layer_tree_chain(&t, l->children[0], &idx, &n) < 0 || n < 2)
+        goto out;
+    if (!(child = pool_layout_vol_from_lv(pool, c->lv, snap.pvs, snap.npvs, e->def->extent_size)) ||
+        !(chain = pool_calloc(n - 1, sizeof(*chain))))
+        goto out;
+    for (size_t i = 1; i < n; i++)
+        if (!(chain[i - 1] = pool_layout_vol_from_lv(pool, t.nodes[idx[i]].lv, snap.pvs, snap.npvs,
+                                                     e->def->extent_size)))
+            goto out;
+    if (fn(ctx, child, (const poolVolDef *const *)chain, n - 1) < 0)
+        goto out;
+    if (*first)
+        pool_testhook("snap-delete:mid-rebase");
+    *first = false;
+    {
+        POOL_AUTOSTRV del = NULL;
+        POOL_AUTOSTRV add = NULL;
+        if (add_tag(&del, pool_layout_tag(POOL_TAG_PARENT, "%s", luuid)) < 0 ||
+            (l->parent >= 0 &&
+             add_tag(&add, pool_layout_tag(POOL_TAG_PARENT, "%s", t.nodes[l->parent].uuid)) < 0) ||
+            pool_lvm_lv_change_tags(e->lvm, pool, c->lv->name, add, del) < 0)
+            goto out;
+    }
+    log_vol(POOL_LOG_INFO, pool, c->lv->name, "layer %s merged into it", luuid);
+    pool_testhook("snap-delete:after-retag");
+    r = 1;
+out:
+    if (chain)
+        free_defs(chain, n - 1);
+    free(idx);
+    pool_layer_tree_free(&t);
+    pool_snapshot_clear(&snap);
+    return r;
+}
+
+static int snap_delete_locked(poolManager *mgr, poolEntry *e, const char *volume, const char *name,
+                              poolMergeRebaseFn fn, void *ctx)
+{
+    const char *pool = e->def->name;
+    poolSnapshot snap;
+    poolLayerTree t;
     if (check_snap_name(name) < 0 || load_for_change(e, &snap, &t) < 0)
         return -1;
     int r = -1;
+    bool held = false;
+    POOL_AUTOPTR(poolVolDef) vol = NULL;
     int ti = find_top(e, &t, volume);
     if (ti < 0)
         goto out;
@@ -687,23 +821,61 @@ static int snap_delete_locked(poolManager *mgr, poolEntry *e, const char *volume
     if (si < 0)
         goto out;
     const poolLtNode *s = &t.nodes[si];
-    if (s->nchildren) {
+    const char *sop = pool_lvm_tag_get(s->lv->tags, POOL_TAG_OP);
+    bool merging = sop && strcmp(sop, "merge") == 0;
+    if ((s->nchildren || merging) && !fn) {
         char list[512];
         dependants(&t, s, list, sizeof(list));
         pool_error(POOL_ERR_UNSUPPORTED,
                    "snapshot %s of %s backs %s: deleting it means merging its data into them, "
-                   "and merging is not built yet",
+                   "which poold does",
                    name, volume, list);
         goto out;
     }
-    /* a layer is never written and has no lease: no holder to ask */
-    if (s->op != POOL_LT_OP_DELETE) {
+    if (s->nchildren || merging) {
+        if (check_merge_children(&t, s, volume, name) < 0)
+            goto out;
+        /* the children are written: the volume's lease, as for the other
+         * snapshot operations */
+        if (!(vol = top_def(e, &snap, &t.nodes[ti])) ||
+            pool_cluster_hold_volume_offline(mgr, e, vol, "snapshot delete", &held) < 0)
+            goto out;
+        if (!merging) {
+            POOL_AUTOFREE(char *) tag = pool_layout_tag(POOL_TAG_OP, "merge");
+            char *tags[] = {tag, NULL};
+            if (!tag || pool_lvm_lv_change_tags(e->lvm, pool, s->lv->name, tags, NULL) < 0)
+                goto out;
+        }
+        pool_testhook("snap-delete:after-intent");
+        bool first = true;
+        int k;
+        while ((k = merge_one_child(e, s->uuid, &first, fn, ctx, true)) > 0)
+            ;
+        if (k < 0) {
+            pool_error_prefix("snapshot %s of %s is partly merged (its layer keeps pd_op:merge; "
+                              "deleting it again or a restart finishes it)",
+                              name, volume);
+            goto out;
+        }
+        pool_testhook("snap-delete:after-children");
+        /* merged: from here it is a plain delete (every host's target
+         * drops its LUN on pd_op:delete; reconcile finishes a crash) */
+        POOL_AUTOFREE(char *) dtag = pool_layout_tag(POOL_TAG_OP, "delete");
+        POOL_AUTOFREE(char *) mtag = pool_layout_tag(POOL_TAG_OP, "merge");
+        char *adds[] = {dtag, NULL};
+        char *dels[] = {mtag, NULL};
+        if (!dtag || !mtag || pool_lvm_lv_change_tags(e->lvm, pool, s->lv->name, adds, dels) < 0)
+            goto out;
+    } else if (s->op != POOL_LT_OP_DELETE) {
+        /* a layer is never written and has no lease: no holder to ask */
         POOL_AUTOFREE(char *) tag = pool_layout_tag(POOL_TAG_OP, "delete");
         char *tags[] = {tag, NULL};
         if (!tag || pool_lvm_lv_change_tags(e->lvm, pool, s->lv->name, tags, NULL) < 0)
             goto out;
+        pool_testhook("snap-delete:after-intent");
+    } else {
+        pool_testhook("snap-delete:after-intent");
     }
-    pool_testhook("snap-delete:after-intent");
     /* its read-only LUN goes from every host's target before the extents
      * are freed (docs/design.md section 7, "Freed extents") */
     pool_wipe_wait_maps(e, s->lv->name);
@@ -712,9 +884,15 @@ static int snap_delete_locked(poolManager *mgr, poolEntry *e, const char *volume
     pool_testhook("snap-delete:after-wipe");
     if (pool_lvm_lvremove(e->lvm, pool, s->lv->name) < 0)
         goto out;
-    log_vol(POOL_LOG_INFO, pool, volume, "snapshot '%s' deleted (layer %s)", name, s->uuid);
+    log_vol(POOL_LOG_INFO, pool, volume, "snapshot '%s' deleted (layer %s)%s", name, s->uuid,
+            fn ? ", merged into its children" : "");
     r = 0;
 out:
+    if (held) {
+        if (r == 0)
+            pool_wipe_wait_maps(e, volume);
+        pool_cluster_drop_volume(mgr, e, vol);
+    }
     pool_layer_tree_free(&t);
     pool_snapshot_clear(&snap);
     return r;
@@ -728,9 +906,91 @@ int pool_manager_snapshot_delete(poolManager *mgr, const char *pool, const char 
         return -1;
     if (pool_cluster_lock(mgr, e) < 0)
         return -1;
-    int r = snap_delete_locked(mgr, e, volume, name);
+    int r = snap_delete_locked(mgr, e, volume, name, NULL, NULL);
     pool_cluster_unlock(mgr, e);
     return r;
+}
+
+int pool_manager_snapshot_delete_merge(poolManager *mgr, const char *pool, const char *volume,
+                                       const char *name, poolMergeRebaseFn rebase, void *ctx)
+{
+    if (!rebase) {
+        pool_error(POOL_ERR_INVALID_ARG, "a merge needs a rebase function");
+        return -1;
+    }
+    poolEntry *e = pool_manager_find(mgr, pool);
+    if (!e)
+        return -1;
+    if (pool_cluster_lock(mgr, e) < 0)
+        return -1;
+    int r = snap_delete_locked(mgr, e, volume, name, rebase, ctx);
+    pool_cluster_unlock(mgr, e);
+    return r;
+}
+
+/* The (volume, snapshot) names of the pool's layers tagged pd_op:merge. */
+static int merges_of(poolEntry *e, char ***vols, char ***snaps)
+{
+    poolSnapshot snap;
+    poolLayerTree t;
+    if (pool_snapshot_load(e, &snap) < 0)
+        return -1;
+    if (pool_layer_tree_build(snap.lvs, snap.nlvs, &t) < 0) {
+        pool_snapshot_clear(&snap);
+        return -1;
+    }
+    int r = 0;
+    for (size_t i = 0; i < t.n && r == 0; i++) {
+        const poolLtNode *l = &t.nodes[i];
+        const char *op = pool_lvm_tag_get(l->lv->tags, POOL_TAG_OP);
+        if (l->kind != POOL_LT_LAYER || !op || strcmp(op, "merge") != 0 || !l->snap)
+            continue;
+        int ti = pool_layer_tree_find_top_uuid(&t, l->owner);
+        if (ti < 0) {
+            log_vol(POOL_LOG_ERROR, e->def->name, l->lv->name,
+                    "interrupted merge of a snapshot whose volume is gone; left alone");
+            continue;
+        }
+        if (pool_strv_add(vols, t.nodes[ti].lv->name) < 0 || pool_strv_add(snaps, l->snap) < 0)
+            r = -1;
+    }
+    pool_layer_tree_free(&t);
+    pool_snapshot_clear(&snap);
+    return r;
+}
+
+int pool_manager_snapshot_merge_resume(poolManager *mgr, poolMergeRebaseFn rebase, void *ctx)
+{
+    POOL_AUTOSTRV names = pool_calloc(1, sizeof(char *));
+    if (!names)
+        return -1;
+    for (size_t i = 0; i < mgr->npools; i++)
+        if (mgr->pools[i]->def->locking != POOL_LOCKING_SANLOCK &&
+            pool_strv_add(&names, mgr->pools[i]->def->name) < 0)
+            return -1;
+    int done = 0, ret = 0;
+    for (size_t i = 0; names[i]; i++) {
+        poolEntry *e = pool_manager_find(mgr, names[i]);
+        POOL_AUTOSTRV vols = pool_calloc(1, sizeof(char *));
+        POOL_AUTOSTRV snaps = pool_calloc(1, sizeof(char *));
+        if (!e || !vols || !snaps || merges_of(e, &vols, &snaps) < 0) {
+            pool_error_reset();
+            continue;
+        }
+        for (size_t k = 0; vols[k]; k++) {
+            log_vol(POOL_LOG_WARN, names[i], vols[k],
+                    "the delete of snapshot '%s' was interrupted mid-merge; finishing it",
+                    snaps[k]);
+            if (pool_manager_snapshot_delete_merge(mgr, names[i], vols[k], snaps[k], rebase, ctx) <
+                0) {
+                log_vol(POOL_LOG_ERROR, names[i], vols[k], "%s", pool_error_last_message());
+                ret = -1;
+            } else {
+                done++;
+            }
+        }
+    }
+    return ret < 0 ? -1 : done;
 }
 
 int pool_manager_snapshot_list(poolManager *mgr, const char *pool, const char *volume,

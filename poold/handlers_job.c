@@ -58,6 +58,14 @@ static int param_id(const poolRequest *req, unsigned *id)
     return 0;
 }
 
+int poold_job_reply_id(poolDaemon *d, xmlNodePtr reply, unsigned id)
+{
+    poolJobInfo j;
+    if (poold_jobs_info(d->jobs, id, &j) < 0)
+        return -1;
+    return job_reply(reply, &j);
+}
+
 static int job_list(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
 {
     const char *pool = pool_request_get(req, "pool");

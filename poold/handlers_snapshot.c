@@ -12,13 +12,20 @@
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "events.h"
+#include "jobs.h"
+#include "nbd_server.h"
+#include "pool-alloc.h"
 #include "pool-error.h"
 #include "pool-log.h"
 #include "pool-ops.h"
 #include "poold.h"
+#include "qemu_img.h"
+#include "testhook.h"
 
 static int add_snaps(xmlNodePtr reply, const char *pool, const char *volume, const poolSnapInfo *s,
                      size_t n, const char *only)
@@ -182,11 +189,174 @@ static int snap_revert(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
     return swap_op(d, req, reply, pool_manager_snapshot_revert, false);
 }
 
+/* A merge: its rebases report progress to and stop for its job (NULL:
+ * the merge poold finishes at start, no job). */
+typedef struct {
+    poolDaemon *d;
+    poolJob *job;
+    char *pool, *volume, *name;
+    uint64_t size; /* of the child being rebased, for the progress */
+} mergeCtx;
+
+static bool merge_cancelled(void *opaque)
+{
+    mergeCtx *m = opaque;
+    return m->job && poold_job_cancelled(m->job);
+}
+
+static void merge_progress(void *opaque, double pct)
+{
+    mergeCtx *m = opaque;
+    if (m->job)
+        poold_job_progress(m->job, (uint64_t)((double)m->size * pct / 100.0), m->size);
+}
+
+/* The merge's rebase of one child (pool_manager_snapshot_delete_merge):
+ * the child (rw) and its backing chain (ro) served by poold's private NBD
+ * server, a safe qemu-img rebase of the child onto chain[1..] (or onto
+ * nothing), its header's backing name cleared. A cancel kills qemu-img:
+ * the child's view is what it was (the rebase copies before it drops
+ * anything), it still names the layer, and the merge stays to be
+ * finished. */
+static int merge_rebase(void *ctx, const poolVolDef *child, const poolVolDef *const *chain,
+                        size_t n)
+{
+    mergeCtx *m = ctx;
+    if (n + 1 > POOL_QEMU_CHAIN_MAX + 1) {
+        pool_error(POOL_ERR_INVALID_ARG, "chain of %s too deep to merge", child->name);
+        return -1;
+    }
+    pool_testhook("snap-delete:child"); /* for POOLD_TEST_SLOW_AT: a cancel lands here */
+    if (merge_cancelled(m)) {
+        pool_error(POOL_ERR_BUSY, "job %u cancelled", poold_job_id(m->job));
+        return -1;
+    }
+    POOL_AUTOFREE(char *) dir = pool_asprintf("%s/run", m->d->cfg->state_dir);
+    poolNbdExport ex[POOL_QEMU_CHAIN_MAX + 2];
+    char names[POOL_QEMU_CHAIN_MAX + 2][24];
+    poolQemuLayer ql[POOL_QEMU_CHAIN_MAX + 2];
+    size_t nex = 0;
+    char *sock = NULL, *top = NULL, *alone = NULL, *back = NULL;
+    poolNbd *srv = NULL;
+    int r = -1;
+    memset(ex, 0, sizeof(ex));
+    m->size = child->capacity;
+    if (!dir)
+        goto out;
+    for (size_t i = 0; i <= n; i++) {
+        const poolVolDef *v = i == 0 ? child : chain[i - 1];
+        snprintf(names[i], sizeof(names[i]), "l%zu", i);
+        if (poold_nbd_export_open(v, names[i], i == 0, &ex[i]) < 0)
+            goto out;
+        nex++;
+    }
+    if (!(srv = poold_nbd_start(dir, ex, nex, &sock)))
+        goto out;
+    for (size_t i = 0; i <= n; i++)
+        ql[i] = (poolQemuLayer){.format = i == 0 ? child->format : chain[i - 1]->format,
+                                .socket_path = sock,
+                                .export_name = names[i]};
+    if (!(top = poold_qemu_chain_json(ql, n + 1)) || !(alone = poold_qemu_chain_json(ql, 1)) ||
+        (n > 1 && !(back = poold_qemu_chain_json(ql + 2, n - 1))))
+        goto out;
+    poolQemuImgRun run = {
+        .timeout_ms = 0, .cancel = merge_cancelled, .progress = merge_progress, .opaque = m};
+    r = poold_qemu_img_rebase(top, alone, back, n > 1 ? chain[1]->format : NULL, dir, &run);
+out:
+    poold_nbd_stop(srv);
+    for (size_t i = 0; i < nex; i++)
+        poold_nbd_export_close(&ex[i]);
+    free(sock);
+    free(top);
+    free(alone);
+    free(back);
+    return r;
+}
+
+int poold_snapshot_merge_resume(poolDaemon *d)
+{
+    mergeCtx m = {.d = d};
+    return pool_manager_snapshot_merge_resume(d->mgr, merge_rebase, &m);
+}
+
+static void merge_free(void *p)
+{
+    mergeCtx *m = p;
+    if (!m)
+        return;
+    free(m->pool);
+    free(m->volume);
+    free(m->name);
+    free(m);
+}
+
+/* Under the pool's locks, on the job's thread. */
+static int merge_locked(poolDaemon *d, const char *pool, void *ctx)
+{
+    mergeCtx *m = ctx;
+    int r = pool_manager_snapshot_delete_merge(d->mgr, pool, m->volume, m->name, merge_rebase, m);
+    if (r < 0 && merge_cancelled(m)) {
+        pool_error(POOL_ERR_BUSY,
+                   "job %u cancelled: snapshot %s of %s is partly merged (its layer keeps "
+                   "pd_op:merge, every view unchanged); deleting it again or a restart finishes it",
+                   poold_job_id(m->job), m->name, m->volume);
+    }
+    resync(d, pool);
+    return r;
+}
+
+static int merge_run(poolJob *job, void *arg)
+{
+    mergeCtx *m = arg;
+    m->job = job;
+    return poold_with_pool(m->d, m->pool, merge_locked, m);
+}
+
 static int snap_delete(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
 {
-    /* the layer's read-only LUN: this host drops it first, every other
-     * host when it sees the layer's delete intent (target_sync.c) */
-    return swap_op(d, req, reply, pool_manager_snapshot_delete, true);
+    const char *pool, *volume, *name;
+    if (poold_param_required(req, "pool", &pool) < 0 ||
+        poold_param_required(req, "volume", &volume) < 0 ||
+        poold_param_required(req, "name", &name) < 0)
+        return -1;
+    /* with children (or a merge under way) the layer's data is merged
+     * into them, as a job: the volume's top and its later snapshots are
+     * rewritten, so their LUNs go as for a create */
+    poolSnapInfo *s = NULL;
+    size_t n = 0;
+    bool merge = false;
+    if (pool_manager_snapshot_list(d->mgr, pool, volume, &s, &n) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(s[i].name, name) == 0)
+            merge = s[i].nchildren > 0 || strcmp(s[i].state, "merge") == 0;
+    pool_snap_infos_free(s, n);
+    if (!merge)
+        /* the layer's read-only LUN: this host drops it first, every
+         * other host when it sees the layer's delete intent
+         * (target_sync.c) */
+        return swap_op(d, req, reply, pool_manager_snapshot_delete, true);
+    int taken = 0, vlun = -1;
+    if (poold_snapshot_luns_take(d, pool, volume, &taken) < 0 ||
+        take_lun(d, pool, volume, NULL, &vlun) < 0) {
+        resync(d, pool);
+        return -1;
+    }
+    mergeCtx *m = pool_calloc(1, sizeof(*m));
+    if (!m || !(m->pool = pool_strdup(pool)) || !(m->volume = pool_strdup(volume)) ||
+        !(m->name = pool_strdup(name))) {
+        merge_free(m);
+        resync(d, pool);
+        return -1;
+    }
+    m->d = d;
+    unsigned id = poold_job_start(d->jobs, "merge", pool, volume, NULL, merge_run, m, merge_free);
+    if (id == 0) {
+        merge_free(m);
+        resync(d, pool);
+        return -1;
+    }
+    return poold_job_reply_id(d, reply, id);
 }
 
 static int snap_list(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)

@@ -269,6 +269,11 @@ int main(int argc, char **argv)
         log_error("%s", pool_error_last_message());
         return 1;
     }
+    /* snapshot deletes a crash interrupted mid-merge (pd_op:merge): the
+     * rebase needs poold's NBD server, so reconcile leaves them to us;
+     * before the target serves anything */
+    if (poold_snapshot_merge_resume(&d) < 0)
+        log_error("an interrupted snapshot merge could not be finished (see above)");
     /* rejoin the lockspaces of sanlock pools (in the background: joining
      * takes a few io_timeouts; until it is done, changes are refused as
      * busy and reads work) */

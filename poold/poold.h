@@ -99,6 +99,9 @@ extern const poolDispatchEntry poold_snapshot_handlers[];
  * this host's target (refused, busy, while sessions use one); *taken: how
  * many (handlers_snapshot.c). */
 int poold_snapshot_luns_take(poolDaemon *d, const char *pool, const char *volume, int *taken);
+/* At start: finish the snapshot merges a crash interrupted (pools without
+ * locking); how many, or -1 (logged). */
+int poold_snapshot_merge_resume(poolDaemon *d);
 extern const poolDispatchEntry poold_vm_handlers[];     /* handlers_vm.c */
 extern const poolDispatchEntry poold_vm_run_handlers[]; /* handlers_vm_run.c */
 extern const poolDispatchEntry poold_job_handlers[];    /* handlers_job.c */
@@ -106,6 +109,8 @@ extern const poolDispatchEntry poold_job_handlers[];    /* handlers_job.c */
  * change of a volume a running job uses, and pool destroy / host leave of
  * a pool a job runs on (POOL_ERR_BUSY naming the job). 0 or -1. */
 int poold_jobs_check_request(poolDaemon *d, const poolOpSpec *spec, const poolRequest *req);
+/* <result type="job" .../> of job id (handlers_job.c). */
+int poold_job_reply_id(poolDaemon *d, xmlNodePtr reply, unsigned id);
 /* <result type="vm" ...> for a record (handlers_vm.c) */
 int poold_vm_record_reply(const char *pool, const poolVmRecord *rec, xmlNodePtr reply);
 

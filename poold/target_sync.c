@@ -528,7 +528,10 @@ int poold_export_pool_sync(poolExport *ex, poolManager *mgr, const char *pool)
     }
     for (size_t i = 0; i < n; i++) {
         poolVolDef *v = vols[i];
-        bool ready = !v->state || strcmp(v->state, "ready") == 0;
+        /* a layer being merged into its children is intact and read-only
+         * until its merge tags it pd_op:delete */
+        bool ready = !v->state || strcmp(v->state, "ready") == 0 ||
+                     (v->layer && strcmp(v->state, "merge") == 0);
         exportEntry *e = find_entry(ex, pool, v->lun);
         if (v->export_state == POOL_VOL_EXPORT_OFF) {
             pool_strv_add(&off, v->name);
@@ -891,7 +894,8 @@ int poold_export_pool_add(poolExport *ex, poolManager *mgr, const char *pool)
     if (pool_manager_lun_list(mgr, pool, &vols, &n) < 0)
         return -1;
     for (size_t i = 0; i < n; i++) {
-        if (vols[i]->state && strcmp(vols[i]->state, "ready") != 0) {
+        if (vols[i]->state && strcmp(vols[i]->state, "ready") != 0 &&
+            !(vols[i]->layer && strcmp(vols[i]->state, "merge") == 0)) {
             log_vol(POOL_LOG_ERROR, pool, vols[i]->name, "not exported: volume state is %s",
                     vols[i]->state);
             continue;

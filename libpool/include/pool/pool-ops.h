@@ -114,7 +114,7 @@ void pool_vol_layers_free(poolVolLayer *l, size_t n);
  * empty qcow2 top over it; revert puts a new empty qcow2 top over the
  * snapshot's layer and removes the old top (its data since the snapshot
  * is gone); delete removes a snapshot nothing is backed by (with
- * dependants: POOL_ERR_UNSUPPORTED, merging is not built yet). Missing
+ * dependants: POOL_ERR_UNSUPPORTED, see pool_manager_snapshot_delete_merge). Missing
  * volume or snapshot: POOL_ERR_NO_VOLUME; duplicate name: POOL_ERR_EXISTS. */
 typedef struct {
     char *name;          /* snapshot name */
@@ -137,6 +137,28 @@ int pool_manager_snapshot_revert(poolManager *mgr, const char *pool, const char 
                                  const char *name);
 int pool_manager_snapshot_delete(poolManager *mgr, const char *pool, const char *volume,
                                  const char *name);
+/* Delete a snapshot whose layer L backs other LVs (its children: the
+ * volume's top, later snapshots of the same volume) by merging L's data
+ * into each child (docs/design.md section 6, "Snapshot delete with
+ * merging"): L is tagged pd_op:merge first; then for each child C, C's LV
+ * is grown by L's LV size (at most to a fully allocated image), and
+ * rebase(ctx, C, chain, n) is called with C (to be written) and C's backing
+ * chain chain[0] = L, chain[1] = L's parent, ... the base (read only): it
+ * must make C's image stand on chain[1..n-1] (nothing if n == 1) with C's
+ * view unchanged (a safe qemu-img rebase); then C's pd_parent is moved to
+ * L's parent in one lvchange. Last L is wiped and removed. Without
+ * children it is pool_manager_snapshot_delete. Refused, nothing changed,
+ * when a child belongs to another volume (a linked clone) or is not a
+ * finished layer or top. A layer already tagged pd_op:merge (an
+ * interrupted merge) is finished the same way. */
+typedef int (*poolMergeRebaseFn)(void *ctx, const poolVolDef *child, const poolVolDef *const *chain,
+                                 size_t n);
+int pool_manager_snapshot_delete_merge(poolManager *mgr, const char *pool, const char *volume,
+                                       const char *name, poolMergeRebaseFn rebase, void *ctx);
+/* Finish every merge a crash interrupted (layers tagged pd_op:merge) in
+ * the pools without locking; sanlock pools finish theirs at the next
+ * snapshot delete of that snapshot. Returns how many, or -1 (logged). */
+int pool_manager_snapshot_merge_resume(poolManager *mgr, poolMergeRebaseFn rebase, void *ctx);
 /* The volume's snapshots in tree order (each after its parent). */
 int pool_manager_snapshot_list(poolManager *mgr, const char *pool, const char *volume,
                                poolSnapInfo **out, size_t *n);
