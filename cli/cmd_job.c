@@ -132,6 +132,10 @@ int cli_job_wait_again(xmlNodePtr reply, const poolRequest *req, poolRequest **n
 /* The job as it ended (or, volume clone --no-wait, as it started). */
 int cli_job_print_final(const cliOutput *out, xmlNodePtr reply, const poolRequest *req)
 {
+    bool linked = false;
+    if (strcmp(req->op, "volume-clone") == 0 &&
+        pool_request_get_bool(req, "linked", false, &linked) == 0 && linked)
+        return cli_print_volumes(out, reply, false); /* no job: the new volume */
     xmlNodePtr r = cli_reply_result(reply);
     if (bar_drawn) {
         show_progress(r); /* the bar at its last value */

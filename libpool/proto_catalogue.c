@@ -224,6 +224,10 @@ static const poolOpArg volume_clone_args[] = {
     ARG_VOLUME_NAME,
     {POOL_ARG_FLAG, "no-wait", "no-wait", POOL_CHECK_NONE,
      "print the job id and return instead of waiting for the copy"},
+    {POOL_ARG_FLAG, "linked", "linked", POOL_CHECK_NONE,
+     "a linked clone: a new qcow2 top over the snapshot's layer, instant, no copy"},
+    {POOL_ARG_OPTION, "snapshot", "snapshot", POOL_CHECK_VOLUME_NAME,
+     "the snapshot of SOURCE to clone (with --linked)"},
     ARG_END,
 };
 static const poolOpArg job_list_args[] = {

@@ -33,6 +33,7 @@
 #include "pool-ops.h"
 #include "pool-util.h"
 #include "reconcile.h"
+#include "snapshot_ops.h"
 #include "testhook.h"
 #include "wipe.h"
 
@@ -226,6 +227,18 @@ out:
         rmdir(dir);
     pool_segments_free(segs, nsegs);
     return r;
+}
+
+/* For a linked clone's new top (volume_clone_linked.c): formatted exactly
+ * as a snapshot's (snapshot_ops.h). */
+int pool_snap_measure_qcow2(uint64_t vsize, uint64_t *bytes)
+{
+    return measure_qcow2(vsize, bytes);
+}
+
+int pool_snap_format_qcow2(poolEntry *e, const char *lvname, uint64_t vsize)
+{
+    return format_qcow2(e, lvname, vsize);
 }
 
 static int check_pool_idle(poolEntry *e, const poolSnapshot *snap)

@@ -195,6 +195,35 @@ static int clone_run(poolJob *job, void *arg)
     return r;
 }
 
+/* A linked clone: made at once under the pool's locks (no job), then its
+ * LUN added like a created volume's; a LUN that cannot be served undoes
+ * it, as volume create does. */
+static int vol_clone_linked(poolDaemon *d, const char *pool, const char *source,
+                            const char *snapshot, const char *name, xmlNodePtr reply)
+{
+    if (poold_jobs_busy(d->jobs, pool, name))
+        return -1;
+    poolVolDef *def = pool_manager_vol_clone_linked(d->mgr, pool, source, snapshot, name);
+    if (!def)
+        return -1;
+    poolEvent ev = {.kind = POOLD_EV_VOLUME_CREATED, .pool = pool, .volume = name, .vol = def};
+    if (poold_emit(d, &ev) < 0) {
+        poolError *err = pool_error_save();
+        if (pool_manager_vol_delete(d->mgr, pool, name) < 0)
+            log_vol(POOL_LOG_ERROR, pool, name, "cannot undo the linked clone: %s",
+                    pool_error_last_message());
+        pool_error_restore(err);
+        pool_vol_def_free(def);
+        return -1;
+    }
+    xmlNodePtr node = pool_vol_def_format_node(def);
+    pool_vol_def_free(def);
+    if (!node)
+        return -1;
+    xmlAddChild(reply, node);
+    return 0;
+}
+
 static int vol_clone(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
 {
     const char *pool, *source, *name;
@@ -202,6 +231,21 @@ static int vol_clone(poolDaemon *d, const poolRequest *req, xmlNodePtr reply)
         poold_param_required(req, "source", &source) < 0 ||
         poold_param_required(req, "name", &name) < 0)
         return -1;
+    bool linked = false;
+    const char *snapshot = pool_request_get(req, "snapshot");
+    if (pool_request_get_bool(req, "linked", false, &linked) < 0)
+        return -1;
+    if (linked && !snapshot) {
+        pool_error(POOL_ERR_INVALID_ARG, "a linked clone needs --snapshot (templates are not "
+                                         "built yet)");
+        return -1;
+    }
+    if (!linked && snapshot) {
+        pool_error(POOL_ERR_UNSUPPORTED, "a full clone of a snapshot is not built yet");
+        return -1;
+    }
+    if (linked)
+        return vol_clone_linked(d, pool, source, snapshot, name, reply);
     if (poold_jobs_busy(d->jobs, pool, source) || poold_jobs_busy(d->jobs, pool, name)) {
         /* a volume a job is making or reading: say which job */
         return -1;

@@ -34,6 +34,11 @@ typedef struct poolClone poolClone;
  * target's leases until commit or abort. */
 poolClone *pool_manager_vol_clone_begin(poolManager *mgr, const char *pool, const char *source,
                                         const char *name);
+/* A linked clone: a new volume `name` whose top is an empty qcow2 image
+ * over snapshot `snapshot` of volume `source` (instant, no job). The new
+ * volume's definition, or NULL with the error set and nothing made. */
+poolVolDef *pool_manager_vol_clone_linked(poolManager *mgr, const char *pool, const char *source,
+                                          const char *snapshot, const char *name);
 /* Bytes to copy (the source's size). */
 uint64_t pool_clone_size(const poolClone *c);
 /* Called after each chunk with the bytes copied so far; a non-zero return
