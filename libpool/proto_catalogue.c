@@ -340,8 +340,8 @@ const poolOpSpec pool_catalogue[] = {
     {"job-info", "job", "info", "one job: state, progress, error", job_id_args, POOL_OP_LOCK_READ},
     {"job-wait", "job", "wait", "wait for a job to end, showing progress", job_wait_args,
      POOL_OP_LOCK_READ},
-    {"job-cancel", "job", "cancel", "stop a job; what it made is undone", job_id_args,
-     POOL_OP_LOCK_READ},
+    {"job-cancel", "job", "cancel", "stop a job: a clone is undone, a merge is finished later",
+     job_id_args, POOL_OP_LOCK_READ},
     {0},
 };
 
