@@ -55,6 +55,13 @@ PD="${T_POOL}_d"
 VM="vm-$$"
 LEASE_WAIT=12
 LIBVIRT_TIMEOUT=3
+# How fast a request that waits for nobody must answer. Each stall below
+# lasts at least LIBVIRT_TIMEOUT (3 s), so a request held up by one takes
+# longer than either bound; under ASan (scripts/check exports ASAN_OPTIONS
+# for that stage) with two other tests beside it, a plain pool list once
+# took 1116 ms: 2 s there.
+ANSWER_MS=1000
+[ -n "${ASAN_OPTIONS:-}" ] && ANSWER_MS=2000
 
 ms() { echo $(($(date +%s%N) / 1000000)); }
 # poolctl bounded at 60 s (on the old server a request could hang)
@@ -130,10 +137,10 @@ t_assert "volume create B/b1 took ${ELAPSED} ms (< 3000, lease_wait ${LEASE_WAIT
 timed pc volume list "$PA"
 t_log "volume list A while A/a1 waits: rc $RC, ${ELAPSED} ms"
 t_assert "volume list A answers ($OUT)" [ "$RC" -eq 0 ]
-t_assert "volume list A took ${ELAPSED} ms (< 1000)" [ "$ELAPSED" -lt 1000 ]
+t_assert "volume list A took ${ELAPSED} ms (< $ANSWER_MS)" [ "$ELAPSED" -lt "$ANSWER_MS" ]
 timed pc daemon version
-t_assert "daemon version took ${ELAPSED} ms (< 1000) rc $RC" \
-    bash -c "[ $RC -eq 0 ] && [ $ELAPSED -lt 1000 ]"
+t_assert "daemon version took ${ELAPSED} ms (< $ANSWER_MS) rc $RC" \
+    bash -c "[ $RC -eq 0 ] && [ $ELAPSED -lt $ANSWER_MS ]"
 wait "$A1_PID"
 rc=$?
 took=$(($(ms) - t0))
@@ -158,10 +165,10 @@ t_assert "pool create D is joining" t_poll 30 joining
 timed pc volume list "$PB"
 t_log "volume list B while pool create D joins: rc $RC, ${ELAPSED} ms"
 t_assert "volume list B answers ($OUT)" [ "$RC" -eq 0 ]
-t_assert "volume list B took ${ELAPSED} ms (< 1000)" [ "$ELAPSED" -lt 1000 ]
+t_assert "volume list B took ${ELAPSED} ms (< $ANSWER_MS)" [ "$ELAPSED" -lt "$ANSWER_MS" ]
 timed pc pool list
 t_log "pool list while pool create D joins: rc $RC, ${ELAPSED} ms"
-t_assert "pool list took ${ELAPSED} ms (< 1000) rc $RC" bash -c "[ $RC -eq 0 ] && [ $ELAPSED -lt 1000 ]"
+t_assert "pool list took ${ELAPSED} ms (< $ANSWER_MS) rc $RC" bash -c "[ $RC -eq 0 ] && [ $ELAPSED -lt $ANSWER_MS ]"
 wait "$D_PID"
 rc=$?
 took=$(($(ms) - t0))
@@ -206,11 +213,11 @@ t_assert "vm stop is running" t_poll 10 requests_seen vm-stop $((n + 1))
 timed pc volume list "$PC"
 t_log "volume list C while vm stop waits for libvirtd: rc $RC, ${ELAPSED} ms"
 t_assert "volume list C answers ($OUT)" [ "$RC" -eq 0 ]
-t_assert "volume list C took ${ELAPSED} ms (< 1000)" [ "$ELAPSED" -lt 1000 ]
+t_assert "volume list C took ${ELAPSED} ms (< $ANSWER_MS)" [ "$ELAPSED" -lt "$ANSWER_MS" ]
 timed pc daemon version
 t_log "daemon version while vm stop waits for libvirtd: rc $RC, ${ELAPSED} ms"
-t_assert "daemon version took ${ELAPSED} ms (< 1000) rc $RC" \
-    bash -c "[ $RC -eq 0 ] && [ $ELAPSED -lt 1000 ]"
+t_assert "daemon version took ${ELAPSED} ms (< $ANSWER_MS) rc $RC" \
+    bash -c "[ $RC -eq 0 ] && [ $ELAPSED -lt $ANSWER_MS ]"
 wait "$STOP_PID"
 rc=$?
 took=$(($(ms) - t0))
