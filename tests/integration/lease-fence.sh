@@ -173,14 +173,17 @@ for l in open(dl):
         sets.append((float(m.group(2)), float(m.group(1))))
 sets.sort()
 rows = [l.strip().split(None, 2) for l in open(path) if l.strip()]
-if when == "sent":
-    # each write at its predecessor's completion (the first row: its own)
-    rows = [(rows[i - 1][0] if i else t, s, r) for i, (t, s, r) in enumerate(rows)]
-ok = [(float(t), int(s)) for t, s, r in rows if r == "ok" and float(t) >= lo]
-def covered(t):
-    best = max((d for at, d in sets if at <= t), default=None)
-    return best is not None and t <= best + tol
-bad = [(t, s) for t, s in ok if not covered(t)]
+# each write: (sent, completed); "sent" is its predecessor's completion
+# (the first row: its own), or its completion without "sent"
+rows = [(float(rows[i - 1][0] if i and when == "sent" else t), float(t), s, r)
+        for i, (t, s, r) in enumerate(rows)]
+ok = [(sent, t, int(s)) for sent, t, s, r in rows if r == "ok" and t >= lo]
+def covered(sent, t):
+    # checked at some moment c in [sent, t] against the deadline last set
+    # before c: possible only if some deadline set before t was still in
+    # force at max(its setting, sent)
+    return any(max(at, sent) <= d + tol for at, d in sets if at <= t)
+bad = [(t, s) for sent, t, s in ok if not covered(sent, t)]
 print("taken after %.3f: %d, deadlines set: %d, taken with no deadline in force: %d%s" % (
       lo, len(ok), len(sets), len(bad),
       " (first at %.3f, seq %d; last deadline set before it: %s)" % (
